@@ -1,0 +1,1 @@
+"""The ``headwater`` command line: a thin adapter over the public Python API."""

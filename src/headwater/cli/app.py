@@ -1,0 +1,173 @@
+"""``headwater`` commands. Exit codes: 0 ok, 1 error, 2 project error, 3 connection error,
+4 source or engine error, 5 run finished with failed steps."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from headwater.errors import HeadwaterError
+
+app = typer.Typer(
+    name="headwater", no_args_is_help=True, add_completion=False, rich_markup_mode=None,
+    help="Headwater: ingest, transform, check and serve data. Exit codes: 0 ok, 1 error, "
+    "2 project error, 3 connection error, 4 source/engine error, 5 run failed.",
+)
+ProjectOpt = Annotated[Path, typer.Option("-p", "--project", help="Project folder.")]
+SelectOpt = Annotated[list[str] | None, typer.Option("-s", "--select", help="Selection (name, +name, name+, tag:x, glob).")]
+ExcludeOpt = Annotated[list[str] | None, typer.Option("-x", "--exclude", help="Selection to leave out.")]
+
+
+def _console() -> Any:
+    from rich.console import Console
+
+    return Console(stderr=False)
+
+
+def _load(project: Path) -> Any:
+    from headwater.project import load_project
+
+    return load_project(project)
+
+
+@app.command()
+def init(directory: Annotated[Path, typer.Argument(help="Folder to create.")] = Path(".")) -> None:
+    """Create a small working example project in DIRECTORY."""
+    from headwater.cli.scaffold import scaffold
+
+    written = scaffold(directory)
+    typer.echo(f"created {len(written)} files in {directory}; try: headwater run -p {directory}")
+
+
+@app.command()
+def run(
+    project: ProjectOpt = Path("."),
+    select: SelectOpt = None,
+    exclude: ExcludeOpt = None,
+    pipeline: Annotated[str | None, typer.Option(help="Run a pipeline of headwater.toml.")] = None,
+    threads: Annotated[int | None, typer.Option("-t", "--threads", min=1)] = None,
+) -> None:
+    """Run the selected assets and tasks (everything by default)."""
+    from headwater.cli.display import RunDisplay, summary
+    from headwater.project import select as do_select
+    from headwater.runtime import run as do_run
+
+    proj = _load(project)
+    include, skip = list(select or []), list(exclude or [])
+    if pipeline is not None:
+        if pipeline not in proj.settings.pipelines:
+            raise HeadwaterError(f"no pipeline {pipeline!r} in headwater.toml (have: {', '.join(proj.settings.pipelines) or 'none'})")
+        pipe = proj.settings.pipelines[pipeline]
+        include, skip = include + pipe.select, skip + pipe.exclude
+    names = do_select(proj.graph, include, skip)
+    console = _console()
+    with RunDisplay(console, len(names)) as display:
+        result = do_run(proj, names=names, include=include, threads=threads, on_event=display)
+    summary(console, result)
+    if result.status != "success":
+        raise typer.Exit(5)
+
+
+@app.command()
+def retry(run_id: str, project: ProjectOpt = Path("."),
+          threads: Annotated[int | None, typer.Option("-t", "--threads", min=1)] = None) -> None:
+    """Rerun what failed or did not run in RUN_ID."""
+    from headwater.cli.display import RunDisplay, summary
+    from headwater.runtime import retry_run
+
+    proj = _load(project)
+    console = _console()
+    with RunDisplay(console, 0) as display:
+        result = retry_run(proj, run_id, threads=threads, on_event=display)
+    summary(console, result)
+    if result.status != "success":
+        raise typer.Exit(5)
+
+
+@app.command()
+def graph(
+    project: ProjectOpt = Path("."),
+    select: SelectOpt = None,
+    exclude: ExcludeOpt = None,
+    format: Annotated[str, typer.Option("-f", "--format", help="text, dot or mermaid")] = "text",
+) -> None:
+    """Print the dependency graph (or a selection of it)."""
+    from headwater.project import select as do_select
+    from headwater.project.render import render
+
+    proj = _load(project)
+    names = do_select(proj.graph, select, exclude or [])
+    try:
+        typer.echo(render(proj.graph, names, format))
+    except ValueError as exc:
+        raise HeadwaterError(str(exc)) from None
+
+
+@app.command()
+def runs(project: ProjectOpt = Path("."), limit: Annotated[int, typer.Option("-n", "--limit")] = 20) -> None:
+    """List recent runs."""
+    from headwater.cli.history import print_runs
+
+    print_runs(_console(), _load(project), limit)
+
+
+@app.command()
+def show(run_id: str, project: ProjectOpt = Path(".")) -> None:
+    """Show one run: its steps, timings, row counts and errors."""
+    from headwater.cli.history import print_run
+
+    print_run(_console(), _load(project), run_id)
+
+
+@app.command()
+def query(
+    sql: str,
+    project: ProjectOpt = Path("."),
+    format: Annotated[str, typer.Option("-f", "--format", help="table, csv or json")] = "table",
+) -> None:
+    """Answer SQL from the warehouse (read-only)."""
+    from headwater.cli.history import print_query
+
+    print_query(_console(), _load(project), sql, format)
+
+
+@app.command()
+def demo(
+    directory: Annotated[Path, typer.Option("--dir", help="Where to put the demo project.")] = Path("headwater-demo"),
+    scale: Annotated[float, typer.Option(help="Data size factor (1 = about 20k orders).")] = 1.0,
+    append: Annotated[bool, typer.Option("--append", help="Add new and updated rows, then run again.")] = False,
+    threads: Annotated[int | None, typer.Option("-t", "--threads", min=1)] = None,
+) -> None:
+    """Generate the four-region store, run its pipeline, print the four answers."""
+    from headwater.demo.runner import run_demo
+
+    if not run_demo(_console(), directory, scale=scale, append=append, threads=threads):
+        raise typer.Exit(5)
+
+
+def main() -> None:
+    """Console entry point: user errors print one line and exit with their code."""
+    try:
+        code = app(standalone_mode=False)  # returns the exit code of typer.Exit
+        if isinstance(code, int) and code:
+            sys.exit(code)
+    except HeadwaterError as exc:
+        from headwater.config.secrets import redact_text
+
+        sys.stderr.write(f"error: {redact_text(str(exc))}\n")
+        sys.exit(exc.exit_code)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except (typer.Abort, KeyboardInterrupt):
+        sys.stderr.write("aborted\n")
+        sys.exit(130)
+    except Exception as exc:  # click usage errors arrive here in non-standalone mode
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        raise

@@ -1,0 +1,89 @@
+"""``runs``, ``show`` and ``query``: read the metastore and the warehouse."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from datetime import datetime
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from headwater.errors import EngineError, HeadwaterError
+from headwater.metastore import Metastore
+from headwater.project import Project
+
+
+def _secs(start: datetime | None, end: datetime | None) -> str:
+    return f"{(end - start).total_seconds():.2f}s" if start and end else "-"
+
+
+def print_runs(console: Console, project: Project, limit: int) -> None:
+    store = Metastore.open(project.metastore_url)
+    try:
+        store.mark_abandoned()
+        table = Table("run", "status", "started (UTC)", "took", "trigger", "selection")
+        for r in store.runs(limit):
+            table.add_row(r.run_id, r.status, f"{r.started_at:%Y-%m-%d %H:%M:%S}",
+                          _secs(r.started_at, r.finished_at), r.trigger, r.selection or "all")
+        console.print(table)
+    finally:
+        store.close()
+
+
+def print_run(console: Console, project: Project, run_id: str) -> None:
+    store = Metastore.open(project.metastore_url)
+    try:
+        record = store.get_run(run_id)
+        if record is None:
+            raise HeadwaterError(f"no run {run_id!r} (see `headwater runs`)")
+        console.print(f"run {record.run_id}: {record.status}, started {record.started_at:%Y-%m-%d %H:%M:%S} UTC, "
+                      f"took {_secs(record.started_at, record.finished_at)}, trigger {record.trigger}"
+                      + (f" (retry of {record.parent_run_id})" if record.parent_run_id else ""), highlight=False)
+        table = Table("step", "kind", "status", "attempts", "took", "rows in", "rows out", "error")
+        for s in store.step_runs(record.run_id):
+            table.add_row(s.step, s.kind, s.status, str(s.attempts), _secs(s.started_at, s.finished_at),
+                          "" if s.rows_in is None else str(s.rows_in),
+                          "" if s.rows_out is None else str(s.rows_out),
+                          (s.error or "").splitlines()[0][:120] if s.error else "")
+        console.print(table)
+    finally:
+        store.close()
+
+
+def print_query(console: Console, project: Project, sql: str, fmt: str) -> None:
+    import duckdb
+
+    if not project.warehouse_path.exists():
+        raise HeadwaterError(f"{project.warehouse_path}: no warehouse yet (run `headwater run` first)")
+    con = duckdb.connect(str(project.warehouse_path), read_only=True)
+    try:
+        try:
+            rel = con.sql(sql)
+        except duckdb.Error as exc:
+            raise EngineError(f"query failed: {str(exc).splitlines()[0]}") from None
+        if rel is None:
+            return
+        columns = rel.columns
+        rows = rel.fetchall()
+    finally:
+        con.close()
+    _emit(console, columns, rows, fmt)
+
+
+def _emit(console: Console, columns: list[str], rows: list[tuple[Any, ...]], fmt: str) -> None:
+    if fmt == "csv":
+        writer = csv.writer(sys.stdout)
+        writer.writerow(columns)
+        writer.writerows(rows)
+    elif fmt == "json":
+        sys.stdout.write(json.dumps([dict(zip(columns, r, strict=True)) for r in rows], default=str, indent=1) + "\n")
+    elif fmt == "table":
+        table = Table(*columns)
+        for r in rows:
+            table.add_row(*("NULL" if v is None else str(v) for v in r))
+        console.print(table)
+    else:
+        raise HeadwaterError(f"unknown format {fmt!r} (table, csv, json)")

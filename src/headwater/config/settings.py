@@ -1,0 +1,183 @@
+"""Typed settings of a project: ``headwater.toml`` and model sidecars, validated by pydantic.
+
+Validation errors become :class:`ConfigError` messages that start with ``file:line``.
+Unknown keys are errors (a typo must not be silently ignored).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from headwater.config.textfile import load_toml, locate_key
+from headwater.errors import ConfigError
+
+WriteDisposition = Literal["append", "replace", "merge"]
+Materialization = Literal["view", "table", "incremental"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _as_list(value: Any) -> Any:
+    if isinstance(value, str):
+        return [value] if value else []
+    return value
+
+
+class ConnectionSettings(_Strict):
+    """A named external system. ``url`` may hold ``${ENV}`` placeholders, resolved at use."""
+
+    url: str
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
+class TableOptions(_Strict):
+    """Per-table overrides inside a source group."""
+
+    primary_key: list[str] | None = None
+    cursor: str | None = None
+    write: WriteDisposition | None = None
+    columns: list[str] | None = None
+    query: str | None = None
+    initial_value: str | None = None
+
+    _pk = field_validator("primary_key", mode="before")(_as_list)
+
+
+class SourceSettings(_Strict):
+    """A source: a group of tables from a connection, a query, or a set of files."""
+
+    connection: str | None = None
+    tables: list[str] = Field(default_factory=list)
+    table_options: dict[str, TableOptions] = Field(default_factory=dict)
+    query: str | None = None
+    files: str | None = None
+    format: Literal["csv", "jsonl", "parquet"] | None = None
+    primary_key: list[str] = Field(default_factory=list)
+    cursor: str | None = None
+    initial_value: str | None = None
+    write: WriteDisposition = "append"
+    schema_: str = Field("raw", alias="schema")
+    # CSV options
+    delimiter: str | None = None
+    header: bool = True
+    quote: str | None = None
+    encoding: str | None = None
+    null: list[str] = Field(default_factory=list)
+    on_bad_line: Literal["fail", "skip_and_record"] = "skip_and_record"
+    description: str = ""
+    tags: list[str] = Field(default_factory=list)
+    retries: int | None = None
+    retry_delay: float | None = None
+    timeout: float | None = None
+
+    _lists = field_validator("primary_key", "tags", "null", mode="before")(_as_list)
+
+
+class ModelSettings(_Strict):
+    """Settings of one model, from its sidecar YAML, header comment or decorator."""
+
+    materialized: Materialization = "view"
+    unique_key: list[str] = Field(default_factory=list)
+    time_column: str | None = None
+    lookback: str | None = None
+    description: str = ""
+    tags: list[str] = Field(default_factory=list)
+    retries: int | None = None
+    retry_delay: float | None = None
+    timeout: float | None = None
+    depends_on: list[str] = Field(default_factory=list)
+    checks: list[dict[str, Any]] = Field(default_factory=list)
+    columns: dict[str, Any] = Field(default_factory=dict)
+    schema_: str | None = Field(None, alias="schema")
+
+    _lists = field_validator("unique_key", "tags", "depends_on", mode="before")(_as_list)
+
+
+class PipelineSettings(_Strict):
+    """A named selection of the graph, optionally scheduled."""
+
+    select: list[str] = Field(default_factory=list)
+    exclude: list[str] = Field(default_factory=list)
+    cron: str | None = None
+    timezone: str = "UTC"
+
+    _lists = field_validator("select", "exclude", mode="before")(_as_list)
+
+
+class ProjectTable(_Strict):
+    name: str
+    warehouse: str = ".headwater/warehouse.duckdb"
+    metastore: str = "sqlite:///.headwater/metastore.sqlite"
+    engine: Literal["duckdb"] = "duckdb"
+    threads: int = Field(4, ge=1, le=256)
+    retries: int = Field(0, ge=0)
+    retry_delay: float = Field(1.0, ge=0)
+    timeout: float = Field(3600.0, gt=0)
+
+
+class ProjectSettings(_Strict):
+    """The whole of ``headwater.toml``."""
+
+    project: ProjectTable
+    schemas: dict[str, str] = Field(default_factory=dict)
+    connections: dict[str, ConnectionSettings] = Field(default_factory=dict)
+    sources: dict[str, SourceSettings] = Field(default_factory=dict)
+    pipelines: dict[str, PipelineSettings] = Field(default_factory=dict)
+
+
+def load_settings(path: Path) -> ProjectSettings:
+    """Read and validate ``headwater.toml``; errors name the file and line."""
+    data, text = load_toml(path)
+    try:
+        return ProjectSettings.model_validate(data)
+    except ValidationError as exc:
+        raise validation_error(path, text, exc) from None
+
+
+def validate_model_settings(
+    data: Any, *, path: Path, text: str, first_line: int = 1
+) -> ModelSettings:
+    """Validate a sidecar / header mapping; errors name ``path`` and the offending line."""
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}:{first_line}: expected a mapping of settings")
+    try:
+        return ModelSettings.model_validate(data)
+    except ValidationError as exc:
+        raise validation_error(path, text, exc, yaml_offset=first_line - 1) from None
+
+
+def validation_error(
+    path: Path, text: str, exc: ValidationError, *, yaml_offset: int | None = None
+) -> ConfigError:
+    """One located line per pydantic error."""
+    lines = []
+    for err in exc.errors()[:5]:
+        loc = tuple(err["loc"])
+        if yaml_offset is None:
+            line = locate_key(text, loc)
+        else:
+            line = _yaml_line(text, loc) + yaml_offset
+        key = ".".join(str(p) for p in loc) or "(top)"
+        msg = err["msg"]
+        if err["type"] == "extra_forbidden":
+            msg = "unknown setting"
+        lines.append(f"{path}:{line}: {key}: {msg}")
+    return ConfigError("\n".join(lines))
+
+
+def _yaml_line(text: str, loc: tuple[Any, ...]) -> int:
+    """Line of the deepest key of ``loc`` found in a YAML text (best effort)."""
+    for key in reversed(loc):
+        if isinstance(key, str):
+            for number, line in enumerate(text.splitlines(), start=1):
+                stripped = line.lstrip(" -#")
+                if stripped.startswith(f"{key}:"):
+                    return number
+    return 1

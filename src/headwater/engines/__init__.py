@@ -1,0 +1,9 @@
+"""Where data lives and SQL runs. One folder per engine, same shape (``duckdb/`` today).
+
+Invariant: what an engine can do is declared in its :class:`Capabilities`, never tested by
+name elsewhere in the code.
+"""
+
+from headwater.engines.base import Capabilities, Engine, LoadRequest, LoadResult, open_engine
+
+__all__ = ["Capabilities", "Engine", "LoadRequest", "LoadResult", "open_engine"]

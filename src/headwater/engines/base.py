@@ -1,0 +1,80 @@
+"""The engine contract shared by every warehouse backend."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+import pyarrow as pa
+
+WriteDisposition = Literal["append", "replace", "merge"]
+
+LOAD_ID = "_hw_load_id"
+LOADED_AT = "_hw_loaded_at"
+FILE = "_hw_file"
+METADATA_PREFIX = "_hw_"
+STATE_SCHEMA = "_headwater"
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What an engine can do, as data (dlt-style)."""
+
+    dialect: str
+    transactional_ddl: bool  # CREATE/DROP inside a transaction, invisible until COMMIT
+    native_file_scan: frozenset[str]  # file formats it reads itself ("csv", "jsonl", "parquet")
+    merge: bool
+    concurrent_writers: bool  # several threads may write different tables at once
+    interruptible: bool  # a running statement can be cancelled from another thread
+
+
+@dataclass(frozen=True)
+class LoadRequest:
+    """One load of a source asset: new data, how to write it, and the state to commit with it.
+
+    Exactly one of ``batches`` (an Arrow stream) or ``scan_sql`` (a SELECT the engine runs
+    itself, e.g. over files) is given.
+    """
+
+    schema: str
+    table: str
+    load_id: str
+    write: WriteDisposition
+    primary_key: list[str] = field(default_factory=list)
+    cursor: str | None = None
+    batches: pa.RecordBatchReader | None = None
+    scan_sql: str | None = None
+    state: dict[str, Any] = field(default_factory=dict)  # committed with the data
+    rejects_sql: str | None = None  # rows rejected by the scan: (file, line, error, raw)
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    rows_in: int  # rows extracted
+    rows_written: int  # rows inserted or updated (0 on a rerun with no new data)
+    rows_rejected: int
+    cursor_max: str | None
+
+
+class Engine(Protocol):
+    """What the runtime and the step kinds need from a warehouse."""
+
+    capabilities: Capabilities
+
+    def close(self) -> None: ...
+    def ensure_schemas(self, schemas: set[str]) -> None: ...
+    def read_state(self, asset: str) -> dict[str, Any]: ...
+    def load(self, asset: str, request: LoadRequest) -> LoadResult: ...
+    def materialize(self, asset: Any) -> int: ...
+    def query_arrow(self, sql: str) -> pa.Table: ...
+    def interrupt(self) -> None: ...
+
+
+def open_engine(kind: str, path: Path, *, read_only: bool = False) -> Any:
+    """Open the engine named ``kind`` (only ``duckdb`` today) on ``path``."""
+    if kind == "duckdb":
+        from headwater.engines.duckdb.engine import DuckDBEngine
+
+        return DuckDBEngine(path, read_only=read_only)
+    raise ValueError(f"unknown engine {kind!r}")

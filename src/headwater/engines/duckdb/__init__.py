@@ -1,0 +1,5 @@
+"""The embedded DuckDB warehouse."""
+
+from headwater.engines.duckdb.capabilities import CAPABILITIES
+
+__all__ = ["CAPABILITIES"]

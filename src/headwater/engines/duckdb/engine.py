@@ -1,0 +1,230 @@
+"""DuckDB warehouse: atomic materializations and loads whose state commits with the data.
+
+Threads: every thread gets its own cursor (a connection to the same database instance), so
+steps run in parallel; each load or rebuild is one transaction on that cursor. A process
+killed at any instant leaves only committed transactions behind (DuckDB's WAL), which is
+what makes reruns after a crash exact.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from headwater.engines.base import (
+    LOAD_ID,
+    LOADED_AT,
+    METADATA_PREFIX,
+    STATE_SCHEMA,
+    LoadRequest,
+    LoadResult,
+)
+from headwater.engines.duckdb.capabilities import CAPABILITIES
+from headwater.engines.duckdb.sql import ident, qualified
+from headwater.errors import EngineError
+
+_STATE_DDL = f"""
+create schema if not exists {STATE_SCHEMA};
+create table if not exists {STATE_SCHEMA}.state (
+    asset varchar primary key, state json, load_id varchar, updated_at timestamptz);
+create table if not exists {STATE_SCHEMA}.loads (
+    load_id varchar primary key, asset varchar, rows_in bigint, rows_written bigint,
+    rows_rejected bigint, loaded_at timestamptz);
+create table if not exists {STATE_SCHEMA}.rejected_rows (
+    load_id varchar, asset varchar, file varchar, line bigint, "column" varchar,
+    error varchar, raw varchar);
+"""
+
+
+class DuckDBEngine:
+    """The embedded warehouse at ``path`` (created on first use)."""
+
+    capabilities = CAPABILITIES
+
+    def __init__(self, path: Path, *, read_only: bool = False) -> None:
+        self.path = path
+        if not read_only:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._con = duckdb.connect(str(path), read_only=read_only)
+        except duckdb.Error as exc:
+            raise EngineError(f"{path}: cannot open the warehouse: {exc}") from None
+        self._local = threading.local()
+        self._cursors: dict[int, duckdb.DuckDBPyConnection] = {}
+        self._lock = threading.Lock()
+
+    # -- connections -------------------------------------------------------------------------
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """This thread's cursor."""
+        cur = getattr(self._local, "cursor", None)
+        if cur is None:
+            cur = self._con.cursor()
+            self._local.cursor = cur
+            with self._lock:
+                self._cursors[threading.get_ident()] = cur
+        return cur
+
+    def interrupt(self, thread_id: int | None = None) -> None:
+        """Cancel the statement running on ``thread_id``'s cursor (all cursors if None)."""
+        with self._lock:
+            targets = [self._cursors[thread_id]] if thread_id in self._cursors else []
+            if thread_id is None:
+                targets = list(self._cursors.values())
+        for cur in targets:
+            cur.interrupt()
+
+    def close(self) -> None:
+        with self._lock:
+            for cur in self._cursors.values():
+                cur.close()
+            self._cursors.clear()
+        self._con.close()
+
+    def execute(self, sql: str, params: list[Any] | None = None) -> duckdb.DuckDBPyConnection:
+        return self.cursor().execute(sql, params)
+
+    def query_arrow(self, sql: str) -> pa.Table:
+        return self.cursor().sql(sql).to_arrow_table()
+
+    # -- catalog ----------------------------------------------------------------------------
+
+    def ensure_schemas(self, schemas: set[str]) -> None:
+        """Create schemas and Headwater's state tables; call once before parallel work."""
+        cur = self.cursor()
+        cur.execute(_STATE_DDL)
+        for schema in sorted(schemas):
+            cur.execute(f"create schema if not exists {ident(schema)}")
+
+    def exists(self, schema: str, table: str) -> bool:
+        row = (
+            self.cursor()
+            .execute(
+                "select count(*) from information_schema.tables where table_schema = ? "
+                "and table_name = ?",
+                [schema, table],
+            )
+            .fetchone()
+        )
+        return bool(row and row[0])
+
+    def columns(self, schema: str, table: str) -> dict[str, str]:
+        rows = (
+            self.cursor()
+            .execute(
+                "select column_name, data_type from information_schema.columns "
+                "where table_schema = ? and table_name = ? order by ordinal_position",
+                [schema, table],
+            )
+            .fetchall()
+        )
+        return {name: dtype for name, dtype in rows}
+
+    def tables(self) -> list[tuple[str, str, str]]:
+        """(schema, name, kind) of every user table and view."""
+        return [
+            (s, t, k)
+            for s, t, k in self.cursor()
+            .execute(
+                "select table_schema, table_name, table_type from information_schema.tables "
+                "where table_schema not in ('information_schema', 'pg_catalog') "
+                "order by 1, 2"
+            )
+            .fetchall()
+        ]
+
+    def fingerprint(self, schema: str, table: str) -> str:
+        """Order-independent content hash of a table, load metadata columns excluded."""
+        cols = [c for c in self.columns(schema, table) if not c.startswith(METADATA_PREFIX)]
+        row_hash = "hash(" + ", ".join(ident(c) for c in cols) + ")"
+        row = (
+            self.cursor()
+            .execute(
+                f"select count(*), coalesce(sum({row_hash}::hugeint), 0) "
+                f"from {qualified(schema, table)}"
+            )
+            .fetchone()
+        )
+        assert row is not None
+        return f"{row[0]}:{row[1]}"
+
+    # -- state ------------------------------------------------------------------------------
+
+    def read_state(self, asset: str) -> dict[str, Any]:
+        row = (
+            self.cursor()
+            .execute(f"select state from {STATE_SCHEMA}.state where asset = ?", [asset])
+            .fetchone()
+        )
+        return json.loads(row[0]) if row and row[0] else {}
+
+    # -- loads and materializations ---------------------------------------------------------
+
+    def load(self, asset: str, request: LoadRequest) -> LoadResult:
+        """Write one load and its state atomically (see :mod:`headwater.engines.duckdb.loads`)."""
+        from headwater.engines.duckdb.loads import run_load
+
+        return run_load(self.cursor(), asset, request)
+
+    def materialize_sql(
+        self,
+        schema: str,
+        table: str,
+        sql: str,
+        *,
+        materialized: str,
+        unique_key: list[str] | None = None,
+        time_column: str | None = None,
+        lookback: str | None = None,
+    ) -> int | None:
+        """Build a model from its SELECT; returns the row count (None for views)."""
+        from headwater.engines.duckdb.materialize import materialize
+
+        return materialize(
+            self.cursor(),
+            schema,
+            table,
+            sql,
+            materialized=materialized,
+            unique_key=unique_key or [],
+            time_column=time_column,
+            lookback=lookback,
+        )
+
+    def write_table(
+        self,
+        schema: str,
+        table: str,
+        data: Any,
+        *,
+        materialized: str,
+        unique_key: list[str] | None = None,
+    ) -> int:
+        """Materialize a Python model's result (Arrow table/reader, DuckDB relation, pandas,
+        polars) atomically."""
+        cur = self.cursor()
+        if isinstance(data, duckdb.DuckDBPyRelation):
+            data = data.to_arrow_table()
+        cur.register("_hw_python_result", data)
+        try:
+            count = self.materialize_sql(
+                schema,
+                table,
+                "select * from _hw_python_result",
+                materialized="table" if materialized == "view" else materialized,
+                unique_key=unique_key,
+            )
+        finally:
+            cur.unregister("_hw_python_result")
+        return count or 0
+
+    def relation(self, schema: str, table: str) -> duckdb.DuckDBPyRelation:
+        return self.cursor().sql(f"select * from {qualified(schema, table)}")
+
+
+LOAD_COLUMNS = (LOAD_ID, LOADED_AT)

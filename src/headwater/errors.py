@@ -1,0 +1,111 @@
+"""The exception tree every Headwater error belongs to.
+
+User mistakes (a bad project file, an unknown asset, a failing source) raise a subclass of
+:class:`HeadwaterError`; the CLI prints its message on one line (no traceback) and exits with
+its ``exit_code``. Anything else is a bug and keeps its traceback.
+
+::
+
+    HeadwaterError                      exit 1
+    ├── ProjectError                    exit 2   the project folder is wrong
+    │   ├── ConfigError                          bad TOML / YAML / setting (file:line)
+    │   ├── SqlParseError                        a model's SQL does not parse (file:line:col)
+    │   ├── UnknownAssetError                    a reference to a missing asset (+ closest names)
+    │   ├── CycleError                           the graph has a cycle (the cycle printed)
+    │   └── SelectionError                       a --select matches nothing / is malformed
+    ├── ConnectionError_                exit 3   a connection cannot be reached / authenticated
+    ├── SourceError                     exit 4   extraction failed (file, row, column named)
+    ├── EngineError                     exit 4   the warehouse refused a statement
+    ├── RunFailed                       exit 5   a run finished with failed steps
+    └── StepTimeout                              a step exceeded its timeout (internal to runs)
+
+Messages never contain secrets: connection URLs are shown through
+:func:`headwater.config.redact`.
+"""
+
+from __future__ import annotations
+
+
+class HeadwaterError(Exception):
+    """Base of every error Headwater raises on purpose."""
+
+    exit_code: int = 1
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class ProjectError(HeadwaterError):
+    """The project folder cannot be loaded."""
+
+    exit_code = 2
+
+
+class ConfigError(ProjectError):
+    """A configuration file is malformed or invalid. The message starts with ``file:line``."""
+
+
+class SqlParseError(ProjectError):
+    """A SQL model does not parse. The message starts with ``file:line:column``."""
+
+
+class UnknownAssetError(ProjectError):
+    """A model or setting references an asset that does not exist."""
+
+
+class CycleError(ProjectError):
+    """The dependency graph has a cycle."""
+
+    def __init__(self, cycle: list[str]) -> None:
+        self.cycle = cycle
+        super().__init__("dependency cycle: " + " -> ".join([*cycle, cycle[0]]))
+
+
+class SelectionError(ProjectError):
+    """A selection expression is malformed or matches nothing."""
+
+
+class ConnectionError_(HeadwaterError):
+    """A connection cannot be opened. The message names host and database, never the password."""
+
+    exit_code = 3
+
+
+class SourceError(HeadwaterError):
+    """Extraction or loading of a source failed; the message locates the fault."""
+
+    exit_code = 4
+
+
+class EngineError(HeadwaterError):
+    """The engine rejected a statement (the model file is named when known)."""
+
+    exit_code = 4
+
+
+class RunFailed(HeadwaterError):
+    """A run finished with at least one failed step."""
+
+    exit_code = 5
+
+    def __init__(self, message: str, run_id: str) -> None:
+        super().__init__(message)
+        self.run_id = run_id
+
+
+class StepTimeout(HeadwaterError):
+    """A step ran longer than its timeout."""
+
+
+EXIT_CODES: dict[str, int] = {
+    "ok": 0,
+    "error": HeadwaterError.exit_code,
+    "project": ProjectError.exit_code,
+    "connection": ConnectionError_.exit_code,
+    "source_or_engine": SourceError.exit_code,
+    "run_failed": RunFailed.exit_code,
+}

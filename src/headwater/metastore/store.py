@@ -1,0 +1,568 @@
+"""The :class:`Metastore`: run history and watermark copies over SQLAlchemy Core.
+
+One :class:`Metastore` owns one SQLAlchemy ``Engine``. It is safe to share between threads:
+writes are serialised by a lock and each runs in its own short transaction; reads use pooled
+connections and never wait for the lock (except on an in-memory SQLite database, which has a
+single connection).
+
+On SQLite every connection gets ``journal_mode=WAL`` (readers in other processes, such as
+``headwater runs`` while a run goes on, never block and are never blocked), a busy timeout
+(writers in other processes wait instead of failing), ``foreign_keys=ON`` (same behaviour as
+PostgreSQL), and real transactions: SQLAlchemy emits ``BEGIN`` itself, ``BEGIN IMMEDIATE`` for
+writes so that two writing processes queue on the busy timeout instead of failing on a lock
+upgrade.
+
+Alembic is imported only when the database is not at :data:`HEAD_REVISION` (importing it
+costs about a second).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.pool import StaticPool
+
+from headwater.metastore import tables as t
+from headwater.metastore.errors import AmbiguousRunIdError, MetastoreError
+from headwater.metastore.migrations import HEAD_REVISION, SCRIPT_LOCATION
+from headwater.metastore.records import (
+    RUN_STATUSES,
+    STEP_KINDS,
+    STEP_STATUSES,
+    AttemptRecord,
+    RunRecord,
+    StepRunRecord,
+    WatermarkRecord,
+)
+
+__all__ = ["ABANDONED_ERROR", "Metastore"]
+
+ABANDONED_ERROR = "abandoned: process died"
+"""``error`` of the steps and attempts of a run found dead by :meth:`Metastore.mark_abandoned`."""
+
+_FINAL_RUN_STATUSES = RUN_STATUSES - {"running"}
+_BEGIN_OPTION = "headwater_sqlite_begin"
+# Key of the PostgreSQL advisory lock that serialises concurrent migrations ("hwmeta" in hex).
+_PG_MIGRATION_LOCK = 0x68776D657461
+# Alembic keeps its running environment in module globals: one migration at a time per process.
+_ALEMBIC_LOCK = threading.Lock()
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _check_choice(what: str, value: str, allowed: frozenset[str]) -> None:
+    if value not in allowed:
+        raise ValueError(f"unknown {what} {value!r}; expected one of {', '.join(sorted(allowed))}")
+
+
+def _check_id(what: str, value: str) -> None:
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"{what} must be a non-empty string, got {value!r}")
+
+
+def _pid_alive(pid: int | None) -> bool:
+    """Whether a process with this id exists on this host (a zombie counts as dead).
+
+    A recycled pid makes a dead run look alive: the run is then left ``running`` (never wrongly
+    abandoned). On Windows ``os.kill(pid, 0)`` would terminate the process, so every pid is
+    reported alive there.
+    """
+    if pid is None or pid <= 0:  # os.kill(0 or negative, ...) addresses process groups
+        return False
+    if os.name == "nt":
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by another user
+        return True
+    except OSError:
+        return False
+    try:  # Linux: an exited but unreaped child still answers kill(pid, 0)
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return stat.rpartition(")")[2].split()[:1] != ["Z"]
+
+
+def _install_sqlite_pragmas(engine: Engine, *, wal: bool, busy_timeout_ms: int) -> None:
+    @sa.event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, connection_record: Any) -> None:
+        # Take transaction control away from the sqlite3 module: it does not BEGIN before DDL
+        # and never BEGIN IMMEDIATE. The "begin" listener below emits BEGIN itself.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+            if wal:
+                cursor.execute("PRAGMA journal_mode = WAL")
+            cursor.execute("PRAGMA foreign_keys = ON")
+        finally:
+            cursor.close()
+
+    @sa.event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        mode = conn.get_execution_options().get(_BEGIN_OPTION, "DEFERRED")
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+def _current_revisions(conn: Connection) -> set[str]:
+    if not sa.inspect(conn).has_table("alembic_version"):
+        return set()
+    return {row[0] for row in conn.execute(sa.text("SELECT version_num FROM alembic_version"))}
+
+
+def _run_record(row: sa.Row[Any]) -> RunRecord:
+    params = json.loads(row.params) if row.params else {}
+    return RunRecord(
+        run_id=row.run_id,
+        project=row.project,
+        pipeline=row.pipeline,
+        selection=row.selection,
+        trigger=row.trigger,
+        parent_run_id=row.parent_run_id,
+        status=row.status,
+        started_at=row.started_at,
+        finished_at=row.finished_at,
+        pid=row.pid,
+        hostname=row.hostname,
+        params=params if isinstance(params, dict) else {"value": params},
+    )
+
+
+def _step_record(row: sa.Row[Any]) -> StepRunRecord:
+    return StepRunRecord(**row._asdict())
+
+
+def _attempt_record(row: sa.Row[Any]) -> AttemptRecord:
+    return AttemptRecord(**row._asdict())
+
+
+def _watermark_record(row: sa.Row[Any]) -> WatermarkRecord:
+    return WatermarkRecord(**row._asdict())
+
+
+class Metastore:
+    """Run history (runs, steps, attempts) and a copy of each asset's watermark.
+
+    Open with :meth:`open`; share one instance between threads; :meth:`close` it at the end (or
+    use it as a context manager). Every datetime given must be timezone-aware (a naive one raises
+    ``ValueError``); every datetime returned is timezone-aware UTC.
+
+    Secrets: the metastore stores what callers give it verbatim. Callers pass only redacted
+    values (``params``, ``error`` messages, ``selection``): see DESIGN.md invariant 5.
+    """
+
+    def __init__(self, engine: Engine, *, single_connection: bool = False) -> None:
+        """Wrap an engine as is (no migration). Prefer :meth:`open`."""
+        self._engine = engine
+        self._sqlite = engine.dialect.name == "sqlite"
+        self._write_engine = (
+            engine.execution_options(**{_BEGIN_OPTION: "IMMEDIATE"}) if self._sqlite else engine
+        )
+        self._lock = threading.Lock()
+        self._read_guard: AbstractContextManager[Any] = (
+            self._lock if single_connection else nullcontext()
+        )
+        self._hostname = socket.gethostname()
+
+    # ------------------------------------------------------------------ lifecycle
+
+    @classmethod
+    def open(cls, url: str, *, busy_timeout_s: float = 30.0) -> Metastore:
+        """Open (creating and migrating if needed) the metastore at a SQLAlchemy URL.
+
+        ``url`` is e.g. ``"sqlite:////abs/path/.headwater/metastore.sqlite"`` (the parent folder
+        is created), ``"sqlite://"`` (in memory, for tests) or
+        ``"postgresql+psycopg://user:pw@host/db"`` (the database must exist).
+
+        The schema is brought to the newest revision. When it already is, one plain query
+        checks it and Alembic is not imported. Concurrent first opens are safe: the migration
+        holds the database write lock (SQLite) or an advisory lock (PostgreSQL), and the second
+        opener finds the schema current.
+
+        Raises :class:`MetastoreError` when the database cannot be reached or was migrated by a
+        newer Headwater.
+        """
+        parsed = make_url(url)
+        shown = parsed.render_as_string(hide_password=True)
+        kwargs: dict[str, Any] = {}
+        single_connection = False
+        is_sqlite = parsed.get_backend_name() == "sqlite"
+        if is_sqlite:
+            database = parsed.database or ""
+            single_connection = database in ("", ":memory:") or (
+                parsed.query.get("mode") == "memory"
+            )
+            if single_connection:
+                kwargs["poolclass"] = StaticPool
+                kwargs["connect_args"] = {"check_same_thread": False}
+            elif not database.startswith("file:"):
+                Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        else:
+            kwargs["pool_pre_ping"] = True
+        engine = sa.create_engine(parsed, **kwargs)
+        if is_sqlite:
+            _install_sqlite_pragmas(
+                engine, wal=not single_connection, busy_timeout_ms=int(busy_timeout_s * 1000)
+            )
+        store = cls(engine, single_connection=single_connection)
+        try:
+            store._migrate(shown)
+        except MetastoreError:
+            engine.dispose()
+            raise
+        except sa.exc.SQLAlchemyError as exc:
+            engine.dispose()
+            detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+            raise MetastoreError(f"cannot open the metastore {shown}: {detail}") from exc
+        except BaseException:
+            engine.dispose()
+            raise
+        return store
+
+    def _migrate(self, shown_url: str) -> None:
+        with self._read_guard, self._engine.connect() as conn:
+            current = _current_revisions(conn)
+        if current == {HEAD_REVISION}:
+            return
+        # Slow imports, paid only when the schema must change.
+        from alembic import command
+        from alembic.config import Config
+        from alembic.util.exc import CommandError
+
+        config = Config()
+        config.set_main_option("script_location", str(SCRIPT_LOCATION).replace("%", "%%"))
+        with _ALEMBIC_LOCK, self._lock, self._write_engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_PG_MIGRATION_LOCK)))
+            config.attributes["connection"] = conn
+            try:
+                command.upgrade(config, "head")
+            except CommandError as exc:
+                raise MetastoreError(
+                    f"cannot migrate the metastore {shown_url} (at revision "
+                    f"{', '.join(sorted(current)) or 'none'}) to {HEAD_REVISION}: {exc}; "
+                    "was it written by a newer Headwater?"
+                ) from exc
+
+    def close(self) -> None:
+        """Release every pooled connection. The instance must not be used afterwards."""
+        self._engine.dispose()
+
+    def __enter__(self) -> Metastore:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    @property
+    def url(self) -> str:
+        """The database URL with any password hidden (safe to print)."""
+        return self._engine.url.render_as_string(hide_password=True)
+
+    @property
+    def engine(self) -> Engine:
+        """The SQLAlchemy engine (for tests and tooling; go through the methods otherwise)."""
+        return self._engine
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        with self._lock, self._write_engine.begin() as conn:
+            yield conn
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        with self._read_guard, self._engine.connect() as conn:
+            yield conn
+
+    # ------------------------------------------------------------------ runs
+
+    def start_run(
+        self,
+        run_id: str,
+        *,
+        project: str,
+        selection: str | None,
+        pipeline: str | None = None,
+        trigger: str = "cli",
+        parent_run_id: str | None = None,
+        params: Mapping[str, object] | None = None,
+    ) -> None:
+        """Record a new run, status ``running``, started now, with this process's pid and host.
+
+        ``params`` is stored as JSON (values JSON cannot hold are stored as ``str(value)``);
+        callers pass redacted values only. Raises ``ValueError`` if ``run_id`` exists.
+        """
+        _check_id("run_id", run_id)
+        payload = json.dumps(dict(params or {}), sort_keys=True, default=str)
+        try:
+            with self._write() as conn:
+                conn.execute(
+                    t.runs.insert().values(
+                        run_id=run_id,
+                        project=project,
+                        pipeline=pipeline,
+                        selection=selection,
+                        trigger=trigger,
+                        parent_run_id=parent_run_id,
+                        status="running",
+                        started_at=_utcnow(),
+                        finished_at=None,
+                        pid=os.getpid(),
+                        hostname=self._hostname,
+                        params=payload,
+                    )
+                )
+        except sa.exc.IntegrityError as exc:
+            raise ValueError(f"run {run_id!r} already exists in the metastore") from exc
+
+    def finish_run(self, run_id: str, status: str) -> None:
+        """Set a run's final status (``success``, ``failed`` or ``abandoned``), finished now.
+
+        Raises ``ValueError`` for another status or an unknown run.
+        """
+        _check_choice("final run status", status, _FINAL_RUN_STATUSES)
+        with self._write() as conn:
+            result = conn.execute(
+                t.runs.update()
+                .where(t.runs.c.run_id == run_id)
+                .values(status=status, finished_at=_utcnow())
+            )
+            if result.rowcount == 0:
+                raise ValueError(f"unknown run {run_id!r}")
+
+    def runs(self, limit: int = 20) -> list[RunRecord]:
+        """The ``limit`` most recent runs, newest first (ties broken by run id, descending)."""
+        if limit < 0:
+            raise ValueError("limit must be >= 0")
+        query = (
+            sa.select(t.runs)
+            .order_by(t.runs.c.started_at.desc(), t.runs.c.run_id.desc())
+            .limit(limit)
+        )
+        with self._read() as conn:
+            return [_run_record(row) for row in conn.execute(query)]
+
+    def get_run(self, run_id: str) -> RunRecord | None:
+        """The run with this id or, failing that, the only run whose id starts with it.
+
+        Returns ``None`` when nothing matches (or ``run_id`` is empty); raises
+        :class:`AmbiguousRunIdError` when several runs share the prefix.
+        """
+        if not run_id:
+            return None
+        with self._read() as conn:
+            row = conn.execute(sa.select(t.runs).where(t.runs.c.run_id == run_id)).first()
+            if row is not None:
+                return _run_record(row)
+            rows = conn.execute(
+                sa.select(t.runs)
+                .where(
+                    t.runs.c.run_id.startswith(run_id, autoescape=True),
+                    # SQLite's LIKE ignores ASCII case; this keeps the match exact everywhere.
+                    sa.func.substr(t.runs.c.run_id, 1, len(run_id)) == run_id,
+                )
+                .order_by(t.runs.c.run_id)
+                .limit(6)
+            ).all()
+        if not rows:
+            return None
+        if len(rows) > 1:
+            raise AmbiguousRunIdError(run_id, [r.run_id for r in rows])
+        return _run_record(rows[0])
+
+    def mark_abandoned(self) -> list[str]:
+        """Abandon the runs of this host whose process is gone; return their ids.
+
+        A run qualifies when its status is ``running``, its hostname is this host's and its
+        pid is not alive (``os.kill(pid, 0)``; a zombie counts as dead). It becomes
+        ``abandoned`` with ``finished_at`` now; its ``running`` steps and attempts become
+        ``failed`` with error :data:`ABANDONED_ERROR`. ``pending`` steps are left as they are.
+        Runs of other hosts are never touched (their pids mean nothing here).
+        """
+        with self._write() as conn:
+            candidates = conn.execute(
+                sa.select(t.runs.c.run_id, t.runs.c.pid).where(
+                    t.runs.c.status == "running", t.runs.c.hostname == self._hostname
+                )
+            ).all()
+            dead = sorted(row.run_id for row in candidates if not _pid_alive(row.pid))
+            if not dead:
+                return []
+            now = _utcnow()
+            conn.execute(
+                t.runs.update()
+                .where(t.runs.c.run_id.in_(dead), t.runs.c.status == "running")
+                .values(status="abandoned", finished_at=now)
+            )
+            for table in (t.step_runs, t.attempts):
+                conn.execute(
+                    table.update()
+                    .where(table.c.run_id.in_(dead), table.c.status == "running")
+                    .values(
+                        status="failed",
+                        error=ABANDONED_ERROR,
+                        finished_at=sa.func.coalesce(table.c.finished_at, now),
+                    )
+                )
+        return dead
+
+    # ------------------------------------------------------------------ steps and attempts
+
+    def upsert_step(
+        self,
+        run_id: str,
+        step: str,
+        *,
+        kind: str,
+        status: str,
+        started_at: datetime | None = None,
+        finished_at: datetime | None = None,
+        attempts: int | None = None,
+        rows_in: int | None = None,
+        rows_out: int | None = None,
+        error: str | None = None,
+        log_path: str | None = None,
+    ) -> None:
+        """Insert the step of a run, or update it: only ``kind``, ``status`` and the fields
+        given (not ``None``) are written, the others keep their value.
+
+        A new step starts with ``attempts = 0`` unless given. The run must exist
+        (``start_run`` first; otherwise ``sqlalchemy.exc.IntegrityError``). ``error`` must
+        already be redacted.
+        """
+        _check_id("step", step)
+        _check_choice("step kind", kind, STEP_KINDS)
+        _check_choice("step status", status, STEP_STATUSES)
+        values: dict[str, object] = {"kind": kind, "status": status}
+        optional = {
+            "started_at": started_at,
+            "finished_at": finished_at,
+            "attempts": attempts,
+            "rows_in": rows_in,
+            "rows_out": rows_out,
+            "error": error,
+            "log_path": log_path,
+        }
+        values.update({k: v for k, v in optional.items() if v is not None})
+        table = t.step_runs
+        with self._write() as conn:
+            result = conn.execute(
+                table.update()
+                .where(table.c.run_id == run_id, table.c.step == step)
+                .values(**values)
+            )
+            if result.rowcount == 0:
+                values.setdefault("attempts", 0)
+                conn.execute(table.insert().values(run_id=run_id, step=step, **values))
+
+    def step_runs(self, run_id: str) -> list[StepRunRecord]:
+        """The steps of a run in start order; steps not started yet (no ``started_at``) last.
+
+        Ties are broken by step name. Unknown run: ``[]``.
+        """
+        table = t.step_runs
+        query = (
+            sa.select(table)
+            .where(table.c.run_id == run_id)
+            .order_by(
+                sa.case((table.c.started_at.is_(None), 1), else_=0),
+                table.c.started_at,
+                table.c.step,
+            )
+        )
+        with self._read() as conn:
+            return [_step_record(row) for row in conn.execute(query)]
+
+    def record_attempt(
+        self,
+        run_id: str,
+        step: str,
+        attempt: int,
+        *,
+        status: str,
+        started_at: datetime,
+        finished_at: datetime | None,
+        error: str | None,
+    ) -> None:
+        """Insert or replace attempt number ``attempt`` (1, 2, ...) of a step.
+
+        Call it when the attempt starts (``running``) and again when it ends; every field is
+        overwritten. The run must exist. ``error`` must already be redacted.
+        """
+        _check_id("step", step)
+        _check_choice("attempt status", status, STEP_STATUSES)
+        values: dict[str, object] = {
+            "status": status,
+            "started_at": started_at,
+            "finished_at": finished_at,
+            "error": error,
+        }
+        table = t.attempts
+        with self._write() as conn:
+            result = conn.execute(
+                table.update()
+                .where(table.c.run_id == run_id, table.c.step == step, table.c.attempt == attempt)
+                .values(**values)
+            )
+            if result.rowcount == 0:
+                conn.execute(
+                    table.insert().values(run_id=run_id, step=step, attempt=attempt, **values)
+                )
+
+    def attempts(self, run_id: str, step: str | None = None) -> list[AttemptRecord]:
+        """The attempts of a run (of one step if given), by start time, step, attempt number."""
+        table = t.attempts
+        query = sa.select(table).where(table.c.run_id == run_id)
+        if step is not None:
+            query = query.where(table.c.step == step)
+        query = query.order_by(table.c.started_at, table.c.step, table.c.attempt)
+        with self._read() as conn:
+            return [_attempt_record(row) for row in conn.execute(query)]
+
+    # ------------------------------------------------------------------ watermarks
+
+    def set_watermark(self, asset: str, value: str, *, location: str, run_id: str) -> None:
+        """Record (insert or replace) the copy of ``asset``'s watermark, updated now.
+
+        This copy is for display; the authoritative value lives at ``location`` and is
+        committed with the data. Call this after that commit.
+        """
+        _check_id("asset", asset)
+        values: dict[str, object] = {
+            "value": value,
+            "location": location,
+            "run_id": run_id,
+            "updated_at": _utcnow(),
+        }
+        table = t.watermarks
+        with self._write() as conn:
+            result = conn.execute(table.update().where(table.c.asset == asset).values(**values))
+            if result.rowcount == 0:
+                conn.execute(table.insert().values(asset=asset, **values))
+
+    def watermarks(self) -> list[WatermarkRecord]:
+        """Every recorded watermark, by asset name."""
+        query = sa.select(t.watermarks).order_by(t.watermarks.c.asset)
+        with self._read() as conn:
+            return [_watermark_record(row) for row in conn.execute(query)]

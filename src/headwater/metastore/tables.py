@@ -1,0 +1,130 @@
+"""The metastore schema as SQLAlchemy Core tables.
+
+Only portable column types are used (``String``, ``Integer``, ``Text`` and
+``DateTime(timezone=True)``), so the same tables work on SQLite and PostgreSQL.
+
+This module describes the *current* schema; the database is created and changed only by the
+Alembic revisions in ``migrations/versions`` (a test checks that both agree). When you change a
+table here, add a revision there and bump :data:`headwater.metastore.migrations.HEAD_REVISION`.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """``DateTime(timezone=True)`` that always hands back timezone-aware UTC datetimes.
+
+    On the way in, an aware datetime is converted to UTC; a naive one is refused (it is
+    ambiguous). On the way out, SQLite's naive values are marked UTC and PostgreSQL's values
+    (in the session time zone) are converted to UTC.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if not isinstance(value, datetime):
+            raise TypeError(f"expected a datetime, got {type(value).__name__}")
+        if value.tzinfo is None or value.tzinfo.utcoffset(value) is None:
+            raise ValueError(
+                f"naive datetime {value.isoformat()} given to the metastore; "
+                "pass a timezone-aware datetime (e.g. datetime.now(UTC))"
+            )
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if isinstance(value, str):  # defensive: a value written by another tool
+            value = datetime.fromisoformat(value)
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+runs = Table(
+    "runs",
+    metadata,
+    Column("run_id", String(64), primary_key=True),
+    Column("project", String(200), nullable=False),
+    Column("pipeline", String(200), nullable=True),
+    Column("selection", Text, nullable=True),
+    Column("trigger", String(32), nullable=False),
+    Column("parent_run_id", String(64), nullable=True),
+    Column("status", String(32), nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("finished_at", UTCDateTime, nullable=True),
+    Column("pid", Integer, nullable=True),
+    Column("hostname", String(255), nullable=True),
+    Column("params", Text, nullable=False),
+    Index("ix_runs_started_at", "started_at"),
+    Index("ix_runs_status", "status"),
+)
+
+step_runs = Table(
+    "step_runs",
+    metadata,
+    Column("run_id", String(64), ForeignKey("runs.run_id"), primary_key=True),
+    Column("step", String(400), primary_key=True),
+    Column("kind", String(32), nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("started_at", UTCDateTime, nullable=True),
+    Column("finished_at", UTCDateTime, nullable=True),
+    Column("attempts", Integer, nullable=False),
+    Column("rows_in", BigInteger, nullable=True),
+    Column("rows_out", BigInteger, nullable=True),
+    Column("error", Text, nullable=True),
+    Column("log_path", Text, nullable=True),
+)
+
+attempts = Table(
+    "attempts",
+    metadata,
+    Column("run_id", String(64), ForeignKey("runs.run_id"), primary_key=True),
+    Column("step", String(400), primary_key=True),
+    Column("attempt", Integer, primary_key=True, autoincrement=False),
+    Column("status", String(32), nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("finished_at", UTCDateTime, nullable=True),
+    Column("error", Text, nullable=True),
+)
+
+watermarks = Table(
+    "watermarks",
+    metadata,
+    Column("asset", String(400), primary_key=True),
+    Column("value", Text, nullable=False),
+    Column("location", Text, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("run_id", String(64), nullable=False),
+)

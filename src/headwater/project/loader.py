@@ -1,0 +1,268 @@
+"""Load a project folder into a :class:`Project` (settings + :class:`Graph`).
+
+Pure: reads files under the folder and imports its ``python/`` modules; opens no database.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from pathlib import Path
+
+from headwater.config.settings import ConnectionSettings, ProjectSettings, load_settings
+from headwater.config.textfile import locate_key
+from headwater.errors import ConfigError, ProjectError, UnknownAssetError
+from headwater.project.asset import Asset, SourceSpec
+from headwater.project.graph import Graph
+from headwater.project.python_assets import discover
+from headwater.project.sql_model import read_sql_model
+
+PROJECT_FILE = "headwater.toml"
+STATE_DIR = ".headwater"
+
+
+@dataclass(frozen=True)
+class Project:
+    """A loaded project: where it lives, its settings and its graph."""
+
+    root: Path
+    settings: ProjectSettings
+    graph: Graph
+
+    @classmethod
+    def load(cls, root: Path | str = ".") -> Project:
+        return load_project(Path(root))
+
+    @property
+    def name(self) -> str:
+        return self.settings.project.name
+
+    @property
+    def state_dir(self) -> Path:
+        return self.root / STATE_DIR
+
+    @property
+    def warehouse_path(self) -> Path:
+        path = Path(self.settings.project.warehouse)
+        return path if path.is_absolute() else self.root / path
+
+    @property
+    def metastore_url(self) -> str:
+        url = self.settings.project.metastore
+        prefix = "sqlite:///"
+        if url.startswith(prefix) and not url.startswith(prefix + "/"):
+            return prefix + str((self.root / url[len(prefix) :]).resolve())
+        return url
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.state_dir / "logs"
+
+    def connection(self, name: str) -> ConnectionSettings:
+        return self.settings.connections[name]
+
+
+def load_project(root: Path) -> Project:
+    """Read ``root/headwater.toml``, models and Python modules; build and check the graph."""
+    root = root.resolve()
+    toml_path = root / PROJECT_FILE
+    if not toml_path.is_file():
+        raise ProjectError(
+            f"{root}: no {PROJECT_FILE} here (use -p DIR, or `headwater init DIR` to start one)"
+        )
+    settings = load_settings(toml_path)
+    text = toml_path.read_text(encoding="utf-8")
+    assets = _source_assets(settings, toml_path, text)
+    assets += _sql_models(root, settings)
+    assets += _python_assets(root, settings)
+    _check_unique(assets)
+    resolved = _resolve(assets)
+    return Project(root=root, settings=settings, graph=Graph(resolved))
+
+
+def _source_assets(settings: ProjectSettings, toml_path: Path, text: str) -> list[Asset]:
+    assets: list[Asset] = []
+    for name, src in settings.sources.items():
+        line = locate_key(text, ("sources", name))
+        where = f"{toml_path}:{line}"
+        if src.connection is not None and src.connection not in settings.connections:
+            close = difflib.get_close_matches(src.connection, list(settings.connections), n=3)
+            hint = f" (did you mean {', '.join(close)}?)" if close else ""
+            raise ConfigError(
+                f"{where}: source {name!r}: unknown connection {src.connection!r}{hint}"
+            )
+        kinds = [bool(src.tables), src.query is not None, src.files is not None]
+        if sum(kinds) != 1:
+            raise ConfigError(f"{where}: source {name!r}: give exactly one of tables, query, files")
+        if (src.tables or src.query) and src.connection is None:
+            raise ConfigError(f"{where}: source {name!r}: tables and query need a connection")
+        if src.write == "merge" and not src.primary_key and not src.table_options:
+            raise ConfigError(f"{where}: source {name!r}: write = 'merge' needs a primary_key")
+        unknown = set(src.table_options) - set(src.tables)
+        if unknown:
+            raise ConfigError(
+                f"{where}: source {name!r}: table_options for unknown tables {sorted(unknown)}"
+            )
+        common = dict(
+            kind="source",
+            schema=src.schema_,
+            path=toml_path,
+            line=line,
+            tags=(*src.tags, "source"),
+            description=src.description,
+            retries=src.retries,
+            retry_delay=src.retry_delay,
+            timeout=src.timeout,
+        )
+        if src.tables:
+            for table in src.tables:
+                spec = SourceSpec(name, src, table, src.table_options.get(table))
+                if spec.write == "merge" and not spec.primary_key:
+                    raise ConfigError(
+                        f"{where}: source {name!r} table {table!r}: merge needs a primary_key"
+                    )
+                asset_table = f"{name}_{table}"
+                assets.append(
+                    Asset(
+                        name=f"{src.schema_}.{asset_table}",
+                        table=asset_table,
+                        source=spec,
+                        **common,
+                    )
+                )  # type: ignore[arg-type]
+        else:
+            assets.append(
+                Asset(
+                    name=f"{src.schema_}.{name}", table=name, source=SourceSpec(name, src), **common
+                )
+            )  # type: ignore[arg-type]
+    return assets
+
+
+def _sql_models(root: Path, settings: ProjectSettings) -> list[Asset]:
+    models_dir = root / "models"
+    assets: list[Asset] = []
+    if not models_dir.is_dir():
+        return assets
+    for path in sorted(models_dir.rglob("*.sql")):
+        rel = path.relative_to(models_dir)
+        layer = rel.parts[0] if len(rel.parts) > 1 else "main"
+        sidecar = path.with_suffix(".yml")
+        if not sidecar.exists():
+            sidecar = path.with_suffix(".yaml")
+        parsed = read_sql_model(path, sidecar if sidecar.exists() else None)
+        cfg = parsed.settings
+        schema = cfg.schema_ or settings.schemas.get(layer, layer)
+        table = path.stem
+        assets.append(
+            Asset(
+                name=f"{schema}.{table}",
+                kind="model",
+                schema=schema,
+                table=table,
+                path=path,
+                deps=tuple(sorted(parsed.references | set(cfg.depends_on))),
+                tags=(*cfg.tags, layer),
+                description=cfg.description,
+                sql=parsed.sql,
+                model=cfg,
+                retries=cfg.retries,
+                retry_delay=cfg.retry_delay,
+                timeout=cfg.timeout,
+            )
+        )
+    return assets
+
+
+def _python_assets(root: Path, settings: ProjectSettings) -> list[Asset]:
+    assets: list[Asset] = []
+    for fn, decl, path, line in discover(root / "python"):
+        import inspect
+
+        cfg = decl.settings
+        if decl.kind == "model":
+            schema = cfg.schema_ or settings.schemas.get("marts", "marts")
+            params = tuple(p for p in inspect.signature(fn).parameters)
+            assets.append(
+                Asset(
+                    name=f"{schema}.{decl.name}",
+                    kind="model",
+                    schema=schema,
+                    table=decl.name,
+                    path=path,
+                    line=line,
+                    deps=tuple(params) + tuple(cfg.depends_on),
+                    params=params,
+                    tags=(*cfg.tags, "python"),
+                    description=cfg.description or (fn.__doc__ or "").strip(),
+                    function=fn,
+                    model=cfg,
+                    retries=cfg.retries,
+                    retry_delay=cfg.retry_delay,
+                    timeout=cfg.timeout,
+                )
+            )
+        else:
+            assets.append(
+                Asset(
+                    name=decl.name,
+                    kind="task",
+                    schema=None,
+                    table=None,
+                    path=path,
+                    line=line,
+                    deps=decl.depends_on + tuple(cfg.depends_on),
+                    tags=(*cfg.tags, "task"),
+                    description=cfg.description or (fn.__doc__ or "").strip(),
+                    function=fn,
+                    model=cfg,
+                    retries=cfg.retries,
+                    retry_delay=cfg.retry_delay,
+                    timeout=cfg.timeout,
+                )
+            )
+    return assets
+
+
+def _check_unique(assets: list[Asset]) -> None:
+    seen: dict[str, Asset] = {}
+    for asset in assets:
+        if asset.name in seen:
+            raise ConfigError(
+                f"{asset.location}: asset {asset.name!r} is already defined at {seen[asset.name].location}"
+            )
+        seen[asset.name] = asset
+
+
+def _resolve(assets: list[Asset]) -> list[Asset]:
+    """Turn the names a model reads into asset names; unknown names are errors."""
+    import dataclasses
+
+    by_name = {a.name: a for a in assets}
+    by_short: dict[str, list[str]] = {}
+    for a in assets:
+        by_short.setdefault(a.short_name, []).append(a.name)
+    out = []
+    for asset in assets:
+        deps: list[str] = []
+        for ref in asset.deps:
+            if ref in by_name:
+                target = ref
+            elif "." not in ref and len(by_short.get(ref, [])) == 1:
+                target = by_short[ref][0]
+            elif "." not in ref and len(by_short.get(ref, [])) > 1:
+                raise UnknownAssetError(
+                    f"{asset.location}: {asset.name} reads {ref!r}, which is ambiguous: "
+                    f"{', '.join(sorted(by_short[ref]))}; qualify it with its schema"
+                )
+            else:
+                names = sorted(set(by_name) | set(by_short))
+                close = difflib.get_close_matches(ref, names, n=3, cutoff=0.6)
+                hint = f"; closest: {', '.join(close)}" if close else ""
+                raise UnknownAssetError(
+                    f"{asset.location}: {asset.name} reads unknown asset {ref!r}{hint}"
+                )
+            if target != asset.name and target not in deps:  # incremental models read themselves
+                deps.append(target)
+        out.append(dataclasses.replace(asset, deps=tuple(deps)))
+    return out

@@ -1,0 +1,130 @@
+"""Read one SQL model file: its header settings, its statement and the tables it reads.
+
+>>> sql = "with t as (select * from raw.orders) select * from t join stg_items using (id)"
+>>> sorted(table_references(sql, path=None))
+['raw.orders', 'stg_items']
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from headwater.config.settings import ModelSettings, validate_model_settings
+from headwater.config.textfile import load_yaml
+from headwater.errors import SqlParseError
+
+DIALECT = "duckdb"
+_HEADER = re.compile(r"^\s*--\s*headwater:\s*$")
+
+
+@dataclass(frozen=True)
+class SqlModelFile:
+    """A parsed model file: the SELECT text, settings and referenced table names."""
+
+    path: Path
+    sql: str
+    settings: ModelSettings
+    references: frozenset[str]
+
+
+def read_sql_model(path: Path, sidecar: Path | None) -> SqlModelFile:
+    """Parse ``path`` (and its sidecar YAML, when there is one)."""
+    text = path.read_text(encoding="utf-8")
+    header, first_line = _header_yaml(text)
+    data: dict[str, Any] = {}
+    if header is not None:
+        parsed = load_yaml(path, header, first_line=first_line)
+        data.update(parsed or {})
+        settings_text, settings_path, offset = header, path, first_line
+    if sidecar is not None:
+        side_text = sidecar.read_text(encoding="utf-8")
+        parsed = load_yaml(sidecar, side_text)
+        if parsed is not None and not isinstance(parsed, dict):
+            settings = validate_model_settings(parsed, path=sidecar, text=side_text)
+        data.update(parsed or {})
+        settings_text, settings_path, offset = side_text, sidecar, 1
+    if data:
+        settings = validate_model_settings(
+            data, path=settings_path, text=settings_text, first_line=offset
+        )
+    else:
+        settings = ModelSettings()
+    sql = text.strip().rstrip(";").strip()
+    if not sql or _only_comments(sql):
+        raise SqlParseError(f"{path}:1:1: the model is empty (expected one SELECT statement)")
+    return SqlModelFile(path, sql, settings, frozenset(table_references(text, path=path)))
+
+
+def table_references(sql: str, *, path: Path | None) -> set[str]:
+    """Names of the tables a statement reads (``schema.table`` or ``table``), CTEs excluded."""
+    import sqlglot
+    from sqlglot import exp
+    from sqlglot.errors import ParseError, TokenError
+
+    try:
+        statements = sqlglot.parse(sql, dialect=DIALECT)
+    except ParseError as exc:
+        raise _located(exc, path) from None
+    except TokenError as exc:
+        raise SqlParseError(f"{path}: SQL does not tokenize: {exc}") from None
+    statements = [s for s in statements if s is not None]
+    if len(statements) != 1:
+        raise SqlParseError(
+            f"{path}:1:1: expected one SELECT statement, found {len(statements)} statements"
+        )
+    tree = statements[0]
+    if not isinstance(tree, exp.Query):
+        raise SqlParseError(f"{path}:1:1: a model must be a SELECT, not {tree.key.upper()}")
+    ctes = {cte.alias_or_name for cte in tree.find_all(exp.CTE)}
+    refs: set[str] = set()
+    for table in tree.find_all(exp.Table):
+        name = table.name
+        if not name or (not table.db and name in ctes):
+            continue
+        if isinstance(table.this, exp.Func):  # Anonymous is a Func
+            continue  # table functions: read_csv(...), range(...)
+        refs.add(f"{table.db}.{name}" if table.db else name)
+    return refs
+
+
+def _located(exc: Any, path: Path | None) -> SqlParseError:
+    err = exc.errors[0] if getattr(exc, "errors", None) else {}
+    line, col = err.get("line", 1), err.get("col", 1)
+    description = err.get("description") or str(exc).splitlines()[0]
+    highlight = err.get("highlight")
+    near = f" (near {highlight!r})" if highlight else ""
+    return SqlParseError(f"{path}:{line}:{col}: {description}{near}")
+
+
+def _header_yaml(text: str) -> tuple[str | None, int]:
+    """The YAML of a ``-- headwater:`` header comment block, and the line it starts on."""
+    lines = text.splitlines()
+    for index, line in enumerate(lines):
+        if not line.strip():
+            continue
+        if not _HEADER.match(line):
+            return None, 1
+        body = ["headwater:"]
+        for later in lines[index + 1 :]:
+            stripped = later.strip()
+            if not stripped.startswith("--"):
+                break
+            body.append("  " + later.split("--", 1)[1].rstrip()[1:])
+        yaml_text = "\n".join(body)
+        return _unwrap(yaml_text), index + 1
+    return None, 1
+
+
+def _unwrap(yaml_text: str) -> str:
+    # "headwater:" then indented keys -> drop the wrapper and the common indentation
+    body = yaml_text.splitlines()[1:]
+    indents = [len(b) - len(b.lstrip()) for b in body if b.strip()]
+    cut = min(indents) if indents else 0
+    return "\n" + "\n".join(b[cut:] for b in body)
+
+
+def _only_comments(sql: str) -> bool:
+    return all(not ln.strip() or ln.strip().startswith("--") for ln in sql.splitlines())

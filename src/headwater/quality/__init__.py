@@ -1,0 +1,1 @@
+"""Data quality checks and quarantine (see the data-quality issue); empty for now."""

@@ -1,0 +1,201 @@
+"""Run steps in dependency order on N threads, with retries, backoff and timeouts.
+
+Contract:
+
+- A step starts when all its dependencies succeeded; at most ``threads`` run at once.
+- A failed attempt is retried ``retries`` times, waiting ``retry_delay * 2**(attempt-1)``
+  seconds (capped at 60) between attempts.
+- An attempt running longer than ``timeout`` is cancelled (``cancel(thread_id)``, e.g. an
+  engine interrupt) and counts as a failed attempt (status ``timed_out`` if it was the last).
+- When a step finally fails, every step downstream of it becomes ``upstream_failed``; steps
+  that do not depend on it still run (failures stay local).
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from headwater.errors import HeadwaterError
+
+MAX_BACKOFF = 60.0
+SUCCESS, FAILED, UPSTREAM_FAILED, TIMED_OUT = "success", "failed", "upstream_failed", "timed_out"
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    deps: tuple[str, ...]
+    fn: Callable[[], Any]
+    kind: str = "model"
+    retries: int = 0
+    retry_delay: float = 1.0
+    timeout: float | None = None
+    cancel: Callable[[int], None] | None = None
+
+
+@dataclass
+class StepState:
+    status: str = "pending"
+    attempts: int = 0
+    started_at: float | None = None
+    finished_at: float | None = None
+    result: Any = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class Event:
+    """Something that happened to a step; ``kind`` is started, retrying or finished."""
+
+    kind: str
+    step: str
+    attempt: int
+    status: str
+    at: float
+    error: str | None = None
+    result: Any = None
+    delay: float = 0.0
+    started_at: float | None = None
+
+
+@dataclass
+class _Attempt:
+    step: Step
+    number: int
+    started: float
+    thread: threading.Thread | None = None
+    done: bool = False
+    outcome: tuple[bool, Any] | None = field(default=None)
+
+
+def describe(exc: BaseException) -> str:
+    """One line for a user error; the traceback for a bug."""
+    if isinstance(exc, HeadwaterError):
+        return str(exc)
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = f" (at {frames[-1].filename}:{frames[-1].lineno})" if frames else ""
+    head = f"{type(exc).__name__}: {exc}{where}"
+    return head + "\n" + "".join(traceback.format_exception(exc)).strip()
+
+
+class Executor:
+    """Execute ``steps`` (a DAG by ``deps``); ``on_event`` is called from the main thread."""
+
+    def __init__(self, steps: list[Step], *, threads: int, on_event: Callable[[Event], None]) -> None:
+        self.steps = {s.name: s for s in steps}
+        self.threads = max(1, threads)
+        self.on_event = on_event
+        self.state = {s.name: StepState() for s in steps}
+        self._children: dict[str, list[str]] = {s.name: [] for s in steps}
+        for s in steps:
+            for d in s.deps:
+                self._children[d].append(s.name)
+        self._done: queue.Queue[_Attempt] = queue.Queue()
+
+    def run(self) -> dict[str, StepState]:
+        waiting = {n: len(s.deps) for n, s in self.steps.items()}
+        ready = [n for n, c in waiting.items() if c == 0]
+        retry_at: dict[str, float] = {}
+        running: dict[str, _Attempt] = {}
+        while ready or running or retry_at:
+            now = time.monotonic()
+            for name in [n for n, t in retry_at.items() if t <= now]:
+                del retry_at[name]
+                ready.append(name)
+            while ready and len(running) < self.threads:
+                name = ready.pop(0)
+                running[name] = self._start(name)
+            timeout = self._next_wakeup(running, retry_at)
+            try:
+                attempt = self._done.get(timeout=timeout)
+            except queue.Empty:
+                attempt = None
+            if attempt is not None and running.get(attempt.step.name) is attempt:
+                del running[attempt.step.name]
+                ok, value = attempt.outcome or (False, "no outcome")
+                self._settle(attempt, ok, value, None, ready, waiting, retry_at)
+            for name, att in list(running.items()):
+                limit = att.step.timeout
+                if limit is not None and time.monotonic() - att.started > limit:
+                    del running[name]
+                    if att.step.cancel and att.thread and att.thread.ident:
+                        try:
+                            att.step.cancel(att.thread.ident)
+                        except Exception:  # cancelling is best effort
+                            pass
+                    message = f"timed out after {limit:g} s (attempt {att.number})"
+                    self._settle(att, False, message, TIMED_OUT, ready, waiting, retry_at)
+        return self.state
+
+    def _start(self, name: str) -> _Attempt:
+        st = self.state[name]
+        st.attempts += 1
+        st.status = "running"
+        now = time.monotonic()
+        if st.started_at is None:
+            st.started_at = time.time()
+        attempt = _Attempt(self.steps[name], st.attempts, now)
+
+        def work() -> None:
+            try:
+                attempt.outcome = (True, attempt.step.fn())
+            except BaseException as exc:  # reported, never raised into the pool
+                attempt.outcome = (False, describe(exc))
+            attempt.done = True
+            self._done.put(attempt)
+
+        attempt.thread = threading.Thread(target=work, name=f"hw-{name}", daemon=True)
+        self.on_event(Event("started", name, st.attempts, "running", time.time()))
+        attempt.thread.start()
+        return attempt
+
+    def _settle(
+        self, att: _Attempt, ok: bool, value: Any, fail_status: str | None,
+        ready: list[str], waiting: dict[str, int], retry_at: dict[str, float],
+    ) -> None:
+        name, st, step = att.step.name, self.state[att.step.name], att.step
+        started = time.time() - (time.monotonic() - att.started)
+        if ok:
+            st.status, st.result, st.finished_at = SUCCESS, value, time.time()
+            self.on_event(Event("finished", name, att.number, SUCCESS, time.time(), result=value, started_at=started))
+            for child in self._children[name]:
+                waiting[child] -= 1
+                if waiting[child] == 0 and self.state[child].status == "pending":
+                    ready.append(child)
+            return
+        if att.number <= step.retries:
+            delay = min(step.retry_delay * 2 ** (att.number - 1), MAX_BACKOFF)
+            retry_at[name] = time.monotonic() + delay
+            self.on_event(Event("retrying", name, att.number, "failed", time.time(), error=str(value), delay=delay, started_at=started))
+            return
+        st.status, st.error, st.finished_at = fail_status or FAILED, str(value), time.time()
+        self.on_event(Event("finished", name, att.number, st.status, time.time(), error=str(value), started_at=started))
+        for down in self._downstream(name):
+            ds = self.state[down]
+            if ds.status == "pending":
+                ds.status, ds.error = UPSTREAM_FAILED, f"upstream {name} {st.status}"
+                self.on_event(Event("finished", down, 0, UPSTREAM_FAILED, time.time(), error=ds.error))
+
+    def _downstream(self, name: str) -> list[str]:
+        seen: list[str] = []
+        stack = list(self._children[name])
+        while stack:
+            n = stack.pop()
+            if n not in seen:
+                seen.append(n)
+                stack.extend(self._children[n])
+        return seen
+
+    def _next_wakeup(self, running: dict[str, _Attempt], retry_at: dict[str, float]) -> float | None:
+        now = time.monotonic()
+        times = [t - now for t in retry_at.values()]
+        times += [a.started + a.step.timeout - now for a in running.values() if a.step.timeout]
+        if not times:
+            return None if running else 0.0
+        return max(0.0, min(times))

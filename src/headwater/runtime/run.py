@@ -1,0 +1,139 @@
+"""Execute a selection of a project's graph as one recorded run."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from headwater.config.secrets import redact_text
+from headwater.engines import open_engine
+from headwater.errors import HeadwaterError
+from headwater.metastore import Metastore
+from headwater.project import Project, select
+from headwater.runtime.executor import SUCCESS, Event, Executor, StepState
+from headwater.runtime.steps import step_for, step_logger
+
+
+@dataclass(frozen=True)
+class RunResult:
+    run_id: str
+    status: str  # success | failed
+    steps: dict[str, StepState]
+    seconds: float
+
+    def count(self, status: str) -> int:
+        return sum(1 for s in self.steps.values() if s.status == status)
+
+
+def new_run_id() -> str:
+    """Sortable and unique: ``20261121T063400-1a2b3c``."""
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + secrets.token_hex(3)
+
+
+def run(
+    project: Project,
+    *,
+    include: Iterable[str] | None = None,
+    exclude: Iterable[str] = (),
+    names: list[str] | None = None,
+    threads: int | None = None,
+    trigger: str = "cli",
+    parent_run_id: str | None = None,
+    on_event: Callable[[Event], None] | None = None,
+) -> RunResult:
+    """Run the selected steps (``names`` overrides the selection) and record the run."""
+    chosen = names if names is not None else select(project.graph, include, exclude)
+    chosen_set = set(chosen)
+    run_id = new_run_id()
+    started = time.monotonic()
+    store = Metastore.open(project.metastore_url)
+    engine = open_engine(project.settings.project.engine, project.warehouse_path)
+    try:
+        store.mark_abandoned()
+        store.start_run(
+            run_id, project=project.name, selection=" ".join(include or []) or None,
+            trigger=trigger, parent_run_id=parent_run_id,
+            params={"steps": chosen, "threads": threads or project.settings.project.threads},
+        )
+        schemas = {project.graph[n].schema for n in chosen if project.graph[n].schema}
+        engine.ensure_schemas({s for s in schemas if s})
+        logger = step_logger(project.logs_dir / run_id)
+        steps = [
+            step_for(
+                project.graph[name], project=project, engine=engine, run_id=run_id,
+                deps=tuple(d for d in project.graph[name].deps if d in chosen_set), logger=logger,
+            )
+            for name in chosen
+        ]
+        kinds = {s.name: s.kind for s in steps}
+        recorder = _Recorder(store, run_id, kinds, str(project.logs_dir / run_id), on_event)
+        state = Executor(
+            steps, threads=threads or project.settings.project.threads, on_event=recorder
+        ).run()
+        status = SUCCESS if all(s.status == SUCCESS for s in state.values()) else "failed"
+        store.finish_run(run_id, status)
+        return RunResult(run_id, status, state, time.monotonic() - started)
+    except BaseException:
+        store.finish_run(run_id, "failed")
+        raise
+    finally:
+        engine.close()
+        store.close()
+
+
+def retry_run(project: Project, run_id: str, **kwargs: Any) -> RunResult:
+    """Rerun the steps of ``run_id`` that did not succeed (failed, skipped, never started)."""
+    store = Metastore.open(project.metastore_url)
+    try:
+        store.mark_abandoned()
+        record = store.get_run(run_id)
+        if record is None:
+            raise HeadwaterError(f"no run {run_id!r} (see `headwater runs`)")
+        done = {s.step for s in store.step_runs(record.run_id) if s.status == SUCCESS}
+    finally:
+        store.close()
+    planned = [n for n in record.params.get("steps", []) if n in project.graph]  # type: ignore[union-attr]
+    todo = project.graph.order(n for n in planned if n not in done)
+    return run(project, names=todo, trigger="retry", parent_run_id=record.run_id, **kwargs)
+
+
+class _Recorder:
+    """Writes each executor event to the metastore, then forwards it to the display."""
+
+    def __init__(
+        self, store: Metastore, run_id: str, kinds: dict[str, str], log_dir: str,
+        forward: Callable[[Event], None] | None,
+    ) -> None:
+        self.store, self.run_id, self.kinds, self.log_dir = store, run_id, kinds, log_dir
+        self.forward = forward
+
+    def __call__(self, event: Event) -> None:
+        at = datetime.fromtimestamp(event.at, UTC)
+        error = redact_text(event.error) if event.error else None
+        common: dict[str, Any] = {"kind": self.kinds.get(event.step, "model")}
+        if event.kind == "started":
+            self.store.upsert_step(
+                self.run_id, event.step, status="running", attempts=event.attempt,
+                started_at=at if event.attempt == 1 else None,
+                log_path=os.path.join(self.log_dir, f"{event.step}.log"), **common,
+            )
+        elif event.kind in ("retrying", "finished"):
+            if event.attempt:
+                self.store.record_attempt(
+                    self.run_id, event.step, event.attempt, status=event.status,
+                    started_at=datetime.fromtimestamp(event.started_at or event.at, UTC),
+                    finished_at=at, error=error,
+                )
+            if event.kind == "finished":
+                result = event.result if isinstance(event.result, dict) else {}
+                self.store.upsert_step(
+                    self.run_id, event.step, status=event.status, finished_at=at, error=error,
+                    rows_in=result.get("rows_in"), rows_out=result.get("rows_out"), **common,
+                )
+        if self.forward is not None:
+            self.forward(event)

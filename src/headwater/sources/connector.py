@@ -1,0 +1,55 @@
+"""The connector contract: a database (or API) that yields a table's rows as Arrow batches."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import pyarrow as pa
+
+from headwater.errors import ConnectionError_
+
+
+@dataclass(frozen=True)
+class ConnectorCapabilities:
+    """What a connector can do, declared as data."""
+
+    name: str
+    incremental_cursor: bool  # can filter on a cursor column server-side
+    custom_query: bool
+    list_tables: bool
+    parallel_ranges: bool  # can split a large table into key ranges read in parallel
+
+
+@dataclass(frozen=True)
+class TableRead:
+    """What to read: a table (or a query), its columns, and the cursor window."""
+
+    table: str | None
+    query: str | None = None
+    columns: list[str] | None = None
+    cursor: str | None = None
+    since: str | None = None  # lower bound of the cursor window
+    inclusive: bool = True  # ">=" (merge: boundary rows re-read, deduplicated) or ">"
+    batch_size: int = 50_000
+
+
+class Connector(Protocol):
+    capabilities: ConnectorCapabilities
+
+    def read(self, what: TableRead) -> pa.RecordBatchReader: ...
+    def close(self) -> None: ...
+
+
+def connector_for(url: str, *, root: Path, name: str) -> Connector:
+    """Open the connector for ``url`` (already interpolated). ``name`` is used in errors."""
+    scheme = url.split(":", 1)[0].split("+", 1)[0].lower()
+    if scheme == "sqlite":
+        from headwater.sources.sqlite import SQLiteConnector
+
+        return SQLiteConnector(url, root=root, name=name)
+    raise ConnectionError_(
+        f"connection {name!r}: unsupported scheme {scheme!r} (supported: sqlite; files use "
+        "files = '...')"
+    )
