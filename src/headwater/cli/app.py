@@ -24,7 +24,8 @@ ExcludeOpt = Annotated[list[str] | None, typer.Option("-x", "--exclude", help="S
 def _console() -> Any:
     from rich.console import Console
 
-    return Console(stderr=False)
+    # off a terminal (pipes, CI logs) Rich would assume 80 columns and squeeze tables
+    return Console(width=None if sys.stdout.isatty() else 200)
 
 
 def _load(project: Path) -> Any:

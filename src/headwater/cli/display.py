@@ -79,7 +79,7 @@ def summary(console: Console, result: RunResult) -> None:
     style = "green" if result.status == "success" else "red"
     extra = f"; {rejected} rejected rows (headwater query \"select * from _headwater.rejected_rows\")" if rejected else ""
     console.print(f"[{style}]run {result.run_id} {result.status}[/] in {result.seconds:.2f}s: {parts}{extra}",
-                  highlight=False)
+                  highlight=False, soft_wrap=True)
 
 
 def _rows(result: Any) -> str:

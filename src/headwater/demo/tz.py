@@ -16,6 +16,7 @@ All datetimes here are *naive*: a UTC instant or a local wall-clock time, by con
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import UTC, date, datetime, timedelta
 
 __all__ = [
@@ -40,12 +41,14 @@ def _nth_sunday(year: int, month: int, n: int) -> date:
     return d + timedelta(weeks=n - 1)
 
 
+@lru_cache(maxsize=64)
 def _eu_dst(year: int) -> tuple[datetime, datetime]:
     start = datetime.combine(_last_sunday(year, 3), datetime.min.time()) + timedelta(hours=1)
     end = datetime.combine(_last_sunday(year, 10), datetime.min.time()) + timedelta(hours=1)
     return start, end
 
 
+@lru_cache(maxsize=64)
 def _us_dst(year: int) -> tuple[datetime, datetime]:
     start = datetime.combine(_nth_sunday(year, 3, 2), datetime.min.time()) + timedelta(hours=7)
     end = datetime.combine(_nth_sunday(year, 11, 1), datetime.min.time()) + timedelta(hours=6)

@@ -79,6 +79,5 @@ class Graph:
         try:
             return list(sorter.static_order())
         except _GraphlibCycle as exc:
-            cycle: list[str] = list(exc.args[1])[:-1]
-            cycle.reverse()  # graphlib lists it against the edge direction
+            cycle: list[str] = list(exc.args[1])[:-1]  # each node feeds the next
             raise CycleError(cycle) from None

@@ -1,0 +1,476 @@
+"""The store demo's deterministic data generator.
+
+:func:`build_dataset` builds, in memory and from a seed only, the history of four regional
+stores (batch 1: 2025-01-01 up to :data:`~headwater.demo.dataset.AS_OF`) and optionally
+further batches (one UTC day each, after AS_OF) that add rows and update existing ones the
+way a live system does. Batches are built one after the other, each from its own seeded
+random streams, so batch k is the same whatever number of batches follows.
+
+At scale 1, batch 1 holds about 20,000 orders, 50,000 order items, 6,300 customers and
+20,000 cart events; every further batch about 300 orders plus status changes, returns and
+e-mail changes. A few dozen bad records are planted (see :func:`_plant`); their exact count
+is ``Dataset.planted``.
+"""
+
+from __future__ import annotations
+
+import bisect
+import random
+from collections.abc import Iterable
+from dataclasses import replace
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from headwater.demo.catalog import (
+    FOUNDATION_SHADE_WEIGHTS,
+    OTHER_PRODUCT_WEIGHTS,
+    UNKNOWN_SKUS,
+    build_products,
+    build_rates,
+    foundation_sku,
+    quantize,
+    regional_prices,
+)
+from headwater.demo.dataset import (
+    CURRENCY,
+    CUSTOMERS_START,
+    FIRST_DROP_DAY,
+    HISTORY_START,
+    REGION_ZONE,
+    REGIONS,
+    Batch,
+    CartEvent,
+    Customer,
+    Dataset,
+    Malformed,
+    Order,
+    OrderItem,
+    Planted,
+    batch_window,
+    drop_day,
+)
+from headwater.demo.tz import ZONES, from_local, to_local
+
+__all__ = ["build_dataset"]
+
+ORDER_SHARE = {"europe": 0.30, "north_america": 0.32, "asia": 0.22, "africa": 0.16}
+"""Share of the orders per region."""
+FOUNDATION_SHARE = {"europe": 0.17, "north_america": 0.27, "asia": 0.14, "africa": 0.21}
+"""Probability that an order item is PRO FILT'R foundation, per region."""
+HOUR_WEIGHTS = (2, 1, 1, 1, 1, 1, 2, 3, 4, 4, 5, 5, 7, 7, 5, 5, 5, 6, 8, 11, 14, 15, 11, 5)
+"""Relative order volume per local hour: a lunch bump and an evening peak (20-22h)."""
+WEEKDAY_WEIGHTS = (1.0, 0.95, 0.95, 1.0, 1.15, 1.5, 1.45)
+"""Relative order volume per local weekday, Monday first: weekends are busier."""
+
+_FIRST = {
+    "europe": ("Camille", "Lena", "Sofia", "Luca", "Hugo", "Emma", "Noah", "Mila", "Ines", "Jan"),
+    "north_america": ("Ava", "Mia", "Liam", "Olivia", "Ethan", "Zoe", "Maya", "Jayden", "Chloe"),
+    "asia": ("Yuki", "Haruto", "Mei", "Ji-woo", "Aiko", "Ren", "Hana", "Minh", "Siti", "Kenji"),
+    "africa": ("Thandi", "Amara", "Kofi", "Zanele", "Chidi", "Naledi", "Femi", "Ayo", "Lerato"),
+}
+_LAST = {
+    "europe": ("Martin", "Muller", "Rossi", "Garcia", "de Vries", "O'Neill", "Dubois", "Novak"),
+    "north_america": ("Smith", "Johnson", "Brown", "Nguyen", "Lopez", "O'Brien", "Clark", "Kim"),
+    "asia": ("Sato", "Suzuki", "Tanaka", "Kim", "Park", "Nguyen", "Tan", "Watanabe", "Lee"),
+    "africa": ("Nkosi", "Mensah", "Okafor", "Dlamini", "Adeyemi", "Mokoena", "Botha", "Naidoo"),
+}
+_COUNTRIES = {
+    "europe": ("FR", "FR", "DE", "DE", "IT", "ES", "NL", "BE", "PL"),
+    "north_america": ("US", "US", "US", "US", "CA", "CA", "MX"),
+    "asia": ("JP", "JP", "JP", "KR", "KR", "SG", "VN", "MY"),
+    "africa": ("ZA", "ZA", "ZA", "NG", "KE", "GH", "BW"),
+}
+_DOMAINS = ("example.com", "mail.example", "inbox.example", "post.example")
+BAD_DATES = {
+    "europe": ("2026-13-45T10:00:00+01:00", "not a date", "2025-02-30T09:15:00+01:00"),
+    "north_america": ("2026-13-45 10:00:00", "N/A", "2025-02-30 09:15:00"),
+    "asia": ("2026-13-45 01:00:00", "not a date", "0000-00-00 00:00:00"),
+    "africa": ("2026-13-45T10:00:00+02:00", "not a date", "45/13/2026 10:00"),
+}
+"""Values written instead of ``orders.ordered_at`` for the planted ``unparseable_date``."""
+_NEXT_STATUS = {"placed": "paid", "paid": "shipped", "shipped": "delivered"}
+_FOCUS_WEIGHTS = [(foundation_sku(s), w) for s, w in FOUNDATION_SHADE_WEIGHTS.items()]
+_OTHER_WEIGHTS = list(OTHER_PRODUCT_WEIGHTS.items())
+_PHANTOM_BASE = 900_000_000
+
+
+def build_dataset(scale: float = 1.0, seed: int = 7, batches: int = 1) -> Dataset:
+    """Build the demo store in memory: ``batches`` batches (>= 1) from ``seed``, with row
+    counts multiplied by ``scale``. Pure: no I/O, no clock, no global random state."""
+    if scale <= 0:
+        raise ValueError(f"scale must be positive, got {scale}")
+    if batches < 1:
+        raise ValueError(f"batches must be >= 1, got {batches}")
+    products = build_products()
+    ds = Dataset(seed=seed, scale=scale, products=products, regional_prices={}, rates={})
+    ds.regional_prices = regional_prices(products)
+    for number in range(1, batches + 1):
+        start, end = batch_window(number)
+        batch = Batch(number=number, start=start, end=end)
+        for region in REGIONS:
+            _RegionBatch(ds, batch, region).run()
+        ds.batches.append(batch)
+    ds.rates = build_rates(seed, (ds.end - timedelta(days=1)).date())
+    return ds
+
+
+def _index_of(rows: list[object], row: object) -> int:
+    """Position of the very object ``row`` in ``rows`` (identity, not equality)."""
+    return next(i for i in range(len(rows) - 1, -1, -1) if rows[i] is row)
+
+
+def _cumulative(weights: Iterable[float]) -> list[float]:
+    out, total = [], 0.0
+    for w in weights:
+        total += w
+        out.append(total)
+    return out
+
+
+_HOUR_CUM = _cumulative(HOUR_WEIGHTS)
+_FOCUS_SKUS, _FOCUS_CUM = [s for s, _ in _FOCUS_WEIGHTS], _cumulative(w for _, w in _FOCUS_WEIGHTS)
+_OTHER_SKUS, _OTHER_CUM = [s for s, _ in _OTHER_WEIGHTS], _cumulative(w for _, w in _OTHER_WEIGHTS)
+
+
+def _sec(rng: random.Random, lo: float, hi: float) -> timedelta:
+    """A random whole number of seconds in [lo, hi]."""
+    return timedelta(seconds=rng.randint(int(lo), int(hi)))
+
+
+class _RegionBatch:
+    """Generates one region's share of one batch and applies it to the dataset state."""
+
+    def __init__(self, ds: Dataset, batch: Batch, region: str) -> None:
+        self.ds, self.batch, self.region = ds, batch, region
+        self.rng = random.Random(f"headwater-demo:{ds.seed}:{batch.number}:{region}")
+        self.zone = ZONES[REGION_ZONE[region]]
+        self.currency = CURRENCY[region]
+        share = ORDER_SHARE[region] * ds.scale
+        if batch.number == 1:
+            self.n_orders = max(24, round(20_000 * share))
+            self.n_customers = max(8, round(self.n_orders / 3.2))
+        else:
+            self.n_orders = max(3, round(300 * share))
+            self.n_customers = max(1, round(60 * share))
+        self.share = share
+        self._days: list[datetime] = []
+        self._cum: list[float] = []
+
+    # ------------------------------------------------------------------ helpers
+    def _emit(self, table: str, row: object, *, update: bool) -> None:
+        target = self.batch.updated if update else self.batch.inserted
+        target.setdefault(table, []).append(row)
+
+    def _safe(self, utc: datetime) -> datetime:
+        """Shift an instant whose local wall-clock time is ambiguous (North America stores
+        naive local times) by whole hours until it is not."""
+        while self.zone.dst and from_local(self.zone, to_local(self.zone, utc)) is None:
+            utc += timedelta(hours=1)
+        return utc
+
+    def _pattern_time(self) -> datetime:
+        """A UTC instant inside the batch window, following the local hour/weekday pattern
+        and, in batch 1, a growth trend (later days are busier)."""
+        if not self._days:
+            first = self.batch.start.date() - timedelta(days=1)
+            n_days = (self.batch.end.date() - first).days + 1
+            total = 0.0
+            for i in range(n_days):
+                day = datetime.combine(first + timedelta(days=i), datetime.min.time())
+                trend = 1 + 1.2 * i / max(1, n_days - 1) if self.batch.number == 1 else 1.0
+                total += trend * WEEKDAY_WEIGHTS[day.weekday()]
+                self._days.append(day)
+                self._cum.append(total)
+        rng = self.rng
+        while True:
+            day = rng.choices(self._days, cum_weights=self._cum)[0]
+            hour = rng.choices(range(24), cum_weights=_HOUR_CUM)[0]
+            local = day + timedelta(hours=hour, minutes=rng.randrange(60), seconds=rng.randrange(60))
+            utc = from_local(self.zone, local)
+            if utc is not None and self.batch.start <= utc < self.batch.end:
+                return utc
+
+    def _sku(self, focus_share: float) -> str:
+        if self.rng.random() < focus_share:
+            return self.rng.choices(_FOCUS_SKUS, cum_weights=_FOCUS_CUM)[0]
+        return self.rng.choices(_OTHER_SKUS, cum_weights=_OTHER_CUM)[0]
+
+    def _next_id(self, keys: Iterable[tuple[Any, ...]]) -> int:
+        return max((k[1] for k in keys if k[0] == self.region), default=0) + 1
+
+    # ------------------------------------------------------------------ the batch
+    def run(self) -> None:
+        previous_orders = [o for k, o in self.ds.orders.items() if k[0] == self.region]
+        customers = self._customers()
+        orders = self._orders(customers)
+        self._cart_events(orders, customers)
+        self._plant(orders)
+        if self.batch.number > 1:
+            self._updates(previous_orders)
+
+    def _customers(self) -> list[Customer]:
+        """New customers of this batch; returns all the region's customers by sign-up."""
+        rng, batch = self.rng, self.batch
+        if batch.number == 1:
+            lo, hi = CUSTOMERS_START, batch.end - timedelta(days=1)
+            times = [lo + _sec(rng, 0, (HISTORY_START - lo).total_seconds())]
+            times += [lo + _sec(rng, 0, (hi - lo).total_seconds()) for _ in range(1, self.n_customers)]
+        else:
+            span = (batch.end - batch.start).total_seconds() - 1
+            times = [batch.start + _sec(rng, 0, span) for _ in range(self.n_customers)]
+        next_id = self._next_id(self.ds.customers)
+        for i, t in enumerate(sorted(self._safe(t) for t in times)):
+            cid = next_id + i
+            first, last = rng.choice(_FIRST[self.region]), rng.choice(_LAST[self.region])
+            handle = f"{first}.{last}".lower().replace("'", "").replace(" ", "")
+            c = Customer(
+                region=self.region,
+                id=cid,
+                email=f"{handle}.{cid}@{rng.choice(_DOMAINS)}",
+                name=f"{first} {last}",
+                country=rng.choice(_COUNTRIES[self.region]),
+                created_at=t,
+                updated_at=t,
+            )
+            self.ds.customers[(self.region, cid)] = c
+            self._emit("customers", c, update=False)
+        mine = [c for k, c in self.ds.customers.items() if k[0] == self.region]
+        return sorted(mine, key=lambda c: (c.created_at, c.id))
+
+    def _customer_at(self, customers: list[Customer], created: list[datetime], t: datetime) -> int:
+        n = bisect.bisect_right(created, t)
+        return customers[self.rng.randrange(max(1, n))].id
+
+    def _status(self, t: datetime) -> tuple[str, datetime]:
+        """Status of a new order at the end of the batch window, and its last change time."""
+        rng, end = self.rng, self.batch.end
+        age = end - t
+        u = rng.random()
+        if u < 0.04:
+            status, changed = "cancelled", t + _sec(rng, 1800, 30 * 3600)
+        elif age < timedelta(days=1):
+            status, changed = rng.choice((("placed", t), ("paid", t + _sec(rng, 60, 1800))))
+        elif age < timedelta(days=3):
+            status, changed = "shipped", t + _sec(rng, 20 * 3600, 40 * 3600)
+        elif u < 0.075 and age > timedelta(days=25):
+            status, changed = "returned", t + _sec(rng, 10 * 86400, 20 * 86400)
+        else:
+            status, changed = "delivered", t + _sec(rng, 2 * 86400, 6 * 86400)
+        changed = min(changed, end - timedelta(seconds=1))
+        return status, self._safe(max(changed, t))
+
+    def _orders(self, customers: list[Customer]) -> list[Order]:
+        rng, region = self.rng, self.region
+        created = [c.created_at for c in customers]
+        times = sorted(self._safe(self._pattern_time()) for _ in range(self.n_orders))
+        next_id = self._next_id(self.ds.orders)
+        orders = []
+        for i, t in enumerate(times):
+            status, changed = self._status(t)
+            order = Order(
+                region=region,
+                id=next_id + i,
+                customer_id=self._customer_at(customers, created, t),
+                status=status,
+                ordered_at=t,
+                updated_at=changed,
+                currency=self.currency,
+            )
+            orders.append(order)
+            n_items = rng.choices((1, 2, 3, 4, 5), weights=(25, 30, 22, 14, 9))[0]
+            skus: list[str] = []
+            while len(skus) < n_items:
+                sku = self._sku(FOUNDATION_SHARE[region])
+                if sku not in skus:
+                    skus.append(sku)
+            for line_no, sku in enumerate(skus, start=1):
+                price = self.ds.regional_prices[(region, sku)]
+                if rng.random() < 0.1:  # a promotion: 20% off
+                    price = quantize(price * Decimal("0.8"), self.currency)
+                qty = rng.choices((1, 2, 3, 4, 5, 6), weights=(70, 20, 7, 1, 1, 1))[0]
+                item = OrderItem(region, order.id, line_no, sku, qty, price, t)
+                self.ds.items[(region, order.id, line_no)] = item
+                self._emit("order_items", item, update=False)
+        for order in orders:
+            self.ds.orders[(region, order.id)] = order
+            self._emit("orders", order, update=False)
+        return orders
+
+    def _cart_events(self, orders: list[Order], customers: list[Customer]) -> None:
+        """Add-to-cart events before half the purchased items, and browsing sessions: adds,
+        some removed later, a few removed at the same second or before the add (which the
+        "added then later removed" question must not count)."""
+        rng, start, end = self.rng, self.batch.start, self.batch.end
+        events: list[tuple[datetime, int, str, str]] = []  # (at, customer, sku, action)
+        for order in orders:
+            for line_no in range(1, 6):
+                item = self.ds.items.get((self.region, order.id, line_no))
+                if item is None:
+                    break
+                at = order.ordered_at - _sec(rng, 120, 90 * 60)
+                if rng.random() < 0.3 and at >= start:
+                    events.append((self._safe(at), order.customer_id, item.sku, "add"))
+        created = [c.created_at for c in customers]
+        for _ in range(max(4, round(0.35 * self.n_orders))):
+            at = self._safe(self._pattern_time())
+            cid = self._customer_at(customers, created, at)
+            sku = self._sku(0.5)
+            events.append((at, cid, sku, "add"))
+            u = rng.random()
+            removed = None
+            if u < 0.35:
+                removed = at + _sec(rng, 60, 600 * 60)
+            elif u < 0.38:
+                removed = at
+            elif u < 0.41:
+                removed = at - _sec(rng, 60, 120 * 60)
+            if removed is not None and start <= removed < end:
+                events.append((self._safe(removed), cid, sku, "remove"))
+        if self.batch.number > 1:  # carts left open earlier, emptied today
+            adds = [
+                e
+                for k, e in self.ds.cart_events.items()
+                if k[0] == self.region and e.action == "add"
+            ]
+            span = (end - start).total_seconds() - 1
+            for e in rng.sample(adds, min(len(adds), max(1, round(40 * self.share)))):
+                at = self._safe(start + _sec(rng, 0, span))
+                events.append((at, e.customer_id, e.sku, "remove"))
+        next_id = self._next_id(self.ds.cart_events)
+        for i, (at, cid, sku, action) in enumerate(sorted(events)):
+            ev = CartEvent(self.region, next_id + i, cid, sku, action, at, at)
+            self.ds.cart_events[(self.region, ev.id)] = ev
+            self._emit("cart_events", ev, update=False)
+
+    def _updates(self, previous: list[Order]) -> None:
+        """New versions of earlier rows: orders move along their status, some delivered
+        orders of the last 150 days are returned, some customers change their e-mail."""
+        rng, batch, region = self.rng, self.batch, self.region
+        frozen = {(p.region, p.key[0]) for p in self.ds.planted_records if p.table != "customers"}
+        span = (batch.end - batch.start).total_seconds() - 1
+        changes: list[Order] = []
+        recent = batch.start - timedelta(days=150)
+        delivered = []
+        for o in previous:
+            if (region, o.id) in frozen:
+                continue
+            if o.status in _NEXT_STATUS:
+                status = "cancelled" if rng.random() < 0.1 else _NEXT_STATUS[o.status]
+                changes.append(replace(o, status=status))
+            elif o.status == "delivered" and o.ordered_at >= recent:
+                delivered.append(o)
+        n_returns = min(len(delivered), max(1, round(40 * self.share)))
+        changes += [replace(o, status="returned") for o in rng.sample(delivered, n_returns)]
+        for o in sorted(changes, key=lambda o: o.id):
+            o = replace(o, updated_at=self._safe(batch.start + _sec(rng, 0, span)))
+            self.ds.orders[(region, o.id)] = o
+            self._emit("orders", o, update=True)
+        olds = [c for k, c in self.ds.customers.items() if k[0] == region]
+        olds = [c for c in olds if c.created_at < batch.start]
+        for c in sorted(rng.sample(olds, min(len(olds), max(1, round(30 * self.share)))), key=lambda c: c.id):
+            local = c.email.split("@")[0]
+            domains = [d for d in _DOMAINS if not c.email.endswith(d)]
+            new = replace(
+                c,
+                email=f"{local}@{rng.choice(domains)}",
+                updated_at=self._safe(batch.start + _sec(rng, 0, span)),
+            )
+            self.ds.customers[(region, c.id)] = new
+            self._emit("customers", new, update=True)
+
+    # ------------------------------------------------------------------ bad records
+    def _counts(self) -> dict[str, int]:
+        region, k = self.region, self.batch.number
+
+        def per(base: float) -> int:
+            return max(1, round(base * self.ds.scale))
+
+        if k == 1:
+            counts = {
+                "unparseable_date": per(3),
+                "negative_quantity": per(2),
+                "unknown_sku": per(2),
+                "duplicate_order_id": per(3) if region in ("asia", "africa") else 0,
+            }
+        else:
+            counts = {
+                "unparseable_date": int(REGIONS[k % 4] == region),
+                "negative_quantity": int(REGIONS[(k + 1) % 4] == region),
+                "unknown_sku": int(REGIONS[(k + 2) % 4] == region),
+                "duplicate_order_id": int(region == ("asia" if k % 2 == 0 else "africa")),
+            }
+        return counts
+
+    def _location(self, table: str, updated_at: datetime) -> str:
+        if self.region == "africa":
+            return f"drops/africa/day={drop_day(self.batch.number, updated_at)}/{table}.csv"
+        return f"data/{self.region}.sqlite:{table}"
+
+    def _plant(self, orders: list[Order]) -> None:
+        """Plant this batch's bad records in distinct new orders of the region."""
+        rng, region, batch = self.rng, self.region, self.batch
+        counts = self._counts()
+        picks = rng.sample(orders, min(len(orders), sum(counts.values())))
+        planted: list[Planted] = []
+        for kind, count in counts.items():
+            for j in range(count):
+                if not picks:
+                    break
+                o = picks.pop()
+                if kind == "unparseable_date":
+                    bad = BAD_DATES[region][(len(batch.planted) + j) % 3]
+                    rows = batch.inserted["orders"]
+                    index = _index_of(rows, o)
+                    o = replace(o, bad_ordered_at=bad)
+                    self.ds.orders[(region, o.id)] = o
+                    rows[index] = o
+                    where = self._location("orders", o.updated_at)
+                    planted.append(Planted(kind, region, "orders", (o.id,), batch.number, where, bad))
+                elif kind == "duplicate_order_id":
+                    batch.duplicates.append((region, o.id))
+                    where = self._location("orders", o.updated_at)
+                    planted.append(Planted(kind, region, "orders", (o.id,), batch.number, where))
+                else:
+                    key = (region, o.id, 1)
+                    item = self.ds.items[key]
+                    if kind == "negative_quantity":
+                        new = replace(item, quantity=-rng.randint(1, 3))
+                        detail = str(new.quantity)
+                    else:
+                        new = replace(item, sku=UNKNOWN_SKUS[(len(batch.planted) + j) % 5])
+                        detail = new.sku
+                    self.ds.items[key] = new
+                    rows = batch.inserted["order_items"]
+                    rows[_index_of(rows, item)] = new
+                    where = self._location("order_items", item.updated_at)
+                    planted.append(
+                        Planted(kind, region, "order_items", (o.id, 1), batch.number, where, detail)
+                    )
+        if region == "africa":
+            tables = (
+                ["orders"] * max(1, round(2 * self.ds.scale))
+                + ["order_items"] * max(1, round(2 * self.ds.scale))
+                + ["customers"] * max(1, round(self.ds.scale))
+                if batch.number == 1
+                else [("orders", "order_items", "customers")[batch.number % 3]]
+            )
+            day = FIRST_DROP_DAY if batch.number == 1 else batch.drop_day
+            for table in tables:
+                pid = _PHANTOM_BASE + batch.number * 1000 + len(batch.malformed)
+                text = self._malformed_text(table, pid)
+                batch.malformed.append(Malformed(table, text, rng.randrange(50, 5000), day))
+                where = f"drops/africa/day={day}/{table}.csv"
+                planted.append(
+                    Planted("malformed_line", region, table, (pid,), batch.number, where, text)
+                )
+        batch.planted.extend(planted)
+
+    def _malformed_text(self, table: str, pid: int) -> str:
+        ts = "2026-11-15T09:30:00+02:00"
+        if table == "orders":  # truncated export line: 4 columns instead of 6
+            return f"{pid},1,delivered,{ts}"
+        if table == "order_items":  # a stray trailing column: 7 instead of 6
+            return f"{pid},1,PFH-110,2,721.90,{ts},{ts}"
+        # an unquoted comma in the name: 7 columns instead of 6
+        return f"{pid},naledi.dlamini.{pid}@example.com,Dlamini, Naledi,ZA,{ts},{ts}"
