@@ -193,6 +193,19 @@ def test_postgres_auto_port_moves_when_taken(tmp_path: Path) -> None:
     assert not server.running
 
 
+def test_postgres_base_dir_below_a_root_only_directory(tmp_path: Path) -> None:
+    # pytest's /tmp/pytest-of-root is 0700 and every new pytest session sets it so again.
+    private = tmp_path / "private"
+    private.mkdir(mode=0o700)
+    with PostgresServer(private / "pg") as server:
+        os.chmod(private, 0o700)
+        server.kill()
+        server.start()
+        with psycopg.connect(server.url, connect_timeout=5) as conn:
+            assert conn.execute("SELECT 1").fetchone() == (1,)
+    assert private.stat().st_mode & 0o777 == 0o700
+
+
 # --- MariaDB ----------------------------------------------------------------------------
 
 

@@ -47,6 +47,7 @@ class LoadRequest:
     scan_sql: str | None = None
     state: dict[str, Any] = field(default_factory=dict)  # committed with the data
     rejects_sql: str | None = None  # rows rejected by the scan: (file, line, error, raw)
+    fail_on_reject: bool = False  # a rejected row fails the load instead of being recorded
 
 
 @dataclass(frozen=True)

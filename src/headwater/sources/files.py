@@ -75,16 +75,16 @@ def plan_scan(settings: SourceSettings, root: Path, state: dict[str, Any], *, re
             opts.append(f"encoding = {sql_string(settings.encoding)}")
         if settings.null:
             opts.append("nullstr = [" + ", ".join(sql_string(n) for n in settings.null) + "]")
-        if settings.on_bad_line == "skip_and_record":
-            opts += ["store_rejects = true", f"rejects_table = '{reject_table}_e'",
-                     f"rejects_scan = '{reject_table}_s'"]
-            rejects_sql = (
-                f"select replace(s.file_path, {strip}, '') as file, e.line, "
-                f"min(e.column_name) as \"column\", "
-                f"string_agg(distinct e.error_type::varchar || ': ' || e.error_message, '; ') as error, "
-                f"min(e.csv_line) as raw from {reject_table}_e e join {reject_table}_s s "
-                f"using (scan_id, file_id) group by all"
-            )
+        # bad lines are always captured; "fail" turns the first into an error after the scan
+        opts += ["store_rejects = true", f"rejects_table = '{reject_table}_e'",
+                 f"rejects_scan = '{reject_table}_s'"]
+        rejects_sql = (
+            f"select replace(s.file_path, {strip}, '') as file, e.line, "
+            f"min(e.column_name) as \"column\", "
+            f"string_agg(distinct e.error_type::varchar || ': ' || e.error_message, '; ') as error, "
+            f"min(e.csv_line) as raw from {reject_table}_e e join {reject_table}_s s "
+            f"using (scan_id, file_id) group by all order by file, line"
+        )
         reader = f"read_csv({listing}, {', '.join(opts)})"
     elif fmt == "jsonl":
         reader = f"read_json({listing}, format = 'newline_delimited', filename = true)"

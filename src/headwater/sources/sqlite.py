@@ -53,8 +53,10 @@ class SQLiteConnector:
     capabilities = CAPABILITIES
 
     def __init__(self, url: str, *, root: Path, name: str) -> None:
+        # SQLAlchemy's convention: sqlite:///relative/path, sqlite:////absolute/path
         raw = url.split("://", 1)[1] if "://" in url else url
-        path = Path(raw[1:]) if raw.startswith("/") else root / raw
+        raw = raw[1:] if raw.startswith("/") else raw
+        path = Path(raw) if Path(raw).is_absolute() else root / raw
         self.name = name
         self.path = path
         if not path.is_file():
@@ -66,6 +68,10 @@ class SQLiteConnector:
 
     def close(self) -> None:
         self._con.close()
+
+    # An error raised while the engine pulls batches reaches us wrapped in the engine's own
+    # exception; the step re-raises this one, which names the row and column.
+    failure: SourceError | None = None
 
     def tables(self) -> list[str]:
         rows = self._con.execute(
@@ -134,22 +140,51 @@ class SQLiteConnector:
         self, values: tuple[Any, ...], field: pa.Field, what: TableRead, offset: int
     ) -> pa.Array:
         kind = field.type
+        convert = _converter(kind)
         try:
-            if pa.types.is_decimal(kind):
-                values = tuple(None if v is None else Decimal(str(v)) for v in values)
-            elif pa.types.is_string(kind):
-                values = tuple(v if v is None or isinstance(v, str) else str(v) for v in values)
-            return pa.array(values, type=kind)
-        except (pa.ArrowInvalid, pa.ArrowTypeError, InvalidOperation, OverflowError):
-            for index, value in enumerate(values):
-                try:
-                    pa.array([value], type=kind)
-                except Exception:
-                    raise SourceError(
-                        f"{self._where(what)}: row {offset + index + 1}, column {field.name!r}: "
-                        f"value {value!r} is not a valid {kind}"
-                    ) from None
-            raise
+            return pa.array([None if v is None else convert(v) for v in values], type=kind)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, InvalidOperation, OverflowError, ValueError):
+            pass
+        for index, value in enumerate(values):  # find and name the culprit
+            try:
+                pa.array([None if value is None else convert(value)], type=kind)
+            except Exception:
+                self.failure = SourceError(
+                    f"{self._where(what)}: row {offset + index + 1}, column {field.name!r}: "
+                    f"value {value!r} is not a valid {kind}"
+                )
+                raise self.failure from None
+        raise SourceError(f"{self._where(what)}: column {field.name!r} cannot be converted")
 
     def _where(self, what: TableRead) -> str:
         return f"connection {self.name!r} ({self.path.name}) table {what.table or 'query'!r}"
+
+
+def _converter(kind: pa.DataType) -> Any:
+    if pa.types.is_decimal(kind):
+        return lambda v: _decimal(v, kind.scale)
+    if pa.types.is_string(kind):
+        return lambda v: v if isinstance(v, str) else str(v)
+    if pa.types.is_boolean(kind):
+        return _boolean
+    return lambda v: v
+
+
+_BOOLEANS = {0: False, 1: True, "0": False, "1": True, "true": True, "false": False,
+             "t": True, "f": False}
+
+
+def _boolean(value: Any) -> bool:
+    key = value.lower() if isinstance(value, str) else value
+    if key not in _BOOLEANS:
+        raise ValueError(f"{value!r} is not a boolean")
+    return _BOOLEANS[key]
+
+
+def _decimal(value: Any, scale: int) -> Decimal:
+    """Exact decimal at ``scale``; raises when that would round the value."""
+    exact = Decimal(str(value))
+    scaled = exact.quantize(Decimal(1).scaleb(-scale))
+    if scaled != exact:
+        raise InvalidOperation(f"{value!r} has more than {scale} decimals")
+    return scaled

@@ -36,7 +36,8 @@ def run_source(
         log.info("%d new or changed files of %s", len(scan.files), spec.settings.files)
         if scan.scan_sql is None:
             return LoadResult(rows_in=0, rows_written=0, rows_rejected=0, cursor_max=None)
-        request = LoadRequest(**base, scan_sql=scan.scan_sql, rejects_sql=scan.rejects_sql,  # type: ignore[arg-type]
+        request = LoadRequest(**base, scan_sql=scan.scan_sql, rejects_sql=scan.rejects_sql,
+                              fail_on_reject=spec.settings.on_bad_line == "fail",  # type: ignore[arg-type]
                               state=scan.state)
         result = engine.load(asset.name, request)  # type: ignore[attr-defined]
     else:
@@ -47,7 +48,8 @@ def run_source(
         log.info("connecting to %s", redact(url))
         connector = connector_for(url, root=root, name=conn_name)
         try:
-            since = state.get("cursor", spec.initial_value) if spec.cursor else None
+            incremental = spec.cursor and spec.write != "replace"  # replace reads everything
+            since = state.get("cursor", spec.initial_value) if incremental else None
             read = TableRead(
                 table=spec.table, query=spec.options.query if spec.options else spec.settings.query,
                 columns=spec.options.columns if spec.options else None,
@@ -57,7 +59,13 @@ def run_source(
             # the cursor's new value is known only after extraction: the engine computes it
             # inside the load transaction and commits it with the rows (state["cursor"])
             request = LoadRequest(**base, batches=reader, state=dict(state))  # type: ignore[arg-type]
-            result = engine.load(asset.name, request)  # type: ignore[attr-defined]
+            try:
+                result = engine.load(asset.name, request)  # type: ignore[attr-defined]
+            except Exception:
+                failure = getattr(connector, "failure", None)
+                if failure is not None:
+                    raise failure from None
+                raise
         finally:
             connector.close()
     if result.rows_rejected:

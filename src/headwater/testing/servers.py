@@ -22,9 +22,11 @@ but every commit still reaches the OS before it returns, so a ``kill()``
 When the tests run as root (CI containers), the servers cannot: they run as
 the unprivileged system user ``headwater-db`` (created with ``useradd`` when
 missing; override the name with ``$HEADWATER_DB_OS_USER``), which then owns the
-base directory. Ancestors of the base directory that this user cannot traverse
-(such as pytest's 0700 ``/tmp/pytest-of-root``) get the search bit for
-"others" (``o+x``: enter, not list).
+base directory. They are started through ``setpriv`` with the one capability
+CAP_DAC_READ_SEARCH, so that they reach a base directory below directories
+that only root may enter, such as pytest's ``/tmp/pytest-of-root`` (0700, and
+set back to 0700 by every pytest session that starts). Where setpriv cannot do
+that, such ancestors get the search bit for "others" instead (``o+x``).
 
 Processes are never leaked by a normal exit: :meth:`stop` runs on ``__exit__``
 and at interpreter exit, and the server is sent a shutdown signal by the kernel
@@ -38,6 +40,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import ctypes
+import functools
 import os
 import pwd
 import shutil
@@ -50,7 +53,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import ClassVar, Self
+from typing import ClassVar, NamedTuple, Self
 from urllib.parse import quote
 
 __all__ = [
@@ -139,8 +142,40 @@ def mariadb_available() -> bool:
 # --- running as an unprivileged user when we are root --------------------------------
 
 
-def _db_identity() -> tuple[int, int] | None:
-    """(uid, gid) to run servers as, or None to run them as ourselves (not root)."""
+class _Identity(NamedTuple):
+    """The unprivileged OS user that servers run as when we are root."""
+
+    uid: int
+    gid: int
+    #: setpriv command prefix switching to uid/gid with CAP_DAC_READ_SEARCH, or None
+    #: when setpriv is missing or cannot do that (then: Popen(user=...) and o+x).
+    setpriv: tuple[str, ...] | None
+
+
+@functools.cache
+def _setpriv_prefix(uid: int, gid: int) -> tuple[str, ...] | None:
+    setpriv = _which("setpriv")
+    if setpriv is None:
+        return None
+    prefix = (
+        setpriv,
+        f"--reuid={uid}",
+        f"--regid={gid}",
+        "--clear-groups",
+        # Search/read past directories the user has no access to, such as pytest's
+        # /tmp/pytest-of-root (0700, and re-chmodded so by every new pytest session).
+        "--inh-caps=-all,+dac_read_search",
+        "--ambient-caps=-all,+dac_read_search",
+    )
+    try:
+        subprocess.run([*prefix, "--", "true"], capture_output=True, timeout=30, check=True)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return prefix
+
+
+def _db_identity() -> _Identity | None:
+    """Who runs the servers: None for ourselves (not root), else an unprivileged user."""
     if os.geteuid() != 0:
         return None
     try:
@@ -176,7 +211,7 @@ def _db_identity() -> tuple[int, int] | None:
             ) from None
     if pw.pw_uid == 0:
         raise RuntimeError(f"OS user {DB_OS_USER!r} is root; database servers refuse root")
-    return pw.pw_uid, pw.pw_gid
+    return _Identity(pw.pw_uid, pw.pw_gid, _setpriv_prefix(pw.pw_uid, pw.pw_gid))
 
 
 def _make_traversable(path: Path, uid: int, gid: int) -> None:
@@ -204,7 +239,7 @@ except OSError:  # pragma: no cover - not glibc/Linux
 
 def _pdeathsig(sig: int) -> Callable[[], None] | None:
     """A preexec_fn asking the kernel to send ``sig`` to the child when we die."""
-    if _libc is None or threading.current_thread() is not threading.main_thread():
+    if _libc is None:
         return None
     libc = _libc
 
@@ -298,7 +333,7 @@ class _Server:
         self.data_dir = self.base_dir / "data"
         self.log_path = self.base_dir / "server.log"
         self._proc: subprocess.Popen[bytes] | None = None
-        self._ident: tuple[int, int] | None = None
+        self._ident: _Identity | None = None
         self._socket_dir: Path | None = None
         self._log_offset = 0  # size of the log before the last launch
 
@@ -446,11 +481,11 @@ class _Server:
         if not self.log_path.exists():
             self.log_path.touch()
         if self._ident is not None:
-            uid, gid = self._ident
-            _make_traversable(self.base_dir, uid, gid)
+            uid, gid, setpriv = self._ident
             for path in (self.base_dir, self.log_path, self.socket_dir):
                 os.chown(path, uid, gid)
-            _make_traversable(self.socket_dir, uid, gid)
+                if setpriv is None:
+                    _make_traversable(path, uid, gid)
         os.chmod(self.base_dir, 0o700)
 
     def _env(self) -> dict[str, str]:
@@ -464,15 +499,30 @@ class _Server:
         env["TZ"] = "UTC"
         return env
 
+    def _command(
+        self, argv: Sequence[str], *, as_db_user: bool, deathsig: int | None
+    ) -> tuple[list[str], int | None, int | None, Callable[[], None] | None]:
+        """(argv, user, group, preexec_fn) to run ``argv`` as the db user, if asked."""
+        if threading.current_thread() is not threading.main_thread():
+            deathsig = None  # it would fire when this thread ends
+        ident = self._ident if as_db_user else None
+        if ident is not None and ident.setpriv is not None:
+            pdeath = [f"--pdeathsig={signal.Signals(deathsig).name}"] if deathsig else []
+            return [*ident.setpriv, *pdeath, "--", *argv], None, None, None
+        preexec = _pdeathsig(deathsig) if deathsig else None
+        if ident is not None:
+            return list(argv), ident.uid, ident.gid, preexec
+        return list(argv), None, None, preexec
+
     def _spawn(self, argv: Sequence[str]) -> subprocess.Popen[bytes]:
         """Start the server process, as the db user, logging to log_path, in its own session."""
-        uid, gid = self._ident if self._ident is not None else (None, None)
+        cmd, uid, gid, preexec = self._command(argv, as_db_user=True, deathsig=self.shutdown_signal)
         with open(self.log_path, "ab") as log:
             self._log_offset = log.tell()
             log.write(f"\n==== headwater: starting {' '.join(argv)}\n".encode())
             log.flush()
             return subprocess.Popen(
-                list(argv),
+                cmd,
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -482,15 +532,15 @@ class _Server:
                 user=uid,
                 group=gid,
                 extra_groups=[] if uid is not None else None,
-                preexec_fn=_pdeathsig(self.shutdown_signal),
+                preexec_fn=preexec,
             )
 
     def _run(self, argv: Sequence[str], *, as_db_user: bool = True, timeout: float = 120) -> str:
         """Run a helper command to completion; RuntimeError with its output if it fails."""
-        uid, gid = self._ident if (self._ident is not None and as_db_user) else (None, None)
+        cmd, uid, gid, _ = self._command(argv, as_db_user=as_db_user, deathsig=None)
         try:
             proc = subprocess.run(
-                list(argv),
+                cmd,
                 stdin=subprocess.DEVNULL,
                 capture_output=True,
                 text=True,
@@ -632,7 +682,7 @@ class PostgresServer(_Server):
         pwfile.write_text(self.password + "\n")
         try:
             if self._ident is not None:
-                os.chown(pwfile, *self._ident)
+                os.chown(pwfile, self._ident.uid, self._ident.gid)
             os.chmod(pwfile, 0o600)
             self._run(
                 [
@@ -833,7 +883,7 @@ class MariaDBServer(_Server):
             shutil.rmtree(self.data_dir)
         self.data_dir.mkdir()
         if self._ident is not None:
-            os.chown(self.data_dir, *self._ident)
+            os.chown(self.data_dir, self._ident.uid, self._ident.gid)
         opts = self._common_options()
         argv = [
             self.install_db_bin,

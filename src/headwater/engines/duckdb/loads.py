@@ -118,6 +118,11 @@ def _stage(cur: duckdb.DuckDBPyConnection, req: LoadRequest) -> None:
 def _record_rejects(cur: duckdb.DuckDBPyConnection, asset: str, req: LoadRequest) -> int:
     if not req.rejects_sql:
         return 0
+    if req.fail_on_reject:
+        first = cur.execute(f"select file, line, error, raw from ({req.rejects_sql}) limit 1").fetchone()
+        if first:
+            raise SourceError(f"{first[0]}:{first[1]}: {first[2]} (line: {first[3]!r})")
+        return 0
     before = _scalar(cur, f"select count(*) from {STATE_SCHEMA}.rejected_rows")
     cur.execute(
         f"insert into {STATE_SCHEMA}.rejected_rows "
@@ -145,7 +150,7 @@ def _evolve(cur: duckdb.DuckDBPyConnection, req: LoadRequest, data_cols: list[st
             [req.schema, req.table],
         ).fetchall()
     }
-    types = dict(cur.execute(f"select column_name, data_type from (describe {NEW})").fetchall())
+    types = dict(cur.execute(f"select column_name, column_type from (describe {NEW})").fetchall())
     for col in data_cols:
         if col not in existing:
             cur.execute(

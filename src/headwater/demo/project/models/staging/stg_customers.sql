@@ -1,0 +1,65 @@
+-- headwater:
+--   description: Customers of the four regions; a customer is (region, customer_id). Times in UTC.
+with unioned as (
+    -- Europe: ISO 8601 text with offset (Europe/Paris)
+    select
+        'europe' as region,
+        cast(id as bigint) as customer_id,
+        email,
+        name,
+        country,
+        timezone('UTC', try_cast(created_at as timestamptz)) as created_at,
+        timezone('UTC', try_cast(updated_at as timestamptz)) as updated_at
+    from raw.europe_customers
+    union all
+    -- North America: naive local time of America/New_York
+    select
+        'north_america',
+        cast(id as bigint),
+        email,
+        full_name,
+        country,
+        timezone('UTC', timezone('America/New_York', try_strptime(created_at, '%Y-%m-%d %H:%M:%S'))),
+        timezone('UTC', timezone('America/New_York', try_strptime(updated_at, '%Y-%m-%d %H:%M:%S')))
+    from raw.north_america_customers
+    union all
+    -- Asia: naive UTC text, updated_at in epoch seconds
+    select
+        'asia',
+        cast(id as bigint),
+        email,
+        name,
+        country,
+        try_strptime(created_at, '%Y-%m-%d %H:%M:%S'),
+        epoch_ms(cast(updated_at as bigint) * 1000)
+    from raw.asia_customers
+    union all
+    -- Africa: CSV drops (all VARCHAR), ISO 8601 with offset +02:00
+    select
+        'africa',
+        try_cast(id as bigint),
+        email,
+        name,
+        country,
+        timezone('UTC', try_cast(created_at as timestamptz)),
+        timezone('UTC', try_cast(updated_at as timestamptz))
+    from raw.africa_customers
+),
+latest as (
+    select *
+    from unioned
+    where customer_id is not null
+    qualify row_number() over (
+        partition by region, customer_id order by updated_at desc nulls last
+    ) = 1
+)
+select
+    region || '-' || customer_id as customer_key,
+    region,
+    customer_id,
+    lower(trim(email)) as email,
+    trim(name) as name,
+    upper(trim(country)) as country,
+    created_at,
+    updated_at
+from latest

@@ -1,0 +1,64 @@
+-- headwater:
+--   description: Orders of the four regions, latest version per (region, order_id), ordered_at in UTC. Orders whose ordered_at does not parse are left out.
+with unioned as (
+    select
+        'europe' as region,
+        cast(id as bigint) as order_id,
+        cast(customer_id as bigint) as customer_id,
+        status,
+        timezone('UTC', try_cast(ordered_at as timestamptz)) as ordered_at,
+        timezone('UTC', try_cast(updated_at as timestamptz)) as updated_at,
+        currency
+    from raw.europe_orders
+    union all
+    select
+        'north_america',
+        cast(id as bigint),
+        cast(customer_id as bigint),
+        status,
+        timezone('UTC', timezone('America/New_York', try_strptime(ordered_at, '%Y-%m-%d %H:%M:%S'))),
+        timezone('UTC', timezone('America/New_York', try_strptime(updated_at, '%Y-%m-%d %H:%M:%S'))),
+        currency
+    from raw.north_america_orders
+    union all
+    select
+        'asia',
+        cast(id as bigint),
+        cast(customer_id as bigint),
+        status,
+        try_strptime(ordered_at, '%Y-%m-%d %H:%M:%S'),
+        epoch_ms(cast(updated_at as bigint) * 1000),
+        currency
+    from raw.asia_orders
+    union all
+    select
+        'africa',
+        try_cast(id as bigint),
+        try_cast(customer_id as bigint),
+        status,
+        timezone('UTC', try_cast(ordered_at as timestamptz)),
+        timezone('UTC', try_cast(updated_at as timestamptz)),
+        currency
+    from raw.africa_orders
+),
+latest as (
+    -- duplicated orders count once; the newest version of an order wins
+    select *
+    from unioned
+    where order_id is not null
+    qualify row_number() over (
+        partition by region, order_id order by updated_at desc nulls last
+    ) = 1
+)
+select
+    region || '-' || order_id as order_key,
+    region,
+    order_id,
+    region || '-' || customer_id as customer_key,
+    customer_id,
+    lower(trim(status)) as status,
+    ordered_at,
+    updated_at,
+    upper(trim(currency)) as currency
+from latest
+where ordered_at is not null
