@@ -27,7 +27,12 @@ def test_plain_name_and_qualified(graph):
 
 def test_upstream_and_downstream(graph):
     assert set(select(graph, ["+fct"])) == {
-        "raw.orders", "raw.items", "staging.stg_orders", "staging.stg_items", "marts.fct"}
+        "raw.orders",
+        "raw.items",
+        "staging.stg_orders",
+        "staging.stg_items",
+        "marts.fct",
+    }
     assert set(select(graph, ["stg_items+"])) == {"staging.stg_items", "marts.fct", "marts.other"}
     assert set(select(graph, ["1+fct"])) == {"staging.stg_orders", "staging.stg_items", "marts.fct"}
 

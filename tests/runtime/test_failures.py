@@ -9,7 +9,7 @@ from headwater.project import load_project
 from headwater.runtime import retry_run, run
 from headwater.testing.cli import invoke
 
-FLAKY = '''
+FLAKY = """
 from pathlib import Path
 from headwater import model
 
@@ -22,7 +22,7 @@ def flaky(base):
     if n <= {fail_times}:
         raise RuntimeError(f"transient failure {{n}}")
     return base.aggregate("count(*) as n")
-'''
+"""
 
 
 def graph_files(extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -43,8 +43,12 @@ def test_failure_marks_downstream_and_spares_other_branches(project_dir):
     result = run(project, threads=2)
     status = {name: st.status for name, st in result.steps.items()}
     assert status == {
-        "s.base": "success", "s.bad": "failed", "s.after_bad": "upstream_failed",
-        "s.after_after": "upstream_failed", "s.good": "success", "s.after_good": "success",
+        "s.base": "success",
+        "s.bad": "failed",
+        "s.after_bad": "upstream_failed",
+        "s.after_after": "upstream_failed",
+        "s.good": "success",
+        "s.after_good": "success",
     }
     assert result.status == "failed"
     assert "nosuchcolumn" in (result.steps["s.bad"].error or "")
@@ -96,10 +100,14 @@ def test_retries_exhausted_fail_the_step(project_dir):
 
 
 def test_sql_timeout_interrupts_the_query(project_dir):
-    root = project_dir(graph_files({
-        "models/s/slow.sql": "-- headwater:\n--   materialized: table\n--   timeout: 0.5\n"
-        "select count(*) as n from range(100000000000) a",
-    }))
+    root = project_dir(
+        graph_files(
+            {
+                "models/s/slow.sql": "-- headwater:\n--   materialized: table\n--   timeout: 0.5\n"
+                "select count(*) as n from range(100000000000) a",
+            }
+        )
+    )
     started = time.monotonic()
     result = run(load_project(root), include=["+slow", "+good"], threads=2)
     assert time.monotonic() - started < 30

@@ -32,9 +32,11 @@ def make_db(path: Path) -> sqlite3.Connection:
     )
     con.executemany(
         "insert into customers values (?, ?, ?, ?, ?, ?)",
-        [(1, "a@x", "10.50", 0.5, 1, "2026-01-01 10:00:00"),
-         (2, "b@x", "20.00", 1.5, 0, "2026-01-02 10:00:00"),
-         (3, "c@x", None, None, None, "2026-01-02 10:00:00")],
+        [
+            (1, "a@x", "10.50", 0.5, 1, "2026-01-01 10:00:00"),
+            (2, "b@x", "20.00", 1.5, 0, "2026-01-02 10:00:00"),
+            (3, "c@x", None, None, None, "2026-01-02 10:00:00"),
+        ],
     )
     con.commit()
     return con
@@ -60,20 +62,32 @@ def shop(project_dir):
 def test_types_follow_declared_affinity(shop):
     root, _ = shop()
     assert run(load_project(root)).status == "success"
-    types = dict(table(root, "select column_name, data_type from information_schema.columns "
-                             "where table_name = 'shop_customers'"))
+    types = dict(
+        table(
+            root,
+            "select column_name, data_type from information_schema.columns "
+            "where table_name = 'shop_customers'",
+        )
+    )
     assert types["id"] == "BIGINT" and types["balance"] == "DECIMAL(12,2)"
     assert types["score"] == "DOUBLE" and types["active"] == "BOOLEAN"
-    assert types["_hw_load_id"] == "VARCHAR" and types["_hw_loaded_at"] == "TIMESTAMP WITH TIME ZONE"
+    assert (
+        types["_hw_load_id"] == "VARCHAR" and types["_hw_loaded_at"] == "TIMESTAMP WITH TIME ZONE"
+    )
     assert table(root, "select balance::varchar from raw.shop_customers order by id") == [
-        ("10.50",), ("20.00",), (None,)]
+        ("10.50",),
+        ("20.00",),
+        (None,),
+    ]
 
 
 def test_merge_loads_only_new_rows_and_rerun_changes_nothing(shop):
     root, con = shop()
     first = run(load_project(root))
     assert first.steps["raw.shop_customers"].result["rows_out"] == 3
-    con.execute("update customers set email = 'b2@x', updated_at = '2026-01-03 09:00:00' where id = 2")
+    con.execute(
+        "update customers set email = 'b2@x', updated_at = '2026-01-03 09:00:00' where id = 2"
+    )
     con.execute("insert into customers values (4, 'd@x', 1, 1, 1, '2026-01-03 09:00:00')")
     con.commit()
     second = run(load_project(root))
@@ -86,7 +100,9 @@ def test_merge_loads_only_new_rows_and_rerun_changes_nothing(shop):
     third = run(load_project(root))
     assert third.steps["raw.shop_customers"].result["rows_out"] == 0
     assert table(root, "select id, _hw_load_id from raw.shop_customers order by id") == before
-    state = table(root, "select state->>'cursor' from _headwater.state where asset = 'raw.shop_customers'")
+    state = table(
+        root, "select state->>'cursor' from _headwater.state where asset = 'raw.shop_customers'"
+    )
     assert state == [("2026-01-03 09:00:00",)]
 
 
@@ -118,7 +134,9 @@ def test_value_that_does_not_fit_its_type_is_named(shop):
     assert result.steps["raw.shop_customers"].status == "failed"
     assert "table 'customers'" in error and "column 'balance'" in error and "'lots'" in error
     assert "row 4" in error  # the 4th row read, ordered by the cursor
-    assert table(root, "select count(*) from information_schema.tables where table_name = 'shop_customers'") == [(0,)]
+    assert table(
+        root, "select count(*) from information_schema.tables where table_name = 'shop_customers'"
+    ) == [(0,)]
 
 
 def test_missing_cursor_column_is_named(shop):
@@ -138,10 +156,12 @@ write = "merge"
 
 
 def test_csv_drops_incremental_by_file_with_bad_lines_recorded(project_dir):
-    root = project_dir({
-        "headwater.toml": CSV_TOML,
-        "drops/d1/orders.csv": "id,status,updated_at\n1,new,2026-01-01\n2,new,2026-01-01\n2,new,2026-01-01\n3,x,y,z\n",
-    })
+    root = project_dir(
+        {
+            "headwater.toml": CSV_TOML,
+            "drops/d1/orders.csv": "id,status,updated_at\n1,new,2026-01-01\n2,new,2026-01-01\n2,new,2026-01-01\n3,x,y,z\n",
+        }
+    )
     first = run(load_project(root))
     res = first.steps["raw.orders"].result
     assert res == {"rows_in": 3, "rows_out": 2, "rows_rejected": 1}
@@ -149,20 +169,26 @@ def test_csv_drops_incremental_by_file_with_bad_lines_recorded(project_dir):
     assert rejects == [("drops/d1/orders.csv", 5, rejects[0][2], "3,x,y,z")]
     assert "TOO MANY COLUMNS" in rejects[0][2]
     (root / "drops/d2").mkdir()
-    (root / "drops/d2/orders.csv").write_text("id,status,updated_at\n2,paid,2026-01-02\n4,new,2026-01-02\n")
+    (root / "drops/d2/orders.csv").write_text(
+        "id,status,updated_at\n2,paid,2026-01-02\n4,new,2026-01-02\n"
+    )
     second = run(load_project(root))
     assert second.steps["raw.orders"].result["rows_in"] == 2  # only the new file is read
     assert table(root, "select id, status, _hw_file from raw.orders order by id") == [
-        ("1", "new", "drops/d1/orders.csv"), ("2", "paid", "drops/d2/orders.csv"),
-        ("4", "new", "drops/d2/orders.csv")]
+        ("1", "new", "drops/d1/orders.csv"),
+        ("2", "paid", "drops/d2/orders.csv"),
+        ("4", "new", "drops/d2/orders.csv"),
+    ]
     assert run(load_project(root)).steps["raw.orders"].result["rows_in"] == 0
 
 
 def test_older_row_never_overwrites_newer(project_dir):
-    root = project_dir({
-        "headwater.toml": CSV_TOML,
-        "drops/d2/orders.csv": "id,status,updated_at\n1,paid,2026-01-02\n",
-    })
+    root = project_dir(
+        {
+            "headwater.toml": CSV_TOML,
+            "drops/d2/orders.csv": "id,status,updated_at\n1,paid,2026-01-02\n",
+        }
+    )
     run(load_project(root))
     (root / "drops/d1").mkdir()
     (root / "drops/d1/orders.csv").write_text("id,status,updated_at\n1,new,2026-01-01\n")
@@ -171,10 +197,12 @@ def test_older_row_never_overwrites_newer(project_dir):
 
 
 def test_bad_line_can_fail_the_load(project_dir):
-    root = project_dir({
-        "headwater.toml": CSV_TOML + 'on_bad_line = "fail"\n',
-        "drops/d1/orders.csv": "id,status,updated_at\n1,new,2026-01-01\n2,x,y,z\n",
-    })
+    root = project_dir(
+        {
+            "headwater.toml": CSV_TOML + 'on_bad_line = "fail"\n',
+            "drops/d1/orders.csv": "id,status,updated_at\n1,new,2026-01-01\n2,x,y,z\n",
+        }
+    )
     result = run(load_project(root))
     error = result.steps["raw.orders"].error or ""
     assert result.steps["raw.orders"].status == "failed"

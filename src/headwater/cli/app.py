@@ -12,13 +12,21 @@ import typer
 from headwater.errors import HeadwaterError
 
 app = typer.Typer(
-    name="headwater", no_args_is_help=True, add_completion=False, rich_markup_mode=None,
+    name="headwater",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
     help="Headwater: ingest, transform, check and serve data. Exit codes: 0 ok, 1 error, "
     "2 project error, 3 connection error, 4 source/engine error, 5 run failed.",
 )
 ProjectOpt = Annotated[Path, typer.Option("-p", "--project", help="Project folder.")]
-SelectOpt = Annotated[list[str] | None, typer.Option("-s", "--select", help="Selection (name, +name, name+, tag:x, glob).")]
-ExcludeOpt = Annotated[list[str] | None, typer.Option("-x", "--exclude", help="Selection to leave out.")]
+SelectOpt = Annotated[
+    list[str] | None,
+    typer.Option("-s", "--select", help="Selection (name, +name, name+, tag:x, glob)."),
+]
+ExcludeOpt = Annotated[
+    list[str] | None, typer.Option("-x", "--exclude", help="Selection to leave out.")
+]
 
 
 def _console() -> Any:
@@ -60,7 +68,9 @@ def run(
     include, skip = list(select or []), list(exclude or [])
     if pipeline is not None:
         if pipeline not in proj.settings.pipelines:
-            raise HeadwaterError(f"no pipeline {pipeline!r} in headwater.toml (have: {', '.join(proj.settings.pipelines) or 'none'})")
+            raise HeadwaterError(
+                f"no pipeline {pipeline!r} in headwater.toml (have: {', '.join(proj.settings.pipelines) or 'none'})"
+            )
         pipe = proj.settings.pipelines[pipeline]
         include, skip = include + pipe.select, skip + pipe.exclude
     names = do_select(proj.graph, include, skip)
@@ -73,8 +83,11 @@ def run(
 
 
 @app.command()
-def retry(run_id: str, project: ProjectOpt = Path("."),
-          threads: Annotated[int | None, typer.Option("-t", "--threads", min=1)] = None) -> None:
+def retry(
+    run_id: str,
+    project: ProjectOpt = Path("."),
+    threads: Annotated[int | None, typer.Option("-t", "--threads", min=1)] = None,
+) -> None:
     """Rerun what failed or did not run in RUN_ID."""
     from headwater.cli.display import RunDisplay, summary
     from headwater.runtime import retry_run
@@ -108,7 +121,9 @@ def graph(
 
 
 @app.command()
-def runs(project: ProjectOpt = Path("."), limit: Annotated[int, typer.Option("-n", "--limit")] = 20) -> None:
+def runs(
+    project: ProjectOpt = Path("."), limit: Annotated[int, typer.Option("-n", "--limit")] = 20
+) -> None:
     """List recent runs."""
     from headwater.cli.history import print_runs
 
@@ -137,9 +152,13 @@ def query(
 
 @app.command()
 def demo(
-    directory: Annotated[Path, typer.Option("--dir", help="Where to put the demo project.")] = Path("headwater-demo"),
+    directory: Annotated[Path, typer.Option("--dir", help="Where to put the demo project.")] = Path(
+        "headwater-demo"
+    ),
     scale: Annotated[float, typer.Option(help="Data size factor (1 = about 20k orders).")] = 1.0,
-    append: Annotated[bool, typer.Option("--append", help="Add new and updated rows, then run again.")] = False,
+    append: Annotated[
+        bool, typer.Option("--append", help="Add new and updated rows, then run again.")
+    ] = False,
     threads: Annotated[int | None, typer.Option("-t", "--threads", min=1)] = None,
 ) -> None:
     """Generate the four-region store, run its pipeline, print the four answers."""

@@ -11,8 +11,14 @@ from rich.text import Text
 
 from headwater.runtime import Event, RunResult
 
-_STYLE = {"success": "green", "failed": "red", "timed_out": "red", "upstream_failed": "yellow",
-          "retrying": "yellow", "running": "cyan"}
+_STYLE = {
+    "success": "green",
+    "failed": "red",
+    "timed_out": "red",
+    "upstream_failed": "yellow",
+    "retrying": "yellow",
+    "running": "cyan",
+}
 
 
 class RunDisplay:
@@ -28,7 +34,9 @@ class RunDisplay:
 
     def __enter__(self) -> RunDisplay:
         if self.console.is_terminal:
-            self.live = Live(self._status(), console=self.console, refresh_per_second=8, transient=True)
+            self.live = Live(
+                self._status(), console=self.console, refresh_per_second=8, transient=True
+            )
             self.live.__enter__()
         return self
 
@@ -43,7 +51,11 @@ class RunDisplay:
                 self._line(event.step, "started", "running")
         elif event.kind == "retrying":
             self.running.pop(event.step, None)
-            self._line(event.step, f"attempt {event.attempt} failed, retrying in {event.delay:.1f}s: {_first(event.error)}", "retrying")
+            self._line(
+                event.step,
+                f"attempt {event.attempt} failed, retrying in {event.delay:.1f}s: {_first(event.error)}",
+                "retrying",
+            )
         else:
             began = self.running.pop(event.step, None)
             self.done += 1
@@ -59,8 +71,13 @@ class RunDisplay:
 
     def _line(self, step: str, text: str, status: str) -> None:
         stamp = time.strftime("%H:%M:%S")
-        self.console.print(Text.assemble((stamp + " ", "dim"), (f"{step} ", "bold"), (text, _STYLE.get(status, ""))),
-                           highlight=False, soft_wrap=True)
+        self.console.print(
+            Text.assemble(
+                (stamp + " ", "dim"), (f"{step} ", "bold"), (text, _STYLE.get(status, ""))
+            ),
+            highlight=False,
+            soft_wrap=True,
+        )
 
     def _status(self) -> Text:
         names = ", ".join(list(self.running)[:4]) + (" ..." if len(self.running) > 4 else "")
@@ -77,9 +94,16 @@ def summary(console: Console, result: RunResult) -> None:
             rejected += st.result.get("rows_rejected") or 0
     parts = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
     style = "green" if result.status == "success" else "red"
-    extra = f"; {rejected} rejected rows (headwater query \"select * from _headwater.rejected_rows\")" if rejected else ""
-    console.print(f"[{style}]run {result.run_id} {result.status}[/] in {result.seconds:.2f}s: {parts}{extra}",
-                  highlight=False, soft_wrap=True)
+    extra = (
+        f'; {rejected} rejected rows (headwater query "select * from _headwater.rejected_rows")'
+        if rejected
+        else ""
+    )
+    console.print(
+        f"[{style}]run {result.run_id} {result.status}[/] in {result.seconds:.2f}s: {parts}{extra}",
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 def _rows(result: Any) -> str:

@@ -26,8 +26,14 @@ def print_runs(console: Console, project: Project, limit: int) -> None:
         store.mark_abandoned()
         table = Table("run", "status", "started (UTC)", "took", "trigger", "selection")
         for r in store.runs(limit):
-            table.add_row(r.run_id, r.status, f"{r.started_at:%Y-%m-%d %H:%M:%S}",
-                          _secs(r.started_at, r.finished_at), r.trigger, r.selection or "all")
+            table.add_row(
+                r.run_id,
+                r.status,
+                f"{r.started_at:%Y-%m-%d %H:%M:%S}",
+                _secs(r.started_at, r.finished_at),
+                r.trigger,
+                r.selection or "all",
+            )
         console.print(table)
     finally:
         store.close()
@@ -39,15 +45,24 @@ def print_run(console: Console, project: Project, run_id: str) -> None:
         record = store.get_run(run_id)
         if record is None:
             raise HeadwaterError(f"no run {run_id!r} (see `headwater runs`)")
-        console.print(f"run {record.run_id}: {record.status}, started {record.started_at:%Y-%m-%d %H:%M:%S} UTC, "
-                      f"took {_secs(record.started_at, record.finished_at)}, trigger {record.trigger}"
-                      + (f" (retry of {record.parent_run_id})" if record.parent_run_id else ""), highlight=False)
+        console.print(
+            f"run {record.run_id}: {record.status}, started {record.started_at:%Y-%m-%d %H:%M:%S} UTC, "
+            f"took {_secs(record.started_at, record.finished_at)}, trigger {record.trigger}"
+            + (f" (retry of {record.parent_run_id})" if record.parent_run_id else ""),
+            highlight=False,
+        )
         table = Table("step", "kind", "status", "attempts", "took", "rows in", "rows out", "error")
         for s in store.step_runs(record.run_id):
-            table.add_row(s.step, s.kind, s.status, str(s.attempts), _secs(s.started_at, s.finished_at),
-                          "" if s.rows_in is None else str(s.rows_in),
-                          "" if s.rows_out is None else str(s.rows_out),
-                          (s.error or "").splitlines()[0][:120] if s.error else "")
+            table.add_row(
+                s.step,
+                s.kind,
+                s.status,
+                str(s.attempts),
+                _secs(s.started_at, s.finished_at),
+                "" if s.rows_in is None else str(s.rows_in),
+                "" if s.rows_out is None else str(s.rows_out),
+                (s.error or "").splitlines()[0][:120] if s.error else "",
+            )
         console.print(table)
     finally:
         store.close()
@@ -57,7 +72,9 @@ def print_query(console: Console, project: Project, sql: str, fmt: str) -> None:
     import duckdb
 
     if not project.warehouse_path.exists():
-        raise HeadwaterError(f"{project.warehouse_path}: no warehouse yet (run `headwater run` first)")
+        raise HeadwaterError(
+            f"{project.warehouse_path}: no warehouse yet (run `headwater run` first)"
+        )
     con = duckdb.connect(str(project.warehouse_path), read_only=True)
     try:
         try:
@@ -79,7 +96,10 @@ def _emit(console: Console, columns: list[str], rows: list[tuple[Any, ...]], fmt
         writer.writerow(columns)
         writer.writerows(rows)
     elif fmt == "json":
-        sys.stdout.write(json.dumps([dict(zip(columns, r, strict=True)) for r in rows], default=str, indent=1) + "\n")
+        sys.stdout.write(
+            json.dumps([dict(zip(columns, r, strict=True)) for r in rows], default=str, indent=1)
+            + "\n"
+        )
     elif fmt == "table":
         table = Table(*columns)
         for r in rows:

@@ -160,10 +160,7 @@ def validation_error(
     lines = []
     for err in exc.errors()[:5]:
         loc = tuple(err["loc"])
-        if yaml_offset is None:
-            line = locate_key(text, loc)
-        else:
-            line = _yaml_line(text, loc) + yaml_offset
+        line = locate_key(text, loc) if yaml_offset is None else _yaml_line(text, loc) + yaml_offset
         key = ".".join(str(p) for p in loc) or "(top)"
         msg = err["msg"]
         if err["type"] == "extra_forbidden":

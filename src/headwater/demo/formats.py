@@ -239,7 +239,14 @@ SQLITE_TABLES: dict[str, dict[str, TableSpec]] = {
 
 
 def _africa_customer(c: Customer) -> Row:
-    return (c.id, c.email, c.name, c.country, johannesburg(c.created_at), johannesburg(c.updated_at))
+    return (
+        c.id,
+        c.email,
+        c.name,
+        c.country,
+        johannesburg(c.created_at),
+        johannesburg(c.updated_at),
+    )
 
 
 def _africa_order(o: Order) -> Row:
@@ -259,7 +266,10 @@ def _africa_item(i: OrderItem) -> Row:
 
 AFRICA_CSV: dict[str, tuple[tuple[str, ...], Callable[[Any], Row]]] = {
     "customers": (("id", "email", "name", "country", "created_at", "updated_at"), _africa_customer),
-    "orders": (("id", "customer_id", "status", "ordered_at", "updated_at", "currency"), _africa_order),
+    "orders": (
+        ("id", "customer_id", "status", "ordered_at", "updated_at", "currency"),
+        _africa_order,
+    ),
     "order_items": (
         ("order_id", "line_no", "sku", "quantity", "unit_price", "updated_at"),
         _africa_item,

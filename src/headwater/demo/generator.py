@@ -186,7 +186,9 @@ class _RegionBatch:
         while True:
             day = rng.choices(self._days, cum_weights=self._cum)[0]
             hour = rng.choices(range(24), cum_weights=_HOUR_CUM)[0]
-            local = day + timedelta(hours=hour, minutes=rng.randrange(60), seconds=rng.randrange(60))
+            local = day + timedelta(
+                hours=hour, minutes=rng.randrange(60), seconds=rng.randrange(60)
+            )
             utc = from_local(self.zone, local)
             if utc is not None and self.batch.start <= utc < self.batch.end:
                 return utc
@@ -215,7 +217,9 @@ class _RegionBatch:
         if batch.number == 1:
             lo, hi = CUSTOMERS_START, batch.end - timedelta(days=1)
             times = [lo + _sec(rng, 0, (HISTORY_START - lo).total_seconds())]
-            times += [lo + _sec(rng, 0, (hi - lo).total_seconds()) for _ in range(1, self.n_customers)]
+            times += [
+                lo + _sec(rng, 0, (hi - lo).total_seconds()) for _ in range(1, self.n_customers)
+            ]
         else:
             span = (batch.end - batch.start).total_seconds() - 1
             times = [batch.start + _sec(rng, 0, span) for _ in range(self.n_customers)]
@@ -368,7 +372,9 @@ class _RegionBatch:
             self._emit("orders", o, update=True)
         olds = [c for k, c in self.ds.customers.items() if k[0] == region]
         olds = [c for c in olds if c.created_at < batch.start]
-        for c in sorted(rng.sample(olds, min(len(olds), max(1, round(30 * self.share)))), key=lambda c: c.id):
+        for c in sorted(
+            rng.sample(olds, min(len(olds), max(1, round(30 * self.share)))), key=lambda c: c.id
+        ):
             local = c.email.split("@")[0]
             domains = [d for d in _DOMAINS if not c.email.endswith(d)]
             new = replace(
@@ -426,7 +432,9 @@ class _RegionBatch:
                     self.ds.orders[(region, o.id)] = o
                     rows[index] = o
                     where = self._location("orders", o.updated_at)
-                    planted.append(Planted(kind, region, "orders", (o.id,), batch.number, where, bad))
+                    planted.append(
+                        Planted(kind, region, "orders", (o.id,), batch.number, where, bad)
+                    )
                 elif kind == "duplicate_order_id":
                     batch.duplicates.append((region, o.id))
                     where = self._location("orders", o.updated_at)

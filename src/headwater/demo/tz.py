@@ -16,8 +16,8 @@ All datetimes here are *naive*: a UTC instant or a local wall-clock time, by con
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 
 __all__ = [
     "ZONES",

@@ -16,21 +16,34 @@ def run_model(asset: Asset, *, engine: Any, graph: Graph, log: logging.Logger) -
     cfg = asset.model
     assert cfg is not None and asset.schema and asset.table
     if asset.function is not None:
-        inputs = [engine.relation(graph[d].schema, graph[d].table) for d in asset.deps[: len(asset.params)]]
+        inputs = [
+            engine.relation(graph[d].schema, graph[d].table)
+            for d in asset.deps[: len(asset.params)]
+        ]
         log.info("calling %s(%s)", asset.function.__name__, ", ".join(asset.params))
         result = asset.function(*inputs)
         if result is None:
             raise EngineError(f"{asset.location}: Python model {asset.name} returned None")
-        return engine.write_table(asset.schema, asset.table, result, materialized=cfg.materialized,
-                                  unique_key=cfg.unique_key)
+        return engine.write_table(
+            asset.schema,
+            asset.table,
+            result,
+            materialized=cfg.materialized,
+            unique_key=cfg.unique_key,
+        )
     sql = compile_sql(asset, graph)
     log.info("materializing %s as %s", asset.name, cfg.materialized)
     import duckdb
 
     try:
-        return engine.materialize_sql(  # type: ignore[no-any-return]
-            asset.schema, asset.table, sql, materialized=cfg.materialized,
-            unique_key=cfg.unique_key, time_column=cfg.time_column, lookback=cfg.lookback,
+        return engine.materialize_sql(
+            asset.schema,
+            asset.table,
+            sql,
+            materialized=cfg.materialized,
+            unique_key=cfg.unique_key,
+            time_column=cfg.time_column,
+            lookback=cfg.lookback,
         )
     except duckdb.Error as exc:
         first = str(exc).splitlines()[0]

@@ -103,17 +103,7 @@ def _source_assets(settings: ProjectSettings, toml_path: Path, text: str) -> lis
             raise ConfigError(
                 f"{where}: source {name!r}: table_options for unknown tables {sorted(unknown)}"
             )
-        common = dict(
-            kind="source",
-            schema=src.schema_,
-            path=toml_path,
-            line=line,
-            tags=(*src.tags, "source"),
-            description=src.description,
-            retries=src.retries,
-            retry_delay=src.retry_delay,
-            timeout=src.timeout,
-        )
+
         if src.tables:
             for table in src.tables:
                 spec = SourceSpec(name, src, table, src.table_options.get(table))
@@ -121,22 +111,28 @@ def _source_assets(settings: ProjectSettings, toml_path: Path, text: str) -> lis
                     raise ConfigError(
                         f"{where}: source {name!r} table {table!r}: merge needs a primary_key"
                     )
-                asset_table = f"{name}_{table}"
-                assets.append(
-                    Asset(
-                        name=f"{src.schema_}.{asset_table}",
-                        table=asset_table,
-                        source=spec,
-                        **common,
-                    )
-                )  # type: ignore[arg-type]
+                assets.append(_source_asset(f"{name}_{table}", spec, toml_path, line))
         else:
-            assets.append(
-                Asset(
-                    name=f"{src.schema_}.{name}", table=name, source=SourceSpec(name, src), **common
-                )
-            )  # type: ignore[arg-type]
+            assets.append(_source_asset(name, SourceSpec(name, src), toml_path, line))
     return assets
+
+
+def _source_asset(table: str, spec: SourceSpec, path: Path, line: int) -> Asset:
+    src = spec.settings
+    return Asset(
+        name=f"{src.schema_}.{table}",
+        kind="source",
+        schema=src.schema_,
+        table=table,
+        path=path,
+        line=line,
+        tags=(*src.tags, "source"),
+        description=src.description,
+        source=spec,
+        retries=src.retries,
+        retry_delay=src.retry_delay,
+        timeout=src.timeout,
+    )
 
 
 def _sql_models(root: Path, settings: ProjectSettings) -> list[Asset]:

@@ -77,7 +77,7 @@ def task(
 
 def discover(python_dir: Path) -> list[tuple[Callable[..., Any], PythonDeclaration, Path, int]]:
     """Import every module under ``python_dir`` and return its decorated functions."""
-    found = []
+    found: list[tuple[Callable[..., Any], PythonDeclaration, Path, int]] = []
     if not python_dir.is_dir():
         return found
     for path in sorted(python_dir.rglob("*.py")):

@@ -21,7 +21,11 @@ def render(graph: Graph, names: list[str], fmt: str = "text") -> str:
         for name in names:
             asset = graph[name]
             deps = [d for d in asset.deps if d in chosen]
-            kind = asset.kind if asset.kind != "model" else (asset.model.materialized if asset.model else "model")
+            kind = (
+                asset.kind
+                if asset.kind != "model"
+                else (asset.model.materialized if asset.model else "model")
+            )
             arrow = f"  <- {', '.join(deps)}" if deps else ""
             lines.append(f"{name} [{kind}]{arrow}")
         return "\n".join(lines)

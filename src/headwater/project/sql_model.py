@@ -51,7 +51,7 @@ def read_sql_model(path: Path, sidecar: Path | None) -> SqlModelFile:
             data, path=settings_path, text=settings_text, first_line=offset
         )
     else:
-        settings = ModelSettings()
+        settings = ModelSettings.model_validate({})
     sql = text.strip().rstrip(";").strip()
     if not sql or _only_comments(sql):
         raise SqlParseError(f"{path}:1:1: the model is empty (expected one SELECT statement)")
@@ -76,6 +76,7 @@ def table_references(sql: str, *, path: Path | None) -> set[str]:
             f"{path}:1:1: expected one SELECT statement, found {len(statements)} statements"
         )
     tree = statements[0]
+    assert tree is not None
     if not isinstance(tree, exp.Query):
         raise SqlParseError(f"{path}:1:1: a model must be a SELECT, not {tree.key.upper()}")
     ctes = {cte.alias_or_name for cte in tree.find_all(exp.CTE)}

@@ -13,6 +13,7 @@ Contract:
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import threading
 import time
@@ -87,7 +88,9 @@ def describe(exc: BaseException) -> str:
 class Executor:
     """Execute ``steps`` (a DAG by ``deps``); ``on_event`` is called from the main thread."""
 
-    def __init__(self, steps: list[Step], *, threads: int, on_event: Callable[[Event], None]) -> None:
+    def __init__(
+        self, steps: list[Step], *, threads: int, on_event: Callable[[Event], None]
+    ) -> None:
         self.steps = {s.name: s for s in steps}
         self.threads = max(1, threads)
         self.on_event = on_event
@@ -125,10 +128,8 @@ class Executor:
                 if limit is not None and time.monotonic() - att.started > limit:
                     del running[name]
                     if att.step.cancel and att.thread and att.thread.ident:
-                        try:
+                        with contextlib.suppress(Exception):  # cancelling is best effort
                             att.step.cancel(att.thread.ident)
-                        except Exception:  # cancelling is best effort
-                            pass
                     message = f"timed out after {limit:g} s (attempt {att.number})"
                     self._settle(att, False, message, TIMED_OUT, ready, waiting, retry_at)
         return self.state
@@ -156,14 +157,30 @@ class Executor:
         return attempt
 
     def _settle(
-        self, att: _Attempt, ok: bool, value: Any, fail_status: str | None,
-        ready: list[str], waiting: dict[str, int], retry_at: dict[str, float],
+        self,
+        att: _Attempt,
+        ok: bool,
+        value: Any,
+        fail_status: str | None,
+        ready: list[str],
+        waiting: dict[str, int],
+        retry_at: dict[str, float],
     ) -> None:
         name, st, step = att.step.name, self.state[att.step.name], att.step
         started = time.time() - (time.monotonic() - att.started)
         if ok:
             st.status, st.result, st.finished_at = SUCCESS, value, time.time()
-            self.on_event(Event("finished", name, att.number, SUCCESS, time.time(), result=value, started_at=started))
+            self.on_event(
+                Event(
+                    "finished",
+                    name,
+                    att.number,
+                    SUCCESS,
+                    time.time(),
+                    result=value,
+                    started_at=started,
+                )
+            )
             for child in self._children[name]:
                 waiting[child] -= 1
                 if waiting[child] == 0 and self.state[child].status == "pending":
@@ -172,15 +189,38 @@ class Executor:
         if att.number <= step.retries:
             delay = min(step.retry_delay * 2 ** (att.number - 1), MAX_BACKOFF)
             retry_at[name] = time.monotonic() + delay
-            self.on_event(Event("retrying", name, att.number, "failed", time.time(), error=str(value), delay=delay, started_at=started))
+            self.on_event(
+                Event(
+                    "retrying",
+                    name,
+                    att.number,
+                    "failed",
+                    time.time(),
+                    error=str(value),
+                    delay=delay,
+                    started_at=started,
+                )
+            )
             return
         st.status, st.error, st.finished_at = fail_status or FAILED, str(value), time.time()
-        self.on_event(Event("finished", name, att.number, st.status, time.time(), error=str(value), started_at=started))
+        self.on_event(
+            Event(
+                "finished",
+                name,
+                att.number,
+                st.status,
+                time.time(),
+                error=str(value),
+                started_at=started,
+            )
+        )
         for down in self._downstream(name):
             ds = self.state[down]
             if ds.status == "pending":
                 ds.status, ds.error = UPSTREAM_FAILED, f"upstream {name} {st.status}"
-                self.on_event(Event("finished", down, 0, UPSTREAM_FAILED, time.time(), error=ds.error))
+                self.on_event(
+                    Event("finished", down, 0, UPSTREAM_FAILED, time.time(), error=ds.error)
+                )
 
     def _downstream(self, name: str) -> list[str]:
         seen: list[str] = []
@@ -192,7 +232,9 @@ class Executor:
                 stack.extend(self._children[n])
         return seen
 
-    def _next_wakeup(self, running: dict[str, _Attempt], retry_at: dict[str, float]) -> float | None:
+    def _next_wakeup(
+        self, running: dict[str, _Attempt], retry_at: dict[str, float]
+    ) -> float | None:
         now = time.monotonic()
         times = [t - now for t in retry_at.values()]
         times += [a.started + a.step.timeout - now for a in running.values() if a.step.timeout]

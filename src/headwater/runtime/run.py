@@ -56,8 +56,11 @@ def run(
     try:
         store.mark_abandoned()
         store.start_run(
-            run_id, project=project.name, selection=" ".join(include or []) or None,
-            trigger=trigger, parent_run_id=parent_run_id,
+            run_id,
+            project=project.name,
+            selection=" ".join(include or []) or None,
+            trigger=trigger,
+            parent_run_id=parent_run_id,
             params={"steps": chosen, "threads": threads or project.settings.project.threads},
         )
         schemas = {project.graph[n].schema for n in chosen if project.graph[n].schema}
@@ -65,8 +68,12 @@ def run(
         logger = step_logger(project.logs_dir / run_id)
         steps = [
             step_for(
-                project.graph[name], project=project, engine=engine, run_id=run_id,
-                deps=tuple(d for d in project.graph[name].deps if d in chosen_set), logger=logger,
+                project.graph[name],
+                project=project,
+                engine=engine,
+                run_id=run_id,
+                deps=tuple(d for d in project.graph[name].deps if d in chosen_set),
+                logger=logger,
             )
             for name in chosen
         ]
@@ -97,7 +104,8 @@ def retry_run(project: Project, run_id: str, **kwargs: Any) -> RunResult:
         done = {s.step for s in store.step_runs(record.run_id) if s.status == SUCCESS}
     finally:
         store.close()
-    planned = [n for n in record.params.get("steps", []) if n in project.graph]  # type: ignore[union-attr]
+    steps = record.params.get("steps", [])
+    planned = [n for n in steps if n in project.graph] if isinstance(steps, list) else []
     todo = project.graph.order(n for n in planned if n not in done)
     return run(project, names=todo, trigger="retry", parent_run_id=record.run_id, **kwargs)
 
@@ -106,7 +114,11 @@ class _Recorder:
     """Writes each executor event to the metastore, then forwards it to the display."""
 
     def __init__(
-        self, store: Metastore, run_id: str, kinds: dict[str, str], log_dir: str,
+        self,
+        store: Metastore,
+        run_id: str,
+        kinds: dict[str, str],
+        log_dir: str,
         forward: Callable[[Event], None] | None,
     ) -> None:
         self.store, self.run_id, self.kinds, self.log_dir = store, run_id, kinds, log_dir
@@ -118,22 +130,36 @@ class _Recorder:
         common: dict[str, Any] = {"kind": self.kinds.get(event.step, "model")}
         if event.kind == "started":
             self.store.upsert_step(
-                self.run_id, event.step, status="running", attempts=event.attempt,
+                self.run_id,
+                event.step,
+                status="running",
+                attempts=event.attempt,
                 started_at=at if event.attempt == 1 else None,
-                log_path=os.path.join(self.log_dir, f"{event.step}.log"), **common,
+                log_path=os.path.join(self.log_dir, f"{event.step}.log"),
+                **common,
             )
         elif event.kind in ("retrying", "finished"):
             if event.attempt:
                 self.store.record_attempt(
-                    self.run_id, event.step, event.attempt, status=event.status,
+                    self.run_id,
+                    event.step,
+                    event.attempt,
+                    status=event.status,
                     started_at=datetime.fromtimestamp(event.started_at or event.at, UTC),
-                    finished_at=at, error=error,
+                    finished_at=at,
+                    error=error,
                 )
             if event.kind == "finished":
                 result = event.result if isinstance(event.result, dict) else {}
                 self.store.upsert_step(
-                    self.run_id, event.step, status=event.status, finished_at=at, error=error,
-                    rows_in=result.get("rows_in"), rows_out=result.get("rows_out"), **common,
+                    self.run_id,
+                    event.step,
+                    status=event.status,
+                    finished_at=at,
+                    error=error,
+                    rows_in=result.get("rows_in"),
+                    rows_out=result.get("rows_out"),
+                    **common,
                 )
         if self.forward is not None:
             self.forward(event)

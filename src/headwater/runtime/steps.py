@@ -32,11 +32,18 @@ def step_for(
         try:
             if asset.kind == "source":
                 result: LoadResult = run_source(
-                    asset, engine=engine, settings=project.settings, root=project.root,
-                    load_id=f"{run_id}:{asset.name}", log=log,
+                    asset,
+                    engine=engine,
+                    settings=project.settings,
+                    root=project.root,
+                    load_id=f"{run_id}:{asset.name}",
+                    log=log,
                 )
-                return {"rows_in": result.rows_in, "rows_out": result.rows_written,
-                        "rows_rejected": result.rows_rejected}
+                return {
+                    "rows_in": result.rows_in,
+                    "rows_out": result.rows_written,
+                    "rows_rejected": result.rows_rejected,
+                }
             if asset.kind == "model":
                 count = run_model(asset, engine=engine, graph=project.graph, log=log)
                 return {"rows_out": count}

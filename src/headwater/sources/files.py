@@ -16,8 +16,14 @@ from typing import Any
 from headwater.config.settings import SourceSettings
 from headwater.errors import SourceError
 
-_FORMAT_BY_SUFFIX = {".csv": "csv", ".tsv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl",
-                     ".json": "jsonl", ".parquet": "parquet"}
+_FORMAT_BY_SUFFIX = {
+    ".csv": "csv",
+    ".tsv": "csv",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "jsonl",
+    ".parquet": "parquet",
+}
 
 
 @dataclass(frozen=True)
@@ -42,7 +48,9 @@ def file_format(settings: SourceSettings) -> str:
     raise SourceError(f"files {settings.files!r}: cannot tell the format; set format = ...")
 
 
-def plan_scan(settings: SourceSettings, root: Path, state: dict[str, Any], *, reject_table: str) -> FileScan:
+def plan_scan(
+    settings: SourceSettings, root: Path, state: dict[str, Any], *, reject_table: str
+) -> FileScan:
     """Which files to read and the SELECT that reads them."""
     assert settings.files is not None
     pattern = settings.files if Path(settings.files).is_absolute() else str(root / settings.files)
@@ -76,11 +84,14 @@ def plan_scan(settings: SourceSettings, root: Path, state: dict[str, Any], *, re
         if settings.null:
             opts.append("nullstr = [" + ", ".join(sql_string(n) for n in settings.null) + "]")
         # bad lines are always captured; "fail" turns the first into an error after the scan
-        opts += ["store_rejects = true", f"rejects_table = '{reject_table}_e'",
-                 f"rejects_scan = '{reject_table}_s'"]
+        opts += [
+            "store_rejects = true",
+            f"rejects_table = '{reject_table}_e'",
+            f"rejects_scan = '{reject_table}_s'",
+        ]
         rejects_sql = (
             f"select replace(s.file_path, {strip}, '') as file, e.line, "
-            f"min(e.column_name) as \"column\", "
+            f'min(e.column_name) as "column", '
             f"string_agg(distinct e.error_type::varchar || ': ' || e.error_message, '; ') as error, "
             f"min(e.csv_line) as raw from {reject_table}_e e join {reject_table}_s s "
             f"using (scan_id, file_id) group by all order by file, line"
@@ -90,7 +101,9 @@ def plan_scan(settings: SourceSettings, root: Path, state: dict[str, Any], *, re
         reader = f"read_json({listing}, format = 'newline_delimited', filename = true)"
     else:
         reader = f"read_parquet({listing}, filename = true)"
-    scan_sql = f"select * exclude (filename), replace(filename, {strip}, '') as _hw_file from {reader}"
+    scan_sql = (
+        f"select * exclude (filename), replace(filename, {strip}, '') as _hw_file from {reader}"
+    )
     return FileScan(todo, scan_sql, rejects_sql, new_state)
 
 

@@ -20,7 +20,10 @@ from headwater.errors import ConnectionError_, SourceError
 from headwater.sources.connector import ConnectorCapabilities, TableRead
 
 CAPABILITIES = ConnectorCapabilities(
-    name="sqlite", incremental_cursor=True, custom_query=True, list_tables=True,
+    name="sqlite",
+    incremental_cursor=True,
+    custom_query=True,
+    list_tables=True,
     parallel_ranges=False,
 )
 _DECIMAL = re.compile(r"(?:NUMERIC|DECIMAL)\s*\(\s*(\d+)\s*(?:,\s*(\d+)\s*)?\)", re.I)
@@ -90,7 +93,7 @@ class SQLiteConnector:
 
     def read(self, what: TableRead) -> pa.RecordBatchReader:
         if what.query:
-            sql, params = f"select * from ({what.query})", []
+            sql, params = f"select * from ({what.query})", list[Any]()
             cur = self._con.execute(sql + " limit 0")
             schema = pa.schema([(d[0], pa.string()) for d in cur.description])
         else:
@@ -170,8 +173,16 @@ def _converter(kind: pa.DataType) -> Any:
     return lambda v: v
 
 
-_BOOLEANS = {0: False, 1: True, "0": False, "1": True, "true": True, "false": False,
-             "t": True, "f": False}
+_BOOLEANS = {
+    0: False,
+    1: True,
+    "0": False,
+    "1": True,
+    "true": True,
+    "false": False,
+    "t": True,
+    "f": False,
+}
 
 
 def _boolean(value: Any) -> bool:

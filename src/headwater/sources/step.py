@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import replace
 from pathlib import Path
 
 from headwater.config.secrets import interpolate, redact
@@ -28,17 +29,27 @@ def run_source(
     spec = asset.source
     assert spec is not None and asset.schema and asset.table
     state = engine.read_state(asset.name)  # type: ignore[attr-defined]
-    base = dict(schema=asset.schema, table=asset.table, load_id=load_id,
-                write=spec.write, primary_key=spec.primary_key, cursor=spec.cursor)
+    base = LoadRequest(
+        schema=asset.schema,
+        table=asset.table,
+        load_id=load_id,
+        write=spec.write,  # type: ignore[arg-type]  # validated by the settings model
+        primary_key=spec.primary_key,
+        cursor=spec.cursor,
+    )
     if spec.settings.files is not None:
         reject_table = "_hw_rejects_" + re.sub(r"\W", "_", load_id)
         scan = plan_scan(spec.settings, root, state, reject_table=reject_table)
         log.info("%d new or changed files of %s", len(scan.files), spec.settings.files)
         if scan.scan_sql is None:
             return LoadResult(rows_in=0, rows_written=0, rows_rejected=0, cursor_max=None)
-        request = LoadRequest(**base, scan_sql=scan.scan_sql, rejects_sql=scan.rejects_sql,
-                              fail_on_reject=spec.settings.on_bad_line == "fail",  # type: ignore[arg-type]
-                              state=scan.state)
+        request = replace(
+            base,
+            scan_sql=scan.scan_sql,
+            rejects_sql=scan.rejects_sql,
+            fail_on_reject=spec.settings.on_bad_line == "fail",
+            state=scan.state,
+        )
         result = engine.load(asset.name, request)  # type: ignore[attr-defined]
     else:
         conn_name = spec.settings.connection
@@ -51,14 +62,17 @@ def run_source(
             incremental = spec.cursor and spec.write != "replace"  # replace reads everything
             since = state.get("cursor", spec.initial_value) if incremental else None
             read = TableRead(
-                table=spec.table, query=spec.options.query if spec.options else spec.settings.query,
+                table=spec.table,
+                query=spec.options.query if spec.options else spec.settings.query,
                 columns=spec.options.columns if spec.options else None,
-                cursor=spec.cursor, since=since, inclusive=spec.write == "merge",
+                cursor=spec.cursor,
+                since=since,
+                inclusive=spec.write == "merge",
             )
             reader = connector.read(read)
             # the cursor's new value is known only after extraction: the engine computes it
             # inside the load transaction and commits it with the rows (state["cursor"])
-            request = LoadRequest(**base, batches=reader, state=dict(state))  # type: ignore[arg-type]
+            request = replace(base, batches=reader, state=dict(state))
             try:
                 result = engine.load(asset.name, request)  # type: ignore[attr-defined]
             except Exception:

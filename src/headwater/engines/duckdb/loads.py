@@ -14,6 +14,7 @@ Schema evolution (basic ``evolve``): columns new in the source are added to the 
 
 from __future__ import annotations
 
+import contextlib
 import json
 
 import duckdb
@@ -92,10 +93,8 @@ def run_load(cur: duckdb.DuckDBPyConnection, asset: str, req: LoadRequest) -> Lo
         cur.execute(f"drop table if exists {NEW}")
         cur.execute(f"drop table if exists {DELTA}")
         if req.batches is not None:
-            try:
+            with contextlib.suppress(duckdb.Error):
                 cur.unregister("_hw_batches")
-            except duckdb.Error:
-                pass
     return LoadResult(
         rows_in=rows_in, rows_written=written, rows_rejected=rejected, cursor_max=cursor_max
     )
@@ -119,7 +118,9 @@ def _record_rejects(cur: duckdb.DuckDBPyConnection, asset: str, req: LoadRequest
     if not req.rejects_sql:
         return 0
     if req.fail_on_reject:
-        first = cur.execute(f"select file, line, error, raw from ({req.rejects_sql}) limit 1").fetchone()
+        first = cur.execute(
+            f"select file, line, error, raw from ({req.rejects_sql}) limit 1"
+        ).fetchone()
         if first:
             raise SourceError(f"{first[0]}:{first[1]}: {first[2]} (line: {first[3]!r})")
         return 0
