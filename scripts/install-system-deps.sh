@@ -9,7 +9,7 @@
 #     used by headwater.testing.servers.MariaDBServer. Our tests start their own
 #     mariadbd on a private port and socket; the system-wide service is never
 #     needed, so it is kept from starting (and stopped if it is running).
-#   * PostgreSQL 15 server binaries (initdb, pg_ctl, postgres) used by
+#   * PostgreSQL 15 server binaries (initdb, postgres, psql) used by
 #     headwater.testing.servers.PostgresServer. Only checked, see below.
 #
 # Usage: scripts/install-system-deps.sh        (as root, or with sudo available)
@@ -121,24 +121,26 @@ fi
 # headwater.testing.servers looks in $HEADWATER_PG_BIN, then
 # /usr/lib/postgresql/<newest>/bin, then PATH.
 pg_bin=""
-if [ -n "${HEADWATER_PG_BIN:-}" ] && [ -x "${HEADWATER_PG_BIN}/initdb" ]; then
+pg_complete() { [ -x "$1/initdb" ] && [ -x "$1/postgres" ] && [ -x "$1/psql" ]; }
+if [ -n "${HEADWATER_PG_BIN:-}" ] && pg_complete "$HEADWATER_PG_BIN"; then
     pg_bin="$HEADWATER_PG_BIN"
 else
     for d in $(printf '%s\n' /usr/lib/postgresql/*/bin | sort -V -r); do
-        if [ -x "$d/initdb" ] && [ -x "$d/pg_ctl" ] && [ -x "$d/postgres" ]; then
+        if pg_complete "$d"; then
             pg_bin="$d"
             break
         fi
     done
-    if [ -z "$pg_bin" ] && command -v initdb >/dev/null 2>&1; then
+    if [ -z "$pg_bin" ] && command -v initdb >/dev/null 2>&1 \
+        && pg_complete "$(dirname "$(command -v initdb)")"; then
         pg_bin="$(dirname "$(command -v initdb)")"
     fi
 fi
 if [ -z "$pg_bin" ]; then
-    log "ERROR: PostgreSQL server binaries (initdb, pg_ctl, postgres) not found."
+    log "ERROR: PostgreSQL server binaries (initdb, postgres, psql) not found."
     log "  Expected them in /usr/lib/postgresql/15/bin. Install them with:"
     log "    apt-get install -y postgresql-15   # or: apt-get install -y postgresql"
-    log "  or point HEADWATER_PG_BIN at a directory holding initdb/pg_ctl/postgres."
+    log "  or point HEADWATER_PG_BIN at a directory holding initdb, postgres and psql."
     exit 1
 fi
 

@@ -16,6 +16,7 @@ from urllib.parse import unquote, urlsplit
 import psycopg
 import pymysql
 import pytest
+import sqlalchemy
 
 from headwater.testing.servers import (
     MariaDBServer,
@@ -93,6 +94,7 @@ def test_postgres_url_and_attributes(pg: PostgresServer) -> None:
         "headwater-secret",
         "headwater",
     )
+    assert pg.sqlalchemy_url == pg.url.replace("postgresql://", "postgresql+psycopg://")
     assert pg.running
     assert pg.log_path.is_file()
     assert pg.log_path.parent == pg.base_dir
@@ -109,6 +111,15 @@ def test_postgres_roundtrip_over_tcp_with_password(pg: PostgresServer) -> None:
         assert conn.execute("SELECT inet_server_addr()::text").fetchone() == ("127.0.0.1/32",)
         assert conn.execute("SHOW listen_addresses").fetchone() == ("127.0.0.1",)
         assert conn.execute("SHOW password_encryption").fetchone() == ("scram-sha-256",)
+
+
+def test_postgres_sqlalchemy_url_works(pg: PostgresServer) -> None:
+    engine = sqlalchemy.create_engine(pg.sqlalchemy_url)
+    try:
+        with engine.connect() as conn:
+            assert conn.execute(sqlalchemy.text("SELECT 1")).scalar() == 1
+    finally:
+        engine.dispose()
 
 
 def test_postgres_wrong_password_is_refused(pg: PostgresServer) -> None:
@@ -217,6 +228,7 @@ def test_mariadb_url_and_attributes(maria: MariaDBServer) -> None:
         "headwater-secret",
         "headwater",
     )
+    assert maria.sqlalchemy_url == maria.url.replace("mysql://", "mysql+pymysql://")
     assert maria.running
     assert maria.log_path.is_file()
 
@@ -236,6 +248,15 @@ def test_mariadb_roundtrip_over_tcp_with_password(maria: MariaDBServer) -> None:
             assert row is not None and "MariaDB" in row[0]
     finally:
         conn.close()
+
+
+def test_mariadb_sqlalchemy_url_works(maria: MariaDBServer) -> None:
+    engine = sqlalchemy.create_engine(maria.sqlalchemy_url)
+    try:
+        with engine.connect() as conn:
+            assert conn.execute(sqlalchemy.text("SELECT 1")).scalar() == 1
+    finally:
+        engine.dispose()
 
 
 def test_mariadb_wrong_password_is_refused(maria: MariaDBServer) -> None:

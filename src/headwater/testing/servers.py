@@ -306,6 +306,9 @@ class _Server:
     """A database server process owned by this object; see the subclasses."""
 
     scheme: ClassVar[str]
+    #: Scheme naming the installed driver for SQLAlchemy (whose bare "postgresql://" and
+    #: "mysql://" mean psycopg2 and mysqlclient, which Headwater does not install).
+    sqlalchemy_scheme: ClassVar[str]
     name: ClassVar[str]
     #: Sent by stop() for a quick clean shutdown, and by the kernel if we die.
     shutdown_signal: ClassVar[int]
@@ -339,16 +342,22 @@ class _Server:
 
     # -- addresses ----------------------------------------------------------------
 
-    def url_for(self, database: str) -> str:
+    def url_for(self, database: str, *, scheme: str | None = None) -> str:
         """URL of ``database`` on this server, with this server's user and password."""
         user = quote(self.user, safe="")
         password = quote(self.password, safe="")
-        return f"{self.scheme}://{user}:{password}@{self.host}:{self.port}/{quote(database)}"
+        path = quote(database, safe="")
+        return f"{scheme or self.scheme}://{user}:{password}@{self.host}:{self.port}/{path}"
 
     @property
     def url(self) -> str:
         """URL of the default database, e.g. ``scheme://headwater:...@127.0.0.1:PORT/headwater``."""
         return self.url_for(self.database)
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        """:attr:`url` for SQLAlchemy: ``postgresql+psycopg://`` / ``mysql+pymysql://``."""
+        return self.url_for(self.database, scheme=self.sqlalchemy_scheme)
 
     @property
     def socket_dir(self) -> Path:
@@ -385,7 +394,7 @@ class _Server:
         """
         if self.running:
             return self
-        self._proc = None
+        self._reap()  # what is left of a server that died on its own
         self._prepare_dirs()
         if not self._initialized():
             self._initialize()
@@ -457,7 +466,7 @@ class _Server:
     # -- helpers for subclasses ---------------------------------------------------
 
     def _escalate(self, proc: subprocess.Popen[bytes]) -> None:
-        """Shutdown took too long: kill."""
+        """Clean shutdown took too long: try harder before _reap's SIGKILL (default: don't)."""
         del proc
 
     def _reap(self) -> None:
@@ -624,6 +633,7 @@ class PostgresServer(_Server):
     """
 
     scheme = "postgresql"
+    sqlalchemy_scheme = "postgresql+psycopg"
     name = "PostgreSQL"
     shutdown_signal = signal.SIGINT  # "fast" shutdown: roll back sessions, checkpoint, exit.
     port_in_use_markers = ("Address already in use", "could not create any TCP/IP sockets")
@@ -807,6 +817,7 @@ class MariaDBServer(_Server):
     """
 
     scheme = "mysql"
+    sqlalchemy_scheme = "mysql+pymysql"
     name = "MariaDB"
     shutdown_signal = signal.SIGTERM  # normal shutdown
     port_in_use_markers = ("Address already in use", "Do you already have another server")

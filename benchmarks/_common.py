@@ -1,0 +1,119 @@
+"""Shared helpers: paths, subprocess timing, medians and result rows.
+
+Every benchmark returns a list of :class:`Row`; ``benchmarks.run`` prints and saves them.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH_DIR = Path(__file__).resolve().parent
+WORK = BENCH_DIR / ".work"
+PYTHON = sys.executable  # the venv's interpreter when run as `.venv/bin/python -m benchmarks.run`
+BIN = Path(sys.executable).parent
+HEADWATER = str(BIN / "headwater")
+
+
+@dataclass
+class Row:
+    """One measured line of the results table (seconds; ``floor`` is the comparison point)."""
+
+    benchmark: str
+    case: str
+    seconds: float | None
+    floor: float | None = None
+    ratio: float | None = None
+    target: str = ""
+    ok: bool | None = None
+    note: str = ""
+    samples: list[float] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def work_dir(*parts: str, fresh: bool = False) -> Path:
+    path = WORK.joinpath(*parts)
+    if fresh and path.exists():
+        shutil.rmtree(path)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def median(values: Sequence[float]) -> float:
+    return statistics.median(values)
+
+
+def ratio(a: float | None, b: float | None) -> float | None:
+    if a is None or b is None or b <= 0:
+        return None
+    return a / b
+
+
+@dataclass
+class Timed:
+    seconds: float
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def time_subprocess(
+    argv: Sequence[str],
+    *,
+    stdout_path: Path | None = None,
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
+    timeout: float = 3600,
+) -> Timed:
+    """Wall time of one subprocess. stdout goes to ``stdout_path`` (a file, never a terminal)
+    or to /dev/null; stderr is captured."""
+    full_env = {**os.environ, **(env or {})}
+    full_env.pop("PYTHONPROFILEIMPORTTIME", None)
+    target = stdout_path if stdout_path is not None else Path(os.devnull)
+    with open(target, "wb") as out:
+        started = time.perf_counter()
+        proc = subprocess.run(
+            list(argv),
+            stdout=out,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            cwd=cwd,
+            env=full_env,
+            timeout=timeout,
+            check=False,
+        )
+        elapsed = time.perf_counter() - started
+    text = stdout_path.read_text(errors="replace") if stdout_path is not None else ""
+    return Timed(elapsed, proc.returncode, text, proc.stderr.decode(errors="replace"))
+
+
+def repeat(fn: Callable[[], float], times: int) -> list[float]:
+    return [fn() for _ in range(times)]
+
+
+def fmt_seconds(value: float | None) -> str:
+    if value is None:
+        return "-"
+    if value < 1:
+        return f"{value * 1000:.0f} ms"
+    return f"{value:.2f} s"
+
+
+def fmt_ratio(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}x"
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)

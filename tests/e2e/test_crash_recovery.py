@@ -1,0 +1,216 @@
+"""Invariant 1 of DESIGN.md: a run killed at any instant, then run again, leaves exactly the
+warehouse an uninterrupted run leaves; a rerun with no new data changes nothing."""
+
+from __future__ import annotations
+
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from headwater.metastore import Metastore
+from headwater.project import load_project
+
+pytestmark = pytest.mark.slow
+
+TOML = """
+[project]
+name = "crash"
+threads = 2
+
+[connections.shop]
+url = "sqlite:///shop.sqlite"
+
+[sources.shop]
+connection = "shop"
+tables = ["orders", "items"]
+primary_key = ["id"]
+cursor = "updated_at"
+write = "merge"
+
+[sources.events]
+files = "drops/*/events.csv"
+primary_key = ["id"]
+write = "merge"
+"""
+
+MODELS = {
+    "models/staging/stg_orders.sql": "select id, customer, amount, updated_at from raw.shop_orders",
+    "models/marts/revenue.sql": "-- headwater:\n--   materialized: table\n"
+    "select customer, sum(amount) as revenue, count(*) as n from stg_orders group by 1",
+    "models/marts/items_per_order.sql": "-- headwater:\n--   materialized: incremental\n--   unique_key: order_id\n"
+    "select order_id, count(*) as n, sum(qty) as qty from raw.shop_items group by 1",
+    "models/marts/event_counts.sql": "-- headwater:\n--   materialized: table\n"
+    "select kind, count(*) as n from raw.events group by 1",
+}
+
+
+def build(root: Path, rows: int = 60_000) -> None:
+    root.mkdir(parents=True)
+    (root / "headwater.toml").write_text(TOML)
+    for rel, text in MODELS.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+    con = sqlite3.connect(root / "shop.sqlite")
+    con.execute(
+        "create table orders (id integer primary key, customer integer, amount numeric(12,2), updated_at text)"
+    )
+    con.execute(
+        "create table items (id integer primary key, order_id integer, qty integer, updated_at text)"
+    )
+    con.executemany(
+        "insert into orders values (?, ?, ?, ?)",
+        (
+            (i, i % 997, f"{(i * 37) % 10000 / 100:.2f}", f"2026-01-01 00:{i % 60:02d}:00")
+            for i in range(rows)
+        ),
+    )
+    con.executemany(
+        "insert into items values (?, ?, ?, ?)",
+        ((i, i // 2, i % 5 + 1, f"2026-01-01 00:{i % 60:02d}:00") for i in range(rows * 2)),
+    )
+    con.commit()
+    con.close()
+    for day in range(3):
+        folder = root / "drops" / f"day={day}"
+        folder.mkdir(parents=True)
+        lines = "".join(
+            f"{day * 100000 + i},{'click' if i % 3 else 'view'}\n" for i in range(20000)
+        )
+        (folder / "events.csv").write_text("id,kind\n" + lines)
+
+
+def append(root: Path) -> None:
+    """New and updated source rows after the first run."""
+    con = sqlite3.connect(root / "shop.sqlite")
+    con.execute(
+        "update orders set amount = amount + 1, updated_at = '2026-02-01 00:00:00' where id % 10 = 0"
+    )
+    con.executemany(
+        "insert into orders values (?, ?, ?, '2026-02-01 00:00:00')",
+        ((i, i % 997, "5.00") for i in range(10**6, 10**6 + 5000)),
+    )
+    con.commit()
+    con.close()
+    folder = root / "drops" / "day=9"
+    folder.mkdir()
+    (folder / "events.csv").write_text(
+        "id,kind\n" + "".join(f"{900000 + i},buy\n" for i in range(5000))
+    )
+
+
+def headwater(root: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "headwater", "run", "-p", str(root)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def fingerprints(root: Path) -> dict[str, str]:
+    con = duckdb.connect(str(root / ".headwater/warehouse.duckdb"), read_only=True)
+    out = {}
+    try:
+        tables = con.execute(
+            "select table_schema, table_name from information_schema.tables "
+            "where table_schema not in ('_headwater') and table_type = 'BASE TABLE'"
+        ).fetchall()
+        for schema, table in tables:
+            cols = [
+                c
+                for (c,) in con.execute(
+                    "select column_name from information_schema.columns where table_schema = ? and table_name = ? "
+                    "order by ordinal_position",
+                    [schema, table],
+                ).fetchall()
+                if not c.startswith("_hw_")
+            ]
+            row = con.execute(
+                f"select count(*), sum(hash({', '.join(chr(34) + c + chr(34) for c in cols)})::hugeint) "
+                f'from "{schema}"."{table}"'
+            ).fetchone()
+            out[f"{schema}.{table}"] = f"{row[0]}:{row[1]}"
+        for asset, cursor in con.execute(
+            "select asset, state->>'cursor' from _headwater.state"
+        ).fetchall():
+            out[f"cursor:{asset}"] = cursor
+    finally:
+        con.close()
+    return out
+
+
+def load_ids(root: Path) -> list[tuple]:
+    con = duckdb.connect(str(root / ".headwater/warehouse.duckdb"), read_only=True)
+    try:
+        return con.execute(
+            "select _hw_load_id, count(*) from raw.shop_orders group by 1 order by 1"
+        ).fetchall()
+    finally:
+        con.close()
+
+
+def wait_for_run_start(root: Path, proc: subprocess.Popen[bytes]) -> None:
+    """Block until the run has begun (its log folder exists), so a kill lands inside it."""
+    logs = root / ".headwater" / "logs"
+    before = set(logs.iterdir()) if logs.exists() else set()
+    while proc.poll() is None:
+        if logs.exists() and set(logs.iterdir()) - before:
+            return
+        time.sleep(0.005)
+
+
+def run_to_end(root: Path) -> float:
+    """Run to completion; return the time from the run's start to its end."""
+    proc = headwater(root)
+    wait_for_run_start(root, proc)
+    started = time.monotonic()
+    assert proc.wait() == 0
+    return time.monotonic() - started
+
+
+def kill_during_run(root: Path, after: float) -> None:
+    proc = headwater(root)
+    wait_for_run_start(root, proc)
+    time.sleep(after)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+
+
+def test_kill_at_any_point_then_rerun_equals_uninterrupted(tmp_path: Path):
+    reference = tmp_path / "reference"
+    build(reference)
+    took = run_to_end(reference)
+    first_phase = fingerprints(reference)
+    append(reference)
+    took_incremental = run_to_end(reference)
+    expected = fingerprints(reference)
+    assert first_phase != expected  # the appended data changed something
+
+    # idempotent: a rerun with no new source data changes nothing, not even load ids
+    ids = load_ids(reference)
+    run_to_end(reference)
+    assert fingerprints(reference) == expected and load_ids(reference) == ids
+
+    interrupted = 0
+    for index, fraction in enumerate((0.1, 0.5, 0.85)):
+        root = tmp_path / f"killed{index}"
+        build(root)
+        # kill during the first (full) run ...
+        kill_during_run(root, took * fraction)
+        run_to_end(root)
+        assert fingerprints(root) == first_phase, f"first phase, killed at {fraction:.0%}"
+        # ... and during an incremental run
+        append(root)
+        kill_during_run(root, took_incremental * fraction)
+        run_to_end(root)
+        assert fingerprints(root) == expected, f"incremental phase, killed at {fraction:.0%}"
+        store = Metastore.open(load_project(root).metastore_url)
+        store.mark_abandoned()
+        interrupted += sum(1 for r in store.runs(10) if r.status == "abandoned")
+        store.close()
+    assert interrupted >= 4, f"only {interrupted} of 6 kills landed inside a run"
