@@ -89,6 +89,8 @@ def to_local(zone: Zone, utc: datetime) -> datetime:
 def from_local(zone: Zone, local: datetime) -> datetime | None:
     """The UTC instant of a local wall-clock time, or None when the local time is ambiguous
     (it happens twice, when clocks go back) or does not exist (when clocks go forward)."""
+    if not zone.dst:
+        return local - zone.standard
     candidates = {
         local - off
         for off in (zone.standard, zone.standard + timedelta(hours=1))

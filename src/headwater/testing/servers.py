@@ -617,7 +617,11 @@ class _Server:
         raise NotImplementedError
 
 
-def _sql_literal(value: str) -> str:
+def _pg_literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"  # standard_conforming_strings is on
+
+
+def _mysql_literal(value: str) -> str:
     return "'" + value.replace("\\", "\\\\").replace("'", "''") + "'"
 
 
@@ -780,11 +784,11 @@ class PostgresServer(_Server):
     def _setup(self) -> None:
         # Every start: also fixes the password of a cluster made with another one.
         ident = '"' + self.user.replace('"', '""') + '"'
-        self._psql(f"ALTER ROLE {ident} WITH PASSWORD {_sql_literal(self.password)}")
+        self._psql(f"ALTER ROLE {ident} WITH PASSWORD {_pg_literal(self.password)}")
         self._ensure_database(self.database)
 
     def _ensure_database(self, name: str) -> None:
-        exists = self._psql(f"SELECT 1 FROM pg_database WHERE datname = {_sql_literal(name)}")
+        exists = self._psql(f"SELECT 1 FROM pg_database WHERE datname = {_pg_literal(name)}")
         if not exists.strip():
             db = '"' + name.replace('"', '""') + '"'
             owner = '"' + self.user.replace('"', '""') + '"'
@@ -959,7 +963,7 @@ class MariaDBServer(_Server):
         )
 
     def _setup(self) -> None:
-        user, password = _sql_literal(self.user), _sql_literal(self.password)
+        user, password = _mysql_literal(self.user), _mysql_literal(self.password)
         statements = []
         for host in ("'%'", "'localhost'"):
             statements += [
