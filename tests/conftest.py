@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from headwater.testing.cli import write_project
+from headwater.testing.servers import MariaDBServer, PostgresServer
 
 
 @pytest.fixture
@@ -17,3 +20,29 @@ def project_dir(tmp_path: Path):  # type: ignore[no-untyped-def]
         return write_project(tmp_path / name, files)
 
     return make
+
+
+@pytest.fixture(scope="session")
+def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresServer]:
+    """PostgreSQL on 127.0.0.1 for the whole run: .url, .host/.port/.user/.password."""
+    with PostgresServer(tmp_path_factory.mktemp("postgres")) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def mariadb_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MariaDBServer]:
+    """MariaDB on 127.0.0.1 for the whole run: .url, .host/.port/.user/.password."""
+    with MariaDBServer(tmp_path_factory.mktemp("mariadb")) as server:
+        yield server
+
+
+@pytest.fixture
+def postgres_url(postgres_server: PostgresServer) -> str:
+    """URL of a fresh, empty database for this test alone."""
+    return postgres_server.create_database(f"t_{uuid.uuid4().hex[:12]}")
+
+
+@pytest.fixture
+def mariadb_url(mariadb_server: MariaDBServer) -> str:
+    """URL of a fresh, empty database for this test alone."""
+    return mariadb_server.create_database(f"t_{uuid.uuid4().hex[:12]}")

@@ -12,10 +12,10 @@ if importlib.util.find_spec("headwater") is None:  # not installed: use the sour
     sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "src"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from headwater.demo.dataset import Dataset  # noqa: E402
-from headwater.demo.generator import build_dataset  # noqa: E402
-from headwater.demo.scaffold import copy_template  # noqa: E402
-from headwater.demo.writer import write_dataset  # noqa: E402
+from headwater.demo.dataset import Dataset
+from headwater.demo.generator import build_dataset
+from headwater.demo.scaffold import copy_template
+from headwater.demo.writer import write_dataset
 
 
 @pytest.fixture(scope="session")

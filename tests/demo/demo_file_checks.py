@@ -20,9 +20,7 @@ def sqlite_dump(path: Path) -> dict[str, list[tuple[Any, ...]]]:
     """Every table's rows, sorted."""
     con = sqlite3.connect(path)
     try:
-        return {
-            t: sorted(con.execute(f"select * from {t}").fetchall(), key=repr) for t in TABLES
-        }
+        return {t: sorted(con.execute(f"select * from {t}").fetchall(), key=repr) for t in TABLES}
     finally:
         con.close()
 
@@ -88,7 +86,9 @@ def count_bad_records(root: Path) -> dict[str, int]:
             good = [dict(zip(header, r, strict=True)) for r in rows if len(r) == len(header)]
             counts["malformed_line"] += len(rows) - len(good)
             if table == "orders":
-                counts["unparseable_date"] += sum(not parses("africa", o["ordered_at"]) for o in good)
+                counts["unparseable_date"] += sum(
+                    not parses("africa", o["ordered_at"]) for o in good
+                )
                 counts["duplicate_order_id"] += len(good) - len({o["id"] for o in good})
             elif table == "order_items":
                 counts["negative_quantity"] += sum(int(i["quantity"]) < 0 for i in good)

@@ -60,7 +60,9 @@ def _staging(con: duckdb.DuckDBPyConnection, model: str) -> set[tuple[Any, ...]]
 def _check_warehouse(con: duckdb.DuckDBPyConnection, raw: RawLayer, ds: Dataset) -> None:
     expected = _valid(ds)
     for model, rows in expected.items():
-        rows = {tuple(Decimal(v).normalize() if isinstance(v, Decimal) else v for v in r) for r in rows}
+        rows = {
+            tuple(Decimal(v).normalize() if isinstance(v, Decimal) else v for v in r) for r in rows
+        }
         got = _staging(con, model)
         assert got == rows, (model, sorted(got - rows)[:5], sorted(rows - got)[:5])
     assert sum(raw.rejected.values()) == ds.planted["malformed_line"]

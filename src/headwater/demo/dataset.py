@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 __all__ = [
     "AS_OF",
@@ -188,8 +189,8 @@ class Batch:
     number: int
     start: datetime
     end: datetime
-    inserted: dict[str, list[object]] = field(default_factory=dict)
-    updated: dict[str, list[object]] = field(default_factory=dict)
+    inserted: dict[str, list[Any]] = field(default_factory=dict)
+    updated: dict[str, list[Any]] = field(default_factory=dict)
     duplicates: list[tuple[str, int]] = field(default_factory=list)  # (region, order id)
     malformed: list[Malformed] = field(default_factory=list)  # Africa only
     planted: list[Planted] = field(default_factory=list)

@@ -50,7 +50,7 @@ from headwater.demo.dataset import (
     batch_window,
     drop_day,
 )
-from headwater.demo.tz import ZONES, from_local, to_local
+from headwater.demo.tz import ZONES, from_local, is_ambiguous
 
 __all__ = ["build_dataset"]
 
@@ -117,7 +117,7 @@ def build_dataset(scale: float = 1.0, seed: int = 7, batches: int = 1) -> Datase
     return ds
 
 
-def _index_of(rows: list[object], row: object) -> int:
+def _index_of(rows: list[Any], row: object) -> int:
     """Position of the very object ``row`` in ``rows`` (identity, not equality)."""
     return next(i for i in range(len(rows) - 1, -1, -1) if rows[i] is row)
 
@@ -174,7 +174,7 @@ class _RegionBatch:
     def _safe(self, utc: datetime) -> datetime:
         """Shift an instant whose local wall-clock time is ambiguous (North America stores
         naive local times) by whole hours until it is not."""
-        while self.zone.dst and from_local(self.zone, to_local(self.zone, utc)) is None:
+        while is_ambiguous(self.zone, utc):
             utc += timedelta(hours=1)
         return utc
 
@@ -195,9 +195,7 @@ class _RegionBatch:
         while True:
             day = _pick(rng, self._days, self._cum)
             hour = _pick(rng, _HOURS, _HOUR_CUM)
-            local = day + timedelta(
-                hours=hour, seconds=int(rng.random() * 3600)
-            )
+            local = day + timedelta(hours=hour, seconds=int(rng.random() * 3600))
             utc = from_local(self.zone, local)
             if utc is not None and self.batch.start <= utc < self.batch.end:
                 return utc

@@ -25,6 +25,7 @@ __all__ = [
     "epoch_ms",
     "epoch_seconds",
     "from_local",
+    "is_ambiguous",
     "offset_at",
     "to_local",
 ]
@@ -97,6 +98,15 @@ def from_local(zone: Zone, local: datetime) -> datetime | None:
         if to_local(zone, local - off) == local
     }
     return candidates.pop() if len(candidates) == 1 else None
+
+
+def is_ambiguous(zone: Zone, utc: datetime) -> bool:
+    """Whether the local time of ``utc`` happens twice (the hour repeated when clocks go
+    back), so that a naive local time could not tell which instant it is."""
+    if not zone.dst:
+        return False
+    end = (_eu_dst if zone.dst == "eu" else _us_dst)(utc.year)[1]
+    return end - timedelta(hours=1) <= utc < end + timedelta(hours=1)
 
 
 def epoch_seconds(utc: datetime) -> int:

@@ -12,6 +12,7 @@ from typing import Any
 
 from headwater.config.secrets import redact_text
 from headwater.engines import open_engine
+from headwater.engines.base import STATE_SCHEMA
 from headwater.errors import HeadwaterError
 from headwater.metastore import Metastore
 from headwater.project import Project, select
@@ -161,5 +162,12 @@ class _Recorder:
                     rows_out=result.get("rows_out"),
                     **common,
                 )
+                if event.status == SUCCESS and result.get("cursor") is not None:
+                    self.store.set_watermark(
+                        event.step,
+                        str(result["cursor"]),
+                        location=f"warehouse:{STATE_SCHEMA}.state",
+                        run_id=self.run_id,
+                    )
         if self.forward is not None:
             self.forward(event)

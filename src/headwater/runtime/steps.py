@@ -43,6 +43,7 @@ def step_for(
                     "rows_in": result.rows_in,
                     "rows_out": result.rows_written,
                     "rows_rejected": result.rows_rejected,
+                    "cursor": result.cursor_max,
                 }
             if asset.kind == "model":
                 count = run_model(asset, engine=engine, graph=project.graph, log=log)

@@ -1,0 +1,99 @@
+"""Start-up: ``python -c "import headwater"`` and ``headwater --help`` against ``python -c pass``.
+
+Median of ``reps`` subprocess runs each, interleaved so that drift hits all three alike. Also
+lists the heaviest top-level imports (``python -X importtime``) of ``import headwater`` and of
+``import headwater.cli.app`` (what ``headwater --help`` loads).
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+
+from benchmarks._common import HEADWATER, PYTHON, Row, log, median, time_subprocess
+
+IMPORT_TARGET = 0.3
+HELP_TARGET = 0.5
+_LINE = re.compile(r"^import time:\s+(\d+)\s+\|\s+(\d+)\s+\|(\s*)(\S+)\s*$")
+
+
+def import_profile(statement: str, top: int = 10) -> list[dict[str, object]]:
+    """Top packages by import time under ``-X importtime``: the self time of every module of a
+    top-level package (``sqlalchemy.engine`` counts for ``sqlalchemy``), summed; median of 3."""
+    samples: list[dict[str, tuple[float, int]]] = []
+    for _ in range(3):
+        proc = subprocess.run(
+            [PYTHON, "-X", "importtime", "-c", statement],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        per_package: dict[str, tuple[float, int]] = {}
+        for line in proc.stderr.splitlines():
+            m = _LINE.match(line)
+            if m:
+                package = m.group(4).split(".")[0]
+                ms, count = per_package.get(package, (0.0, 0))
+                per_package[package] = (ms + int(m.group(1)) / 1000, count + 1)
+        samples.append(per_package)
+    packages = {name for rows in samples for name in rows}
+    table = []
+    for name in packages:
+        ms = median([rows.get(name, (0.0, 0))[0] for rows in samples])
+        count = max(rows.get(name, (0.0, 0))[1] for rows in samples)
+        table.append({"package": name, "self_ms": round(ms, 1), "modules": count})
+    table.sort(key=lambda r: -float(r["self_ms"]))  # type: ignore[arg-type]
+    total = sum(float(r["self_ms"]) for r in table)  # type: ignore[arg-type]
+    modules = sum(int(r["modules"]) for r in table)  # type: ignore[call-overload]
+    return [{"package": "(all)", "self_ms": round(total, 1), "modules": modules}, *table[:top]]
+
+
+def run(*, quick: bool = False) -> list[Row]:
+    reps = 5 if quick else 10
+    cases = {
+        "python -c pass": [PYTHON, "-c", "pass"],
+        "import headwater": [PYTHON, "-c", "import headwater"],
+        "headwater --help": [HEADWATER, "--help"],
+    }
+    for argv in cases.values():  # warm the OS cache and .pyc files; not timed
+        time_subprocess(argv)
+    times: dict[str, list[float]] = {name: [] for name in cases}
+    for rep in range(reps):
+        log(f"  startup: repetition {rep + 1}/{reps}")
+        for name, argv in cases.items():
+            timed = time_subprocess(argv)
+            if timed.returncode != 0:
+                raise RuntimeError(f"{name} failed: {timed.stderr.strip()[-500:]}")
+            times[name].append(timed.seconds)
+    floor = median(times["python -c pass"])
+    rows = [
+        Row("startup", "python -c pass (floor)", floor, samples=times["python -c pass"]),
+    ]
+    log("  startup: -X importtime")
+    profiles = {
+        "import headwater": import_profile("import headwater"),
+        "headwater --help": import_profile("import headwater.cli.app"),
+    }
+    for name, target in (("import headwater", IMPORT_TARGET), ("headwater --help", HELP_TARGET)):
+        secs = median(times[name])
+        net = secs - floor
+        prof = profiles[name]
+        heavy = ", ".join(
+            f"{p['package']} {float(p['self_ms']):.0f} ms"  # type: ignore[arg-type]
+            for p in prof[1:6]
+        )
+        rows.append(
+            Row(
+                "startup",
+                name,
+                secs,
+                floor=floor,
+                ratio=None,
+                target=f"net < {target:g} s",
+                ok=net < target,
+                note=f"net of floor {net * 1000:.0f} ms; heaviest imports: {heavy}",
+                samples=times[name],
+                extra={"net_s": net, "importtime_top": prof},
+            )
+        )
+    return rows

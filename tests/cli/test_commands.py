@@ -1,0 +1,90 @@
+"""The CLI end to end on the scaffolded project: init, run, graph, query, runs, show."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from headwater.testing.cli import invoke
+
+
+def test_init_project_runs_and_answers(tmp_path):
+    root = tmp_path / "shop"
+    assert invoke("init", str(root)).exit_code == 0
+    result = invoke("run", "-p", str(root))
+    assert result.exit_code == 0, result.output
+    assert "5 success" in result.stdout
+    query = invoke(
+        "query",
+        "select name, revenue from marts.revenue_by_customer order by name",
+        "-p",
+        str(root),
+        "-f",
+        "json",
+    )
+    assert json.loads(query.stdout) == [
+        {"name": "Ada", "revenue": "15.75"},
+        {"name": "Grace", "revenue": "7.00"},
+    ]
+    sizes = invoke(
+        "query",
+        "select large, orders from marts.order_sizes order by 1",
+        "-p",
+        str(root),
+        "-f",
+        "csv",
+    )
+    assert sizes.stdout.splitlines() == ["large,orders", "False,1", "True,2"]
+    runs = invoke("runs", "-p", str(root))
+    assert "success" in runs.stdout
+    assert invoke("init", str(root)).exit_code == 1  # refuses to overwrite
+
+
+def test_graph_formats_and_pipeline(tmp_path):
+    root = tmp_path / "shop"
+    invoke("init", str(root))
+    text = invoke("graph", "-p", str(root), "-s", "+revenue_by_customer")
+    assert (
+        text.stdout.splitlines()[-1]
+        == "marts.revenue_by_customer [table]  <- raw.customers, staging.stg_orders"
+    )
+    assert invoke("graph", "-p", str(root), "-f", "mermaid").stdout.startswith("graph LR")
+    assert invoke("graph", "-p", str(root), "-f", "svg").exit_code == 1
+    piped = invoke("run", "-p", str(root), "--pipeline", "daily")
+    assert piped.exit_code == 0 and "4 success" in piped.stdout  # order_sizes is not in it
+    assert invoke("run", "-p", str(root), "--pipeline", "nope").exit_code == 1
+
+
+def test_task_receives_context_and_writes_outside_warehouse(tmp_path):
+    root = tmp_path / "shop"
+    invoke("init", str(root))
+    (root / "python/export.py").write_text(
+        "from headwater import task\n\n"
+        "@task(depends_on=['revenue_by_customer'])\n"
+        "def export(ctx):\n"
+        "    rel = ctx.query('select * from marts.revenue_by_customer order by name')\n"
+        "    rel.write_csv(str(ctx.path('revenue.csv')))\n"
+    )
+    assert invoke("run", "-p", str(root)).exit_code == 0
+    assert (root / "out/revenue.csv").read_text().splitlines()[0] == "name,revenue,orders"
+
+
+def test_query_is_read_only(tmp_path):
+    root = tmp_path / "shop"
+    invoke("init", str(root))
+    invoke("run", "-p", str(root))
+    result = invoke("query", "drop table marts.revenue_by_customer", "-p", str(root))
+    assert result.exit_code == 4 and "read-only" in result.stderr
+
+
+def test_import_is_light_and_side_effect_free(tmp_path):
+    code = (
+        "import sys, headwater; heavy = [m for m in ('duckdb', 'pyarrow', 'sqlglot', 'pydantic', "
+        "'sqlalchemy', 'rich', 'typer') if m in sys.modules]; print(heavy)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "[]"
+    assert list(tmp_path.iterdir()) == []  # nothing written
