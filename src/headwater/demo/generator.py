@@ -84,17 +84,9 @@ _COUNTRIES = {
     "africa": ("ZA", "ZA", "ZA", "NG", "KE", "GH", "BW"),
 }
 _DOMAINS = ("example.com", "mail.example", "inbox.example", "post.example")
-BAD_DATES = {
-    "europe": ("2026-13-45T10:00:00+01:00", "not a date", "2025-02-30T09:15:00+01:00"),
-    "north_america": ("2026-13-45 10:00:00", "N/A", "2025-02-30 09:15:00"),
-    "asia": ("2026-13-45 01:00:00", "not a date", "0000-00-00 00:00:00"),
-    "africa": ("2026-13-45T10:00:00+02:00", "not a date", "45/13/2026 10:00"),
-}
-"""Values written instead of ``orders.ordered_at`` for the planted ``unparseable_date``."""
 _NEXT_STATUS = {"placed": "paid", "paid": "shipped", "shipped": "delivered"}
 _FOCUS_WEIGHTS = [(foundation_sku(s), w) for s, w in FOUNDATION_SHADE_WEIGHTS.items()]
 _OTHER_WEIGHTS = list(OTHER_PRODUCT_WEIGHTS.items())
-_PHANTOM_BASE = 900_000_000
 
 
 def build_dataset(scale: float = 1.0, seed: int = 7, batches: int = 1) -> Dataset:
@@ -115,11 +107,6 @@ def build_dataset(scale: float = 1.0, seed: int = 7, batches: int = 1) -> Datase
         ds.batches.append(batch)
     ds.rates = build_rates(seed, (ds.end - timedelta(days=1)).date())
     return ds
-
-
-def _index_of(rows: list[Any], row: object) -> int:
-    """Position of the very object ``row`` in ``rows`` (identity, not equality)."""
-    return next(i for i in range(len(rows) - 1, -1, -1) if rows[i] is row)
 
 
 def _cumulative(weights: Iterable[float]) -> list[float]:
@@ -214,7 +201,7 @@ class _RegionBatch:
         customers = self._customers()
         orders = self._orders(customers)
         self._cart_events(orders, customers)
-        self._plant(orders)
+        plant(self.ds, self.batch, self.region, self.rng, orders)
         if self.batch.number > 1:
             self._updates(previous_orders)
 
@@ -391,101 +378,3 @@ class _RegionBatch:
             )
             self.ds.customers[(region, c.id)] = new
             self._emit("customers", new, update=True)
-
-    # ------------------------------------------------------------------ bad records
-    def _counts(self) -> dict[str, int]:
-        region, k = self.region, self.batch.number
-
-        def per(base: float) -> int:
-            return max(1, round(base * self.ds.scale))
-
-        if k == 1:
-            counts = {
-                "unparseable_date": per(3),
-                "negative_quantity": per(2),
-                "unknown_sku": per(2),
-                "duplicate_order_id": per(3) if region in ("asia", "africa") else 0,
-            }
-        else:
-            counts = {
-                "unparseable_date": int(REGIONS[k % 4] == region),
-                "negative_quantity": int(REGIONS[(k + 1) % 4] == region),
-                "unknown_sku": int(REGIONS[(k + 2) % 4] == region),
-                "duplicate_order_id": int(region == ("asia" if k % 2 == 0 else "africa")),
-            }
-        return counts
-
-    def _location(self, table: str, updated_at: datetime) -> str:
-        if self.region == "africa":
-            return f"drops/africa/day={drop_day(self.batch.number, updated_at)}/{table}.csv"
-        return f"data/{self.region}.sqlite:{table}"
-
-    def _plant(self, orders: list[Order]) -> None:
-        """Plant this batch's bad records in distinct new orders of the region."""
-        rng, region, batch = self.rng, self.region, self.batch
-        counts = self._counts()
-        picks = rng.sample(orders, min(len(orders), sum(counts.values())))
-        planted: list[Planted] = []
-        for kind, count in counts.items():
-            for j in range(count):
-                if not picks:
-                    break
-                o = picks.pop()
-                if kind == "unparseable_date":
-                    bad = BAD_DATES[region][(len(batch.planted) + j) % 3]
-                    rows = batch.inserted["orders"]
-                    index = _index_of(rows, o)
-                    o = replace(o, bad_ordered_at=bad)
-                    self.ds.orders[(region, o.id)] = o
-                    rows[index] = o
-                    where = self._location("orders", o.updated_at)
-                    planted.append(
-                        Planted(kind, region, "orders", (o.id,), batch.number, where, bad)
-                    )
-                elif kind == "duplicate_order_id":
-                    batch.duplicates.append((region, o.id))
-                    where = self._location("orders", o.updated_at)
-                    planted.append(Planted(kind, region, "orders", (o.id,), batch.number, where))
-                else:
-                    key = (region, o.id, 1)
-                    item = self.ds.items[key]
-                    if kind == "negative_quantity":
-                        new = replace(item, quantity=-rng.randint(1, 3))
-                        detail = str(new.quantity)
-                    else:
-                        new = replace(item, sku=UNKNOWN_SKUS[(len(batch.planted) + j) % 5])
-                        detail = new.sku
-                    self.ds.items[key] = new
-                    rows = batch.inserted["order_items"]
-                    rows[_index_of(rows, item)] = new
-                    where = self._location("order_items", item.updated_at)
-                    planted.append(
-                        Planted(kind, region, "order_items", (o.id, 1), batch.number, where, detail)
-                    )
-        if region == "africa":
-            tables = (
-                ["orders"] * max(1, round(2 * self.ds.scale))
-                + ["order_items"] * max(1, round(2 * self.ds.scale))
-                + ["customers"] * max(1, round(self.ds.scale))
-                if batch.number == 1
-                else [("orders", "order_items", "customers")[batch.number % 3]]
-            )
-            day = FIRST_DROP_DAY if batch.number == 1 else batch.drop_day
-            for table in tables:
-                pid = _PHANTOM_BASE + batch.number * 1000 + len(batch.malformed)
-                text = self._malformed_text(table, pid)
-                batch.malformed.append(Malformed(table, text, rng.randrange(50, 5000), day))
-                where = f"drops/africa/day={day}/{table}.csv"
-                planted.append(
-                    Planted("malformed_line", region, table, (pid,), batch.number, where, text)
-                )
-        batch.planted.extend(planted)
-
-    def _malformed_text(self, table: str, pid: int) -> str:
-        ts = "2026-11-15T09:30:00+02:00"
-        if table == "orders":  # truncated export line: 4 columns instead of 6
-            return f"{pid},1,delivered,{ts}"
-        if table == "order_items":  # a stray trailing column: 7 instead of 6
-            return f"{pid},1,PFH-110,2,721.90,{ts},{ts}"
-        # an unquoted comma in the name: 7 columns instead of 6
-        return f"{pid},naledi.dlamini.{pid}@example.com,Dlamini, Naledi,ZA,{ts},{ts}"

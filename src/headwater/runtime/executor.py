@@ -4,7 +4,8 @@ Contract:
 
 - A step starts when all its dependencies succeeded; at most ``threads`` run at once.
 - A failed attempt is retried ``retries`` times, waiting ``retry_delay * 2**(attempt-1)``
-  seconds (capped at 60) between attempts.
+  seconds (capped at 60) between attempts; errors marked ``transient`` (a lost connection)
+  get ``transient_retries`` more.
 - An attempt running longer than ``timeout`` is cancelled (``cancel(thread_id)``, e.g. an
   engine interrupt) and counts as a failed attempt (status ``timed_out`` if it was the last).
 - When a step finally fails, every step downstream of it becomes ``upstream_failed``; steps
@@ -38,6 +39,7 @@ class Step:
     retry_delay: float = 1.0
     timeout: float | None = None
     cancel: Callable[[int], None] | None = None
+    transient_retries: int = 0  # extra attempts for errors marked transient (lost connection)
 
 
 @dataclass
@@ -73,6 +75,7 @@ class _Attempt:
     thread: threading.Thread | None = None
     done: bool = False
     outcome: tuple[bool, Any] | None = field(default=None)
+    transient: bool = False
 
 
 def describe(exc: BaseException) -> str:
@@ -148,6 +151,7 @@ class Executor:
                 attempt.outcome = (True, attempt.step.fn())
             except BaseException as exc:  # reported, never raised into the pool
                 attempt.outcome = (False, describe(exc))
+                attempt.transient = bool(getattr(exc, "transient", False))
             attempt.done = True
             self._done.put(attempt)
 
@@ -186,7 +190,8 @@ class Executor:
                 if waiting[child] == 0 and self.state[child].status == "pending":
                     ready.append(child)
             return
-        if att.number <= step.retries:
+        allowed = step.retries + (step.transient_retries if att.transient else 0)
+        if att.number <= allowed:
             delay = min(step.retry_delay * 2 ** (att.number - 1), MAX_BACKOFF)
             retry_at[name] = time.monotonic() + delay
             self.on_event(

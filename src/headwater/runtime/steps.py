@@ -67,6 +67,9 @@ def step_for(
         retry_delay=asset.retry_delay if asset.retry_delay is not None else cfg.retry_delay,
         timeout=asset.timeout if asset.timeout is not None else cfg.timeout,
         cancel=getattr(engine, "interrupt", None),
+        # a source whose server restarts mid-extract starts over cleanly (the failed attempt
+        # committed nothing), so it gets a few retries even when none are configured
+        transient_retries=3 if asset.kind == "source" else 0,
     )
 
 

@@ -49,7 +49,15 @@ def connector_for(url: str, *, root: Path, name: str) -> Connector:
         from headwater.sources.sqlite import SQLiteConnector
 
         return SQLiteConnector(url, root=root, name=name)
+    if scheme in ("postgresql", "postgres"):
+        from headwater.sources.postgres import PostgresConnector
+
+        return PostgresConnector(url, name=name)
+    if scheme in ("mysql", "mariadb"):
+        from headwater.sources.mysql import MySQLConnector
+
+        return MySQLConnector(url, name=name)
     raise ConnectionError_(
-        f"connection {name!r}: unsupported scheme {scheme!r} (supported: sqlite; files use "
-        "files = '...')"
+        f"connection {name!r}: unsupported scheme {scheme!r} (supported: sqlite, postgresql, "
+        "mysql; files use files = '...')"
     )
