@@ -1,6 +1,6 @@
 """Load and plan one project in this (fresh) interpreter; print the timings as JSON.
 
-    python benchmarks/_load_once.py PROJECT_DIR
+python benchmarks/_load_once.py PROJECT_DIR
 """
 
 from __future__ import annotations

@@ -110,8 +110,7 @@ def make_project(root: Path, n: int, seed: int = 42) -> Path:
         if k % 4 == 0:
             (folder / f"{name}.yml").write_text(
                 f"description: Generated model {k} of the load benchmark.\n"
-                f"tags: [bench, group_{k % 10}]\n"
-                + ("materialized: table\n" if k % 8 == 0 else "")
+                f"tags: [bench, group_{k % 10}]\n" + ("materialized: table\n" if k % 8 == 0 else "")
             )
     return root
 
@@ -142,7 +141,7 @@ def run(*, quick: bool = False) -> list[Row]:
         graphs.append(time_subprocess(graph_argv).seconds)
     wall, graph_wall = median(walls), median(graphs)
     detail = (
-        f"load_project {median(loads):.2f} s + select {median(selects) * 1000:.0f} ms; "
+        f"load_project {median(loads):.2f} s + select {median(selects) * 1000:.1f} ms; "
         f"import headwater.project {median(imports) * 1000:.0f} ms"
     )
     return [

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 import sqlite3
 import tomllib
 from datetime import datetime
@@ -11,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlglot
+import yaml
 from demo_file_checks import (
     SQLITE_REGIONS,
     count_bad_records,
@@ -19,6 +20,8 @@ from demo_file_checks import (
     sqlite_dump,
     sqlite_rows,
 )
+from demo_raw_emulation import MARTS_ORDER, STAGING_ORDER
+from sqlglot import exp
 
 from headwater.demo.dataset import Dataset
 from headwater.demo.generator import build_dataset
@@ -159,15 +162,31 @@ def test_project_template(tmp_path: Path) -> None:
     for name, src in config["sources"].items():
         if "connection" in src:
             assert config["connections"][src["connection"]]["url"].startswith("sqlite:///data/")
-            assets |= {f"{name}_{t}" for t in src["tables"]}
+            assets |= {f"raw.{name}_{t}" for t in src["tables"]}
         else:
-            assets.add(name)
-    assert "north_america_order_items" in assets and "catalog_rates" in assets
+            assets.add(f"raw.{name}")
+    assert "raw.north_america_order_items" in assets and "raw.catalog_rates" in assets
     assert len(assets) == 21
-    models = {p.stem for p in (PROJECT_TEMPLATE / "models").rglob("*.sql")}
-    for sql_file in (PROJECT_TEMPLATE / "models").rglob("*.sql"):
-        for schema, name in re.findall(r"\b(raw|staging|marts)\.(\w+)", sql_file.read_text()):
-            assert name in (assets if schema == "raw" else models), (sql_file.name, name)
+    # every model: a YAML header, references to known assets, in a valid build order
+    order = [f"staging.{m}" for m in STAGING_ORDER] + [f"marts.{m}" for m in MARTS_ORDER]
+    files = sorted((PROJECT_TEMPLATE / "models").rglob("*.sql"))
+    assert sorted(f"{f.parent.name}.{f.stem}" for f in files) == sorted(order)
+    for f in files:
+        text = f.read_text()
+        header = []
+        for line in text.splitlines()[1:]:
+            if not line.startswith("--   "):
+                break
+            header.append(line[5:])
+        assert text.startswith("-- headwater:\n") and "description" in yaml.safe_load(
+            "\n".join(header)
+        )
+        tree = sqlglot.parse_one(text, dialect="duckdb")
+        ctes = {c.alias for c in tree.find_all(exp.CTE)}
+        refs = {f"{t.db}.{t.name}" for t in tree.find_all(exp.Table) if t.name not in ctes}
+        me = order.index(f"{f.parent.name}.{f.stem}")
+        for ref in refs:
+            assert ref in assets or order.index(ref) < me, (f.name, ref)
     ds = init_project(tmp_path / "p", scale=0.05)
     assert (tmp_path / "p" / "headwater.toml").is_file() and ds.batches
 

@@ -39,6 +39,7 @@ def test_batch_windows_and_cursor_order(small_ds: Dataset) -> None:
         rows = [r for rows in (*batch.inserted.values(), *batch.updated.values()) for r in rows]
         stamps = [r.updated_at for r in rows]
         assert max(stamps) < end
+        assert all(t.microsecond == 0 for t in stamps)  # whole seconds, as the files hold
         if batch.number > 1:
             assert min(stamps) >= start > last_before
             assert batch.updated["orders"] and batch.updated["customers"]

@@ -164,7 +164,7 @@ def test_csv_drops_incremental_by_file_with_bad_lines_recorded(project_dir):
     )
     first = run(load_project(root))
     res = first.steps["raw.orders"].result
-    assert res == {"rows_in": 3, "rows_out": 2, "rows_rejected": 1}
+    assert (res["rows_in"], res["rows_out"], res["rows_rejected"]) == (3, 2, 1)
     rejects = table(root, "select file, line, error, raw from _headwater.rejected_rows")
     assert rejects == [("drops/d1/orders.csv", 5, rejects[0][2], "3,x,y,z")]
     assert "TOO MANY COLUMNS" in rejects[0][2]

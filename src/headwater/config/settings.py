@@ -14,7 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from headwater.config.textfile import load_toml, locate_key
 from headwater.errors import ConfigError
 
-WriteDisposition = Literal["append", "replace", "merge"]
+WriteDisposition = Literal["append", "replace", "merge", "scd2"]
+Contract = Literal["evolve", "freeze", "discard_row", "discard_value"]
 Materialization = Literal["view", "table", "incremental"]
 
 
@@ -60,6 +61,9 @@ class SourceSettings(_Strict):
     primary_key: list[str] = Field(default_factory=list)
     cursor: str | None = None
     initial_value: str | None = None
+    end_value: str | None = None  # bounded backfill window [initial_value, end_value); state kept
+    lag: str | None = None  # re-read this much before the last cursor value ("2 hours", "100")
+    contract: Contract = "evolve"
     write: WriteDisposition = "append"
     schema_: str = Field("raw", alias="schema")
     # CSV options

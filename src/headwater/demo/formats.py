@@ -22,8 +22,10 @@ africa         Nightly drops ``drops/africa/day=YYYY-MM-DD/``: ``customers.csv``
                ``cart_events.jsonl`` (``at`` and ``updated_at`` epoch milliseconds).
 =============  =========================================================================
 
-Every table has an ``updated_at`` column usable as an incremental cursor (its text form
-sorts chronologically within a region) except ``products``, which has none (full extract).
+Every table has an ``updated_at`` column usable as an incremental cursor except
+``products``, which has none (full extract). Within a region its values sort
+chronologically (as text in Europe, North America and Africa; as integers in Asia), except
+for Europe's text inside the hour repeated when clocks go back -- never at a batch boundary.
 ``order_items`` are keyed by ``(order_id, line_no)``.
 """
 
@@ -33,6 +35,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from headwater.demo.dataset import CartEvent, Customer, Order, OrderItem, Product
@@ -46,6 +49,7 @@ _PARIS, _NEW_YORK = ZONES["Europe/Paris"], ZONES["America/New_York"]
 _SAST = timedelta(hours=2)
 
 
+@lru_cache(maxsize=8)
 def _offset_text(offset: timedelta) -> str:
     minutes = int(offset.total_seconds()) // 60
     sign = "+" if minutes >= 0 else "-"
@@ -55,22 +59,22 @@ def _offset_text(offset: timedelta) -> str:
 def paris(ts: datetime) -> str:
     """``2026-07-01T20:15:00+02:00`` (Europe/Paris local time with its offset)."""
     off = offset_at(_PARIS, ts)
-    return f"{(ts + off):%Y-%m-%dT%H:%M:%S}{_offset_text(off)}"
+    return (ts + off).isoformat() + _offset_text(off)
 
 
 def new_york(ts: datetime) -> str:
     """``2026-07-01 14:15:00`` (naive America/New_York local time)."""
-    return f"{to_local(_NEW_YORK, ts):%Y-%m-%d %H:%M:%S}"
+    return to_local(_NEW_YORK, ts).isoformat(sep=" ")
 
 
 def utc_text(ts: datetime) -> str:
     """``2026-07-01 18:15:00`` (naive UTC)."""
-    return f"{ts:%Y-%m-%d %H:%M:%S}"
+    return ts.isoformat(sep=" ")
 
 
 def johannesburg(ts: datetime) -> str:
     """``2026-07-01T20:15:00+02:00`` (South African Standard Time, no daylight time)."""
-    return f"{(ts + _SAST):%Y-%m-%dT%H:%M:%S}+02:00"
+    return (ts + _SAST).isoformat() + "+02:00"
 
 
 def cents(amount: Decimal) -> int:

@@ -6,10 +6,11 @@ further batches (one UTC day each, after AS_OF) that add rows and update existin
 way a live system does. Batches are built one after the other, each from its own seeded
 random streams, so batch k is the same whatever number of batches follows.
 
-At scale 1, batch 1 holds about 20,000 orders, 50,000 order items, 6,300 customers and
-20,000 cart events; every further batch about 300 orders plus status changes, returns and
-e-mail changes. A few dozen bad records are planted (see :func:`_plant`); their exact count
-is ``Dataset.planted``.
+At scale 1, batch 1 holds 20,000 orders, about 50,000 order items, 6,250 customers and
+25,000 cart events; every further batch 300 orders (about 750 items), 60 customers and
+about 400 cart events, plus 100-400 order status changes (orders moving along, returns of
+recent orders) and about 30 e-mail changes. A few dozen bad records are planted (see :mod:`headwater.demo.planting`);
+their exact count is ``Dataset.planted``.
 """
 
 from __future__ import annotations
@@ -25,7 +26,6 @@ from typing import Any, TypeVar
 from headwater.demo.catalog import (
     FOUNDATION_SHADE_WEIGHTS,
     OTHER_PRODUCT_WEIGHTS,
-    UNKNOWN_SKUS,
     build_products,
     build_rates,
     foundation_sku,
@@ -35,7 +35,6 @@ from headwater.demo.catalog import (
 from headwater.demo.dataset import (
     CURRENCY,
     CUSTOMERS_START,
-    FIRST_DROP_DAY,
     HISTORY_START,
     REGION_ZONE,
     REGIONS,
@@ -43,13 +42,11 @@ from headwater.demo.dataset import (
     CartEvent,
     Customer,
     Dataset,
-    Malformed,
     Order,
     OrderItem,
-    Planted,
     batch_window,
-    drop_day,
 )
+from headwater.demo.planting import plant
 from headwater.demo.tz import ZONES, from_local, is_ambiguous
 
 __all__ = ["build_dataset"]
@@ -296,7 +293,7 @@ class _RegionBatch:
         return orders
 
     def _cart_events(self, orders: list[Order], customers: list[Customer]) -> None:
-        """Add-to-cart events before half the purchased items, and browsing sessions: adds,
+        """Add-to-cart events before 30% of the purchased items, and browsing sessions: adds,
         some removed later, a few removed at the same second or before the add (which the
         "added then later removed" question must not count)."""
         rng, start, end = self.rng, self.batch.start, self.batch.end

@@ -8,11 +8,14 @@ from typing import Any, Literal, Protocol
 
 import pyarrow as pa
 
-WriteDisposition = Literal["append", "replace", "merge"]
+WriteDisposition = Literal["append", "replace", "merge", "scd2"]
+Contract = Literal["evolve", "freeze", "discard_row", "discard_value"]
 
 LOAD_ID = "_hw_load_id"
 LOADED_AT = "_hw_loaded_at"
 FILE = "_hw_file"
+VALID_FROM = "_hw_valid_from"  # scd2 history
+VALID_TO = "_hw_valid_to"
 METADATA_PREFIX = "_hw_"
 STATE_SCHEMA = "_headwater"
 
@@ -48,6 +51,9 @@ class LoadRequest:
     state: dict[str, Any] = field(default_factory=dict)  # committed with the data
     rejects_sql: str | None = None  # rows rejected by the scan: (file, line, error, raw)
     fail_on_reject: bool = False  # a rejected row fails the load instead of being recorded
+    contract: Contract = "evolve"  # what to do when the source's schema changed
+    advance_state: bool = True  # False for a bounded backfill window (end_value)
+    boundary: str | None = None  # cursor value of the last load: rows at it may be re-read
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,8 @@ class TableRead:
     columns: list[str] | None = None
     cursor: str | None = None
     since: str | None = None  # lower bound of the cursor window
-    inclusive: bool = True  # ">=" (merge: boundary rows re-read, deduplicated) or ">"
+    inclusive: bool = True  # ">=" (boundary rows are re-read and recognised by the load) or ">"
+    until: str | None = None  # exclusive upper bound (a bounded backfill window)
     batch_size: int = 50_000
 
 

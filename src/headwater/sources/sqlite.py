@@ -115,6 +115,9 @@ class SQLiteConnector:
                 op = ">=" if what.inclusive else ">"
                 sql = f'select * from ({sql}) where "{what.cursor}" {op} ?'
                 params = [what.since]
+            if what.until is not None:
+                sql = f'select * from ({sql}) where "{what.cursor}" < ?'
+                params = [*params, what.until]
             sql += f' order by "{what.cursor}"'
         cols = ", ".join(f'"{c}"' for c in schema.names)
         sql = f"select {cols} from ({sql})"

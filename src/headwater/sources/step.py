@@ -14,6 +14,7 @@ from headwater.errors import SourceError
 from headwater.project.asset import Asset
 from headwater.sources.connector import TableRead, connector_for
 from headwater.sources.files import plan_scan
+from headwater.sources.window import minus_lag
 
 
 def run_source(
@@ -29,6 +30,10 @@ def run_source(
     spec = asset.source
     assert spec is not None and asset.schema and asset.table
     state = engine.read_state(asset.name)  # type: ignore[attr-defined]
+    settings_ = spec.settings
+    incremental = bool(spec.cursor) and spec.write != "replace"  # replace reads everything
+    # files are incremental by file (new or changed), not by cursor window
+    mark = state.get("cursor") if incremental and settings_.files is None else None
     base = LoadRequest(
         schema=asset.schema,
         table=asset.table,
@@ -36,6 +41,9 @@ def run_source(
         write=spec.write,  # type: ignore[arg-type]  # validated by the settings model
         primary_key=spec.primary_key,
         cursor=spec.cursor,
+        contract=settings_.contract,
+        advance_state=settings_.end_value is None,
+        boundary=mark,
     )
     if spec.settings.files is not None:
         reject_table = "_hw_rejects_" + re.sub(r"\W", "_", load_id)
@@ -59,15 +67,17 @@ def run_source(
         log.info("connecting to %s", redact(url))
         connector = connector_for(url, root=root, name=conn_name)
         try:
-            incremental = spec.cursor and spec.write != "replace"  # replace reads everything
-            since = state.get("cursor", spec.initial_value) if incremental else None
+            since = (mark if settings_.end_value is None else None) or spec.initial_value
+            if since is not None and mark is not None and settings_.lag:
+                since = minus_lag(since, settings_.lag)
             read = TableRead(
                 table=spec.table,
                 query=spec.options.query if spec.options else spec.settings.query,
                 columns=spec.options.columns if spec.options else None,
                 cursor=spec.cursor,
-                since=since,
-                inclusive=spec.write == "merge",
+                since=since if incremental else None,
+                inclusive=True,
+                until=settings_.end_value if incremental else None,
             )
             reader = connector.read(read)
             # the cursor's new value is known only after extraction: the engine computes it

@@ -1,15 +1,20 @@
-"""One source load in one DuckDB transaction: stage, dedupe, write, record state.
+"""One source load in one DuckDB transaction: stage, reconcile schema, write, record state.
 
 Write dispositions:
 
-- ``append``: insert every extracted row.
+- ``append``: insert every new row. Reads are inclusive of the last cursor value; rows at
+  that boundary already loaded are recognised by a hash kept in the state, so a row added
+  later with the same cursor value is neither lost nor duplicated.
 - ``replace``: swap the table's content for the extracted rows (skipped when identical).
-- ``merge``: upsert on the primary key. Within a load, the newest row per key wins (by the
-  cursor column when there is one). Rows identical to what the table holds are not rewritten,
-  so a rerun with no new source data changes nothing, not even load ids. A row older (by
-  cursor) than the stored one never overwrites it.
+- ``merge``: upsert on the primary key. Within a load the newest row per key wins (by the
+  cursor column when there is one). Rows identical to what the table holds are not
+  rewritten, so a rerun with no new source data changes nothing, not even load ids. A row
+  older (by cursor) than the stored one never overwrites it.
+- ``scd2``: keep history. A new or changed row closes the current version of its key
+  (``_hw_valid_to`` = load time) and adds a version valid from the load time. On a full
+  (non-incremental) extract, keys absent from the source are closed too.
 
-Schema evolution (basic ``evolve``): columns new in the source are added to the table.
+Schema changes follow the load's contract (:mod:`headwater.engines.duckdb.contract`).
 """
 
 from __future__ import annotations
@@ -24,9 +29,12 @@ from headwater.engines.base import (
     LOADED_AT,
     METADATA_PREFIX,
     STATE_SCHEMA,
+    VALID_FROM,
+    VALID_TO,
     LoadRequest,
     LoadResult,
 )
+from headwater.engines.duckdb import contract
 from headwater.engines.duckdb.sql import column_list, ident, qualified
 from headwater.errors import EngineError, SourceError
 
@@ -40,47 +48,43 @@ def run_load(cur: duckdb.DuckDBPyConnection, asset: str, req: LoadRequest) -> Lo
     try:
         _stage(cur, req)
         rows_in = _scalar(cur, f"select count(*) from {NEW}")
-        rejected = _record_rejects(cur, asset, req)
-        data_cols = [
-            c
-            for c in _temp_columns(cur, NEW)
-            if not c.startswith(METADATA_PREFIX) or c == "_hw_file"
-        ]
-        missing = [
-            k
-            for k in [*req.primary_key, *([req.cursor] if req.cursor else [])]
-            if k not in data_cols
-        ]
+        rejected_before = _scalar(cur, f"select count(*) from {STATE_SCHEMA}.rejected_rows")
+        _record_rejects(cur, asset, req)
+        cols = _data_columns(cur)
+        missing = [k for k in [*req.primary_key, *([req.cursor] if req.cursor else [])] if k not in cols]
         if missing and rows_in:
             raise SourceError(
-                f"{asset}: column {missing[0]!r} (primary key or cursor) is not in the extracted data; columns: {', '.join(data_cols)}"
+                f"{asset}: column {missing[0]!r} (primary key or cursor) is not in the extracted "
+                f"data; columns: {', '.join(cols)}"
             )
-        cursor_max = None
-        if req.cursor and req.cursor in data_cols:
-            value = cur.execute(f"select max({ident(req.cursor)})::varchar from {NEW}").fetchone()
-            cursor_max = value[0] if value else None
-        exists = _exists(cur, req.schema, req.table)
-        if req.write == "merge" and req.primary_key:
+        cursor_max = _cursor_max(cur, req, cols)
+        boundary_hashes = _boundary_hashes(cur, req, cols, cursor_max)
+        hashed_columns = [c for c in cols if c != "_hw_file"]
+        if req.write == "append" and req.cursor and req.boundary is not None:
+            _drop_already_loaded(cur, req, cols)
+        if req.write in ("merge", "scd2") and req.primary_key:
             _dedupe(cur, req)
         meta = f"'{req.load_id}' as {LOAD_ID}, now() as {LOADED_AT}"
-        if not exists:
-            cur.execute(
-                f"create table {target} as select {column_list(data_cols)}, {meta} from {NEW}"
-            )
-            written = (
-                rows_in if req.write != "merge" else _scalar(cur, f"select count(*) from {target}")
-            )
+        if not _exists(cur, req.schema, req.table):
+            written = _create(cur, req, target, cols, meta)
         else:
-            _evolve(cur, req, data_cols)
-            written = _write(cur, req, target, data_cols, meta)
-        state = dict(req.state)
-        if req.cursor and cursor_max is not None:
-            # the window was read with cursor >= old value, so the batch's max is the new mark
-            state["cursor"] = cursor_max
-        cur.execute(
-            f"insert or replace into {STATE_SCHEMA}.state values (?, ?, ?, now())",
-            [asset, json.dumps(state, sort_keys=True), req.load_id],
-        )
+            changes = contract.diff(cur, NEW, req.schema, req.table)
+            cols = contract.apply(cur, req.contract, changes, staged=NEW, schema=req.schema,
+                                  table=req.table, asset=asset, load_id=req.load_id)
+            cols = [c for c in cols if not c.startswith(METADATA_PREFIX) or c == "_hw_file"]
+            written = _write(cur, req, target, cols, meta)
+        rejected = _scalar(cur, f"select count(*) from {STATE_SCHEMA}.rejected_rows") - rejected_before
+        if req.advance_state:
+            state = dict(req.state)
+            if req.cursor and cursor_max is not None:
+                # the window was read with cursor >= old value, so the batch's max is the mark
+                state["cursor"] = cursor_max
+                state["boundary_hashes"] = boundary_hashes
+                state["boundary_columns"] = hashed_columns
+            cur.execute(
+                f"insert or replace into {STATE_SCHEMA}.state values (?, ?, ?, now())",
+                [asset, json.dumps(state, sort_keys=True), req.load_id],
+            )
         cur.execute(
             f"insert or replace into {STATE_SCHEMA}.loads values (?, ?, ?, ?, ?, now())",
             [req.load_id, asset, rows_in, written, rejected],
@@ -95,9 +99,7 @@ def run_load(cur: duckdb.DuckDBPyConnection, asset: str, req: LoadRequest) -> Lo
         if req.batches is not None:
             with contextlib.suppress(duckdb.Error):
                 cur.unregister("_hw_batches")
-    return LoadResult(
-        rows_in=rows_in, rows_written=written, rows_rejected=rejected, cursor_max=cursor_max
-    )
+    return LoadResult(rows_in=rows_in, rows_written=written, rows_rejected=rejected, cursor_max=cursor_max)
 
 
 def _stage(cur: duckdb.DuckDBPyConnection, req: LoadRequest) -> None:
@@ -114,23 +116,67 @@ def _stage(cur: duckdb.DuckDBPyConnection, req: LoadRequest) -> None:
         raise EngineError("a load needs batches or scan_sql")
 
 
-def _record_rejects(cur: duckdb.DuckDBPyConnection, asset: str, req: LoadRequest) -> int:
+def _record_rejects(cur: duckdb.DuckDBPyConnection, asset: str, req: LoadRequest) -> None:
     if not req.rejects_sql:
-        return 0
+        return
     if req.fail_on_reject:
-        first = cur.execute(
-            f"select file, line, error, raw from ({req.rejects_sql}) limit 1"
-        ).fetchone()
+        first = cur.execute(f"select file, line, error, raw from ({req.rejects_sql}) limit 1").fetchone()
         if first:
             raise SourceError(f"{first[0]}:{first[1]}: {first[2]} (line: {first[3]!r})")
-        return 0
-    before = _scalar(cur, f"select count(*) from {STATE_SCHEMA}.rejected_rows")
+        return
     cur.execute(
         f"insert into {STATE_SCHEMA}.rejected_rows "
         f'select ?, ?, file, line, "column", error, raw from ({req.rejects_sql})',
         [req.load_id, asset],
     )
-    return _scalar(cur, f"select count(*) from {STATE_SCHEMA}.rejected_rows") - before
+
+
+def _data_columns(cur: duckdb.DuckDBPyConnection) -> list[str]:
+    names = [row[0] for row in cur.execute(f"describe {NEW}").fetchall()]
+    return [c for c in names if not c.startswith(METADATA_PREFIX) or c == "_hw_file"]
+
+
+def _cursor_max(cur: duckdb.DuckDBPyConnection, req: LoadRequest, cols: list[str]) -> str | None:
+    if not req.cursor or req.cursor not in cols:
+        return None
+    row = cur.execute(f"select max({ident(req.cursor)})::varchar from {NEW}").fetchone()
+    return row[0] if row and row[0] is not None else req.boundary
+
+
+def _row_hash(cols: list[str]) -> str:
+    """Row hash of the source columns (load metadata excluded)."""
+    return "hash(" + ", ".join(ident(c) for c in cols if c != "_hw_file") + ")::varchar"
+
+
+def _boundary_hashes(
+    cur: duckdb.DuckDBPyConnection, req: LoadRequest, cols: list[str], cursor_max: str | None
+) -> list[str]:
+    """Hashes of the rows at the new cursor mark, over this load's columns.
+
+    Reads are inclusive (cursor >= mark), so the staged rows hold every source row at the
+    mark: the next load recognises exactly these as already loaded.
+    """
+    if req.write != "append" or not req.cursor or cursor_max is None:
+        return []
+    found = cur.execute(
+        f"select {_row_hash(cols)} from {NEW} where {ident(req.cursor)}::varchar = ?", [cursor_max]
+    ).fetchall()
+    return sorted({r[0] for r in found})
+
+
+def _drop_already_loaded(cur: duckdb.DuckDBPyConnection, req: LoadRequest, cols: list[str]) -> None:
+    seen = req.state.get("boundary_hashes", [])
+    if not seen or not req.cursor:
+        return
+    # hash over the columns of the load that recorded the hashes (the source may have
+    # gained or lost columns since)
+    hashed = [c if c in cols else None for c in req.state.get("boundary_columns", cols)]
+    expr = "hash(" + ", ".join(ident(c) if c else "null" for c in hashed) + ")::varchar"
+    cur.execute(
+        f"delete from {NEW} where {ident(req.cursor)}::varchar = ? and {expr} in "
+        f"(select unnest(?::varchar[]))",
+        [req.boundary, seen],
+    )
 
 
 def _dedupe(cur: duckdb.DuckDBPyConnection, req: LoadRequest) -> None:
@@ -143,25 +189,13 @@ def _dedupe(cur: duckdb.DuckDBPyConnection, req: LoadRequest) -> None:
     )
 
 
-def _evolve(cur: duckdb.DuckDBPyConnection, req: LoadRequest, data_cols: list[str]) -> None:
-    existing = {
-        name
-        for (name,) in cur.execute(
-            "select column_name from information_schema.columns where table_schema = ? and table_name = ?",
-            [req.schema, req.table],
-        ).fetchall()
-    }
-    types = dict(cur.execute(f"select column_name, column_type from (describe {NEW})").fetchall())
-    for col in data_cols:
-        if col not in existing:
-            cur.execute(
-                f"alter table {qualified(req.schema, req.table)} add column {ident(col)} {types[col]}"
-            )
+def _create(cur: duckdb.DuckDBPyConnection, req: LoadRequest, target: str, cols: list[str], meta: str) -> int:
+    history = f", now() as {VALID_FROM}, null::timestamptz as {VALID_TO}" if req.write == "scd2" else ""
+    cur.execute(f"create table {target} as select {column_list(cols)}, {meta}{history} from {NEW}")
+    return _scalar(cur, f"select count(*) from {target}")
 
 
-def _write(
-    cur: duckdb.DuckDBPyConnection, req: LoadRequest, target: str, cols: list[str], meta: str
-) -> int:
+def _write(cur: duckdb.DuckDBPyConnection, req: LoadRequest, target: str, cols: list[str], meta: str) -> int:
     collist = column_list(cols)
     if req.write == "append":
         cur.execute(f"insert into {target} by name select {collist}, {meta} from {NEW}")
@@ -169,38 +203,44 @@ def _write(
     if req.write == "replace":
         differs = _scalar(
             cur,
-            f"select count(*) from ((select {collist} from {NEW} except all select {collist} from {target}) union all (select {collist} from {target} except all select {collist} from {NEW}))",
+            f"select count(*) from ((select {collist} from {NEW} except all select {collist} from {target}) "
+            f"union all (select {collist} from {target} except all select {collist} from {NEW}))",
         )
         if not differs:
             return 0
         cur.execute(f"delete from {target}")
         cur.execute(f"insert into {target} by name select {collist}, {meta} from {NEW}")
         return _scalar(cur, f"select count(*) from {NEW}")
-    # merge: only rows that are new or changed, and not older than what is stored
-    cur.execute(
-        f"create temp table {DELTA} as select {collist} from {NEW} except select {collist} from {target}"
-    )
-    keys = req.primary_key
-    join = " and ".join(f"t.{ident(k)} is not distinct from d.{ident(k)}" for k in keys)
+    current = f"(select * from {target} where {VALID_TO} is null)" if req.write == "scd2" else target
+    # new or changed rows only, and never older (by cursor) than what is stored
+    cur.execute(f"create temp table {DELTA} as select {collist} from {NEW} except select {collist} from {current}")
+    join = " and ".join(f"t.{ident(k)} is not distinct from d.{ident(k)}" for k in req.primary_key)
     if req.cursor:
         c = ident(req.cursor)
-        cur.execute(
-            f"delete from {DELTA} d where exists (select 1 from {target} t where {join} and t.{c} > d.{c})"
-        )
-    cur.execute(f"delete from {target} t where exists (select 1 from {DELTA} d where {join})")
-    cur.execute(f"insert into {target} by name select {collist}, {meta} from {DELTA}")
+        cur.execute(f"delete from {DELTA} d where exists (select 1 from {current} t where {join} and t.{c} > d.{c})")
+    if req.write == "merge":
+        cur.execute(f"delete from {target} t where exists (select 1 from {DELTA} d where {join})")
+        cur.execute(f"insert into {target} by name select {collist}, {meta} from {DELTA}")
+        return _scalar(cur, f"select count(*) from {DELTA}")
+    # scd2: close the current versions of changed keys (and of vanished keys on full extracts)
+    closed = f"exists (select 1 from {DELTA} d where {join})"
+    if not req.cursor:
+        keys_new = " and ".join(f"t.{ident(k)} is not distinct from n.{ident(k)}" for k in req.primary_key)
+        closed += f" or not exists (select 1 from {NEW} n where {keys_new})"
+    cur.execute(f"update {target} t set {VALID_TO} = now() where {VALID_TO} is null and ({closed})")
+    cur.execute(
+        f"insert into {target} by name select {collist}, {meta}, now() as {VALID_FROM}, "
+        f"null::timestamptz as {VALID_TO} from {DELTA}"
+    )
     return _scalar(cur, f"select count(*) from {DELTA}")
-
-
-def _temp_columns(cur: duckdb.DuckDBPyConnection, table: str) -> list[str]:
-    return [row[0] for row in cur.execute(f"describe {table}").fetchall()]
 
 
 def _exists(cur: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
     return bool(
         _scalar(
             cur,
-            f"select count(*) from information_schema.tables where table_schema = '{schema}' and table_name = '{table}'",
+            "select count(*) from information_schema.tables "
+            f"where table_schema = '{schema}' and table_name = '{table}'",
         )
     )
 

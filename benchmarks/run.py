@@ -1,0 +1,108 @@
+"""Run every benchmark, print one table, write ``benchmarks/results.json``.
+
+    .venv/bin/python -m benchmarks.run [--quick] [--only startup,load,runner]
+
+``--quick`` uses small sizes (200 models to run, 500 to load) for a smoke check; the figures
+of the README come from the full run. Benchmarks are never part of the test suite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from benchmarks import project_load, runner_overhead, startup
+from benchmarks._common import BENCH_DIR, Row, fmt_ratio, fmt_seconds, log
+
+BENCHMARKS = {
+    "startup": startup.run,
+    "load": project_load.run,
+    "runner": runner_overhead.run,
+}
+
+
+def machine() -> dict[str, Any]:
+    import duckdb
+    import sqlglot
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            model = next((ln.split(":", 1)[1].strip() for ln in fh if "model name" in ln), cpu)
+    except OSError:
+        model = cpu
+    return {
+        "cpus": os.cpu_count(),
+        "cpu_model": model,
+        "platform": platform.platform(),
+        "python": sys.version.split()[0],
+        "duckdb": duckdb.__version__,
+        "sqlglot": sqlglot.__version__,
+    }
+
+
+def table(rows: list[Row]) -> str:
+    headers = ["benchmark", "case", "time", "floor", "ratio", "target", "ok", "note"]
+    body = [
+        [
+            r.benchmark,
+            r.case,
+            fmt_seconds(r.seconds),
+            fmt_seconds(r.floor),
+            fmt_ratio(r.ratio),
+            r.target,
+            "-" if r.ok is None else ("yes" if r.ok else "NO"),
+            r.note,
+        ]
+        for r in rows
+    ]
+    widths = [max(len(h), *(len(line[i]) for line in body)) for i, h in enumerate(headers[:-1])]
+    lines = []
+    for line in [headers, *body]:
+        cells = [c.ljust(w) for c, w in zip(line[:-1], widths, strict=True)]
+        lines.append("  ".join([*cells, line[-1]]).rstrip())
+    lines.insert(1, "  ".join("-" * w for w in widths) + "  ----")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Headwater's foundation benchmarks.")
+    parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke check")
+    parser.add_argument(
+        "--only", default="", help=f"comma-separated subset of {', '.join(BENCHMARKS)}"
+    )
+    parser.add_argument("--output", default=str(BENCH_DIR / "results.json"))
+    args = parser.parse_args(argv)
+    chosen = [b for b in args.only.split(",") if b] or list(BENCHMARKS)
+    unknown = set(chosen) - set(BENCHMARKS)
+    if unknown:
+        parser.error(f"unknown benchmarks: {', '.join(sorted(unknown))}")
+    started = time.perf_counter()
+    rows: list[Row] = []
+    for name in chosen:
+        log(f"== {name}")
+        rows += BENCHMARKS[name](quick=args.quick)
+    elapsed = time.perf_counter() - started
+    print(table(rows))
+    print(f"\n{len(rows)} measurements in {elapsed:.0f} s; written to {args.output}")
+    result = {
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "quick": args.quick,
+        "machine": machine(),
+        "elapsed_s": elapsed,
+        "rows": [r.as_dict() for r in rows],
+    }
+    with open(args.output, "w", encoding="utf-8") as fh:
+        json.dump(result, fh, indent=2)
+        fh.write("\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
