@@ -88,3 +88,16 @@ def test_import_is_light_and_side_effect_free(tmp_path):
     )
     assert out.stdout.strip() == "[]"
     assert list(tmp_path.iterdir()) == []  # nothing written
+
+
+def test_loads_lists_what_each_load_brought(tmp_path):
+    root = tmp_path / "shop"
+    invoke("init", str(root))
+    invoke("run", "-p", str(root))
+    (root / "data/orders/2026-01-04.csv").write_text("id,customer_id,amount,updated_at\n13,2,1.00,2026-01-04\n")
+    invoke("run", "-p", str(root))
+    result = invoke("loads", "orders", "-p", str(root))
+    assert result.exit_code == 0
+    lines = [ln for ln in result.stdout.splitlines() if "raw.orders" in ln]
+    assert len(lines) == 2
+    assert [ln.split("│")[3].strip() for ln in lines] == ["1", "3"]  # newest first: rows read

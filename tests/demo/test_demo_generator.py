@@ -158,4 +158,4 @@ def test_ambiguous_hours() -> None:
         while t < datetime(2027, 1, 1):
             local = t + offset_at(zone, t)
             assert is_ambiguous(zone, t) == (from_local(zone, local) is None), (zone.name, t)
-            t += timedelta(minutes=20)
+            t += timedelta(minutes=30)

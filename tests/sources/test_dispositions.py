@@ -118,7 +118,9 @@ SCHEMA_CHANGES = {
 
 @pytest.mark.parametrize("contract", ["evolve", "freeze", "discard_row", "discard_value"])
 def test_contract_on_new_column(project_dir, contract):
-    root, con = setup(project_dir, f'write = "append"\ncursor = "at"\ncontract = "{contract}"', [(1, "a", "d1")])
+    root, con = setup(
+        project_dir, f'write = "append"\ncursor = "at"\ncontract = "{contract}"', [(1, "a", "d1")]
+    )
     load(root)
     con.execute("alter table t add column extra text")
     insert(con, [(2, "b", "d2", "x"), (3, "c", "d3", None)])

@@ -207,3 +207,26 @@ def test_bad_line_can_fail_the_load(project_dir):
     error = result.steps["raw.orders"].error or ""
     assert result.steps["raw.orders"].status == "failed"
     assert "drops/d1/orders.csv:3: TOO MANY COLUMNS" in error
+
+
+def test_gzip_hive_folders_and_typed_columns(project_dir):
+    import gzip
+
+    root = project_dir(
+        {
+            "headwater.toml": '[sources.ev]\nfiles = "drops/*/ev.csv.gz"\nwrite = "append"\nhive_partitioning = true\n'
+            '[sources.ev.column_types]\nid = "BIGINT"\nat = "DATE"\n',
+        }
+    )
+    folder = root / "drops/day=2026-11-20"
+    folder.mkdir(parents=True)
+    with gzip.open(folder / "ev.csv.gz", "wt") as fh:
+        fh.write("id,at\n1,2026-11-20\nx,2026-11-20\n3,not a date\n4,2026-11-19\n")
+    result = run(load_project(root)).steps["raw.ev"]
+    assert result.status == "success", result.error
+    assert table(root, 'select id, "at"::varchar, "day"::varchar from raw.ev order by id') == [
+        (1, "2026-11-20", "2026-11-20"),
+        (4, "2026-11-19", "2026-11-20"),
+    ]
+    rejected = table(root, 'select line, "column", raw from _headwater.rejected_rows order by line')
+    assert rejected == [(3, "id", "x,2026-11-20"), (4, "at", "3,not a date")]

@@ -151,6 +151,18 @@ def query(
 
 
 @app.command()
+def loads(
+    asset: Annotated[str | None, typer.Argument(help="Only this source asset.")] = None,
+    project: ProjectOpt = Path("."),
+    limit: Annotated[int, typer.Option("-n", "--limit")] = 20,
+) -> None:
+    """What each load brought: rows read, rows written, rows rejected, when."""
+    from headwater.cli.history import print_loads
+
+    print_loads(_console(), _load(project), asset, limit)
+
+
+@app.command()
 def demo(
     directory: Annotated[Path, typer.Option("--dir", help="Where to put the demo project.")] = Path(
         "headwater-demo"

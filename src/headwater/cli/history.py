@@ -68,6 +68,23 @@ def print_run(console: Console, project: Project, run_id: str) -> None:
         store.close()
 
 
+def print_loads(console: Console, project: Project, asset: str | None, limit: int) -> None:
+    where = ""
+    if asset is not None:
+        names = [
+            a.name for a in project.graph if a.kind == "source" and asset in (a.name, a.short_name)
+        ]
+        if not names:
+            raise HeadwaterError(f"no source asset {asset!r}")
+        where = f"where asset = '{names[0]}'"
+    sql = (
+        'select load_id, asset, rows_in as "rows read", rows_written as "rows written", '
+        "rows_rejected as \"rows rejected\", strftime(loaded_at at time zone 'UTC', '%Y-%m-%d %H:%M:%S') "
+        f'as "loaded at (UTC)" from _headwater.loads {where} order by loaded_at desc limit {int(limit)}'
+    )
+    print_query(console, project, sql, "table")
+
+
 def print_query(console: Console, project: Project, sql: str, fmt: str) -> None:
     import duckdb
 

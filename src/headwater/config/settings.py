@@ -73,6 +73,12 @@ class SourceSettings(_Strict):
     encoding: str | None = None
     null: list[str] = Field(default_factory=list)
     on_bad_line: Literal["fail", "skip_and_record"] = "skip_and_record"
+    column_types: dict[str, str] = Field(
+        default_factory=dict
+    )  # CSV: typed columns; bad values rejected with file:line
+    hive_partitioning: bool | None = (
+        None  # day=2026-11-20/ folders become columns (default: detect)
+    )
     description: str = ""
     tags: list[str] = Field(default_factory=list)
     retries: int | None = None

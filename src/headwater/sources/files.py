@@ -81,6 +81,11 @@ def plan_scan(
             opts.append(f"quote = {sql_string(settings.quote)}")
         if settings.encoding:
             opts.append(f"encoding = {sql_string(settings.encoding)}")
+        if settings.column_types:
+            types = ", ".join(
+                f"{sql_string(k)}: {sql_string(v)}" for k, v in settings.column_types.items()
+            )
+            opts.append("types = {" + types + "}")
         if settings.null:
             opts.append("nullstr = [" + ", ".join(sql_string(n) for n in settings.null) + "]")
         # bad lines are always captured; "fail" turns the first into an error after the scan

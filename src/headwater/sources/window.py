@@ -25,7 +25,9 @@ def parse_duration(text: str) -> timedelta:
     """``"2 hours"``, ``"1 day"``, ``"30 minutes"`` as a timedelta."""
     match = _LAG.match(text.lower())
     if not match or match.group(2) not in _UNITS:
-        raise ConfigError(f"lag {text!r}: expected a number or '<n> seconds|minutes|hours|days|weeks'")
+        raise ConfigError(
+            f"lag {text!r}: expected a number or '<n> seconds|minutes|hours|days|weeks'"
+        )
     return timedelta(seconds=float(match.group(1)) * _UNITS[match.group(2)])
 
 

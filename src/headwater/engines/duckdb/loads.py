@@ -51,7 +51,9 @@ def run_load(cur: duckdb.DuckDBPyConnection, asset: str, req: LoadRequest) -> Lo
         rejected_before = _scalar(cur, f"select count(*) from {STATE_SCHEMA}.rejected_rows")
         _record_rejects(cur, asset, req)
         cols = _data_columns(cur)
-        missing = [k for k in [*req.primary_key, *([req.cursor] if req.cursor else [])] if k not in cols]
+        missing = [
+            k for k in [*req.primary_key, *([req.cursor] if req.cursor else [])] if k not in cols
+        ]
         if missing and rows_in:
             raise SourceError(
                 f"{asset}: column {missing[0]!r} (primary key or cursor) is not in the extracted "
@@ -69,11 +71,21 @@ def run_load(cur: duckdb.DuckDBPyConnection, asset: str, req: LoadRequest) -> Lo
             written = _create(cur, req, target, cols, meta)
         else:
             changes = contract.diff(cur, NEW, req.schema, req.table)
-            cols = contract.apply(cur, req.contract, changes, staged=NEW, schema=req.schema,
-                                  table=req.table, asset=asset, load_id=req.load_id)
+            cols = contract.apply(
+                cur,
+                req.contract,
+                changes,
+                staged=NEW,
+                schema=req.schema,
+                table=req.table,
+                asset=asset,
+                load_id=req.load_id,
+            )
             cols = [c for c in cols if not c.startswith(METADATA_PREFIX) or c == "_hw_file"]
             written = _write(cur, req, target, cols, meta)
-        rejected = _scalar(cur, f"select count(*) from {STATE_SCHEMA}.rejected_rows") - rejected_before
+        rejected = (
+            _scalar(cur, f"select count(*) from {STATE_SCHEMA}.rejected_rows") - rejected_before
+        )
         if req.advance_state:
             state = dict(req.state)
             if req.cursor and cursor_max is not None:
@@ -99,7 +111,9 @@ def run_load(cur: duckdb.DuckDBPyConnection, asset: str, req: LoadRequest) -> Lo
         if req.batches is not None:
             with contextlib.suppress(duckdb.Error):
                 cur.unregister("_hw_batches")
-    return LoadResult(rows_in=rows_in, rows_written=written, rows_rejected=rejected, cursor_max=cursor_max)
+    return LoadResult(
+        rows_in=rows_in, rows_written=written, rows_rejected=rejected, cursor_max=cursor_max
+    )
 
 
 def _stage(cur: duckdb.DuckDBPyConnection, req: LoadRequest) -> None:
@@ -120,7 +134,9 @@ def _record_rejects(cur: duckdb.DuckDBPyConnection, asset: str, req: LoadRequest
     if not req.rejects_sql:
         return
     if req.fail_on_reject:
-        first = cur.execute(f"select file, line, error, raw from ({req.rejects_sql}) limit 1").fetchone()
+        first = cur.execute(
+            f"select file, line, error, raw from ({req.rejects_sql}) limit 1"
+        ).fetchone()
         if first:
             raise SourceError(f"{first[0]}:{first[1]}: {first[2]} (line: {first[3]!r})")
         return
@@ -189,13 +205,19 @@ def _dedupe(cur: duckdb.DuckDBPyConnection, req: LoadRequest) -> None:
     )
 
 
-def _create(cur: duckdb.DuckDBPyConnection, req: LoadRequest, target: str, cols: list[str], meta: str) -> int:
-    history = f", now() as {VALID_FROM}, null::timestamptz as {VALID_TO}" if req.write == "scd2" else ""
+def _create(
+    cur: duckdb.DuckDBPyConnection, req: LoadRequest, target: str, cols: list[str], meta: str
+) -> int:
+    history = (
+        f", now() as {VALID_FROM}, null::timestamptz as {VALID_TO}" if req.write == "scd2" else ""
+    )
     cur.execute(f"create table {target} as select {column_list(cols)}, {meta}{history} from {NEW}")
     return _scalar(cur, f"select count(*) from {target}")
 
 
-def _write(cur: duckdb.DuckDBPyConnection, req: LoadRequest, target: str, cols: list[str], meta: str) -> int:
+def _write(
+    cur: duckdb.DuckDBPyConnection, req: LoadRequest, target: str, cols: list[str], meta: str
+) -> int:
     collist = column_list(cols)
     if req.write == "append":
         cur.execute(f"insert into {target} by name select {collist}, {meta} from {NEW}")
@@ -211,13 +233,19 @@ def _write(cur: duckdb.DuckDBPyConnection, req: LoadRequest, target: str, cols: 
         cur.execute(f"delete from {target}")
         cur.execute(f"insert into {target} by name select {collist}, {meta} from {NEW}")
         return _scalar(cur, f"select count(*) from {NEW}")
-    current = f"(select * from {target} where {VALID_TO} is null)" if req.write == "scd2" else target
+    current = (
+        f"(select * from {target} where {VALID_TO} is null)" if req.write == "scd2" else target
+    )
     # new or changed rows only, and never older (by cursor) than what is stored
-    cur.execute(f"create temp table {DELTA} as select {collist} from {NEW} except select {collist} from {current}")
+    cur.execute(
+        f"create temp table {DELTA} as select {collist} from {NEW} except select {collist} from {current}"
+    )
     join = " and ".join(f"t.{ident(k)} is not distinct from d.{ident(k)}" for k in req.primary_key)
     if req.cursor:
         c = ident(req.cursor)
-        cur.execute(f"delete from {DELTA} d where exists (select 1 from {current} t where {join} and t.{c} > d.{c})")
+        cur.execute(
+            f"delete from {DELTA} d where exists (select 1 from {current} t where {join} and t.{c} > d.{c})"
+        )
     if req.write == "merge":
         cur.execute(f"delete from {target} t where exists (select 1 from {DELTA} d where {join})")
         cur.execute(f"insert into {target} by name select {collist}, {meta} from {DELTA}")
@@ -225,7 +253,9 @@ def _write(cur: duckdb.DuckDBPyConnection, req: LoadRequest, target: str, cols: 
     # scd2: close the current versions of changed keys (and of vanished keys on full extracts)
     closed = f"exists (select 1 from {DELTA} d where {join})"
     if not req.cursor:
-        keys_new = " and ".join(f"t.{ident(k)} is not distinct from n.{ident(k)}" for k in req.primary_key)
+        keys_new = " and ".join(
+            f"t.{ident(k)} is not distinct from n.{ident(k)}" for k in req.primary_key
+        )
         closed += f" or not exists (select 1 from {NEW} n where {keys_new})"
     cur.execute(f"update {target} t set {VALID_TO} = now() where {VALID_TO} is null and ({closed})")
     cur.execute(
