@@ -6,6 +6,7 @@ Every benchmark returns a list of :class:`Row`; ``benchmarks.run`` prints and sa
 from __future__ import annotations
 
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -22,6 +23,10 @@ WORK = BENCH_DIR / ".work"
 PYTHON = sys.executable  # the venv's interpreter when run as `.venv/bin/python -m benchmarks.run`
 BIN = Path(sys.executable).parent
 HEADWATER = str(BIN / "headwater")
+# Bytecode cache: this environment sets PYTHONDONTWRITEBYTECODE=1, so no .pyc exists anywhere
+# and every process would compile every module it imports. An installed package normally has
+# its .pyc files; the benchmarks keep theirs in benchmarks/.work/pycache (never next to src/).
+PYCACHE = WORK / "pycache"
 
 
 @dataclass
@@ -64,9 +69,24 @@ def ratio(a: float | None, b: float | None) -> float | None:
 @dataclass
 class Timed:
     seconds: float
+    cpu_seconds: float  # user + system time of the child
     returncode: int
     stdout: str
     stderr: str
+
+
+def subprocess_env(*, bytecode: bool = True, extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment of measured subprocesses. ``bytecode``: read and write .pyc files in
+    :data:`PYCACHE`; otherwise compile every module from source (no cache at all)."""
+    env = {**os.environ, **(extra or {})}
+    env.pop("PYTHONPROFILEIMPORTTIME", None)
+    if bytecode:
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env["PYTHONPYCACHEPREFIX"] = str(PYCACHE)
+    else:
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
+        env["PYTHONPYCACHEPREFIX"] = str(WORK / "no-pycache")  # stays empty
+    return env
 
 
 def time_subprocess(
@@ -77,12 +97,12 @@ def time_subprocess(
     env: dict[str, str] | None = None,
     timeout: float = 3600,
 ) -> Timed:
-    """Wall time of one subprocess. stdout goes to ``stdout_path`` (a file, never a terminal)
-    or to /dev/null; stderr is captured."""
-    full_env = {**os.environ, **(env or {})}
-    full_env.pop("PYTHONPROFILEIMPORTTIME", None)
+    """Wall and CPU time of one subprocess. stdout goes to ``stdout_path`` (a file, never a
+    terminal) or to /dev/null; stderr is captured. ``env`` defaults to :func:`subprocess_env`."""
+    full_env = env if env is not None else subprocess_env()
     target = stdout_path if stdout_path is not None else Path(os.devnull)
     with open(target, "wb") as out:
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         started = time.perf_counter()
         proc = subprocess.run(
             list(argv),
@@ -95,8 +115,10 @@ def time_subprocess(
             check=False,
         )
         elapsed = time.perf_counter() - started
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     text = stdout_path.read_text(errors="replace") if stdout_path is not None else ""
-    return Timed(elapsed, proc.returncode, text, proc.stderr.decode(errors="replace"))
+    return Timed(elapsed, cpu, proc.returncode, text, proc.stderr.decode(errors="replace"))
 
 
 def repeat(fn: Callable[[], float], times: int) -> list[float]:

@@ -10,7 +10,15 @@ from __future__ import annotations
 import re
 import subprocess
 
-from benchmarks._common import HEADWATER, PYTHON, Row, log, median, time_subprocess
+from benchmarks._common import (
+    HEADWATER,
+    PYTHON,
+    Row,
+    log,
+    median,
+    subprocess_env,
+    time_subprocess,
+)
 
 IMPORT_TARGET = 0.3
 HELP_TARGET = 0.5
@@ -27,6 +35,7 @@ def import_profile(statement: str, top: int = 10) -> list[dict[str, object]]:
             capture_output=True,
             text=True,
             check=True,
+            env=subprocess_env(),
         )
         per_package: dict[str, tuple[float, int]] = {}
         for line in proc.stderr.splitlines():
@@ -48,52 +57,64 @@ def import_profile(statement: str, top: int = 10) -> list[dict[str, object]]:
     return [{"package": "(all)", "self_ms": round(total, 1), "modules": modules}, *table[:top]]
 
 
-def run(*, quick: bool = False) -> list[Row]:
-    reps = 5 if quick else 10
+def measure(reps: int, *, bytecode: bool) -> dict[str, list[float]]:
     cases = {
         "python -c pass": [PYTHON, "-c", "pass"],
         "import headwater": [PYTHON, "-c", "import headwater"],
         "headwater --help": [HEADWATER, "--help"],
     }
-    for argv in cases.values():  # warm the OS cache and .pyc files; not timed
-        time_subprocess(argv)
+    env = subprocess_env(bytecode=bytecode)
+    for argv in cases.values():  # warm the OS cache (and write the .pyc files); not timed
+        time_subprocess(argv, env=env)
     times: dict[str, list[float]] = {name: [] for name in cases}
     for rep in range(reps):
-        log(f"  startup: repetition {rep + 1}/{reps}")
+        log(f"  startup ({'with' if bytecode else 'without'} .pyc): {rep + 1}/{reps}")
         for name, argv in cases.items():
-            timed = time_subprocess(argv)
+            timed = time_subprocess(argv, env=env)
             if timed.returncode != 0:
                 raise RuntimeError(f"{name} failed: {timed.stderr.strip()[-500:]}")
             times[name].append(timed.seconds)
-    floor = median(times["python -c pass"])
-    rows = [
-        Row("startup", "python -c pass (floor)", floor, samples=times["python -c pass"]),
-    ]
+    return times
+
+
+def run(*, quick: bool = False) -> list[Row]:
+    reps = 5 if quick else 10
+    rows: list[Row] = []
     log("  startup: -X importtime")
     profiles = {
         "import headwater": import_profile("import headwater"),
         "headwater --help": import_profile("import headwater.cli.app"),
     }
-    for name, target in (("import headwater", IMPORT_TARGET), ("headwater --help", HELP_TARGET)):
-        secs = median(times[name])
-        net = secs - floor
-        prof = profiles[name]
-        heavy = ", ".join(
-            f"{p['package']} {float(p['self_ms']):.0f} ms"  # type: ignore[arg-type]
-            for p in prof[1:6]
-        )
+    for bytecode in (True, False):
+        times = measure(reps, bytecode=bytecode)
+        mode = "" if bytecode else " [no .pyc]"
+        floor = median(times["python -c pass"])
         rows.append(
-            Row(
-                "startup",
-                name,
-                secs,
-                floor=floor,
-                ratio=None,
-                target=f"net < {target:g} s",
-                ok=net < target,
-                note=f"net of floor {net * 1000:.0f} ms; heaviest imports: {heavy}",
-                samples=times[name],
-                extra={"net_s": net, "importtime_top": prof},
-            )
+            Row("startup", f"python -c pass (floor){mode}", floor, samples=times["python -c pass"])
         )
+        for name, target in (
+            ("import headwater", IMPORT_TARGET),
+            ("headwater --help", HELP_TARGET),
+        ):
+            secs = median(times[name])
+            net = secs - floor
+            prof = profiles[name]
+            heavy = ", ".join(
+                f"{p['package']} {float(p['self_ms']):.0f} ms"  # type: ignore[arg-type]
+                for p in prof[1:6]
+            )
+            rows.append(
+                Row(
+                    "startup",
+                    f"{name}{mode}",
+                    secs,
+                    floor=floor,
+                    target=f"net < {target:g} s",
+                    ok=net < target,
+                    note=f"net of floor {net * 1000:.0f} ms"
+                    + (f"; heaviest imports: {heavy}" if bytecode else ""),
+                    samples=times[name],
+                    extra={"net_s": net, "importtime_top": prof} if bytecode else {"net_s": net},
+                )
+            )
     return rows

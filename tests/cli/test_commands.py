@@ -94,7 +94,9 @@ def test_loads_lists_what_each_load_brought(tmp_path):
     root = tmp_path / "shop"
     invoke("init", str(root))
     invoke("run", "-p", str(root))
-    (root / "data/orders/2026-01-04.csv").write_text("id,customer_id,amount,updated_at\n13,2,1.00,2026-01-04\n")
+    (root / "data/orders/2026-01-04.csv").write_text(
+        "id,customer_id,amount,updated_at\n13,2,1.00,2026-01-04\n"
+    )
     invoke("run", "-p", str(root))
     result = invoke("loads", "orders", "-p", str(root))
     assert result.exit_code == 0

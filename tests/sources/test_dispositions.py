@@ -71,7 +71,7 @@ def test_append_boundary_rows_are_neither_lost_nor_duplicated(project_dir):
 
 def test_end_value_is_a_bounded_window_that_keeps_state(project_dir):
     days = [(i, "x", f"2026-01-{i:02d}") for i in range(1, 11)]
-    root, con = setup(
+    root, _con = setup(
         project_dir,
         'cursor = "at"\nwrite = "merge"\ninitial_value = "2026-01-03"\nend_value = "2026-01-06"',
         days,

@@ -498,13 +498,17 @@ def _parse_specific(
     elif check_type == "sql":
         kw["sql"] = _valid_query(data["sql"], bad)
     elif check_type == "row_count_anomaly":
-        for key, low, cast in (("window", 2, int), ("min_history", 2, int), ("max_z", 0, float)):
+        for key in ("window", "min_history"):
             if key in data:
                 value = data[key]
-                ok = not isinstance(value, bool) and isinstance(value, int | float)
-                if not ok or (cast is int and not isinstance(value, int)) or value <= low - 1e-12:
-                    raise bad(f"`{key}` must be a number > {low - 1 if cast is int else low}", key)
-                kw[key] = cast(value)
+                if isinstance(value, bool) or not isinstance(value, int) or value < 2:
+                    raise bad(f"`{key}` must be a whole number of runs >= 2, not {value!r}", key)
+                kw[key] = value
+        if "max_z" in data:
+            value = data["max_z"]
+            if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+                raise bad(f"`max_z` must be a positive number, not {value!r}", "max_z")
+            kw["max_z"] = float(value)
         if kw.get("min_history", 3) > kw.get("window", 10):
             raise bad("`min_history` is larger than `window`", "min_history")
 

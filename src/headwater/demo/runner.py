@@ -1,0 +1,99 @@
+"""``headwater demo``: generate the store, run its pipeline, print the four answers.
+
+The answers are also checked against the generator's ground truth (computed in Python from
+the generated records, independently of the SQL), so the demo says whether it is right.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from headwater.errors import HeadwaterError
+
+SEED = 7
+
+
+def run_demo(
+    console: Console, directory: Path, *, scale: float = 1.0, append: bool = False,
+    threads: int | None = None,
+) -> bool:
+    """Set up (or append to) the demo in ``directory``, run it; True when all went well."""
+    from headwater.cli.display import RunDisplay, summary
+    from headwater.demo.scaffold import init_project
+    from headwater.demo.truth import answers
+    from headwater.demo.writer import append_batch, read_state
+    from headwater.project import load_project
+    from headwater.runtime import run
+
+    state = read_state(directory) if directory.exists() else None
+    if append:
+        if state is None:
+            raise HeadwaterError(f"{directory}: no demo here yet; run `headwater demo --dir {directory}` first")
+        dataset = append_batch(directory)
+        console.print(f"appended batch {len(dataset.batches)} of new and updated rows to {directory}")
+    else:
+        if directory.exists() and any(directory.iterdir()):
+            if state is None:
+                raise HeadwaterError(f"{directory} exists and is not a demo folder; choose another --dir")
+            shutil.rmtree(directory)  # a fresh demo: generated content only
+        dataset = init_project(directory, scale=scale, seed=SEED)
+        console.print(f"generated the four-region store (scale {scale:g}) in {directory}")
+    project = load_project(directory)
+    with RunDisplay(console, len(project.graph)) as display:
+        result = run(project, threads=threads, on_event=display)
+    summary(console, result)
+    if result.status != "success":
+        return False
+    got = _answers_from_warehouse(project.warehouse_path)
+    print_answers(console, got)
+    expected = answers(dataset)
+    if got == expected:
+        console.print("[green]The four answers match the generator's ground truth.[/]")
+        return True
+    console.print("[red]The answers differ from the generator's ground truth![/]")
+    return False
+
+
+def _answers_from_warehouse(path: Path):  # type: ignore[no-untyped-def]
+    import duckdb
+
+    from headwater.demo.questions import run_questions
+
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        return run_questions(con)
+    finally:
+        con.close()
+
+
+def print_answers(console: Console, got) -> None:  # type: ignore[no-untyped-def]
+    from headwater.demo.questions import QUESTIONS
+
+    q1, q2, q3, q4 = QUESTIONS
+    console.print(f"\n[bold]1. {q1.text}[/]")
+    t1 = Table("shade", "units")
+    for shade, units in got.units_by_shade.items():
+        t1.add_row(shade, str(units))
+    console.print(t1)
+    console.print(f"\n[bold]2. {q2.text}[/]")
+    t2 = Table("region", "foundation units")
+    for region, units in sorted(got.units_by_region.items(), key=lambda kv: -kv[1]):
+        t2.add_row(region + (" (top)" if region == got.top_region else ""), str(units))
+    console.print(t2)
+    top_hours = sorted(got.units_by_hour.items(), key=lambda kv: -kv[1])[:5]
+    days = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+    console.print(f"\n[bold]3. {q3.text}[/]")
+    t3 = Table("busiest hours (UTC)", "units", "weekday", "units")
+    by_day = sorted(got.units_by_weekday.items(), key=lambda kv: -kv[1])
+    for i in range(max(len(top_hours), len(by_day))):
+        hour = f"{top_hours[i][0]:02d}:00" if i < len(top_hours) else ""
+        hu = str(top_hours[i][1]) if i < len(top_hours) else ""
+        day = days[by_day[i][0] - 1] if i < len(by_day) else ""
+        du = str(by_day[i][1]) if i < len(by_day) else ""
+        t3.add_row(hour, hu, day, du)
+    console.print(t3)
+    console.print(f"\n[bold]4. {q4.text}[/]\n   {got.add_then_remove_customers} customers\n")
