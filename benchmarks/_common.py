@@ -77,7 +77,8 @@ class Timed:
 
 def subprocess_env(*, bytecode: bool = True, extra: dict[str, str] | None = None) -> dict[str, str]:
     """The environment of measured subprocesses. ``bytecode``: read and write .pyc files in
-    :data:`PYCACHE`; otherwise compile every module from source (no cache at all)."""
+    :data:`PYCACHE`; otherwise this environment as it is: the interpreter's own standard
+    library has .pyc files, the venv's packages and ``src/`` have none."""
     env = {**os.environ, **(extra or {})}
     env.pop("PYTHONPROFILEIMPORTTIME", None)
     if bytecode:
@@ -85,7 +86,7 @@ def subprocess_env(*, bytecode: bool = True, extra: dict[str, str] | None = None
         env["PYTHONPYCACHEPREFIX"] = str(PYCACHE)
     else:
         env["PYTHONDONTWRITEBYTECODE"] = "1"
-        env["PYTHONPYCACHEPREFIX"] = str(WORK / "no-pycache")  # stays empty
+        env.pop("PYTHONPYCACHEPREFIX", None)
     return env
 
 

@@ -84,6 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown benchmarks: {', '.join(sorted(unknown))}")
     started = time.perf_counter()
+    load_before = os.getloadavg()
     rows: list[Row] = []
     for name in chosen:
         log(f"== {name}")
@@ -91,10 +92,13 @@ def main(argv: list[str] | None = None) -> int:
     elapsed = time.perf_counter() - started
     print(table(rows))
     print(f"\n{len(rows)} measurements in {elapsed:.0f} s; written to {args.output}")
+    print(f"load average before {load_before[0]:.1f}, after {os.getloadavg()[0]:.1f}")
     result = {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "quick": args.quick,
         "machine": machine(),
+        "load_average_before": load_before,
+        "load_average_after": os.getloadavg(),
         "elapsed_s": elapsed,
         "rows": [r.as_dict() for r in rows],
     }

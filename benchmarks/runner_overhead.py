@@ -86,6 +86,7 @@ def run_headwater(project: Path, out: Path) -> dict[str, object]:
     errors = [ln for ln in lines if " failed " in ln and "upstream_failed" not in ln]
     return {
         "seconds": timed.seconds,
+        "cpu_s": timed.cpu_seconds,
         "returncode": timed.returncode,
         "status": match.group(2) if match else f"exit {timed.returncode}",
         "internal_s": float(match.group(3)) if match else None,
@@ -102,9 +103,19 @@ def run_floor(db: Path, statements_file: Path, *, fresh: bool) -> dict[str, obje
     timed = time_subprocess([PYTHON, FLOOR_SCRIPT, str(db), str(statements_file)], stdout_path=out)
     if timed.returncode != 0:
         first = timed.stderr.strip().splitlines()[-1] if timed.stderr.strip() else "?"
-        return {"wall_s": timed.seconds, "inproc_s": None, "error": first[:300]}
+        return {
+            "wall_s": timed.seconds,
+            "cpu_s": timed.cpu_seconds,
+            "inproc_s": None,
+            "error": first[:300],
+        }
     payload = json.loads(timed.stdout.strip().splitlines()[-1])
-    return {"wall_s": timed.seconds, "inproc_s": payload["seconds"], "error": None}
+    return {
+        "wall_s": timed.seconds,
+        "cpu_s": timed.cpu_seconds,
+        "inproc_s": payload["seconds"],
+        "error": None,
+    }
 
 
 def measure_case(shape: str, materialized: str, n: int, reps: int) -> list[Row]:
@@ -128,6 +139,7 @@ def measure_case(shape: str, materialized: str, n: int, reps: int) -> list[Row]:
     inproc = [f["inproc_s"] for f in floor_fresh if f["inproc_s"] is not None]
     floor_inproc = median(inproc) if inproc else None  # type: ignore[type-var]
     floor_warm_wall = median([f["wall_s"] for f in floor_warm])  # type: ignore[misc]
+    floor_cpu = median([f["cpu_s"] for f in floor_fresh])  # type: ignore[misc]
     floor_error = next((f["error"] for f in floor_fresh if f["error"]), None)
     rows = []
     for label, runs in (("cold", cold), ("warm", warm)):
@@ -136,10 +148,12 @@ def measure_case(shape: str, materialized: str, n: int, reps: int) -> list[Row]:
         internal = [r["internal_s"] for r in runs if r["internal_s"] is not None]
         r_wall = ratio(secs, floor_wall)
         r_inproc = ratio(secs, floor_inproc)
+        cpu = median([r["cpu_s"] for r in runs])  # type: ignore[misc]
         per_model = (secs - floor_wall) / n * 1000
         note = (
-            f"status {'/'.join(statuses)}; floor in-process {floor_inproc or 0:.2f} s "
-            f"(ratio {r_inproc or 0:.1f}x); {per_model:.1f} ms/model over floor"
+            f"{'/'.join(statuses)}; floor in-process {floor_inproc or 0:.2f} s "
+            f"(ratio {r_inproc or 0:.1f}x); cpu {cpu:.1f} s vs {floor_cpu:.1f} s; "
+            f"+{per_model:.1f} ms/model"
         )
         if label == "warm":
             note += f"; floor on existing db {floor_warm_wall:.2f} s"
@@ -157,6 +171,9 @@ def measure_case(shape: str, materialized: str, n: int, reps: int) -> list[Row]:
                 extra={
                     "floor_wall_s": floor_wall,
                     "floor_inproc_s": floor_inproc,
+                    "floor_cpu_s": floor_cpu,
+                    "cpu_s": cpu,
+                    "cpu_ratio": ratio(cpu, floor_cpu),
                     "floor_existing_db_wall_s": floor_warm_wall,
                     "floor_samples": [f["wall_s"] for f in floor_fresh],
                     "floor_error": floor_error,
@@ -195,6 +212,8 @@ def run(*, quick: bool = False) -> list[Row]:
     n = 200 if quick else 1000
     reps = 3
     rows: list[Row] = []
+    warm_up = make_project(work_dir("runner", "warm_up") / "project", "chain", "view", 5)
+    run_headwater(warm_up, warm_up.parent / "run.txt")  # .pyc files, OS cache; not timed
     for shape, materialized in (
         ("chain", "view"),
         ("wide", "view"),

@@ -25,25 +25,37 @@ HELP_TARGET = 0.5
 _LINE = re.compile(r"^import time:\s+(\d+)\s+\|\s+(\d+)\s+\|(\s*)(\S+)\s*$")
 
 
+def _importtime(statement: str) -> list[tuple[str, float]]:
+    """(module, self ms) of every import ``python -X importtime -c statement`` reports."""
+    proc = subprocess.run(
+        [PYTHON, "-X", "importtime", "-c", statement],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=subprocess_env(),
+    )
+    found = []
+    for line in proc.stderr.splitlines():
+        m = _LINE.match(line)
+        if m:
+            found.append((m.group(4), int(m.group(1)) / 1000))
+    return found
+
+
 def import_profile(statement: str, top: int = 10) -> list[dict[str, object]]:
-    """Top packages by import time under ``-X importtime``: the self time of every module of a
-    top-level package (``sqlalchemy.engine`` counts for ``sqlalchemy``), summed; median of 3."""
+    """What ``statement`` imports beyond a bare interpreter (``-c pass``), by top-level
+    package: the self time of its modules (``sqlalchemy.engine`` counts for ``sqlalchemy``)
+    summed, median of 3 runs. The first entry, ``(all)``, is the total."""
+    baseline = {name for name, _ in _importtime("pass")}
     samples: list[dict[str, tuple[float, int]]] = []
     for _ in range(3):
-        proc = subprocess.run(
-            [PYTHON, "-X", "importtime", "-c", statement],
-            capture_output=True,
-            text=True,
-            check=True,
-            env=subprocess_env(),
-        )
         per_package: dict[str, tuple[float, int]] = {}
-        for line in proc.stderr.splitlines():
-            m = _LINE.match(line)
-            if m:
-                package = m.group(4).split(".")[0]
-                ms, count = per_package.get(package, (0.0, 0))
-                per_package[package] = (ms + int(m.group(1)) / 1000, count + 1)
+        for name, ms in _importtime(statement):
+            if name in baseline:
+                continue
+            package = name.split(".")[0]
+            total, count = per_package.get(package, (0.0, 0))
+            per_package[package] = (total + ms, count + 1)
         samples.append(per_package)
     packages = {name for rows in samples for name in rows}
     table = []
@@ -80,13 +92,13 @@ def measure(reps: int, *, bytecode: bool) -> dict[str, list[float]]:
 def run(*, quick: bool = False) -> list[Row]:
     reps = 5 if quick else 10
     rows: list[Row] = []
-    log("  startup: -X importtime")
-    profiles = {
-        "import headwater": import_profile("import headwater"),
-        "headwater --help": import_profile("import headwater.cli.app"),
-    }
+    profiles: dict[str, list[dict[str, object]]] = {}
     for bytecode in (True, False):
         times = measure(reps, bytecode=bytecode)
+        if bytecode:  # after measure(): the .pyc files exist
+            log("  startup: -X importtime")
+            profiles["import headwater"] = import_profile("import headwater")
+            profiles["headwater --help"] = import_profile("import headwater.cli.app")
         mode = "" if bytecode else " [no .pyc]"
         floor = median(times["python -c pass"])
         rows.append(
@@ -112,7 +124,7 @@ def run(*, quick: bool = False) -> list[Row]:
                     target=f"net < {target:g} s",
                     ok=net < target,
                     note=f"net of floor {net * 1000:.0f} ms"
-                    + (f"; heaviest imports: {heavy}" if bytecode else ""),
+                    + (f"; imports {prof[0]['modules']} modules, top: {heavy}" if bytecode else ""),
                     samples=times[name],
                     extra={"net_s": net, "importtime_top": prof} if bytecode else {"net_s": net},
                 )

@@ -30,7 +30,8 @@ import difflib
 import math
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
+from dataclasses import field as dc_field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -181,7 +182,7 @@ class Check:
     window: int = 10  # row_count_anomaly
     max_z: float = 3.0
     min_history: int = 3
-    location: str = field(default="", compare=False)
+    location: str = dc_field(default="", compare=False)
 
     @property
     def row_level(self) -> bool:

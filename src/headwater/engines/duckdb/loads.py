@@ -65,6 +65,7 @@ def run_load(cur: duckdb.DuckDBPyConnection, asset: str, req: LoadRequest) -> Lo
         if req.write == "append" and req.cursor and req.boundary is not None:
             _drop_already_loaded(cur, req, cols)
         if req.write in ("merge", "scd2") and req.primary_key:
+            _record_exact_duplicates(cur, asset, req, cols)
             _dedupe(cur, req)
         meta = f"'{req.load_id}' as {LOAD_ID}, now() as {LOADED_AT}"
         if not _exists(cur, req.schema, req.table):
@@ -192,6 +193,24 @@ def _drop_already_loaded(cur: duckdb.DuckDBPyConnection, req: LoadRequest, cols:
         f"delete from {NEW} where {ident(req.cursor)}::varchar = ? and {expr} in "
         f"(select unnest(?::varchar[]))",
         [req.boundary, seen],
+    )
+
+
+def _record_exact_duplicates(
+    cur: duckdb.DuckDBPyConnection, asset: str, req: LoadRequest, cols: list[str]
+) -> None:
+    """A row repeated verbatim in one load (a re-sent line) is dropped by the merge; record
+    each extra copy so it never vanishes silently. Older versions of a key are not errors."""
+    data = [c for c in cols if c != "_hw_file"]
+    file_col = "_hw_file" if "_hw_file" in cols else "null"
+    key = " || '/' || ".join(f"coalesce({ident(k)}::varchar, 'NULL')" for k in req.primary_key)
+    cur.execute(
+        f"insert into {STATE_SCHEMA}.rejected_rows select ?, ?, {file_col}, null, ?, "
+        f"'duplicate row: primary key ' || {key} || ' repeated with identical values in one load', "
+        f"to_json(struct_pack({', '.join(f'{ident(c)} := {ident(c)}' for c in data)}))::varchar "
+        f"from (select *, row_number() over (partition by {column_list(data)}) as _hw_copy "
+        f"from {NEW}) where _hw_copy > 1",
+        [req.load_id, asset, ",".join(req.primary_key)],
     )
 
 
