@@ -202,3 +202,56 @@ def test_widened_type_evolves(project_dir):
         ("1.5000",),
         ("12345678.1234",),
     ]
+
+
+def test_every_table_of_a_connection_with_include_exclude(project_dir):
+    from headwater.testing.cli import invoke
+
+    root = project_dir(
+        {
+            "headwater.toml": '[connections.db]\nurl = "sqlite:///src.sqlite"\n'
+            '[sources.all]\nconnection = "db"\ntables = ["*"]\ninclude = ["sales_*", "customers"]\n'
+            'exclude = ["*_tmp"]\nwrite = "replace"\n',
+        }
+    )
+    con = sqlite3.connect(root / "src.sqlite")
+    for table in ("customers", "sales_eu", "sales_us", "sales_tmp", "audit"):
+        con.execute(f"create table {table} (id integer)")
+        con.execute(f"insert into {table} values (1)")
+    con.commit()
+    result = invoke("run", "-p", str(root))
+    assert result.exit_code == 0, result.output
+    assert rows(
+        root,
+        "select table_name from information_schema.tables where table_schema = 'raw' order by 1",
+    ) == [("all_customers",), ("all_sales_eu",), ("all_sales_us",)]
+    con.execute("create table sales_jp (id integer)")
+    con.commit()
+    assert "4 tables" in invoke("discover", "-p", str(root)).stdout
+    assert "raw.all_sales_jp" in invoke("graph", "-p", str(root)).stdout
+
+
+def test_custom_query_and_selected_columns(project_dir):
+    root = project_dir(
+        {
+            "headwater.toml": '[connections.db]\nurl = "sqlite:///src.sqlite"\n'
+            '[sources.big_orders]\nconnection = "db"\nquery = "select id, v from t where id > 1"\nwrite = "replace"\n'
+            '[sources.db]\nconnection = "db"\ntables = ["t"]\nwrite = "replace"\n'
+            '[sources.db.table_options.t]\ncolumns = ["id", "at"]\n',
+        }
+    )
+    con = sqlite3.connect(root / "src.sqlite")
+    con.execute("create table t (id integer, v text, at text)")
+    insert(con, [(1, "a", "d1"), (2, "b", "d2"), (3, "c", "d3")])
+    run(load_project(root))
+    assert rows(root, "select id, v from raw.big_orders order by id") == [
+        ("2", "b"),
+        ("3", "c"),
+    ] or rows(root, "select id, v from raw.big_orders order by id") == [(2, "b"), (3, "c")]
+    assert [
+        c
+        for (c,) in rows(
+            root,
+            "select column_name from information_schema.columns where table_name = 'db_t' and column_name not like '_hw_%'",
+        )
+    ] == ["id", "at"]

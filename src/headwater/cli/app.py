@@ -36,10 +36,36 @@ def _console() -> Any:
     return Console(width=None if sys.stdout.isatty() else 200)
 
 
-def _load(project: Path) -> Any:
+def _load(project: Path, *, discover: bool = False) -> Any:
     from headwater.project import load_project
 
+    if discover:  # wildcard sources never listed yet: list their tables first
+        from headwater.config.settings import load_settings
+        from headwater.sources.discover import discover as do_discover
+        from headwater.sources.discover import needs_discovery
+
+        toml = project / "headwater.toml"
+        if toml.is_file():
+            settings = load_settings(toml)
+            missing = needs_discovery(project.resolve(), settings)
+            if missing:
+                do_discover(project.resolve(), settings, missing)
     return load_project(project)
+
+
+@app.command()
+def discover(project: ProjectOpt = Path(".")) -> None:
+    """List the tables of sources declared with tables = ["*"] (include/exclude apply)."""
+    from headwater.config.settings import load_settings
+    from headwater.sources.discover import discover as do_discover
+
+    from headwater.project.loader import wildcard_tables
+
+    root = project.resolve()
+    settings = load_settings(root / "headwater.toml")
+    for name, listed in do_discover(root, settings).items():
+        tables = wildcard_tables(settings.sources[name], listed)
+        typer.echo(f"{name}: {len(tables)} tables (of {len(listed)}): {', '.join(tables)}")
 
 
 @app.command()
@@ -64,7 +90,7 @@ def run(
     from headwater.project import select as do_select
     from headwater.runtime import run as do_run
 
-    proj = _load(project)
+    proj = _load(project, discover=True)
     include, skip = list(select or []), list(exclude or [])
     if pipeline is not None:
         if pipeline not in proj.settings.pipelines:

@@ -53,7 +53,10 @@ class SourceSettings(_Strict):
     """A source: a group of tables from a connection, a query, or a set of files."""
 
     connection: str | None = None
-    tables: list[str] = Field(default_factory=list)
+    tables: list[str] = Field(default_factory=list)  # ["*"]: every table (see `headwater discover`)
+    include: list[str] = Field(default_factory=list)  # glob patterns filtering "*"
+    exclude: list[str] = Field(default_factory=list)
+    db_schema: str | None = None  # the database schema to list tables of (PostgreSQL: public)
     table_options: dict[str, TableOptions] = Field(default_factory=dict)
     query: str | None = None
     files: str | None = None
@@ -85,7 +88,9 @@ class SourceSettings(_Strict):
     retry_delay: float | None = None
     timeout: float | None = None
 
-    _lists = field_validator("primary_key", "tags", "null", mode="before")(_as_list)
+    _lists = field_validator(
+        "primary_key", "tags", "null", "tables", "include", "exclude", mode="before"
+    )(_as_list)
 
 
 class ModelSettings(_Strict):

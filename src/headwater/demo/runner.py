@@ -18,7 +18,11 @@ SEED = 7
 
 
 def run_demo(
-    console: Console, directory: Path, *, scale: float = 1.0, append: bool = False,
+    console: Console,
+    directory: Path,
+    *,
+    scale: float = 1.0,
+    append: bool = False,
     threads: int | None = None,
 ) -> bool:
     """Set up (or append to) the demo in ``directory``, run it; True when all went well."""
@@ -32,13 +36,19 @@ def run_demo(
     state = read_state(directory) if directory.exists() else None
     if append:
         if state is None:
-            raise HeadwaterError(f"{directory}: no demo here yet; run `headwater demo --dir {directory}` first")
+            raise HeadwaterError(
+                f"{directory}: no demo here yet; run `headwater demo --dir {directory}` first"
+            )
         dataset = append_batch(directory)
-        console.print(f"appended batch {len(dataset.batches)} of new and updated rows to {directory}")
+        console.print(
+            f"appended batch {len(dataset.batches)} of new and updated rows to {directory}"
+        )
     else:
         if directory.exists() and any(directory.iterdir()):
             if state is None:
-                raise HeadwaterError(f"{directory} exists and is not a demo folder; choose another --dir")
+                raise HeadwaterError(
+                    f"{directory} exists and is not a demo folder; choose another --dir"
+                )
             shutil.rmtree(directory)  # a fresh demo: generated content only
         dataset = init_project(directory, scale=scale, seed=SEED)
         console.print(f"generated the four-region store (scale {scale:g}) in {directory}")

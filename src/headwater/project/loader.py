@@ -6,10 +6,17 @@ Pure: reads files under the folder and imports its ``python/`` modules; opens no
 from __future__ import annotations
 
 import difflib
+import fnmatch
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from headwater.config.settings import ConnectionSettings, ProjectSettings, load_settings
+from headwater.config.settings import (
+    ConnectionSettings,
+    ProjectSettings,
+    SourceSettings,
+    load_settings,
+)
 from headwater.config.textfile import locate_key
 from headwater.errors import ConfigError, ProjectError, UnknownAssetError
 from headwater.project.asset import Asset, SourceSpec
@@ -19,6 +26,7 @@ from headwater.project.sql_model import read_sql_model
 
 PROJECT_FILE = "headwater.toml"
 STATE_DIR = ".headwater"
+DISCOVERED = "discovered"  # tables listed by `headwater discover`, one JSON file per source
 
 
 @dataclass(frozen=True)
@@ -72,7 +80,7 @@ def load_project(root: Path) -> Project:
         )
     settings = load_settings(toml_path)
     text = toml_path.read_text(encoding="utf-8")
-    assets = _source_assets(settings, toml_path, text)
+    assets = _source_assets(settings, toml_path, text, root / STATE_DIR / DISCOVERED)
     assets += _sql_models(root, settings)
     assets += _python_assets(root, settings)
     _check_unique(assets)
@@ -80,7 +88,28 @@ def load_project(root: Path) -> Project:
     return Project(root=root, settings=settings, graph=Graph(resolved))
 
 
-def _source_assets(settings: ProjectSettings, toml_path: Path, text: str) -> list[Asset]:
+def discovered_tables(cache: Path, source: str) -> list[str] | None:
+    """Tables of a wildcard source as last listed by ``headwater discover`` (None: never)."""
+    path = cache / f"{source}.json"
+    if not path.is_file():
+        return None
+    tables = json.loads(path.read_text(encoding="utf-8"))
+    return [str(t) for t in tables]
+
+
+def wildcard_tables(source: SourceSettings, listed: list[str]) -> list[str]:
+    """Filter a connection's tables by the source's include / exclude patterns."""
+    keep = [
+        t
+        for t in listed
+        if not source.include or any(fnmatch.fnmatch(t, p) for p in source.include)
+    ]
+    return [t for t in keep if not any(fnmatch.fnmatch(t, p) for p in source.exclude)]
+
+
+def _source_assets(
+    settings: ProjectSettings, toml_path: Path, text: str, cache: Path
+) -> list[Asset]:
     assets: list[Asset] = []
     for name, src in settings.sources.items():
         line = locate_key(text, ("sources", name))
@@ -98,14 +127,23 @@ def _source_assets(settings: ProjectSettings, toml_path: Path, text: str) -> lis
             raise ConfigError(f"{where}: source {name!r}: tables and query need a connection")
         if src.write == "merge" and not src.primary_key and not src.table_options:
             raise ConfigError(f"{where}: source {name!r}: write = 'merge' needs a primary_key")
-        unknown = set(src.table_options) - set(src.tables)
+        unknown = set(src.table_options) - set(src.tables) if src.tables != ["*"] else set()
         if unknown:
             raise ConfigError(
                 f"{where}: source {name!r}: table_options for unknown tables {sorted(unknown)}"
             )
 
-        if src.tables:
-            for table in src.tables:
+        tables = src.tables
+        if tables == ["*"]:
+            listed = discovered_tables(cache, name)
+            if listed is None:
+                raise ProjectError(
+                    f"{where}: source {name!r} takes every table of its connection; list them "
+                    "with `headwater discover` (`headwater run` does it when needed)"
+                )
+            tables = wildcard_tables(src, listed)
+        if tables:
+            for table in tables:
                 spec = SourceSpec(name, src, table, src.table_options.get(table))
                 if spec.write == "merge" and not spec.primary_key:
                     raise ConfigError(

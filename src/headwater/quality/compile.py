@@ -343,7 +343,11 @@ def _range_text(check: Check) -> str:
         left = "[" if check.min_inclusive else "("
         right = "]" if check.max_inclusive else ")"
         inside = f"in {left}{show(check.min)}, {show(check.max)}{right}"
-        return f"{what} {inside}" if numeric else f"is outside {left}{show(check.min)}, {show(check.max)}{right}"
+        return (
+            f"{what} {inside}"
+            if numeric
+            else f"is outside {left}{show(check.min)}, {show(check.max)}{right}"
+        )
     if check.min is not None:
         return f"{what} {'>=' if check.min_inclusive else '>'} {show(check.min)}"
     return f"{what} {'<=' if check.max_inclusive else '<'} {show(check.max)}"

@@ -119,7 +119,9 @@ def split_quarantine(
         if not any(counts.values()):
             return counts
         total = _scalar(cur, f"SELECT count(*) FROM {rel}")
-        over = [c for c in qchecks if c.error_if is not None and c.error_if.holds(counts[c.name], total)]
+        over = [
+            c for c in qchecks if c.error_if is not None and c.error_if.holds(counts[c.name], total)
+        ]
         if over:
             results = quarantine_results(counts, qchecks, asset, total, cur=cur, staged=staged)
             worst = [r for r in results if r.status == "fail"]
@@ -129,7 +131,11 @@ def split_quarantine(
                 results,
             )
         target = _ensure_table(cur, rel, asset, columns)
-        src = f"{rel} AS s JOIN {_FLAGS} AS f ON s.rowid = f._hw_rowid" if keep_rowid else f"{_FLAGS} AS s"
+        src = (
+            f"{rel} AS s JOIN {_FLAGS} AS f ON s.rowid = f._hw_rowid"
+            if keep_rowid
+            else f"{_FLAGS} AS s"
+        )
         flag = "f._hw_f" if keep_rowid else "s._hw_f"
         names = ", ".join(
             f"CASE WHEN {flag}{i} THEN {literal(c.name)} END" for i, c in enumerate(qchecks)
@@ -185,7 +191,9 @@ def quarantine_results(
         if cur is not None and failing:
             sample = _sample(cur, check, asset, load_id=load_id, staged=staged)
         pct = f" ({100.0 * failing / total:.3g}%)" if total else ""
-        limits = [f"{k} {t}" for k, t in (("error_if", check.error_if), ("warn_if", check.warn_if)) if t]
+        limits = [
+            f"{k} {t}" for k, t in (("error_if", check.error_if), ("warn_if", check.warn_if)) if t
+        ]
         status = decide(check, failing, total, quarantined=True)
         verb = "quarantined" if status != "fail" else "failing"
         out.append(
@@ -257,7 +265,8 @@ def release(
         raise HeadwaterError(
             f"{asset}: cannot release: a column named 'rowid' hides DuckDB's row ids"
         )
-    where, params = ["TRUE"], []
+    where: list[str] = ["TRUE"]
+    params: list[object] = []
     if check is not None:
         where.append("list_contains(string_split(_hw_check, ','), ?)")
         params.append(check)
@@ -299,7 +308,8 @@ def discard(
     """Delete quarantined rows for good (all of the asset's, or those of a check / load)."""
     if not _exists(cur, table_name(asset)):
         return 0
-    where, params = ["TRUE"], []
+    where: list[str] = ["TRUE"]
+    params: list[object] = []
     if check is not None:
         where.append("list_contains(string_split(_hw_check, ','), ?)")
         params.append(check)
@@ -316,9 +326,7 @@ def discard(
 # -- helpers ---------------------------------------------------------------------------------
 
 
-def _ensure_table(
-    cur: duckdb.DuckDBPyConnection, rel: str, asset: str, columns: list[str]
-) -> str:
+def _ensure_table(cur: duckdb.DuckDBPyConnection, rel: str, asset: str, columns: list[str]) -> str:
     """Create ``quarantine.<table>`` (or add the load's new columns to it); return its name."""
     table = table_name(asset)
     target = quarantine_relation(asset)
@@ -362,7 +370,7 @@ def _sample(
             + (" AND _hw_load_id = ?" if load_id is not None else "")
             + " LIMIT 5"
         )
-        params = [check.name] + ([load_id] if load_id is not None else [])
+        params = [check.name, *([load_id] if load_id is not None else [])]
     else:
         return ()
     row = cur.execute(f"SELECT to_json(list(_hw_s)) FROM ({sql}) AS _hw_s", params).fetchone()
@@ -384,8 +392,10 @@ def _exists(cur: duckdb.DuckDBPyConnection, table: str) -> bool:
     )
 
 
-def _scalar(cur: duckdb.DuckDBPyConnection, sql: str, params: list[object] | None = None) -> int:
-    row = cur.execute(sql, params).fetchone()
+def _scalar(
+    cur: duckdb.DuckDBPyConnection, sql: str, params: Sequence[object] | None = None
+) -> int:
+    row = cur.execute(sql, list(params) if params is not None else None).fetchone()
     return int(row[0]) if row and row[0] is not None else 0
 
 

@@ -153,12 +153,27 @@ def run_check(
 ) -> CheckResult:
     """Run one check; see :func:`run_checks`."""
     started = time.perf_counter()
-    base = {
-        "check": check.name,
-        "asset": asset_name,
-        "type": check.type,
-        "severity": check.severity,
-    }
+
+    def result(
+        status: Status,
+        failing: int,
+        total: int | None,
+        sample: tuple[dict[str, Any], ...],
+        message: str,
+    ) -> CheckResult:
+        return CheckResult(
+            check=check.name,
+            asset=asset_name,
+            type=check.type,
+            severity=check.severity,
+            status=status,
+            failing=failing,
+            total=total,
+            sample=sample,
+            message=message,
+            duration=time.perf_counter() - started,
+        )
+
     try:
         row = cur.execute(check_query(check, relation, sample_limit=sample_limit)).fetchone()
         assert row is not None
@@ -174,34 +189,10 @@ def run_check(
         raise
     except duckdb.Error as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        return CheckResult(
-            **base,
-            status="error",
-            failing=0,
-            total=None,
-            sample=(),
-            message=f"the check could not run: {first}",
-            duration=time.perf_counter() - started,
-        )
+        return result("error", 0, None, (), f"the check could not run: {first}")
     except Exception as exc:  # the history callable broke: report it, keep going
-        return CheckResult(
-            **base,
-            status="error",
-            failing=0,
-            total=None,
-            sample=(),
-            message=f"the check could not run: {type(exc).__name__}: {exc}",
-            duration=time.perf_counter() - started,
-        )
-    return CheckResult(
-        **base,
-        status=decide(check, failing, total),
-        failing=failing,
-        total=total,
-        sample=sample,
-        message=message,
-        duration=time.perf_counter() - started,
-    )
+        return result("error", 0, None, (), f"the check could not run: {type(exc).__name__}: {exc}")
+    return result(decide(check, failing, total), failing, total, sample, message)
 
 
 def describe(check: Check, failing: int, total: int, sample: Sequence[dict[str, Any]]) -> str:
@@ -229,7 +220,9 @@ def describe(check: Check, failing: int, total: int, sample: Sequence[dict[str, 
         return f"newest {check.column} is {latest} ({_age(age)} old; max {check.max_age_text})"
     pct = f" ({100.0 * failing / total:.3g}%)" if total else ""
     text = f"{failing:,} of {total:,} rows{pct}: {reason(check)}"
-    limits = [f"{k} {t}" for k, t in (("error_if", check.error_if), ("warn_if", check.warn_if)) if t]
+    limits = [
+        f"{k} {t}" for k, t in (("error_if", check.error_if), ("warn_if", check.warn_if)) if t
+    ]
     return text + (f" [{', '.join(limits)}]" if limits else "")
 
 

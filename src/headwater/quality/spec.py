@@ -131,10 +131,9 @@ class Threshold:
 
     def holds(self, failing: int, total: int | None) -> bool:
         """Whether ``failing`` rows (of ``total``) satisfy the condition."""
+        measured = float(failing)
         if self.percent:
             measured = 100.0 * failing / total if total else 0.0
-        else:
-            measured = float(failing)
         return _COMPARE[self.op](measured, self.value)
 
     def __str__(self) -> str:
@@ -431,7 +430,9 @@ def _parse_one(item: Any, index: int, quarantine_allowed: bool) -> Check:
                 "on_fail",
             )
         if not quarantine_allowed:
-            raise bad("on_fail: quarantine is only for source assets (rows as they load)", "on_fail")
+            raise bad(
+                "on_fail: quarantine is only for source assets (rows as they load)", "on_fail"
+            )
         kw["on_fail"] = "quarantine"
     if "description" in data:
         kw["description"] = str(data["description"])
@@ -459,7 +460,9 @@ def _parse_specific(
             raise bad("`values` must be a non-empty list", "values")
         for v in values:
             if v is None:
-                raise bad("`values` cannot contain null (nulls pass; add a not_null check)", "values")
+                raise bad(
+                    "`values` cannot contain null (nulls pass; add a not_null check)", "values"
+                )
             if isinstance(v, dict | list):
                 raise bad(f"`values` must hold scalars, not {v!r}", "values")
         kw["values"] = tuple(values)
@@ -521,8 +524,12 @@ def _parse_range(
     if lo is None and hi is None:
         raise bad("a range check needs `min` or `max`", "min")
     for key, value in (("min", lo), ("max", hi)):
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float | str)):
-            raise bad(f"`{key}` must be a number or a string (a date, a timestamp), not {value!r}", key)
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, int | float | str)
+        ):
+            raise bad(
+                f"`{key}` must be a number or a string (a date, a timestamp), not {value!r}", key
+            )
     numeric = [isinstance(v, int | float) for v in (lo, hi) if v is not None]
     if len(set(numeric)) > 1:
         raise bad("`min` and `max` must both be numbers or both be strings", "max")
@@ -665,7 +672,9 @@ class _Locator:
         from headwater.config.textfile import locate_key
 
         lines = self.text.splitlines()
-        header = re.compile(r"^\s*\[\[\s*" + r"\s*\.\s*".join(_key_re(str(k)) for k in self.key) + r"\s*\]\]")
+        header = re.compile(
+            r"^\s*\[\[\s*" + r"\s*\.\s*".join(_key_re(str(k)) for k in self.key) + r"\s*\]\]"
+        )
         starts = [n for n, ln in enumerate(lines, start=1) if header.match(ln)]
         if starts:
             if index is None or index >= len(starts):
