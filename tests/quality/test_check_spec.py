@@ -67,7 +67,7 @@ def test_parse_sidecar(tmp_path: Path) -> None:
     assert an.window == 7 and an.max_z == 2.5
     assert nn.location.endswith("fct_sales.yml:4")
     assert rg.location.endswith("fct_sales.yml:11")
-    assert an.location.endswith("fct_sales.yml:19")
+    assert an.location.endswith("fct_sales.yml:20")
 
 
 def test_checks_are_frozen_and_hashable(tmp_path: Path) -> None:
@@ -80,14 +80,14 @@ def test_checks_are_frozen_and_hashable(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("item", "line", "needle"),
     [
-        ("  - type: not_nul\n    column: a\n", 5, "unknown check type 'not_nul' (did you mean not_null?)"),
+        ("  - type: not_nul\n    column: a\n", 4, "unknown check type 'not_nul' (did you mean not_null?)"),
         ("  - type: not_null\n", 4, "a not_null check needs `column`"),
         ("  - type: not_null\n    colum: a\n", 5, "unknown key 'colum'"),
         ("  - type: not_null\n    column: a\n    error_if: 'more than 5'\n", 6, "bad threshold"),
         ("  - type: not_null\n    column: a\n    error_if: '> 150%'\n", 6, "at most 100%"),
         ("  - type: not_null\n    column: a\n    severity: fatal\n", 6, "severity must be"),
         ("  - type: expression\n    sql: 'amount >'\n", 5, "invalid SQL 'amount >'"),
-        ("  - type: expression\n    sql: 'a = 1; drop table x'\n", 5, "one boolean expression"),
+        ("  - type: expression\n    sql: 'a = 1; drop table x'\n", 5, "invalid SQL"),
         ("  - type: sql\n    sql: 'delete from t'\n", 5, "expected one SELECT"),
         ("  - type: regex\n    column: a\n    pattern: '(['\n", 6, "invalid regular expression"),
         ("  - type: range\n    column: a\n", 4, "needs `min` or `max`"),
@@ -128,7 +128,7 @@ def test_header_comment_offsets_lines(tmp_path: Path) -> None:
     # the loader hands the header's YAML and the file line where it starts
     path = tmp_path / "m.sql"
     header_yaml = "\nmaterialized: table\nchecks:\n  - type: not_null\n    column: [x]\n"
-    with pytest.raises(ConfigError, match=r"m.sql:14: check #1: `column` must be"):
+    with pytest.raises(ConfigError, match=r"m.sql:15: check not_null_x: `column` must be"):
         parse_checks(
             yaml.safe_load(header_yaml)["checks"], path=path, text=header_yaml, first_line=11
         )
@@ -189,7 +189,7 @@ def test_toml_array_of_tables(tmp_path: Path) -> None:
 def test_toml_inline_tables(tmp_path: Path) -> None:
     path = tmp_path / "headwater.toml"
     data = tomllib.loads(TOML)
-    with pytest.raises(ConfigError, match=r"headwater.toml:24: check unique_id: severity"):
+    with pytest.raises(ConfigError, match=r"headwater.toml:23: check unique_id: severity"):
         parse_checks(
             data["sources"]["africa"]["checks"],
             path=path,
@@ -200,7 +200,7 @@ def test_toml_inline_tables(tmp_path: Path) -> None:
 
 def test_validate_columns(tmp_path: Path) -> None:
     text = (
-        "checks:\n  - not_null: id\n  - unique: [id, skew]\n"
+        "checks:\n  - not_null: id\n  - unique: [id, skus]\n"
         "  - type: expression\n    sql: amount >= 0 and amout < 10\n"
     )
     checks = parse_yaml(tmp_path, text)
@@ -208,7 +208,7 @@ def test_validate_columns(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as info:
         validate_columns(checks, columns)
     lines = str(info.value).splitlines()
-    assert lines[0].startswith(f"{tmp_path / 'fct_sales.yml'}:3: check unique_id_skew: unknown column 'skew' (did you mean sku?)")
+    assert lines[0].startswith(f"{tmp_path / 'fct_sales.yml'}:3: check unique_id_skus: unknown column 'skus' (did you mean sku?)")
     assert lines[1].startswith(f"{tmp_path / 'fct_sales.yml'}:4: check expression_amount_0_and_amout_10: unknown column 'amout'")
     validate_columns(checks[:1], {"ID": "BIGINT"})  # case-insensitive, as DuckDB
 

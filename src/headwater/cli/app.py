@@ -57,9 +57,8 @@ def _load(project: Path, *, discover: bool = False) -> Any:
 def discover(project: ProjectOpt = Path(".")) -> None:
     """List the tables of sources declared with tables = ["*"] (include/exclude apply)."""
     from headwater.config.settings import load_settings
-    from headwater.sources.discover import discover as do_discover
-
     from headwater.project.loader import wildcard_tables
+    from headwater.sources.discover import discover as do_discover
 
     root = project.resolve()
     settings = load_settings(root / "headwater.toml")
@@ -198,11 +197,19 @@ def demo(
         bool, typer.Option("--append", help="Add new and updated rows, then run again.")
     ] = False,
     threads: Annotated[int | None, typer.Option("-t", "--threads", min=1)] = None,
+    databases: Annotated[
+        str,
+        typer.Option(
+            help="embedded (SQLite files) or real (Europe in PostgreSQL, North America in MariaDB)."
+        ),
+    ] = "embedded",
 ) -> None:
     """Generate the four-region store, run its pipeline, print the four answers."""
     from headwater.demo.runner import run_demo
 
-    if not run_demo(_console(), directory, scale=scale, append=append, threads=threads):
+    if not run_demo(
+        _console(), directory, scale=scale, append=append, threads=threads, databases=databases
+    ):
         raise typer.Exit(5)
 
 

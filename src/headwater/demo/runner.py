@@ -6,6 +6,7 @@ the generated records, independently of the SQL), so the demo says whether it is
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 from pathlib import Path
 
@@ -24,6 +25,7 @@ def run_demo(
     scale: float = 1.0,
     append: bool = False,
     threads: int | None = None,
+    databases: str = "embedded",
 ) -> bool:
     """Set up (or append to) the demo in ``directory``, run it; True when all went well."""
     from headwater.cli.display import RunDisplay, summary
@@ -52,9 +54,18 @@ def run_demo(
             shutil.rmtree(directory)  # a fresh demo: generated content only
         dataset = init_project(directory, scale=scale, seed=SEED)
         console.print(f"generated the four-region store (scale {scale:g}) in {directory}")
-    project = load_project(directory)
-    with RunDisplay(console, len(project.graph)) as display:
-        result = run(project, threads=threads, on_event=display)
+    with contextlib.ExitStack() as stack:
+        if databases == "real":
+            from headwater.demo import real
+
+            real.point_connections(directory)
+            console.print("starting PostgreSQL (Europe) and MariaDB (North America) on 127.0.0.1")
+            stack.enter_context(real.servers(directory))
+        elif databases != "embedded":
+            raise HeadwaterError(f"--databases must be embedded or real, not {databases!r}")
+        project = load_project(directory)
+        with RunDisplay(console, len(project.graph)) as display:
+            result = run(project, threads=threads, on_event=display)
     summary(console, result)
     if result.status != "success":
         return False
