@@ -1,0 +1,143 @@
+"""A folder of CSV files into the warehouse, and the 1% incremental rerun.
+
+    .venv/bin/python -m benchmarks.ingest_files [--mb 1000]
+
+Side by side in one run:
+
+- **headwater**: ``headwater run`` of a project with one file source (``write = "append"``,
+  incremental by file), all columns VARCHAR with bad-line capture, as shipped.
+- **floor**: DuckDB alone, ``CREATE TABLE AS SELECT * FROM read_csv([...], all_varchar)`` in
+  one connection: what any DuckDB-based loader must at least spend.
+- **incremental**: add files holding 1% more rows, run again; Headwater should take time
+  proportional to the new rows (it reads only new files), not to the folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import time
+from pathlib import Path
+
+import duckdb
+
+from benchmarks._common import HEADWATER, Row, fmt_seconds, log, ratio, time_subprocess, work_dir
+
+FILES = 10
+
+
+def make_folder(folder: Path, megabytes: int) -> int:
+    """Lineitem-like CSV files totalling about ``megabytes``; returns the row count."""
+    rows = int(megabytes * 1e6 / 130)  # ~130 bytes per line
+    folder.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect()
+    per_file = rows // FILES
+    for i in range(FILES):
+        con.execute(
+            f"copy (select {i} * {per_file} + r as id, r % 200000 as part, (r * 7) % 10000 as supp, "
+            "(r % 50) + 1 as quantity, round((r % 100000) / 7.0, 2) as price, "
+            "round((r % 10) / 100.0, 2) as discount, 'N' as flag, 'O' as status, "
+            "date '1992-01-01' + to_days((r % 2500)::int) as shipdate, "
+            "'DELIVER IN PERSON' as instruct, 'TRUCK' as mode, "
+            "'carefully final packages sleep ' || (r % 997) as comment "
+            f"from range({per_file}) t(r)) to '{folder}/part-{i:03d}.csv' (header)"
+        )
+    con.close()
+    return per_file * FILES
+
+
+def project(root: Path, folder: Path) -> None:
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "headwater.toml").write_text(
+        '[project]\nname = "files"\n\n[sources.lineitem]\n'
+        f'files = "{folder}/*.csv"\nwrite = "append"\n'
+    )
+
+
+def floor(folder: Path, db: Path) -> float:
+    db.unlink(missing_ok=True)
+    started = time.perf_counter()
+    con = duckdb.connect(str(db))
+    con.execute(
+        f"create table lineitem as select * from read_csv('{folder}/*.csv', all_varchar = true)"
+    )
+    con.close()
+    return time.perf_counter() - started
+
+
+def run(megabytes: int = 1000) -> list[Row]:
+    base = work_dir("ingest_files", fresh=True)
+    folder = base / "csv"
+    log(f"generating {megabytes} MB of CSV")
+    rows = make_folder(folder, megabytes)
+    size = sum(p.stat().st_size for p in folder.iterdir()) / 1e6
+    results: list[Row] = []
+    floor_s = floor(folder, base / "floor.duckdb")
+    root = base / "project"
+    project(root, folder)
+    hw = time_subprocess([HEADWATER, "run", "-p", str(root)])
+    assert hw.returncode == 0, hw.stderr
+    results.append(
+        Row(
+            "ingest_files",
+            f"{size:.0f} MB CSV, {rows:,} rows: headwater",
+            hw.seconds,
+            floor_s,
+            ratio(hw.seconds, floor_s),
+            "<= 1.5x DuckDB read_csv CTAS",
+            (ratio(hw.seconds, floor_s) or 99) <= 1.5,
+            f"{rows / hw.seconds:,.0f} rows/s; floor {rows / floor_s:,.0f} rows/s",
+        )
+    )
+    # 1% more rows in a new file, then rerun: only the new file is read
+    extra = base / "extra"
+    new_rows = make_folder(extra, max(1, megabytes // 100))
+    for path in sorted(extra.iterdir()):
+        shutil.move(str(path), str(folder / f"new-{path.name}"))
+    log(f"added {new_rows:,} rows ({100 * new_rows / rows:.1f}%) in {FILES} new files")
+    inc = time_subprocess([HEADWATER, "run", "-p", str(root)])
+    assert inc.returncode == 0, inc.stderr
+    results.append(
+        Row(
+            "ingest_files",
+            "incremental rerun, +~1% rows in a new file",
+            inc.seconds,
+            hw.seconds,
+            ratio(inc.seconds, hw.seconds),
+            "time ~ new rows, not the folder",
+            (ratio(inc.seconds, hw.seconds) or 1) < 0.2,
+            "ratio to the full load",
+        )
+    )
+    noop = time_subprocess([HEADWATER, "run", "-p", str(root)])
+    results.append(
+        Row(
+            "ingest_files",
+            "rerun with no new files",
+            noop.seconds,
+            hw.seconds,
+            ratio(noop.seconds, hw.seconds),
+            "",
+            None,
+            "ratio to the full load",
+        )
+    )
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--mb", type=int, default=1000)
+    args = parser.parse_args()
+    rows = run(args.mb)
+    for r in rows:
+        print(
+            f"{r.case:55} {fmt_seconds(r.seconds):>9} floor {fmt_seconds(r.floor):>9} ratio {r.ratio:.2f}  {r.note}"
+        )
+    out = Path(__file__).with_name("results_ingest_files.json")
+    out.write_text(json.dumps([r.as_dict() for r in rows], indent=1))
+
+
+if __name__ == "__main__":
+    main()
