@@ -22,6 +22,9 @@ $(UV): $(BIN)/python
 
 $(STAMP): pyproject.toml $(UV)
 	$(UV) pip install -q --python $(BIN)/python -e ".[dev]"
+	@# byte-compile once: with PYTHONDONTWRITEBYTECODE set, every `headwater` process
+	@# would otherwise recompile every module it imports
+	@$(BIN)/python -m compileall -q -j0 $(VENV)/lib src > /dev/null || true
 	@touch $(STAMP)
 
 install: $(STAMP)

@@ -80,7 +80,11 @@ def test_checks_are_frozen_and_hashable(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("item", "line", "needle"),
     [
-        ("  - type: not_nul\n    column: a\n", 4, "unknown check type 'not_nul' (did you mean not_null?)"),
+        (
+            "  - type: not_nul\n    column: a\n",
+            4,
+            "unknown check type 'not_nul' (did you mean not_null?)",
+        ),
         ("  - type: not_null\n", 4, "a not_null check needs `column`"),
         ("  - type: not_null\n    colum: a\n", 5, "unknown key 'colum'"),
         ("  - type: not_null\n    column: a\n    error_if: 'more than 5'\n", 6, "bad threshold"),
@@ -94,14 +98,24 @@ def test_checks_are_frozen_and_hashable(tmp_path: Path) -> None:
         ("  - type: range\n    column: a\n    min: 5\n    max: 1\n", 6, "greater than max"),
         ("  - type: freshness\n    column: a\n    max_age: soon\n", 6, "bad duration"),
         ("  - type: row_count\n    min: 1\n    error_if: '> 1'\n", 6, "does not apply"),
-        ("  - type: not_null\n    column: a\n    severity: warn\n    error_if: '> 1'\n", 7, "contradicts"),
+        (
+            "  - type: not_null\n    column: a\n    severity: warn\n    error_if: '> 1'\n",
+            7,
+            "contradicts",
+        ),
         ("  - type: not_null\n    column: a\n    on_fail: quarantine\n", 6, "only for source"),
-        ("  - type: accepted_values\n    column: a\n    values: [x, null]\n", 6, "cannot contain null"),
+        (
+            "  - type: accepted_values\n    column: a\n    values: [x, null]\n",
+            6,
+            "cannot contain null",
+        ),
         ("  - type: row_count_anomaly\n    window: 1\n", 5, "`window`"),
         ("  - just_a_string\n", 4, "expected a mapping"),
     ],
 )
-def test_invalid_yaml_names_file_and_line(tmp_path: Path, item: str, line: int, needle: str) -> None:
+def test_invalid_yaml_names_file_and_line(
+    tmp_path: Path, item: str, line: int, needle: str
+) -> None:
     text = "materialized: table\n# a comment\nchecks:\n" + item
     with pytest.raises(ConfigError) as info:
         parse_yaml(tmp_path, text, asset="marts.x")
@@ -208,8 +222,12 @@ def test_validate_columns(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as info:
         validate_columns(checks, columns)
     lines = str(info.value).splitlines()
-    assert lines[0].startswith(f"{tmp_path / 'fct_sales.yml'}:3: check unique_id_skus: unknown column 'skus' (did you mean sku?)")
-    assert lines[1].startswith(f"{tmp_path / 'fct_sales.yml'}:4: check expression_amount_0_and_amout_10: unknown column 'amout'")
+    assert lines[0].startswith(
+        f"{tmp_path / 'fct_sales.yml'}:3: check unique_id_skus: unknown column 'skus' (did you mean sku?)"
+    )
+    assert lines[1].startswith(
+        f"{tmp_path / 'fct_sales.yml'}:4: check expression_amount_0_and_amout_10: unknown column 'amout'"
+    )
     validate_columns(checks[:1], {"ID": "BIGINT"})  # case-insensitive, as DuckDB
 
 

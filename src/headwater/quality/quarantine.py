@@ -130,7 +130,7 @@ def split_quarantine(
                 + "; ".join(f"{r.check}: {r.message}" for r in worst),
                 results,
             )
-        target = _ensure_table(cur, rel, asset, columns)
+        target, as_text = _ensure_table(cur, rel, asset, columns)
         src = (
             f"{rel} AS s JOIN {_FLAGS} AS f ON s.rowid = f._hw_rowid"
             if keep_rowid
@@ -144,7 +144,7 @@ def split_quarantine(
             f"CASE WHEN {flag}{i} THEN {literal(c.name + ': ' + reason(c))} END"
             for i, c in enumerate(qchecks)
         )
-        same = " AND ".join(f"q.{quote(c)} IS NOT DISTINCT FROM s.{quote(c)}" for c in columns)
+        same = " AND ".join(_same(c, c in as_text) for c in columns)
         own = ", ".join(f"s.{quote(c)}" for c in columns)
         cur.execute(
             f"INSERT INTO {target} BY NAME SELECT concat_ws(',', {names}) AS _hw_check, "
@@ -326,8 +326,14 @@ def discard(
 # -- helpers ---------------------------------------------------------------------------------
 
 
-def _ensure_table(cur: duckdb.DuckDBPyConnection, rel: str, asset: str, columns: list[str]) -> str:
-    """Create ``quarantine.<table>`` (or add the load's new columns to it); return its name."""
+def _ensure_table(
+    cur: duckdb.DuckDBPyConnection, rel: str, asset: str, columns: list[str]
+) -> tuple[str, set[str]]:
+    """Create ``quarantine.<table>`` or bring it up to the load's columns.
+
+    Returns its name and the columns to compare as text: a column whose type in the load
+    differs from the table's becomes VARCHAR in the table (every value keeps its text).
+    """
     table = table_name(asset)
     target = quarantine_relation(asset)
     if not _scalar(
@@ -341,13 +347,30 @@ def _ensure_table(cur: duckdb.DuckDBPyConnection, rel: str, asset: str, columns:
             "CAST(NULL AS VARCHAR) AS _hw_reason, CAST(NULL AS VARCHAR) AS _hw_load_id, "
             f"CAST(NULL AS TIMESTAMPTZ) AS _hw_quarantined_at, {own} FROM {rel} LIMIT 0"
         )
-        return target
-    have = {c.lower() for c in _columns(cur, target)}
-    types = dict(cur.execute(f"SELECT column_name, column_type FROM (DESCRIBE {rel})").fetchall())
+        return target, set()
+    have = {name.lower(): (name, kind) for name, kind in _types(cur, target).items()}
+    types = _types(cur, rel)
+    as_text = set()
     for col in columns:
         if col.lower() not in have:
             cur.execute(f"ALTER TABLE {target} ADD COLUMN {quote(col)} {types[col]}")
-    return target
+        elif have[col.lower()][1] != types[col]:
+            name, kind = have[col.lower()]
+            if kind != "VARCHAR":
+                cur.execute(f"ALTER TABLE {target} ALTER COLUMN {quote(name)} TYPE VARCHAR")
+            as_text.add(col)
+    return target, as_text
+
+
+def _same(col: str, as_text: bool) -> str:
+    q, s = f"q.{quote(col)}", f"s.{quote(col)}"
+    if as_text:
+        q, s = f"CAST({q} AS VARCHAR)", f"CAST({s} AS VARCHAR)"
+    return f"{q} IS NOT DISTINCT FROM {s}"
+
+
+def _types(cur: duckdb.DuckDBPyConnection, rel: str) -> dict[str, str]:
+    return dict(cur.execute(f"SELECT column_name, column_type FROM (DESCRIBE {rel})").fetchall())
 
 
 def _sample(

@@ -89,7 +89,7 @@ def summary(asset: str, results: Sequence[CheckResult]) -> str:
     bad = [r for r in results if r.blocking]
     if not bad:
         counts = {s: sum(1 for r in results if r.status == s) for s in STATUSES}
-        return f"{asset}: " + ", ".join(f"{n} {s}" for s, n in counts.items() if n)
+        return f"{asset}: " + (", ".join(f"{n} {s}" for s, n in counts.items() if n) or "no checks")
     parts = [f"{r.check} ({r.status}: {r.message})" for r in bad]
     noun = "check" if len(bad) == 1 else "checks"
     return f"{asset}: {len(bad)} {noun} failed: " + "; ".join(parts)
