@@ -16,6 +16,7 @@ its ``exit_code``. Anything else is a bug and keeps its traceback.
     ├── ConnectionError_                exit 3   a connection cannot be reached / authenticated
     ├── SourceError                     exit 4   extraction failed (file, row, column named)
     ├── EngineError                     exit 4   the warehouse refused a statement
+    ├── CheckFailed                     exit 5   an error-severity check failed
     ├── RunFailed                       exit 5   a run finished with failed steps
     └── StepTimeout                              a step exceeded its timeout (internal to runs)
 
@@ -85,6 +86,16 @@ class EngineError(HeadwaterError):
     """The engine rejected a statement (the model file is named when known)."""
 
     exit_code = 4
+
+
+class CheckFailed(HeadwaterError):
+    """An error-severity check failed on an asset: the step ends ``check_failed`` (no retry:
+    the data would not change) and its downstream steps ``blocked_by_check``."""
+
+    exit_code = 5
+    step_status = "check_failed"
+    downstream_status = "blocked_by_check"
+    retryable = False
 
 
 class RunFailed(HeadwaterError):

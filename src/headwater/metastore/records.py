@@ -14,7 +14,17 @@ RUN_STATUSES: frozenset[str] = frozenset({"running", "success", "failed", "aband
 """Every value ``runs.status`` may hold. ``running`` is the only non-final one."""
 
 STEP_STATUSES: frozenset[str] = frozenset(
-    {"pending", "running", "success", "failed", "upstream_failed", "skipped", "timed_out"}
+    {
+        "pending",
+        "running",
+        "success",
+        "failed",
+        "upstream_failed",
+        "skipped",
+        "timed_out",
+        "check_failed",  # built, but an error-severity check failed: the build was not published
+        "blocked_by_check",  # downstream of a check_failed step
+    }
 )
 """Every value ``step_runs.status`` and ``attempts.status`` may hold."""
 

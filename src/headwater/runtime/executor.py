@@ -76,6 +76,9 @@ class _Attempt:
     done: bool = False
     outcome: tuple[bool, Any] | None = field(default=None)
     transient: bool = False
+    retryable: bool = True
+    fail_status: str | None = None  # set by the error (e.g. check_failed)
+    downstream_status: str = "upstream_failed"
 
 
 def describe(exc: BaseException) -> str:
@@ -125,7 +128,7 @@ class Executor:
             if attempt is not None and running.get(attempt.step.name) is attempt:
                 del running[attempt.step.name]
                 ok, value = attempt.outcome or (False, "no outcome")
-                self._settle(attempt, ok, value, None, ready, waiting, retry_at)
+                self._settle(attempt, ok, value, attempt.fail_status, ready, waiting, retry_at)
             for name, att in list(running.items()):
                 limit = att.step.timeout
                 if limit is not None and time.monotonic() - att.started > limit:
@@ -152,6 +155,9 @@ class Executor:
             except BaseException as exc:  # reported, never raised into the pool
                 attempt.outcome = (False, describe(exc))
                 attempt.transient = bool(getattr(exc, "transient", False))
+                attempt.retryable = bool(getattr(exc, "retryable", True))
+                attempt.fail_status = getattr(exc, "step_status", None)
+                attempt.downstream_status = getattr(exc, "downstream_status", UPSTREAM_FAILED)
             attempt.done = True
             self._done.put(attempt)
 
@@ -191,6 +197,8 @@ class Executor:
                     ready.append(child)
             return
         allowed = step.retries + (step.transient_retries if att.transient else 0)
+        if not att.retryable:
+            allowed = 0
         if att.number <= allowed:
             delay = min(step.retry_delay * 2 ** (att.number - 1), MAX_BACKOFF)
             retry_at[name] = time.monotonic() + delay
