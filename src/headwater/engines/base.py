@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -54,6 +55,12 @@ class LoadRequest:
     contract: Contract = "evolve"  # what to do when the source's schema changed
     advance_state: bool = True  # False for a bounded backfill window (end_value)
     boundary: str | None = None  # cursor value of the last load: rows at it may be re-read
+    # Quality hooks, called inside the load's transaction with the engine's cursor:
+    # ``screen(cursor, staged_table)`` may move bad staged rows aside (quarantine) before they
+    # are written; ``audit(cursor, target_table)`` runs after the write and may raise to
+    # refuse the whole load (nothing is committed).
+    screen: Callable[[Any, str], Any] | None = None
+    audit: Callable[[Any, str], Any] | None = None
 
 
 @dataclass(frozen=True)

@@ -181,6 +181,7 @@ class DuckDBEngine:
         unique_key: list[str] | None = None,
         time_column: str | None = None,
         lookback: str | None = None,
+        audit: Any = None,
     ) -> int | None:
         """Build a model from its SELECT; returns the row count (None for views)."""
         from headwater.engines.duckdb.materialize import materialize
@@ -194,6 +195,7 @@ class DuckDBEngine:
             unique_key=unique_key or [],
             time_column=time_column,
             lookback=lookback,
+            audit=audit,
         )
 
     def write_table(
@@ -204,6 +206,7 @@ class DuckDBEngine:
         *,
         materialized: str,
         unique_key: list[str] | None = None,
+        audit: Any = None,
     ) -> int:
         """Materialize a Python model's result (Arrow table/reader, DuckDB relation, pandas,
         polars) atomically."""
@@ -218,6 +221,7 @@ class DuckDBEngine:
                 "select * from _hw_python_result",
                 materialized="table" if materialized == "view" else materialized,
                 unique_key=unique_key,
+                audit=audit,
             )
         finally:
             cur.unregister("_hw_python_result")

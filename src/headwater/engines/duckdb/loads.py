@@ -67,6 +67,8 @@ def run_load(cur: duckdb.DuckDBPyConnection, asset: str, req: LoadRequest) -> Lo
         if req.write in ("merge", "scd2") and req.primary_key:
             _record_exact_duplicates(cur, asset, req, cols)
             _dedupe(cur, req)
+        if req.screen is not None:
+            req.screen(cur, NEW)
         meta = f"'{req.load_id}' as {LOAD_ID}, now() as {LOADED_AT}"
         if not _exists(cur, req.schema, req.table):
             written = _create(cur, req, target, cols, meta)

@@ -10,6 +10,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import duckdb
 
 from headwater.engines.duckdb.sql import ident, qualified
@@ -26,7 +28,10 @@ def materialize(
     unique_key: list[str],
     time_column: str | None,
     lookback: str | None,
+    audit: Callable[[duckdb.DuckDBPyConnection, str], object] | None = None,
 ) -> int | None:
+    """Build ``schema.table``; ``audit(cursor, target)`` runs before the commit and may raise
+    to keep the previous version (write, audit, publish)."""
     target = qualified(schema, table)
     cur.execute("begin transaction")
     try:
@@ -43,6 +48,8 @@ def materialize(
             count = _count(cur, target)
         else:
             count = _incremental(cur, target, sql, unique_key, time_column, lookback)
+        if audit is not None:
+            audit(cur, target)
         cur.execute("commit")
     except BaseException:
         cur.execute("rollback")
