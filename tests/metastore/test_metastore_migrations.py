@@ -16,7 +16,7 @@ from headwater.metastore import Metastore, MetastoreError
 from headwater.metastore.migrations import HEAD_REVISION, SCRIPT_LOCATION
 from headwater.metastore.tables import metadata
 
-TABLES = {"runs", "step_runs", "attempts", "watermarks", "alembic_version"}
+TABLES = {"runs", "step_runs", "attempts", "watermarks", "check_results", "alembic_version"}
 
 
 def _open_in_child(url: str) -> tuple[bool, int]:

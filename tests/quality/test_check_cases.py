@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import yaml
 
-from headwater.quality import fail_predicate, parse_checks, run_checks
+from headwater.quality import check_query, fail_predicate, parse_checks, run_checks
 from headwater.quality.compile import relation_sql
 
 CASES = Path(__file__).parent / "cases"
@@ -39,6 +39,8 @@ def test_case(path: Path, doc: dict[str, Any], index: int, case: dict[str, Any],
         assert len(result.sample) == case["sample"]
     if "predicate" in case:
         assert fail_predicate(check, relation) == case["predicate"]
+    if "query" in case:
+        assert check_query(check, relation) == case["query"].strip()
     if check.row_level and result.status != "error":
         # the predicate used for quarantine finds exactly the rows the check counts
         rel = relation_sql(relation)

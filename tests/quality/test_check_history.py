@@ -48,7 +48,8 @@ def result(
 @pytest.fixture
 def engine_sa():
     store = Metastore.open("sqlite://")  # the real metastore (runs, step_runs, ...) in memory
-    ensure_table(store.engine)
+    for n in range(10):  # results reference their run
+        store.start_run(f"run{n}", project="p", selection=None)
     yield store.engine
     store.close()
 

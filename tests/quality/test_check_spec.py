@@ -111,6 +111,8 @@ def test_checks_are_frozen_and_hashable(tmp_path: Path) -> None:
         ),
         ("  - type: row_count_anomaly\n    window: 1\n", 5, "`window`"),
         ("  - just_a_string\n", 4, "expected a mapping"),
+        ("  - type: [not_null]\n    column: a\n", 4, "unknown check type ['not_null']"),
+        ("  - not_null: a\n    severity: warn\n    warn_if: 5%\n", 6, "bad threshold '5%'"),
     ],
 )
 def test_invalid_yaml_names_file_and_line(

@@ -7,6 +7,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from headwater.errors import SourceError
 from headwater.quality import (
     QuarantineLimitExceeded,
     discard,
@@ -311,3 +312,18 @@ def test_a_type_change_keeps_every_value_as_text(tmp_path: Path, cur) -> None:
         (4, "3"),
         (9, "lots"),
     ]
+
+
+def test_a_broken_predicate_reports_the_engine_error(tmp_path: Path, cur) -> None:
+    checks = spec(
+        tmp_path,
+        [{"type": "relationships", "column": "sku", "to": "raw.nowhere", "on_fail": "quarantine"}],
+    )
+    cur.execute("begin transaction")
+    cur.execute(f"create temp table _hw_new as {ROWS}")
+    with pytest.raises(
+        SourceError,
+        match=r"raw.orders: the quarantine checks could not run: .*nowhere.*checks: relationships_sku \(.*headwater.toml:1\)",
+    ):
+        split_quarantine(cur, "_hw_new", "raw.orders", "run1", checks)
+    cur.execute("rollback")

@@ -85,9 +85,9 @@ def run(
     threads: Annotated[int | None, typer.Option("-t", "--threads", min=1)] = None,
 ) -> None:
     """Run the selected assets and tasks (everything by default)."""
-    from headwater.cli.display import RunDisplay, summary
     from headwater.project import select as do_select
     from headwater.runtime import run as do_run
+    from headwater.runtime.display import RunDisplay, summary
 
     proj = _load(project, discover=True)
     include, skip = list(select or []), list(exclude or [])
@@ -114,8 +114,8 @@ def retry(
     threads: Annotated[int | None, typer.Option("-t", "--threads", min=1)] = None,
 ) -> None:
     """Rerun what failed or did not run in RUN_ID."""
-    from headwater.cli.display import RunDisplay, summary
     from headwater.runtime import retry_run
+    from headwater.runtime.display import RunDisplay, summary
 
     proj = _load(project)
     console = _console()

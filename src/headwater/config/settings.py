@@ -45,6 +45,7 @@ class TableOptions(_Strict):
     columns: list[str] | None = None
     query: str | None = None
     initial_value: str | None = None
+    checks: list[dict[str, Any]] = Field(default_factory=list)
 
     _pk = field_validator("primary_key", mode="before")(_as_list)
 
@@ -87,6 +88,7 @@ class SourceSettings(_Strict):
     retries: int | None = None
     retry_delay: float | None = None
     timeout: float | None = None
+    checks: list[dict[str, Any]] = Field(default_factory=list)  # [[sources.x.checks]]
 
     _lists = field_validator(
         "primary_key", "tags", "null", "tables", "include", "exclude", mode="before"

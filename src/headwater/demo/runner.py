@@ -28,12 +28,12 @@ def run_demo(
     databases: str = "embedded",
 ) -> bool:
     """Set up (or append to) the demo in ``directory``, run it; True when all went well."""
-    from headwater.cli.display import RunDisplay, summary
     from headwater.demo.scaffold import init_project
     from headwater.demo.truth import answers
     from headwater.demo.writer import append_batch, read_state
     from headwater.project import load_project
     from headwater.runtime import run
+    from headwater.runtime.display import RunDisplay, summary
 
     state = read_state(directory) if directory.exists() else None
     if append:

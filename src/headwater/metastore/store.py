@@ -22,7 +22,7 @@ import json
 import os
 import socket
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
@@ -541,6 +541,23 @@ class Metastore:
             return [_attempt_record(row) for row in conn.execute(query)]
 
     # ------------------------------------------------------------------ watermarks
+
+    def record_check_results(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Insert check results (rows of ``check_results``); a (run, asset, check) already
+        recorded is replaced, so a retried step keeps only its last results."""
+        table = t.check_results
+        if not rows:
+            return
+        with self._write() as conn:
+            for row in rows:
+                conn.execute(
+                    table.delete().where(
+                        table.c.run_id == row["run_id"],
+                        table.c.asset == row["asset"],
+                        table.c.check_name == row["check_name"],
+                    )
+                )
+            conn.execute(table.insert(), [dict(r) for r in rows])
 
     def set_watermark(self, asset: str, value: str, *, location: str, run_id: str) -> None:
         """Record (insert or replace) the copy of ``asset``'s watermark, updated now.

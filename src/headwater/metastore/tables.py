@@ -128,3 +128,24 @@ watermarks = Table(
     Column("updated_at", UTCDateTime, nullable=False),
     Column("run_id", String(64), nullable=False),
 )
+
+check_results = Table(
+    "check_results",
+    metadata,
+    Column("run_id", String(64), ForeignKey("runs.run_id"), primary_key=True),
+    Column("asset", String(400), primary_key=True),
+    Column("check_name", String(400), primary_key=True),
+    Column("step", String(400), nullable=False),
+    Column("check_type", String(32), nullable=False),
+    Column("severity", String(16), nullable=False),
+    Column("status", String(16), nullable=False),  # pass | warn | fail | error
+    Column("failing", BigInteger, nullable=False),
+    Column("total", BigInteger, nullable=True),
+    Column("quarantined", Integer, nullable=False),  # 1: the failing rows went to quarantine
+    Column("message", Text, nullable=False),
+    Column("sample", Text, nullable=True),  # JSON list of rows, at most ~4 KB
+    Column("duration_ms", Integer, nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Index("ix_check_results_asset_at", "asset", "at"),
+    Index("ix_check_results_check_name_at", "check_name", "at"),
+)

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from headwater.config.settings import ModelSettings, SourceSettings, TableOptions
+from headwater.project.checks import Check
 
 Kind = Literal["source", "model", "task"]
 
@@ -71,6 +72,7 @@ class Asset:
     retries: int | None = None
     retry_delay: float | None = None
     timeout: float | None = None
+    checks: tuple[Check, ...] = ()
 
     @property
     def short_name(self) -> str:

@@ -5,11 +5,13 @@ Pure: reads files under the folder and imports its ``python/`` modules; opens no
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import fnmatch
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from headwater.config.settings import (
     ConnectionSettings,
@@ -20,6 +22,7 @@ from headwater.config.settings import (
 from headwater.config.textfile import locate_key
 from headwater.errors import ConfigError, ProjectError, UnknownAssetError
 from headwater.project.asset import Asset, SourceSpec
+from headwater.project.checks import Check, parse_checks, resolve_references
 from headwater.project.graph import Graph
 from headwater.project.python_assets import discover
 from headwater.project.sql_model import read_sql_model
@@ -149,10 +152,29 @@ def _source_assets(
                     raise ConfigError(
                         f"{where}: source {name!r} table {table!r}: merge needs a primary_key"
                     )
-                assets.append(_source_asset(f"{name}_{table}", spec, toml_path, line))
+                asset = _source_asset(f"{name}_{table}", spec, toml_path, line)
+                checks = _source_checks(
+                    asset.name, src.checks, toml_path, text, ("sources", name, "checks")
+                )
+                if spec.options is not None and spec.options.checks:
+                    key = ("sources", name, "table_options", table, "checks")
+                    checks += _source_checks(asset.name, spec.options.checks, toml_path, text, key)
+                assets.append(dataclasses.replace(asset, checks=checks))
         else:
-            assets.append(_source_asset(name, SourceSpec(name, src), toml_path, line))
+            asset = _source_asset(name, SourceSpec(name, src), toml_path, line)
+            checks = _source_checks(
+                asset.name, src.checks, toml_path, text, ("sources", name, "checks")
+            )
+            assets.append(dataclasses.replace(asset, checks=checks))
     return assets
+
+
+def _source_checks(
+    asset: str, items: list[Any], path: Path, text: str, key: tuple[str, ...]
+) -> tuple[Any, ...]:
+    if not items:
+        return ()
+    return parse_checks(items, path=path, text=text, key=key, asset=asset, quarantine_allowed=True)
 
 
 def _source_asset(table: str, spec: SourceSpec, path: Path, line: int) -> Asset:
@@ -188,12 +210,22 @@ def _sql_models(root: Path, settings: ProjectSettings) -> list[Asset]:
         cfg = parsed.settings
         schema = cfg.schema_ or settings.schemas.get(layer, layer)
         table = path.stem
+        checks: tuple[Check, ...] = ()
+        if cfg.checks:
+            checks = parse_checks(
+                cfg.checks,
+                path=parsed.settings_path,
+                text=parsed.settings_text,
+                first_line=parsed.settings_line,
+                asset=f"{schema}.{table}",
+            )
         assets.append(
             Asset(
                 name=f"{schema}.{table}",
                 kind="model",
                 schema=schema,
                 table=table,
+                checks=checks,
                 path=path,
                 deps=tuple(sorted(parsed.references | set(cfg.depends_on))),
                 tags=(*cfg.tags, layer),
@@ -234,6 +266,15 @@ def _python_assets(root: Path, settings: ProjectSettings) -> list[Asset]:
                     retries=cfg.retries,
                     retry_delay=cfg.retry_delay,
                     timeout=cfg.timeout,
+                    checks=parse_checks(
+                        cfg.checks,
+                        path=path,
+                        text="",
+                        first_line=line,
+                        asset=f"{schema}.{decl.name}",
+                    )
+                    if cfg.checks
+                    else (),
                 )
             )
         else:
@@ -269,34 +310,44 @@ def _check_unique(assets: list[Asset]) -> None:
 
 
 def _resolve(assets: list[Asset]) -> list[Asset]:
-    """Turn the names a model reads into asset names; unknown names are errors."""
-    import dataclasses
+    """Turn the names a model (or a relationships check) reads into asset names."""
 
     by_name = {a.name: a for a in assets}
     by_short: dict[str, list[str]] = {}
     for a in assets:
         by_short.setdefault(a.short_name, []).append(a.name)
     out = []
+
+    def resolve(asset: Asset, ref: str, what: str) -> str:
+        if ref in by_name:
+            return ref
+        if "." not in ref and len(by_short.get(ref, [])) == 1:
+            return by_short[ref][0]
+        if "." not in ref and len(by_short.get(ref, [])) > 1:
+            raise UnknownAssetError(
+                f"{asset.location}: {asset.name} {what} {ref!r}, which is ambiguous: "
+                f"{', '.join(sorted(by_short[ref]))}; qualify it with its schema"
+            )
+        names = sorted(set(by_name) | set(by_short))
+        close = difflib.get_close_matches(ref, names, n=3, cutoff=0.6)
+        hint = f"; closest: {', '.join(close)}" if close else ""
+        raise UnknownAssetError(
+            f"{asset.location}: {asset.name} {what} unknown asset {ref!r}{hint}"
+        )
+
     for asset in assets:
         deps: list[str] = []
         for ref in asset.deps:
-            if ref in by_name:
-                target = ref
-            elif "." not in ref and len(by_short.get(ref, [])) == 1:
-                target = by_short[ref][0]
-            elif "." not in ref and len(by_short.get(ref, [])) > 1:
-                raise UnknownAssetError(
-                    f"{asset.location}: {asset.name} reads {ref!r}, which is ambiguous: "
-                    f"{', '.join(sorted(by_short[ref]))}; qualify it with its schema"
-                )
-            else:
-                names = sorted(set(by_name) | set(by_short))
-                close = difflib.get_close_matches(ref, names, n=3, cutoff=0.6)
-                hint = f"; closest: {', '.join(close)}" if close else ""
-                raise UnknownAssetError(
-                    f"{asset.location}: {asset.name} reads unknown asset {ref!r}{hint}"
-                )
+            target = resolve(asset, ref, "reads")
             if target != asset.name and target not in deps:  # incremental models read themselves
                 deps.append(target)
-        out.append(dataclasses.replace(asset, deps=tuple(deps)))
+        checks = asset.checks
+        if any(c.references for c in checks):
+            checks = resolve_references(
+                checks,
+                lambda ref, a=asset: resolve(a, ref, "checks a relationship to"),  # type: ignore[misc]
+            )
+            for check in checks:
+                deps += [r for r in check.references if r != asset.name and r not in deps]
+        out.append(dataclasses.replace(asset, deps=tuple(deps), checks=checks))
     return out

@@ -28,6 +28,9 @@ class SqlModelFile:
     sql: str
     settings: ModelSettings
     references: frozenset[str]
+    settings_path: Path  # where the settings came from (sidecar or the SQL file's header)
+    settings_text: str
+    settings_line: int  # first line of the settings in settings_path
 
 
 def read_sql_model(path: Path, sidecar: Path | None) -> SqlModelFile:
@@ -35,6 +38,7 @@ def read_sql_model(path: Path, sidecar: Path | None) -> SqlModelFile:
     text = path.read_text(encoding="utf-8")
     header, first_line = _header_yaml(text)
     data: dict[str, Any] = {}
+    settings_text, settings_path, offset = "", path, 1
     if header is not None:
         parsed = load_yaml(path, header, first_line=first_line)
         data.update(parsed or {})
@@ -55,7 +59,8 @@ def read_sql_model(path: Path, sidecar: Path | None) -> SqlModelFile:
     sql = text.strip().rstrip(";").strip()
     if not sql or _only_comments(sql):
         raise SqlParseError(f"{path}:1:1: the model is empty (expected one SELECT statement)")
-    return SqlModelFile(path, sql, settings, frozenset(table_references(text, path=path)))
+    refs = frozenset(table_references(text, path=path))
+    return SqlModelFile(path, sql, settings, refs, settings_path, settings_text, offset)
 
 
 def table_references(sql: str, *, path: Path | None) -> set[str]:

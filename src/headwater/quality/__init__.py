@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from headwater.quality.compile import check_query, fail_predicate, reason
+from headwater.quality.compile import check_query, fail_predicate, reason, sample_query
 from headwater.quality.quarantine import (
     QuarantineGroup,
     QuarantineLimitExceeded,
@@ -78,6 +78,7 @@ __all__ = [
     "resolve_references",
     "run_check",
     "run_checks",
+    "sample_query",
     "split_quarantine",
     "summary",
     "validate_columns",

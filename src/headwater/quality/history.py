@@ -1,8 +1,6 @@
 """Check results in the metastore: the ``check_results`` table, recording and reading it.
 
-The table is defined here on its own ``MetaData`` until it moves into
-``headwater.metastore.tables`` (with an Alembic revision); then replace the definition below
-by ``from headwater.metastore.tables import check_results``. Only portable column types.
+The table is ``headwater.metastore.tables.check_results`` (Alembic revision 0002).
 
 One row per (run, asset, check): a step retried within a run overwrites its earlier rows.
 """
@@ -16,35 +14,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy import BigInteger, Column, Index, Integer, MetaData, String, Table, Text
 from sqlalchemy.engine import Connection, Engine
 
-from headwater.metastore.tables import NAMING_CONVENTION, UTCDateTime
+from headwater.metastore.tables import check_results
 from headwater.quality.runner import CheckResult
-
-metadata = MetaData(naming_convention=NAMING_CONVENTION)
-
-check_results = Table(
-    "check_results",
-    metadata,
-    # when moved to metastore.tables: Column("run_id", String(64), ForeignKey("runs.run_id"), ...)
-    Column("run_id", String(64), primary_key=True),
-    Column("asset", String(400), primary_key=True),
-    Column("check_name", String(400), primary_key=True),
-    Column("step", String(400), nullable=False),
-    Column("check_type", String(32), nullable=False),
-    Column("severity", String(16), nullable=False),
-    Column("status", String(16), nullable=False),  # pass | warn | fail | error
-    Column("failing", BigInteger, nullable=False),
-    Column("total", BigInteger, nullable=True),
-    Column("quarantined", Integer, nullable=False),  # 1: the failing rows went to quarantine
-    Column("message", Text, nullable=False),
-    Column("sample", Text, nullable=True),  # JSON list of rows, at most ~4 KB
-    Column("duration_ms", Integer, nullable=False),
-    Column("at", UTCDateTime, nullable=False),
-    Index("ix_check_results_asset_at", "asset", "at"),
-    Index("ix_check_results_check_name_at", "check_name", "at"),
-)
 
 
 @dataclass(frozen=True)
@@ -58,8 +31,8 @@ class CheckRecord:
 
 
 def ensure_table(engine: Engine) -> None:
-    """Create ``check_results`` if missing. For tests and until the Alembic revision exists."""
-    metadata.create_all(engine, tables=[check_results])
+    """Create ``check_results`` if missing (a bare engine in tests; the metastore migrates)."""
+    check_results.metadata.create_all(engine, tables=[check_results])
 
 
 def to_rows(

@@ -19,6 +19,7 @@ Uniqueness is judged within one load (and, on release, within the released rows)
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -43,6 +44,7 @@ class QuarantineLimitExceeded(SourceError):
     def __init__(self, message: str, results: Sequence[CheckResult]) -> None:
         super().__init__(message)
         self.results = tuple(results)
+        self.retryable = False  # the same rows fail again: do not retry the load
 
 
 @dataclass(frozen=True)
@@ -107,10 +109,19 @@ def split_quarantine(
     flags = ", ".join(f"coalesce({p}, FALSE) AS _hw_f{i}" for i, p in enumerate(preds))
     any_flag = " OR ".join(f"_hw_f{i}" for i in range(len(preds)))
     head = "rowid AS _hw_rowid" if keep_rowid else "*"
-    cur.execute(
-        f"CREATE OR REPLACE TEMP TABLE {_FLAGS} AS SELECT * FROM "
-        f"(SELECT {head}, {flags} FROM {rel} AS _hw_r) WHERE {any_flag}"
-    )
+    try:
+        cur.execute(
+            f"CREATE OR REPLACE TEMP TABLE {_FLAGS} AS SELECT * FROM "
+            f"(SELECT {head}, {flags} FROM {rel} AS _hw_r) WHERE {any_flag}"
+        )
+    except duckdb.InterruptException:
+        raise
+    except duckdb.Error as exc:
+        where = "; ".join(f"{c.name} ({c.location or '?'})" for c in qchecks)
+        first = str(exc).strip().splitlines()[0]
+        raise SourceError(
+            f"{asset}: the quarantine checks could not run: {first}; checks: {where}"
+        ) from None
     try:
         sums = ", ".join(f"count(*) FILTER (WHERE _hw_f{i})" for i in range(len(preds)))
         row = cur.execute(f"SELECT {sums} FROM {_FLAGS}").fetchone()
@@ -163,7 +174,7 @@ def split_quarantine(
             )
         return counts
     finally:
-        cur.execute(f"DROP TABLE IF EXISTS {_FLAGS}")
+        _drop(cur, _FLAGS)
 
 
 def quarantine_results(
@@ -294,7 +305,7 @@ def release(
         selected = _scalar(cur, f"SELECT count(*) FROM {cand}")
         released = _scalar(cur, f"SELECT count(*) FROM {RELEASED}")
     finally:
-        cur.execute(f"DROP TABLE IF EXISTS {cand}")
+        _drop(cur, cand)
     return Released(RELEASED, released, selected - released, tuple(columns))
 
 
@@ -398,6 +409,12 @@ def _sample(
         return ()
     row = cur.execute(f"SELECT to_json(list(_hw_s)) FROM ({sql}) AS _hw_s", params).fetchone()
     return bounded_sample(row[0] if row else None)
+
+
+def _drop(cur: duckdb.DuckDBPyConnection, table: str) -> None:
+    """Drop a helper temp table; in an aborted transaction leave it (the rollback does)."""
+    with contextlib.suppress(duckdb.Error):
+        cur.execute(f"DROP TABLE IF EXISTS {table}")
 
 
 def _columns(cur: duckdb.DuckDBPyConnection, rel: str) -> list[str]:

@@ -1,7 +1,8 @@
 """Run checks against a relation in the warehouse and judge them with their thresholds.
 
-Each check is one query (see :mod:`headwater.quality.compile`) on the caller's cursor; only
-one row (counts and a bounded JSON sample) comes back to Python. A check whose query fails
+Each check is one query (see :mod:`headwater.quality.compile`) on the caller's cursor, plus,
+when rows fail, one early-stopping query for a sample; only counts and a bounded JSON sample
+come back to Python. A check whose query fails
 (a missing column, a bad cast) gets status ``error`` and the others still run.
 
 Call :func:`run_checks` outside an explicit transaction: in DuckDB a failed statement aborts
@@ -25,7 +26,7 @@ from typing import Any, Literal
 import duckdb
 
 from headwater.errors import HeadwaterError
-from headwater.quality.compile import SAMPLE_LIMIT, check_query, reason
+from headwater.quality.compile import SAMPLE_LIMIT, check_query, reason, sample_query
 from headwater.quality.spec import TABLE_LEVEL, Check
 
 Status = Literal["pass", "warn", "fail", "error"]
@@ -178,6 +179,10 @@ def run_check(
         row = cur.execute(check_query(check, relation, sample_limit=sample_limit)).fetchone()
         assert row is not None
         failing, total, sample_json = int(row[0] or 0), int(row[1] or 0), row[2]
+        extra = sample_query(check, relation, sample_limit=sample_limit) if failing else None
+        if extra is not None:  # a second, early-stopping query, only when rows fail
+            found = cur.execute(extra).fetchone()
+            sample_json = found[0] if found else None
         sample = bounded_sample(sample_json)
         if check.type == "row_count_anomaly":
             past = list(history(asset_name)) if history is not None else []
