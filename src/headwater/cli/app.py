@@ -176,6 +176,37 @@ def query(
 
 
 @app.command()
+def check(
+    project: ProjectOpt = Path("."),
+    select: SelectOpt = None,
+    exclude: ExcludeOpt = None,
+) -> None:
+    """Run the selected assets' checks on the warehouse as it is (exit 5 if one blocks)."""
+    from headwater.cli.quality import run_check_command
+
+    if not run_check_command(_console(), _load(project), list(select or []), list(exclude or [])):
+        raise typer.Exit(5)
+
+
+@app.command()
+def quarantine(
+    args: Annotated[
+        list[str] | None, typer.Argument(help="[ASSET] | release ASSET | discard ASSET")
+    ] = None,
+    project: ProjectOpt = Path("."),
+    check: Annotated[str | None, typer.Option(help="Only rows that failed this check.")] = None,
+    load_id: Annotated[str | None, typer.Option(help="Only rows of this load.")] = None,
+    force: Annotated[bool, typer.Option(help="Release without re-validating.")] = False,
+) -> None:
+    """Quarantined rows per asset and reason; release them after a fix (re-validated) or discard."""
+    from headwater.cli.quality import quarantine_command
+
+    quarantine_command(
+        _console(), _load(project), list(args or []), check=check, load_id=load_id, force=force
+    )
+
+
+@app.command()
 def loads(
     asset: Annotated[str | None, typer.Argument(help="Only this source asset.")] = None,
     project: ProjectOpt = Path("."),

@@ -61,6 +61,9 @@ class LoadRequest:
     # refuse the whole load (nothing is committed).
     screen: Callable[[Any, str], Any] | None = None
     audit: Callable[[Any, str], Any] | None = None
+    # ``before_stage(cursor)`` runs first inside the transaction (e.g. a quarantine release
+    # preparing the rows that ``scan_sql`` then reads)
+    before_stage: Callable[[Any], Any] | None = None
 
 
 @dataclass(frozen=True)

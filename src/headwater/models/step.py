@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from headwater.errors import EngineError
@@ -11,7 +12,14 @@ from headwater.project.asset import Asset
 from headwater.project.graph import Graph
 
 
-def run_model(asset: Asset, *, engine: Any, graph: Graph, log: logging.Logger) -> int | None:
+def run_model(
+    asset: Asset,
+    *,
+    engine: Any,
+    graph: Graph,
+    log: logging.Logger,
+    audit: Callable[[Any, str], Any] | None = None,
+) -> int | None:
     """Materialize ``asset``; returns its row count (None for views)."""
     cfg = asset.model
     assert cfg is not None and asset.schema and asset.table
@@ -30,6 +38,7 @@ def run_model(asset: Asset, *, engine: Any, graph: Graph, log: logging.Logger) -
             result,
             materialized=cfg.materialized,
             unique_key=cfg.unique_key,
+            audit=audit,
         )
     sql = compile_sql(asset, graph)
     log.info("materializing %s as %s", asset.name, cfg.materialized)
@@ -44,6 +53,7 @@ def run_model(asset: Asset, *, engine: Any, graph: Graph, log: logging.Logger) -
             unique_key=cfg.unique_key,
             time_column=cfg.time_column,
             lookback=cfg.lookback,
+            audit=audit,
         )
     except duckdb.Error as exc:
         first = str(exc).splitlines()[0]

@@ -25,7 +25,7 @@ from typing import Any, Literal
 
 import duckdb
 
-from headwater.errors import HeadwaterError
+from headwater.errors import CheckFailed
 from headwater.quality.compile import SAMPLE_LIMIT, check_query, reason, sample_query
 from headwater.quality.spec import TABLE_LEVEL, Check
 
@@ -70,13 +70,13 @@ class CheckResult:
         return cls(**{**data, "sample": tuple(data.get("sample") or ())})
 
 
-class ChecksFailed(HeadwaterError):
-    """Blocking check results on an asset: its downstream steps must not run."""
+class ChecksFailed(CheckFailed):
+    """Blocking check results on an asset: the step ends ``check_failed``, its downstream
+    steps ``blocked_by_check``, and it is not retried (a failing check fails again)."""
 
     def __init__(self, asset: str, results: Sequence[CheckResult]) -> None:
         self.asset = asset
         self.results = tuple(results)
-        self.retryable = False  # a failing check fails again: do not retry the step
         super().__init__(summary(asset, results))
 
 

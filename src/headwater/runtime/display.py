@@ -86,19 +86,18 @@ class RunDisplay:
 
 def summary(console: Console, result: RunResult) -> None:
     counts: dict[str, int] = {}
-    rows = rejected = 0
+    rows = rejected = quarantined = 0
     for st in result.steps.values():
         counts[st.status] = counts.get(st.status, 0) + 1
         if isinstance(st.result, dict):
             rows += st.result.get("rows_out") or 0
             rejected += st.result.get("rows_rejected") or 0
+            quarantined += st.result.get("quarantined") or 0
     parts = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
     style = "green" if result.status == "success" else "red"
-    extra = (
-        f'; {rejected} rejected rows (headwater query "select * from _headwater.rejected_rows")'
-        if rejected
-        else ""
-    )
+    extra = ""
+    if rejected or quarantined:
+        extra = f"; {quarantined} rows quarantined, {rejected} rejected while reading (headwater quarantine)"
     console.print(
         f"[{style}]run {result.run_id} {result.status}[/] in {result.seconds:.2f}s: {parts}{extra}",
         highlight=False,
@@ -116,6 +115,11 @@ def _rows(result: Any) -> str:
         parts.append(f"out={result['rows_out']}")
     if result.get("rows_rejected"):
         parts.append(f"rejected={result['rows_rejected']}")
+    if result.get("quarantined"):
+        parts.append(f"quarantined={result['quarantined']}")
+    checks = result.get("checks") or {}
+    if checks:
+        parts.append("checks " + "/".join(f"{n} {s}" for s, n in sorted(checks.items())))
     return f" ({' '.join(parts)})" if parts else ""
 
 

@@ -230,10 +230,8 @@ class Executor:
         for down in self._downstream(name):
             ds = self.state[down]
             if ds.status == "pending":
-                ds.status, ds.error = UPSTREAM_FAILED, f"upstream {name} {st.status}"
-                self.on_event(
-                    Event("finished", down, 0, UPSTREAM_FAILED, time.time(), error=ds.error)
-                )
+                ds.status, ds.error = att.downstream_status, f"upstream {name} {st.status}"
+                self.on_event(Event("finished", down, 0, ds.status, time.time(), error=ds.error))
 
     def _downstream(self, name: str) -> list[str]:
         seen: list[str] = []

@@ -65,7 +65,14 @@ def run(
             params={"steps": chosen, "threads": threads or project.settings.project.threads},
         )
         schemas = {project.graph[n].schema for n in chosen if project.graph[n].schema}
+        if any(c.quarantines for n in chosen for c in project.graph[n].checks):
+            schemas.add("quarantine")  # created up front: parallel loads must not race on it
         engine.ensure_schemas({s for s in schemas if s})
+        history = None
+        if any(c.type == "row_count_anomaly" for n in chosen for c in project.graph[n].checks):
+            from headwater.quality.history import row_count_history
+
+            history = row_count_history(store.engine)
         logger = step_logger(project.logs_dir / run_id)
         steps = [
             step_for(
@@ -75,6 +82,8 @@ def run(
                 run_id=run_id,
                 deps=tuple(d for d in project.graph[name].deps if d in chosen_set),
                 logger=logger,
+                store=store,
+                history=history,
             )
             for name in chosen
         ]

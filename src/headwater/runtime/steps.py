@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from headwater.engines.base import LoadResult
+from headwater.metastore import Metastore
 from headwater.models import run_model
 from headwater.project import Project
 from headwater.project.asset import Asset
+from headwater.runtime.checks import AssetChecks
 from headwater.runtime.executor import Step
 from headwater.sources import run_source
 from headwater.tasks import run_task
@@ -24,11 +26,15 @@ def step_for(
     run_id: str,
     deps: tuple[str, ...],
     logger: Callable[[str], logging.Logger],
+    store: Metastore,
+    history: Callable[[str], Sequence[int]] | None = None,
 ) -> Step:
     cfg = project.settings.project
 
     def work() -> dict[str, Any]:
         log = logger(asset.name)
+        load_id = f"{run_id}:{asset.name}"
+        checks = AssetChecks(asset, run_id=run_id, load_id=load_id, history=history)
         try:
             if asset.kind == "source":
                 result: LoadResult = run_source(
@@ -36,24 +42,33 @@ def step_for(
                     engine=engine,
                     settings=project.settings,
                     root=project.root,
-                    load_id=f"{run_id}:{asset.name}",
+                    load_id=load_id,
                     log=log,
+                    screen=checks.screen,
+                    audit=checks.audit,
                 )
                 return {
                     "rows_in": result.rows_in,
                     "rows_out": result.rows_written,
                     "rows_rejected": result.rows_rejected,
                     "cursor": result.cursor_max,
+                    **checks.summary(),
                 }
             if asset.kind == "model":
-                count = run_model(asset, engine=engine, graph=project.graph, log=log)
-                return {"rows_out": count}
+                count = run_model(
+                    asset, engine=engine, graph=project.graph, log=log, audit=checks.audit
+                )
+                return {"rows_out": count, **checks.summary()}
             run_task(asset, engine=engine, root=project.root, run_id=run_id, log=log)
             return {}
         except Exception as exc:
+            results = getattr(exc, "results", None)  # a quarantine limit carries its results
+            if results and not checks.results:
+                checks.results = list(results)
             log.error("%s", exc)
             raise
         finally:
+            checks.record(store)
             for handler in list(log.handlers):
                 handler.close()
                 log.removeHandler(handler)

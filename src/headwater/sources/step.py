@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from headwater.config.secrets import interpolate, redact
 from headwater.config.settings import ProjectSettings
@@ -25,6 +27,8 @@ def run_source(
     root: Path,
     load_id: str,
     log: logging.Logger,
+    screen: Callable[[Any, str], Any] | None = None,
+    audit: Callable[[Any, str], Any] | None = None,
 ) -> LoadResult:
     """Extract and load ``asset``; its data and new state commit in one transaction."""
     spec = asset.source
@@ -44,6 +48,8 @@ def run_source(
         contract=settings_.contract,
         advance_state=settings_.end_value is None,
         boundary=mark,
+        screen=screen,
+        audit=audit,
     )
     if spec.settings.files is not None:
         reject_table = "_hw_rejects_" + re.sub(r"\W", "_", load_id)

@@ -46,6 +46,8 @@ def run_load(cur: duckdb.DuckDBPyConnection, asset: str, req: LoadRequest) -> Lo
     target = qualified(req.schema, req.table)
     cur.execute("begin transaction")
     try:
+        if req.before_stage is not None:
+            req.before_stage(cur)
         _stage(cur, req)
         rows_in = _scalar(cur, f"select count(*) from {NEW}")
         rejected_before = _scalar(cur, f"select count(*) from {STATE_SCHEMA}.rejected_rows")
@@ -86,6 +88,8 @@ def run_load(cur: duckdb.DuckDBPyConnection, asset: str, req: LoadRequest) -> Lo
             )
             cols = [c for c in cols if not c.startswith(METADATA_PREFIX) or c == "_hw_file"]
             written = _write(cur, req, target, cols, meta)
+        if req.audit is not None:  # may raise: nothing of this load commits
+            req.audit(cur, target)
         rejected = (
             _scalar(cur, f"select count(*) from {STATE_SCHEMA}.rejected_rows") - rejected_before
         )

@@ -1,0 +1,101 @@
+"""An asset's checks inside its step: quarantine while loading, audit before publishing.
+
+Write, audit, publish: checks run inside the build's transaction, after the new rows are
+written and before they commit. A blocking result raises :class:`ChecksFailed`, so the
+transaction rolls back: readers and downstream steps keep the previous version, and the
+source's watermark does not move. Row-level checks marked ``on_fail: quarantine`` screen a
+source's staged rows first: failing rows go to ``quarantine.<table>`` with their reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from headwater.config.secrets import redact_text
+from headwater.metastore import Metastore
+from headwater.project.asset import Asset
+from headwater.quality import (
+    CheckResult,
+    ChecksFailed,
+    blocking,
+    quarantine_results,
+    run_checks,
+    split_quarantine,
+)
+from headwater.quality.history import to_rows
+
+
+class AssetChecks:
+    """The checks of one step: hooks for the engine, and the results they produced."""
+
+    def __init__(
+        self,
+        asset: Asset,
+        *,
+        run_id: str,
+        load_id: str,
+        history: Callable[[str], Sequence[int]] | None,
+    ) -> None:
+        self.asset = asset
+        self.run_id = run_id
+        self.load_id = load_id
+        self.history = history
+        self.quarantine = [c for c in asset.checks if c.quarantines]
+        self.audited = [c for c in asset.checks if not c.quarantines]
+        self.results: list[CheckResult] = []
+        self.quarantined: dict[str, int] = {}
+        self.staged_rows = 0
+        self.quarantined_rows = 0  # distinct rows (one row may fail several checks)
+
+    @property
+    def screen(self) -> Callable[[Any, str], None] | None:
+        if not self.quarantine:
+            return None
+
+        def screen(cur: Any, staged: str) -> None:
+            row = cur.execute(f"select count(*) from {staged}").fetchone()
+            self.staged_rows = int(row[0]) if row else 0
+            self.quarantined = split_quarantine(
+                cur, staged, self.asset.name, self.load_id, self.quarantine
+            )
+            left = cur.execute(f"select count(*) from {staged}").fetchone()
+            self.quarantined_rows = self.staged_rows - (int(left[0]) if left else 0)
+            self.results += quarantine_results(
+                self.quarantined,
+                self.quarantine,
+                self.asset.name,
+                self.staged_rows,
+                cur=cur,
+                load_id=self.load_id,
+            )
+
+        return screen
+
+    @property
+    def audit(self) -> Callable[[Any, str], None] | None:
+        if not self.audited:
+            return None
+
+        def audit(cur: Any, target: str) -> None:
+            self.results += run_checks(
+                cur, self.asset.name, target, self.audited, history=self.history
+            )
+            if blocking(self.results):
+                raise ChecksFailed(self.asset.name, self.results)
+
+        return audit
+
+    def record(self, store: Metastore) -> None:
+        if not self.results:
+            return
+        rows = to_rows(self.results, self.run_id, step=self.asset.name)
+        for row in rows:
+            row["message"] = redact_text(row["message"])
+        store.record_check_results(rows)
+
+    def summary(self) -> dict[str, Any]:
+        counts: dict[str, int] = {}
+        for r in self.results:
+            counts[r.status] = counts.get(r.status, 0) + 1
+        return {"checks": counts, "quarantined": self.quarantined_rows}

@@ -1,0 +1,373 @@
+"""The PostgreSQL connector: ADBC binary COPY into Arrow, in parallel ranges when large."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+import pyarrow as pa
+
+from headwater.errors import ConnectionError_, HeadwaterError, SourceError
+from headwater.sources.connector import ConnectorCapabilities, TableRead
+from headwater.sources.postgres.errors import Address, connect_error, read_error
+from headwater.sources.postgres.pgtypes import ColumnPlan, convert, ident, literal, plan_column
+from headwater.sources.postgres.stream import Stream
+
+CAPABILITIES = ConnectorCapabilities(
+    name="postgres",
+    incremental_cursor=True,
+    custom_query=True,
+    list_tables=True,
+    parallel_ranges=True,
+)
+
+# every session: values and literals never depend on the server's or the role's settings
+SESSION = (
+    "SET TimeZone TO 'UTC'",
+    "SET DateStyle TO 'ISO, YMD'",
+    "SET IntervalStyle TO 'postgres'",
+    "SET standard_conforming_strings TO on",
+    "SET extra_float_digits TO 3",
+)
+_INTEGER_TYPES = ("smallint", "integer", "bigint")
+_STORED_KINDS = ("r", "m")  # tables and materialized views: they have blocks to split
+
+
+def _default_workers() -> int:
+    """``$HEADWATER_PG_PARALLEL`` if set, else one connection per core, at most 4."""
+    setting = os.environ.get("HEADWATER_PG_PARALLEL", "")
+    if setting.isdigit():
+        return max(1, int(setting))
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+def _driver() -> Any:
+    try:
+        import adbc_driver_postgresql.dbapi as dbapi
+    except ImportError:  # pragma: no cover - the postgres extra is not installed
+        return None
+    return dbapi
+
+
+@dataclass(frozen=True)
+class _Relation:
+    oid: int
+    kind: str
+    qualified: str  # "schema"."table"
+    size: int  # bytes of the main fork
+
+
+class PostgresConnector:
+    """Streams PostgreSQL tables and queries as Arrow batches (see the package docstring)."""
+
+    capabilities = CAPABILITIES
+    #: Tables at least this large (bytes on disk) are read in parallel ranges.
+    parallel_min_bytes: int = 128 << 20
+    #: Connections reading one large table at once.
+    parallel_workers: int = _default_workers()
+    #: Ranges per worker: more, smaller ranges balance uneven ones.
+    ranges_per_worker: int = 4
+    #: How to split: "auto" (block ranges on PostgreSQL 14+, else the integer primary key),
+    #: "blocks", "key", or "none".
+    split: str = "auto"
+
+    def __init__(self, url: str, *, name: str) -> None:
+        self.name = name
+        self.address = Address.parse(url, name)
+        self._dbapi = _driver()
+        if self._dbapi is None:
+            raise ConnectionError_(
+                f"connection {name!r}: PostgreSQL sources need the ADBC driver: "
+                "pip install 'headwater[postgres]'"
+            )
+        self._extra: list[Any] = []  # worker connections
+        self._lock = threading.Lock()
+        self._stream: Stream | None = None
+        self._conn = self._connect()
+        try:
+            self.server_version = int(self._scalar("select current_setting('server_version_num')"))
+        except Exception as exc:
+            self.close()
+            raise connect_error(self.address, exc) from None
+
+    # -- the Connector protocol -----------------------------------------------------
+
+    @property
+    def failure(self) -> HeadwaterError | None:
+        """The error that stopped the last read (raised inside the warehouse's scan)."""
+        return self._stream.failure if self._stream is not None else None
+
+    def close(self) -> None:
+        if self._stream is not None:
+            self._stream.stop()
+        with self._lock:
+            conns, self._extra = [self._conn, *self._extra], []
+        for conn in conns:
+            with contextlib.suppress(Exception):
+                conn.close()
+
+    def tables(self, schema: str = "public") -> list[str]:
+        """Tables, views and materialized views of ``schema``."""
+        try:
+            rows = self._rows(
+                "select c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace "
+                f"where n.nspname = {literal(schema)} and c.relkind in ('r','p','v','m','f') "
+                "order by 1"
+            )
+        except Exception as exc:
+            raise read_error(self.address, f"schema {schema!r}", exc) from None
+        return [r[0] for r in rows]
+
+    def schema(self, table: str) -> pa.Schema:
+        """The Arrow schema a read of ``table`` produces."""
+        try:
+            plans, _ = self._table_plans(table, self._relation(table))
+        except HeadwaterError:
+            raise
+        except Exception as exc:
+            raise read_error(self.address, f"table {table!r}", exc) from None
+        return pa.schema([p.field for p in plans])
+
+    def read(self, what: TableRead) -> pa.RecordBatchReader:
+        where_ = self._what(what)
+        try:
+            return self._read(what)
+        except HeadwaterError:
+            raise
+        except Exception as exc:
+            raise read_error(self.address, where_, exc) from None
+
+    # -- reading --------------------------------------------------------------------
+
+    def _read(self, what: TableRead) -> pa.RecordBatchReader:
+        label = self._what(what)
+        relation: _Relation | None = None
+        if what.query:
+            source = f"({what.query.strip().rstrip(';')}) as q"
+            plans, cursor_types = self._query_plans(source)
+        else:
+            assert what.table is not None
+            relation = self._relation(what.table)
+            source = relation.qualified
+            plans, cursor_types = self._table_plans(what.table, relation)
+        names = [p.name for p in plans]
+        if what.columns:
+            missing = [c for c in what.columns if c not in names]
+            if missing:
+                raise SourceError(
+                    f"{self.address.label} {label}: no column {missing[0]!r} "
+                    f"(columns: {', '.join(names)})"
+                )
+            plans = [next(p for p in plans if p.name == c) for c in what.columns]
+        conditions = []
+        if what.cursor:
+            if what.cursor not in cursor_types:
+                raise SourceError(
+                    f"{self.address.label} {label}: cursor column {what.cursor!r} does not "
+                    f"exist (columns: {', '.join(names)})"
+                )
+            cast = cursor_types[what.cursor]
+            if what.since is not None:
+                op = ">=" if what.inclusive else ">"
+                conditions.append(f"{ident(what.cursor)} {op} {literal(str(what.since))}::{cast}")
+            until = getattr(what, "until", None)
+            if until is not None:
+                conditions.append(f"{ident(what.cursor)} < {literal(str(until))}::{cast}")
+        select = ", ".join(p.expr for p in plans) or "1 as _hw_empty"
+        schema = pa.schema([p.field for p in plans])
+
+        def sql(extra: str | None = None) -> str:
+            conds = [*conditions, *([extra] if extra else [])]
+            where_sql = f" where {' and '.join(f'({c})' for c in conds)}" if conds else ""
+            return f"select {select} from {source}{where_sql}"
+
+        # fail now, not inside the warehouse's scan: permissions, a bad cursor value...
+        self._execute(f"{sql()} limit 0")
+        queries, snapshot = [sql()], None
+        if relation is not None and not conditions:
+            queries, snapshot = self._ranges(relation, sql)
+        stream = Stream(
+            queries,
+            workers=self.parallel_workers if snapshot is not None else 1,
+            connect=lambda i: self._worker_connection(i, snapshot),
+            convert=lambda batch: convert(batch, plans, schema),
+            on_error=lambda exc: read_error(self.address, label, exc, plans),
+        )
+        self._stream = stream
+        return pa.RecordBatchReader.from_batches(schema, stream.batches())
+
+    def _ranges(self, relation: _Relation, sql: Any) -> tuple[list[str], str | None]:
+        """Queries over disjoint ranges of ``relation`` and the snapshot they share."""
+        split = self.split
+        if split == "auto":
+            split = "blocks" if self.server_version >= 140000 else "key"
+        if (
+            split == "none"
+            or self.parallel_workers < 2
+            or relation.kind not in _STORED_KINDS
+            or relation.size < self.parallel_min_bytes
+        ):
+            return [sql()], None
+        # one snapshot for every range: together they read the table exactly once
+        self._execute("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        try:
+            snapshot = str(self._scalar("select pg_export_snapshot()"))
+        except Exception:  # e.g. a standby that cannot export: read on one connection
+            self._execute("ROLLBACK")
+            return [sql()], None
+        count = self.parallel_workers * self.ranges_per_worker
+        bounds = None
+        if split == "blocks":
+            bounds = self._block_bounds(relation, count)
+        elif split == "key":
+            bounds = self._key_bounds(relation, count)
+        if not bounds:
+            self._execute("ROLLBACK")
+            return [sql()], None
+        return [sql(b) for b in bounds], snapshot
+
+    def _block_bounds(self, relation: _Relation, count: int) -> list[str]:
+        block = int(self._scalar("select current_setting('block_size')::int"))
+        blocks = max(1, relation.size // block)
+        step = -(-blocks // count)
+        edges = list(range(0, blocks, step))
+        bounds = []
+        for i, lo in enumerate(edges):
+            cond = f"ctid >= '({lo},0)'::tid"
+            if i + 1 < len(edges):  # the last range is open: rows on pages added since
+                cond += f" and ctid < '({edges[i + 1]},0)'::tid"
+            bounds.append(cond)
+        return bounds
+
+    def _key_bounds(self, relation: _Relation, count: int) -> list[str]:
+        rows = self._rows(
+            "select a.attname, format_type(a.atttypid, a.atttypmod) from pg_index i "
+            "join pg_attribute a on a.attrelid = i.indrelid and a.attnum = i.indkey[0] "
+            f"where i.indrelid = {relation.oid} and i.indisprimary"
+        )
+        if not rows or rows[0][1] not in _INTEGER_TYPES:
+            return []
+        key = ident(rows[0][0])
+        lo, hi = self._rows(f"select min({key}), max({key}) from {relation.qualified}")[0]
+        if lo is None:
+            return []
+        step = max(1, -(-(int(hi) - int(lo) + 1) // count))
+        bounds = []
+        for start in range(int(lo), int(hi) + 1, step):
+            cond = f"{key} >= {start}" if start > int(lo) else f"{key} is not null"
+            if start + step <= int(hi):
+                cond += f" and {key} < {start + step}"
+            bounds.append(cond)
+        # rows inserted after min/max are invisible to the shared snapshot: nothing is lost
+        return bounds
+
+    # -- planning -------------------------------------------------------------------
+
+    def _relation(self, table: str) -> _Relation:
+        schema, _, name = table.rpartition(".")
+        qualified = (ident(schema) + "." if schema else "") + ident(name)
+        rows = self._rows(
+            "select c.oid, c.relkind, quote_ident(n.nspname) || '.' || quote_ident(c.relname), "
+            "pg_relation_size(c.oid) from pg_class c join pg_namespace n "
+            f"on n.oid = c.relnamespace where c.oid = to_regclass({literal(qualified)})"
+        )
+        if not rows:
+            where = f"schema {schema!r}" if schema else "the search path"
+            raise SourceError(
+                f"{self.address.label} table {table!r}: does not exist in {where} "
+                f"(tables in public: {', '.join(self.tables()[:20]) or 'none'})"
+            )
+        oid, kind, qualified_name, size = rows[0]
+        return _Relation(int(oid), str(kind), str(qualified_name), int(size or 0))
+
+    def _table_plans(
+        self, table: str, relation: _Relation
+    ) -> tuple[list[ColumnPlan], dict[str, str]]:
+        catalog = self._rows(
+            "select attname, format_type(atttypid, atttypmod), atttypmod from pg_attribute "
+            f"where attrelid = {relation.oid} and attnum > 0 and not attisdropped "
+            "order by attnum"
+        )
+        if not catalog:
+            return [], {}
+        columns = ", ".join(ident(str(row[0])) for row in catalog)
+        described = self._describe(f"select {columns} from {relation.qualified}")
+        plans = [
+            plan_column(field, source=ident(field.name), pg_type=str(pg), typmod=int(mod))
+            for field, (_, pg, mod) in zip(described, catalog, strict=True)
+        ]
+        return plans, {str(row[0]): str(row[1]) for row in catalog}
+
+    def _query_plans(self, source: str) -> tuple[list[ColumnPlan], dict[str, str]]:
+        described = self._describe(f"select * from {source}")
+        plans = [plan_column(field, source=f"q.{ident(field.name)}") for field in described]
+        cursor_types = {}
+        for field in described:
+            typname = (field.metadata or {}).get(b"POSTGRESQL:type", b"").decode()
+            cursor_types[field.name] = ident(typname) if typname else "text"
+        return plans, cursor_types
+
+    def _describe(self, sql: str) -> pa.Schema:
+        cur = self._conn.cursor()
+        try:
+            schema: pa.Schema = cur.adbc_execute_schema(sql)
+            return schema
+        finally:
+            cur.close()
+
+    # -- connections ----------------------------------------------------------------
+
+    def _connect(self) -> Any:
+        try:
+            conn = self._dbapi.connect(self.address.uri, autocommit=True)
+        except Exception as exc:
+            raise connect_error(self.address, exc) from None
+        try:
+            cur = conn.cursor()
+            for statement in SESSION:
+                cur.execute(statement)
+            cur.close()
+        except Exception as exc:
+            with contextlib.suppress(Exception):
+                conn.close()
+            raise connect_error(self.address, exc) from None
+        return conn
+
+    def _worker_connection(self, number: int, snapshot: str | None) -> Any:
+        if number == 0:  # the main connection (holding the snapshot, if any)
+            return self._conn
+        conn = self._connect()
+        with self._lock:
+            self._extra.append(conn)
+        cur = conn.cursor()
+        cur.execute("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        cur.execute(f"SET TRANSACTION SNAPSHOT {literal(snapshot or '')}")
+        cur.close()
+        return conn
+
+    def _execute(self, sql: str) -> None:
+        cur = self._conn.cursor()
+        try:
+            cur.execute(sql)
+            if cur.description:
+                cur.fetchall()
+        finally:
+            cur.close()
+
+    def _rows(self, sql: str) -> list[tuple[Any, ...]]:
+        cur = self._conn.cursor()
+        try:
+            cur.execute(sql)
+            return list(cur.fetchall())
+        finally:
+            cur.close()
+
+    def _scalar(self, sql: str) -> Any:
+        rows = self._rows(sql)
+        return rows[0][0] if rows else None
+
+    def _what(self, what: TableRead) -> str:
+        return "query" if what.query else f"table {what.table!r}"

@@ -1,0 +1,217 @@
+"""MySQL/MariaDB failures: one clear line naming the connection, never the password, nothing
+written; a server killed mid-extract is retried and the warehouse ends as if it never was."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+import uuid
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from test_mysql_helpers import (
+    connect,
+    execute,
+    project_toml,
+    raw_tables,
+    warehouse,
+    write_and_run,
+)
+
+from headwater.errors import ConnectionError_
+from headwater.runtime.run import RunResult
+from headwater.sources.mysql import MySQLConnector
+from headwater.testing.servers import MariaDBServer, free_port, mariadb_available
+
+pytestmark = pytest.mark.skipif(not mariadb_available(), reason="MariaDB is not installed")
+
+FAST_RETRIES = "retry_delay = 0.05"
+
+
+def failed_once(root: Path, url: str, source: str = 'tables = ["t"]') -> tuple[str, RunResult]:
+    result = write_and_run(root, project_toml(url, source, project=FAST_RETRIES))
+    step = next(iter(result.steps.values()))
+    assert step.status == "failed"
+    assert raw_tables(root) == []  # nothing written to the warehouse
+    error = step.error or ""
+    assert "\n" not in error, error  # one line
+    assert "connection 'my'" in error, error
+    return error, result
+
+
+def where(server: MariaDBServer, database: str) -> str:
+    return f"({server.host}:{server.port}/{database})"
+
+
+def test_wrong_password(mariadb_server, tmp_path) -> None:
+    url = mariadb_server.url_for("headwater").replace(
+        quote(mariadb_server.password), "Wr0ng-Pa55word"
+    )
+    error, result = failed_once(tmp_path, url)
+    assert "access denied for user 'headwater'" in error
+    assert where(mariadb_server, "headwater") in error
+    assert "Wr0ng-Pa55word" not in error and mariadb_server.password not in error
+    assert next(iter(result.steps.values())).attempts == 1  # not transient: no retry
+
+
+def test_unreachable_port_is_transient_and_retried(tmp_path) -> None:
+    port = free_port()
+    url = f"mysql://headwater:S3cret-pw@127.0.0.1:{port}/shop?connect_timeout=1"
+    error, result = failed_once(tmp_path, url)
+    assert f"(127.0.0.1:{port}/shop): cannot connect to 127.0.0.1:{port}" in error
+    assert "S3cret-pw" not in error
+    assert next(iter(result.steps.values())).attempts == 4  # 3 transient retries
+
+
+def test_connect_timeout_is_short_and_transient() -> None:
+    """A host that accepts TCP but never speaks: the connect gives up after connect_timeout."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        port = silent.getsockname()[1]
+        started = time.monotonic()
+        with pytest.raises(ConnectionError_) as caught:
+            MySQLConnector(
+                f"mysql://u:S3cret-pw@127.0.0.1:{port}/db?connect_timeout=0.5", name="my"
+            )
+        assert time.monotonic() - started < 3
+    assert getattr(caught.value, "transient", False) is True
+    assert "cannot connect" in str(caught.value) and "S3cret-pw" not in str(caught.value)
+
+
+def test_unknown_database(mariadb_server, tmp_path) -> None:
+    url = mariadb_server.url_for("no_such_db")
+    error, _ = failed_once(tmp_path, url)
+    assert "database 'no_such_db' does not exist" in error
+    assert where(mariadb_server, "no_such_db") in error
+    assert mariadb_server.password not in error
+
+
+def test_missing_table(mariadb_url, tmp_path) -> None:
+    error, _ = failed_once(tmp_path, mariadb_url, 'tables = ["nope"]')
+    assert "table 'nope'" in error and "does not exist" in error
+
+
+def test_missing_cursor_column(mariadb_url, tmp_path) -> None:
+    execute(mariadb_url, "create table t (id int primary key, updated_at datetime)")
+    source = 'tables = ["t"]\ncursor = "modified"\nprimary_key = ["id"]\nwrite = "merge"'
+    error, _ = failed_once(tmp_path, mariadb_url, source)
+    assert "cursor column 'modified' does not exist (columns: id, updated_at)" in error
+
+
+def test_permission_denied(mariadb_server, mariadb_url, tmp_path) -> None:
+    database = mariadb_url.rsplit("/", 1)[1]
+    user, password = f"ro_{uuid.uuid4().hex[:8]}", "Ro-pass-9f8e7d"
+    execute(
+        mariadb_url,
+        "create table allowed (id int)",
+        "create table secret (id int)",
+        f"create user '{user}'@'%' identified by '{password}'",
+        f"grant select on `{database}`.allowed to '{user}'@'%'",
+    )
+    url = f"mysql://{user}:{password}@{mariadb_server.host}:{mariadb_server.port}/{database}"
+    error, _ = failed_once(tmp_path, url, 'tables = ["secret"]')
+    assert "table 'secret'" in error and f"permission denied: user '{user}'" in error
+    assert password not in error
+
+
+def test_bad_initial_value_is_named(mariadb_url, tmp_path) -> None:
+    execute(mariadb_url, "create table t (id int primary key, n bigint)")
+    source = 'tables = ["t"]\ncursor = "n"\ninitial_value = "yesterday"\nwrite = "append"'
+    error, _ = failed_once(tmp_path, mariadb_url, source)
+    assert "cursor 'n'" in error and "yesterday" in error
+
+
+# --- a server killed mid-extract -------------------------------------------------------
+
+ROWS = 200_000
+
+
+class CrashableMariaDB(MariaDBServer):
+    """Without native AIO: a SIGKILLed mariadbd with io_uring requests in flight can take
+    30 s to die, and the test would wait for it."""
+
+    options = (*MariaDBServer.options, "--innodb-use-native-aio=0")
+
+
+def test_server_killed_mid_extract_is_retried_to_the_same_result(tmp_path) -> None:
+    with CrashableMariaDB(tmp_path / "my") as server:
+        execute(
+            server.url,
+            "create table big (id bigint primary key, label varchar(100), amount decimal(12,2))",
+            f"insert into big select seq, concat('row ', seq, repeat('x', 60)), seq / 100 "
+            f"from seq_1_to_{ROWS}",
+        )
+        toml = project_toml(
+            server.url, 'tables = ["big"]\nprimary_key = ["id"]', project="retry_delay = 0.5"
+        )
+        box: dict[str, RunResult] = {}
+        runner = threading.Thread(target=lambda: box.update(r=write_and_run(tmp_path / "a", toml)))
+        runner.start()
+        watcher = connect(server.url)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:  # the extract's SELECT is streaming rows
+            with watcher.cursor() as cur:
+                cur.execute(
+                    "select count(*) from information_schema.PROCESSLIST where ID <> "
+                    "CONNECTION_ID() and INFO like 'SELECT `id` AS `id`%FROM `big`' "
+                )
+                if cur.fetchone()[0]:
+                    break
+            time.sleep(0.01)
+        time.sleep(0.1)
+        server.kill()  # SIGKILL, as in a crash
+        watcher.close()
+        time.sleep(0.5)
+        server.start()
+        runner.join(timeout=60)
+        result = box["r"]
+        step = result.steps["raw.my_big"]
+        assert step.status == "success", step.error
+        assert step.attempts >= 2  # the first attempt lost its connection
+        # an uninterrupted load of the same data
+        clean = write_and_run(tmp_path / "b", toml)
+        assert clean.steps["raw.my_big"].attempts == 1
+    columns = "id, label, amount"
+    interrupted = warehouse(tmp_path / "a", f"select {columns} from raw.my_big order by id")
+    uninterrupted = warehouse(tmp_path / "b", f"select {columns} from raw.my_big order by id")
+    assert len(interrupted) == ROWS
+    assert interrupted == uninterrupted
+    loads = warehouse(tmp_path / "a", "select count(*) from _headwater.loads")
+    assert loads == [(1,)]  # the failed attempt committed nothing
+
+
+def test_query_killed_mid_extract_is_retried(mariadb_url, tmp_path) -> None:
+    """An administrator's KILL QUERY (error 1317) is transient too: the retry loads it all."""
+    execute(
+        mariadb_url,
+        "create table k (id bigint primary key, label varchar(80))",
+        "insert into k select seq, repeat('k', 70) from seq_1_to_200000",
+    )
+    toml = project_toml(mariadb_url, 'tables = ["k"]', project=FAST_RETRIES)
+    box: dict[str, RunResult] = {}
+    runner = threading.Thread(target=lambda: box.update(r=write_and_run(tmp_path / "p", toml)))
+    runner.start()
+    killer = connect(mariadb_url)
+    deadline = time.monotonic() + 30
+    killed = False
+    while not killed and time.monotonic() < deadline:
+        with killer.cursor() as cur:
+            cur.execute(
+                "select ID from information_schema.PROCESSLIST where INFO like "
+                "'SELECT `id` AS `id`%FROM `k`' and ID <> CONNECTION_ID()"
+            )
+            for (query_id,) in cur.fetchall():
+                cur.execute(f"KILL QUERY {query_id}")
+                killed = True
+        time.sleep(0.005)
+    killer.close()
+    runner.join(timeout=60)
+    step = box["r"].steps["raw.my_k"]
+    assert killed and step.status == "success", step.error
+    assert step.attempts == 2
+    assert warehouse(tmp_path / "p", "select count(*), count(distinct id) from raw.my_k") == [
+        (200_000, 200_000)
+    ]

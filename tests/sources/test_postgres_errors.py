@@ -1,0 +1,287 @@
+"""PostgreSQL failures: one clear line naming the connection, never the password, nothing
+written; a server killed mid-extract is retried and the result equals an uninterrupted load."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import psycopg
+import pytest
+
+from headwater.errors import ConnectionError_, SourceError
+from headwater.metastore import Metastore
+from headwater.project import load_project
+from headwater.runtime import run
+from headwater.sources.connector import TableRead
+from headwater.sources.postgres import LostConnection, PostgresConnector
+from headwater.testing.servers import PostgresServer, free_port, postgres_available
+
+pytestmark = pytest.mark.skipif(not postgres_available(), reason="PostgreSQL is not installed")
+
+SECRET = "s3cr3t-Pässword"
+
+
+def pg(url: str, *statements: str) -> None:
+    with psycopg.connect(url, autocommit=True) as con:
+        for sql in statements:
+            con.execute(sql)
+
+
+def warehouse(root: Path, sql: str) -> list[tuple[Any, ...]]:
+    con = duckdb.connect(str(root / ".headwater/warehouse.duckdb"), read_only=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+def project(
+    project_dir: Any, url: str, source: str, name: str = "proj", retry_delay: float = 0.05
+) -> Path:
+    toml = f"""
+[project]
+name = "errors"
+retry_delay = {retry_delay}
+
+[connections.pg]
+url = "{url}"
+{source}"""
+    root: Path = project_dir({"headwater.toml": toml}, name=name)
+    return root
+
+
+ORDERS = """
+[sources.pg]
+connection = "pg"
+tables = ["{table}"]
+primary_key = ["id"]
+cursor = "{cursor}"
+write = "merge"
+"""
+
+
+def failed_once(root: Path, *secrets: str) -> tuple[str, int]:
+    """Run; the step fails; returns (error, attempts). Asserts nothing leaked or was written."""
+    project_ = load_project(root)
+    result = run(project_)
+    (name,) = result.steps
+    step = result.steps[name]
+    assert result.status == "failed" and step.status == "failed"
+    error = step.error or ""
+    assert "\n" not in error, error
+    stored = b"".join(p.read_bytes() for p in (root / ".headwater").rglob("*") if p.is_file())
+    for secret in secrets:
+        assert secret not in error
+        assert secret.encode() not in stored  # metastore, logs, warehouse
+    tables = warehouse(
+        root, "select count(*) from information_schema.tables where table_schema = 'raw'"
+    )
+    assert tables == [(0,)]
+    store = Metastore.open(project_.metastore_url)
+    try:
+        assert secret_free(store, result.run_id, secrets)
+    finally:
+        store.close()
+    return error, step.attempts
+
+
+def secret_free(store: Metastore, run_id: str, secrets: tuple[str, ...]) -> bool:
+    text = repr(store.get_run(run_id)) + repr(store.step_runs(run_id))
+    return not any(s in text for s in secrets)
+
+
+@pytest.fixture
+def reader(postgres_server: PostgresServer, postgres_url: str) -> str:
+    """URL of a login role ``reader`` with password SECRET on a database with a table."""
+    pg(
+        postgres_url,
+        "create table orders (id int primary key, v text, updated_at timestamptz)",
+        "insert into orders values (1, 'a', now())",
+        "create table secret (id int primary key, v text)",
+        "do $$ begin if not exists (select from pg_roles where rolname = 'reader') then "
+        f"create role reader login password '{SECRET}'; end if; end $$",
+        "grant select on orders to reader",
+    )
+    return postgres_url.replace(
+        f"{postgres_server.user}:{postgres_server.password}@", f"reader:{SECRET}@"
+    )
+
+
+def test_wrong_password(project_dir: Any, reader: str, postgres_server: PostgresServer) -> None:
+    wrong = reader.replace(SECRET, "not-the-" + SECRET)
+    root = project(project_dir, wrong, ORDERS.format(table="orders", cursor="updated_at"))
+    error, attempts = failed_once(root, SECRET, "not-the-" + SECRET)
+    database = reader.rsplit("/", 1)[1]
+    where = f"connection 'pg' ({postgres_server.host}:{postgres_server.port}/{database})"
+    assert error.startswith(where), error
+    assert 'password authentication failed for user "reader"' in error
+    assert attempts == 1  # not transient: retrying cannot help
+
+
+def test_unreachable_port_is_transient(project_dir: Any) -> None:
+    port = free_port()
+    url = f"postgresql://app:{SECRET}@127.0.0.1:{port}/shop"
+    root = project(project_dir, url, ORDERS.format(table="orders", cursor="updated_at"))
+    started = time.monotonic()
+    error, attempts = failed_once(root, SECRET)
+    assert error.startswith(f"connection 'pg' (127.0.0.1:{port}/shop): cannot connect:"), error
+    assert "Connection refused" in error
+    assert attempts == 4  # the transient retries, with backoff
+    assert time.monotonic() - started < 20
+
+
+def test_unknown_host_is_transient_with_a_short_timeout() -> None:
+    with pytest.raises(ConnectionError_) as info:
+        PostgresConnector(f"postgresql://app:{SECRET}@no-such-host.invalid/shop", name="pg")
+    assert isinstance(info.value, LostConnection) and info.value.transient
+    message = str(info.value)
+    assert message.startswith("connection 'pg' (no-such-host.invalid:5432/shop): cannot connect")
+    assert SECRET not in message
+
+
+def test_missing_table(project_dir: Any, reader: str) -> None:
+    root = project(project_dir, reader, ORDERS.format(table="nope", cursor="updated_at"))
+    error, _ = failed_once(root, SECRET)
+    assert "connection 'pg' (" in error and "table 'nope': does not exist" in error
+    assert "orders" in error  # what there is instead
+
+
+def test_missing_cursor_column(project_dir: Any, reader: str) -> None:
+    root = project(project_dir, reader, ORDERS.format(table="orders", cursor="modified"))
+    error, attempts = failed_once(root, SECRET)
+    assert "table 'orders': cursor column 'modified' does not exist" in error
+    assert "columns: id, v, updated_at" in error
+    assert attempts == 1
+
+
+def test_permission_denied(project_dir: Any, reader: str) -> None:
+    root = project(project_dir, reader, ORDERS.format(table="secret", cursor="id"))
+    error, attempts = failed_once(root, SECRET)
+    assert "connection 'pg' (" in error
+    assert "table 'secret': permission denied for table secret" in error
+    assert attempts == 1
+
+
+def test_value_that_does_not_fit_names_the_column(postgres_url: str) -> None:
+    pg(
+        postgres_url,
+        "create table m (id int, grid int[], amount numeric(30,2), price numeric(9,2))",
+        "insert into m values (1, '{1}', 1.5, 1), (2, '{{1,2},{3,4}}', 2, 2)",
+    )
+    con = PostgresConnector(postgres_url, name="pg")
+    try:
+        with pytest.raises(SourceError, match=r"column 'grid' holds a 2-dimensional array"):
+            con.read(TableRead("m")).read_all()
+        pg(postgres_url, "update m set grid = '{1}'", "insert into m values (3, null, 'NaN', 3)")
+        with pytest.raises(SourceError, match=r"column 'amount': value 'NaN' does not fit"):
+            con.read(TableRead("m")).read_all()
+        pg(postgres_url, "update m set amount = 0, price = 'NaN' where id = 3")
+        with pytest.raises(SourceError, match=r"NaN in numeric column 'amount' or 'price'"):
+            con.read(TableRead("m")).read_all()
+    finally:
+        con.close()
+
+
+@pytest.mark.slow
+def test_server_killed_mid_extract(project_dir: Any, tmp_path: Path) -> None:
+    with PostgresServer(tmp_path / "pg") as server:
+        url = server.url
+        pg(
+            url,
+            "create table events (id bigint primary key, payload text, updated_at timestamptz)",
+            "insert into events select g, repeat(md5(g::text), 3), "
+            "timestamptz '2024-01-01' + g * interval '1 second' from generate_series(1, 1000) g",
+        )
+        source = ORDERS.format(table="events", cursor="updated_at").replace("merge", "append")
+        root = project(project_dir, url, source)
+        assert run(load_project(root)).status == "success"
+        mark = warehouse(root, "select state from _headwater.state")
+        pg(
+            url,
+            "insert into events select g, repeat(md5(g::text), 3), "
+            "timestamptz '2024-01-01' + g * interval '1 second' "
+            "from generate_series(1001, 400000) g",
+        )
+        expected = _checksum(url)
+
+        # 1. killed and not back before the retries run out: the run fails, nothing changes
+        killer = _kill_when_copying(server, restart_after=None)
+        failed = run(load_project(root))
+        killer.join()
+        step = failed.steps["raw.pg_events"]
+        assert failed.status == "failed" and step.attempts == 4, step.error
+        assert "connection 'pg' (" in (step.error or "")
+        assert warehouse(root, "select count(*) from raw.pg_events") == [(1000,)]
+        assert warehouse(root, "select state from _headwater.state") == mark
+
+        # 2. killed and restarted during the backoff (1 s, 2 s, 4 s): the retry loads it all
+        _start(server)
+        project(project_dir, url, source, retry_delay=1)
+        killer = _kill_when_copying(server, restart_after=0.0)
+        result = run(load_project(root))
+        killer.join()
+        step = result.steps["raw.pg_events"]
+
+        assert result.status == "success", step.error
+        assert step.attempts >= 2
+        got = warehouse(
+            root,
+            "select count(*), count(distinct id), sum(id), md5(string_agg(payload, '' order by id))"
+            " from raw.pg_events",
+        )
+        assert got == [expected]
+        assert run(load_project(root)).steps["raw.pg_events"].result["rows_out"] == 0
+
+
+def _start(server: PostgresServer) -> None:
+    """start() right after kill(): the dead server's shared memory may linger a moment."""
+    for attempt in range(50):
+        try:
+            server.start()
+            return
+        except RuntimeError as exc:
+            if "shared memory" not in str(exc) or attempt == 49:
+                raise
+            time.sleep(0.1)
+
+
+def _checksum(url: str) -> tuple[Any, ...]:
+    with psycopg.connect(url) as con:
+        row = con.execute(
+            "select count(*), count(distinct id), sum(id), md5(string_agg(payload, '' order by id))"
+            " from events"
+        ).fetchone()
+    assert row is not None
+    return (row[0], row[1], int(row[2]), row[3])
+
+
+def _kill_when_copying(server: PostgresServer, restart_after: float | None) -> threading.Thread:
+    """A thread that SIGKILLs the server once a COPY of ours runs (then maybe restarts it)."""
+    admin = psycopg.connect(server.url, autocommit=True)
+
+    def watch() -> None:
+        deadline = time.monotonic() + 60
+        try:
+            while time.monotonic() < deadline:
+                row = admin.execute(
+                    "select count(*) from pg_stat_activity where application_name = 'headwater' "
+                    "and query like 'COPY (select%' and query not like '%limit 0)%'"
+                ).fetchone()
+                if row and row[0]:
+                    break
+                time.sleep(0.005)
+            time.sleep(0.02)  # some batches are in the warehouse's hands already
+        finally:
+            admin.close()
+        server.kill()
+        if restart_after is not None:
+            time.sleep(restart_after)
+            _start(server)
+
+    thread = threading.Thread(target=watch, daemon=True)
+    thread.start()
+    return thread
