@@ -24,6 +24,39 @@ def warehouse_answers(root):
         con.close()
 
 
+def planted_found(root) -> dict[str, int]:
+    """Bad records the pipeline set aside, per planted kind."""
+    con = duckdb.connect(str(root / ".headwater/warehouse.duckdb"), read_only=True)
+    try:
+        tables = [
+            t
+            for (t,) in con.execute(
+                "select table_name from information_schema.tables where table_schema = 'quarantine'"
+            ).fetchall()
+        ]
+        by_check: dict[str, int] = {}
+        for table in tables:
+            for check, n in con.execute(
+                f'select _hw_check, count(*) from quarantine."{table}" group by 1'
+            ).fetchall():
+                by_check[check] = by_check.get(check, 0) + n
+        rejected = dict(
+            con.execute(
+                "select case when error like 'duplicate row%' then 'duplicate' else 'malformed' end, count(*) "
+                "from _headwater.rejected_rows group by 1"
+            ).fetchall()
+        )
+    finally:
+        con.close()
+    return {
+        "unparseable_date": by_check.get("parseable_ordered_at", 0),
+        "negative_quantity": by_check.get("positive_quantity", 0),
+        "unknown_sku": by_check.get("known_sku", 0),
+        "duplicate_order_id": rejected.get("duplicate", 0),
+        "malformed_line": rejected.get("malformed", 0),
+    }
+
+
 def test_demo_answers_match_ground_truth_then_append_loads_only_new_rows(tmp_path):
     root = tmp_path / "demo"
     first = invoke("demo", "--dir", str(root), "--scale", str(SCALE))
@@ -32,11 +65,15 @@ def test_demo_answers_match_ground_truth_then_append_loads_only_new_rows(tmp_pat
     truth = answers(build_dataset(scale=SCALE, seed=7, batches=1))
     got = warehouse_answers(root)
     assert got == truth
+    # every planted bad record is set aside with its reason, exactly as many as planted
+    assert planted_found(root) == build_dataset(scale=SCALE, seed=7, batches=1).planted
     assert sum(got.units_by_shade.values()) > 0 and got.add_then_remove_customers > 0
 
     appended = invoke("demo", "--dir", str(root), "--append")
     assert appended.exit_code == 0, appended.output
-    assert warehouse_answers(root) == answers(build_dataset(scale=SCALE, seed=7, batches=2))
+    both = build_dataset(scale=SCALE, seed=7, batches=2)
+    assert warehouse_answers(root) == answers(both)
+    assert planted_found(root) == both.planted
     con = duckdb.connect(str(root / ".headwater/warehouse.duckdb"), read_only=True)
     try:
         loads = [

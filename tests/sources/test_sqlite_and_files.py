@@ -172,7 +172,7 @@ def test_csv_drops_incremental_by_file_with_bad_lines_recorded(project_dir):
     malformed, duplicate = rejects
     assert malformed[:2] == ("drops/d1/orders.csv", 5) and malformed[3] == "3,x,y,z"
     assert "TOO MANY COLUMNS" in malformed[2]
-    assert duplicate[0] == "drops/d1/orders.csv" and "primary key 2 repeated" in duplicate[2]
+    assert duplicate[0] == "drops/d1/orders.csv" and "duplicate row" in duplicate[2]
     assert '"status":"new"' in duplicate[3]
     (root / "drops/d2").mkdir()
     (root / "drops/d2/orders.csv").write_text(

@@ -209,10 +209,9 @@ def _record_exact_duplicates(
     each extra copy so it never vanishes silently. Older versions of a key are not errors."""
     data = [c for c in cols if c != "_hw_file"]
     file_col = "_hw_file" if "_hw_file" in cols else "null"
-    key = " || '/' || ".join(f"coalesce({ident(k)}::varchar, 'NULL')" for k in req.primary_key)
     cur.execute(
         f"insert into {STATE_SCHEMA}.rejected_rows select ?, ?, {file_col}, null, ?, "
-        f"'duplicate row: primary key ' || {key} || ' repeated with identical values in one load', "
+        "'duplicate row: the same primary key and values twice in one load (one kept)', "
         f"to_json(struct_pack({', '.join(f'{ident(c)} := {ident(c)}' for c in data)}))::varchar "
         f"from (select *, row_number() over (partition by {column_list(data)}) as _hw_copy "
         f"from {NEW}) where _hw_copy > 1",
