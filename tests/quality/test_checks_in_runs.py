@@ -143,3 +143,16 @@ def test_blocking_check_command_exits_5(project_dir):
     result = invoke("check", "-p", str(root), "-s", "orders_typed")
     assert result.exit_code == 5
     assert "fail" in result.stdout
+
+
+def test_check_on_a_missing_column_fails_before_any_data_moves(project_dir):
+    root = project_dir(files())
+    run(load_project(root))
+    (root / "models/marts/orders_typed.yml").write_text(
+        "materialized: table\nchecks:\n  - type: not_null\n    column: stauts\n"
+    )
+    (root / "drops/3.csv").write_text("id,qty,status\n7,1,paid\n")
+    result = invoke("run", "-p", str(root))
+    assert result.exit_code == 2
+    assert "orders_typed.yml:3" in result.stderr and "stauts" in result.stderr
+    assert q(root, "select count(*) from raw.orders where id = '7'") == [(0,)]  # nothing loaded

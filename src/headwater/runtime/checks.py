@@ -22,6 +22,7 @@ from headwater.quality import (
     quarantine_results,
     run_checks,
     split_quarantine,
+    validate_columns,
 )
 from headwater.quality.history import to_rows
 
@@ -54,6 +55,7 @@ class AssetChecks:
             return None
 
         def screen(cur: Any, staged: str) -> None:
+            validate_columns(self.quarantine, _columns(cur, staged))
             row = cur.execute(f"select count(*) from {staged}").fetchone()
             self.staged_rows = int(row[0]) if row else 0
             self.quarantined = split_quarantine(
@@ -78,6 +80,7 @@ class AssetChecks:
             return None
 
         def audit(cur: Any, target: str) -> None:
+            validate_columns(self.audited, _columns(cur, target))
             self.results += run_checks(
                 cur, self.asset.name, target, self.audited, history=self.history
             )
@@ -99,3 +102,16 @@ class AssetChecks:
         for r in self.results:
             counts[r.status] = counts.get(r.status, 0) + 1
         return {"checks": counts, "quarantined": self.quarantined_rows}
+
+
+def _columns(cur: Any, relation: str) -> dict[str, str]:
+    return {name: dtype for name, dtype, *_ in cur.execute(f"describe {relation}").fetchall()}
+
+
+def preflight(project: Any, names: Sequence[str], engine: Any) -> None:
+    """Check columns of the assets that already exist, before any data moves."""
+    for name in names:
+        asset = project.graph[name]
+        if asset.checks and asset.schema and engine.exists(asset.schema, asset.table):
+            columns = engine.columns(asset.schema, asset.table)
+            validate_columns([c for c in asset.checks if not c.quarantines], columns)

@@ -16,6 +16,7 @@ from headwater.engines.base import STATE_SCHEMA
 from headwater.errors import HeadwaterError
 from headwater.metastore import Metastore
 from headwater.project import Project, select
+from headwater.runtime.checks import preflight
 from headwater.runtime.executor import SUCCESS, Event, Executor, StepState
 from headwater.runtime.steps import step_for, step_logger
 
@@ -68,6 +69,7 @@ def run(
         if any(c.quarantines for n in chosen for c in project.graph[n].checks):
             schemas.add("quarantine")  # created up front: parallel loads must not race on it
         engine.ensure_schemas({s for s in schemas if s})
+        preflight(project, chosen, engine)  # a check on a missing column fails before any load
         history = None
         if any(c.type == "row_count_anomaly" for n in chosen for c in project.graph[n].checks):
             from headwater.quality.history import row_count_history
