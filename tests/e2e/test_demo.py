@@ -88,3 +88,16 @@ def test_demo_answers_match_ground_truth_then_append_loads_only_new_rows(tmp_pat
     assert len(loads) == 2
     assert loads[0] > 1000
     assert 0 < loads[1] < orders / 10  # the append run read only new and updated rows
+
+
+def test_real_databases_give_the_same_answers_as_embedded(tmp_path):
+    """Europe in PostgreSQL, North America in MariaDB (servers on 127.0.0.1)."""
+    embedded, real = tmp_path / "embedded", tmp_path / "real"
+    assert invoke("demo", "--dir", str(embedded), "--scale", "0.2").exit_code == 0
+    result = invoke("demo", "--dir", str(real), "--scale", "0.2", "--databases", "real")
+    assert result.exit_code == 0, result.output
+    assert "PostgreSQL (Europe) and MariaDB (North America)" in result.stdout
+    toml = (real / "headwater.toml").read_text()
+    assert "postgresql://headwater:${HW_DEMO_PG_PASSWORD}@" in toml and "mysql://" in toml
+    assert warehouse_answers(real) == warehouse_answers(embedded)
+    assert planted_found(real) == planted_found(embedded)
