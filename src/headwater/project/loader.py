@@ -73,9 +73,9 @@ class Project:
         return self.settings.connections[name]
 
 
-def load_project(root: Path) -> Project:
+def load_project(root: Path | str) -> Project:
     """Read ``root/headwater.toml``, models and Python modules; build and check the graph."""
-    root = root.resolve()
+    root = Path(root).resolve()
     toml_path = root / PROJECT_FILE
     if not toml_path.is_file():
         raise ProjectError(

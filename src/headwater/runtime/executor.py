@@ -79,6 +79,52 @@ class _Attempt:
     retryable: bool = True
     fail_status: str | None = None  # set by the error (e.g. check_failed)
     downstream_status: str = "upstream_failed"
+    abandoned: bool = False  # timed out: its worker retires when (if) it returns
+
+
+class _Pool:
+    """N long-lived worker threads (each keeps its engine cursor across steps). A worker
+    stuck in a timed-out attempt is replaced, and retires when the attempt returns."""
+
+    def __init__(self, size: int, done: queue.Queue[_Attempt]) -> None:
+        self.jobs: queue.Queue[_Attempt | None] = queue.Queue()
+        self.done = done
+        self.live = 0
+        for _ in range(size):
+            self._spawn()
+
+    def _spawn(self) -> None:
+        self.live += 1
+        threading.Thread(target=self._loop, name=f"hw-worker-{self.live}", daemon=True).start()
+
+    def submit(self, attempt: _Attempt) -> None:
+        self.jobs.put(attempt)
+
+    def replace_stuck(self) -> None:
+        self._spawn()
+
+    def close(self) -> None:
+        for _ in range(self.live):
+            self.jobs.put(None)
+
+    def _loop(self) -> None:
+        while True:
+            attempt = self.jobs.get()
+            if attempt is None:
+                return
+            attempt.thread = threading.current_thread()
+            try:
+                attempt.outcome = (True, attempt.step.fn())
+            except BaseException as exc:  # reported, never raised into the pool
+                attempt.outcome = (False, describe(exc))
+                attempt.transient = bool(getattr(exc, "transient", False))
+                attempt.retryable = bool(getattr(exc, "retryable", True))
+                attempt.fail_status = getattr(exc, "step_status", None)
+                attempt.downstream_status = getattr(exc, "downstream_status", UPSTREAM_FAILED)
+            attempt.done = True
+            if attempt.abandoned:
+                return  # a replacement worker took this one's place
+            self.done.put(attempt)
 
 
 def describe(exc: BaseException) -> str:
@@ -108,6 +154,13 @@ class Executor:
         self._done: queue.Queue[_Attempt] = queue.Queue()
 
     def run(self) -> dict[str, StepState]:
+        self._pool = _Pool(self.threads, self._done)
+        try:
+            return self._run()
+        finally:
+            self._pool.close()
+
+    def _run(self) -> dict[str, StepState]:
         waiting = {n: len(s.deps) for n, s in self.steps.items()}
         ready = [n for n, c in waiting.items() if c == 0]
         retry_at: dict[str, float] = {}
@@ -133,6 +186,8 @@ class Executor:
                 limit = att.step.timeout
                 if limit is not None and time.monotonic() - att.started > limit:
                     del running[name]
+                    att.abandoned = True
+                    self._pool.replace_stuck()  # keep N workers while this one is busy
                     if att.step.cancel and att.thread and att.thread.ident:
                         with contextlib.suppress(Exception):  # cancelling is best effort
                             att.step.cancel(att.thread.ident)
@@ -144,26 +199,11 @@ class Executor:
         st = self.state[name]
         st.attempts += 1
         st.status = "running"
-        now = time.monotonic()
         if st.started_at is None:
             st.started_at = time.time()
-        attempt = _Attempt(self.steps[name], st.attempts, now)
-
-        def work() -> None:
-            try:
-                attempt.outcome = (True, attempt.step.fn())
-            except BaseException as exc:  # reported, never raised into the pool
-                attempt.outcome = (False, describe(exc))
-                attempt.transient = bool(getattr(exc, "transient", False))
-                attempt.retryable = bool(getattr(exc, "retryable", True))
-                attempt.fail_status = getattr(exc, "step_status", None)
-                attempt.downstream_status = getattr(exc, "downstream_status", UPSTREAM_FAILED)
-            attempt.done = True
-            self._done.put(attempt)
-
-        attempt.thread = threading.Thread(target=work, name=f"hw-{name}", daemon=True)
+        attempt = _Attempt(self.steps[name], st.attempts, time.monotonic())
         self.on_event(Event("started", name, st.attempts, "running", time.time()))
-        attempt.thread.start()
+        self._pool.submit(attempt)
         return attempt
 
     def _settle(

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import queue
 import secrets
+import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -91,9 +93,12 @@ def run(
         ]
         kinds = {s.name: s.kind for s in steps}
         recorder = _Recorder(store, run_id, kinds, str(project.logs_dir / run_id), on_event)
-        state = Executor(
-            steps, threads=threads or project.settings.project.threads, on_event=recorder
-        ).run()
+        try:
+            state = Executor(
+                steps, threads=threads or project.settings.project.threads, on_event=recorder
+            ).run()
+        finally:
+            recorder.close()  # every event recorded before the run is marked finished
         status = SUCCESS if all(s.status == SUCCESS for s in state.values()) else "failed"
         store.finish_run(run_id, status)
         return RunResult(run_id, status, state, time.monotonic() - started)
@@ -123,7 +128,8 @@ def retry_run(project: Project, run_id: str, **kwargs: Any) -> RunResult:
 
 
 class _Recorder:
-    """Writes each executor event to the metastore, then forwards it to the display."""
+    """Forwards each executor event to the display at once, and records it in the metastore
+    from a background thread, in batches (the scheduler never waits for a commit)."""
 
     def __init__(
         self,
@@ -135,50 +141,87 @@ class _Recorder:
     ) -> None:
         self.store, self.run_id, self.kinds, self.log_dir = store, run_id, kinds, log_dir
         self.forward = forward
+        self.queue: queue.Queue[Event | None] = queue.Queue()
+        self.failure: BaseException | None = None
+        self.writer = threading.Thread(target=self._drain, name="hw-recorder", daemon=True)
+        self.writer.start()
 
     def __call__(self, event: Event) -> None:
-        at = datetime.fromtimestamp(event.at, UTC)
-        error = redact_text(event.error) if event.error else None
-        common: dict[str, Any] = {"kind": self.kinds.get(event.step, "model")}
-        if event.kind == "started":
-            self.store.upsert_step(
-                self.run_id,
-                event.step,
-                status="running",
-                attempts=event.attempt,
-                started_at=at if event.attempt == 1 else None,
-                log_path=os.path.join(self.log_dir, f"{event.step}.log"),
-                **common,
-            )
-        elif event.kind in ("retrying", "finished"):
-            if event.attempt:
-                self.store.record_attempt(
-                    self.run_id,
-                    event.step,
-                    event.attempt,
-                    status=event.status,
-                    started_at=datetime.fromtimestamp(event.started_at or event.at, UTC),
-                    finished_at=at,
-                    error=error,
-                )
-            if event.kind == "finished":
-                result = event.result if isinstance(event.result, dict) else {}
-                self.store.upsert_step(
-                    self.run_id,
-                    event.step,
-                    status=event.status,
-                    finished_at=at,
-                    error=error,
-                    rows_in=result.get("rows_in"),
-                    rows_out=result.get("rows_out"),
-                    **common,
-                )
-                if event.status == SUCCESS and result.get("cursor") is not None:
-                    self.store.set_watermark(
-                        event.step,
-                        str(result["cursor"]),
-                        location=f"warehouse:{STATE_SCHEMA}.state",
-                        run_id=self.run_id,
-                    )
+        self.queue.put(event)
         if self.forward is not None:
             self.forward(event)
+
+    def close(self) -> None:
+        """Write what is queued and stop; re-raise a failure of the writer."""
+        self.queue.put(None)
+        self.writer.join()
+        if self.failure is not None:
+            raise self.failure
+
+    def _drain(self) -> None:
+        done = False
+        while not done:
+            batch = [self.queue.get()]
+            while len(batch) < 1000:
+                try:
+                    batch.append(self.queue.get_nowait())
+                except queue.Empty:
+                    break
+            done = None in batch
+            events = [e for e in batch if e is not None]
+            if not events or self.failure is not None:
+                continue
+            try:
+                self._write(events)
+            except BaseException as exc:  # surfaced by close()
+                self.failure = exc
+
+    def _write(self, events: list[Event]) -> None:
+        """One transaction; a step's events of one batch become one row update."""
+        steps: dict[str, dict[str, Any]] = {}
+        attempts: list[dict[str, Any]] = []
+        marks: list[tuple[str, str]] = []
+        for event in events:
+            at = datetime.fromtimestamp(event.at, UTC)
+            error = redact_text(event.error) if event.error else None
+            row = steps.setdefault(event.step, {"kind": self.kinds.get(event.step, "model")})
+            if event.kind == "started":
+                row.update(status="running", attempts=event.attempt)
+                row["log_path"] = os.path.join(self.log_dir, f"{event.step}.log")
+                if event.attempt == 1:
+                    row["started_at"] = at
+                continue
+            if event.attempt:
+                attempts.append(
+                    dict(
+                        run_id=self.run_id,
+                        step=event.step,
+                        attempt=event.attempt,
+                        status=event.status,
+                        error=error,
+                        finished_at=at,
+                        started_at=datetime.fromtimestamp(event.started_at or event.at, UTC),
+                    )
+                )
+            if event.kind != "finished":
+                continue
+            result = event.result if isinstance(event.result, dict) else {}
+            row.update(
+                status=event.status,
+                finished_at=at,
+                error=error,
+                rows_in=result.get("rows_in"),
+                rows_out=result.get("rows_out"),
+            )
+            if event.status == SUCCESS and result.get("cursor") is not None:
+                marks.append((event.step, str(result["cursor"])))
+        with self.store.batch():
+            for step, row in steps.items():
+                row.setdefault("status", "running")  # only a retry in this batch: still going
+                self.store.upsert_step(self.run_id, step, **row)
+            for attempt in attempts:
+                self.store.record_attempt(**attempt)
+            for step, value in marks:
+                self.store.set_watermark(
+                    step, value, location=f"warehouse:{STATE_SCHEMA}.state", run_id=self.run_id
+                )

@@ -33,9 +33,60 @@ def materialize(
     """Build ``schema.table``; ``audit(cursor, target)`` runs before the commit and may raise
     to keep the previous version (write, audit, publish)."""
     target = qualified(schema, table)
+    try:
+        return _build(
+            cur,
+            schema,
+            table,
+            target,
+            sql,
+            materialized,
+            unique_key,
+            time_column,
+            lookback,
+            audit,
+            replace_other=False,
+        )
+    except duckdb.CatalogException as exc:
+        if "Existing object" not in str(exc):
+            raise
+        # a view became a table (or back): drop the old kind, in the same transaction
+        return _build(
+            cur,
+            schema,
+            table,
+            target,
+            sql,
+            materialized,
+            unique_key,
+            time_column,
+            lookback,
+            audit,
+            replace_other=True,
+        )
+
+
+def _build(
+    cur: duckdb.DuckDBPyConnection,
+    schema: str,
+    table: str,
+    target: str,
+    sql: str,
+    materialized: str,
+    unique_key: list[str],
+    time_column: str | None,
+    lookback: str | None,
+    audit: Callable[[duckdb.DuckDBPyConnection, str], object] | None,
+    *,
+    replace_other: bool,
+) -> int | None:
+    # The catalog lookup costs milliseconds per call once there are many relations, so the
+    # common case (same kind as last time) goes without it; see materialize().
     cur.execute("begin transaction")
     try:
-        existing = _kind(cur, schema, table)
+        existing = (
+            _kind(cur, schema, table) if replace_other or materialized == "incremental" else None
+        )
         if materialized == "view":
             if existing == "BASE TABLE":
                 cur.execute(f"drop table {target}")
