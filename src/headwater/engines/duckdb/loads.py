@@ -44,15 +44,22 @@ DELTA = "_hw_delta"
 
 def run_load(cur: duckdb.DuckDBPyConnection, asset: str, req: LoadRequest) -> LoadResult:
     target = qualified(req.schema, req.table)
+    meta = f"'{req.load_id}' as {LOAD_ID}, now() as {LOADED_AT}"
     cur.execute("begin transaction")
     try:
         if req.before_stage is not None:
             req.before_stage(cur)
-        _stage(cur, req)
-        rows_in = _scalar(cur, f"select count(*) from {NEW}")
+        # First load of a table with nothing to screen: stream straight into the table (one
+        # write, and DuckDB spills to the database file instead of holding a temp table).
+        direct = (
+            req.screen is None and req.write != "scd2" and not _exists(cur, req.schema, req.table)
+        )
+        staged = target if direct else NEW
+        _stage(cur, req, into=target if direct else None, meta=meta)
+        rows_in = _scalar(cur, f"select count(*) from {staged}")
         rejected_before = _scalar(cur, f"select count(*) from {STATE_SCHEMA}.rejected_rows")
         _record_rejects(cur, asset, req)
-        cols = _data_columns(cur)
+        cols = _data_columns(cur, staged)
         missing = [
             k for k in [*req.primary_key, *([req.cursor] if req.cursor else [])] if k not in cols
         ]
@@ -61,18 +68,19 @@ def run_load(cur: duckdb.DuckDBPyConnection, asset: str, req: LoadRequest) -> Lo
                 f"{asset}: column {missing[0]!r} (primary key or cursor) is not in the extracted "
                 f"data; columns: {', '.join(cols)}"
             )
-        cursor_max = _cursor_max(cur, req, cols)
-        boundary_hashes = _boundary_hashes(cur, req, cols, cursor_max)
+        cursor_max = _cursor_max(cur, req, cols, staged)
+        boundary_hashes = _boundary_hashes(cur, req, cols, cursor_max, staged)
         hashed_columns = [c for c in cols if c != "_hw_file"]
-        if req.write == "append" and req.cursor and req.boundary is not None:
+        if req.write == "append" and req.cursor and req.boundary is not None and not direct:
             _drop_already_loaded(cur, req, cols)
         if req.write in ("merge", "scd2") and req.primary_key:
-            _record_exact_duplicates(cur, asset, req, cols)
-            _dedupe(cur, req)
+            _record_exact_duplicates(cur, asset, req, cols, staged)
+            _dedupe(cur, req, staged, temp=not direct)
         if req.screen is not None:
             req.screen(cur, NEW)
-        meta = f"'{req.load_id}' as {LOAD_ID}, now() as {LOADED_AT}"
-        if not _exists(cur, req.schema, req.table):
+        if direct:
+            written = _scalar(cur, f"select count(*) from {target}")
+        elif not _exists(cur, req.schema, req.table):
             written = _create(cur, req, target, cols, meta)
         else:
             changes = contract.diff(cur, NEW, req.schema, req.table)
@@ -123,18 +131,28 @@ def run_load(cur: duckdb.DuckDBPyConnection, asset: str, req: LoadRequest) -> Lo
     )
 
 
-def _stage(cur: duckdb.DuckDBPyConnection, req: LoadRequest) -> None:
+def _stage(
+    cur: duckdb.DuckDBPyConnection, req: LoadRequest, *, into: str | None, meta: str
+) -> None:
+    """Stage the new rows in the temp table NEW, or (``into``) create the target from them."""
     cur.execute(f"drop table if exists {NEW}")
     if req.batches is not None:
         cur.register("_hw_batches", req.batches)
-        cur.execute(f"create temp table {NEW} as select * from _hw_batches")
+        source = "select * from _hw_batches"
     elif req.scan_sql is not None:
-        try:
-            cur.execute(f"create temp table {NEW} as {req.scan_sql}")
-        except duckdb.Error as exc:
-            raise SourceError(f"{req.schema}.{req.table}: {str(exc).splitlines()[0]}") from None
+        source = req.scan_sql
     else:
         raise EngineError("a load needs batches or scan_sql")
+    if into is None:
+        sql = f"create temp table {NEW} as {source}"
+    else:
+        sql = f"create table {into} as select *, {meta} from ({source})"
+    try:
+        cur.execute(sql)
+    except duckdb.Error as exc:
+        if req.batches is not None:
+            raise
+        raise SourceError(f"{req.schema}.{req.table}: {str(exc).splitlines()[0]}") from None
 
 
 def _record_rejects(cur: duckdb.DuckDBPyConnection, asset: str, req: LoadRequest) -> None:
@@ -154,15 +172,17 @@ def _record_rejects(cur: duckdb.DuckDBPyConnection, asset: str, req: LoadRequest
     )
 
 
-def _data_columns(cur: duckdb.DuckDBPyConnection) -> list[str]:
-    names = [row[0] for row in cur.execute(f"describe {NEW}").fetchall()]
+def _data_columns(cur: duckdb.DuckDBPyConnection, rel: str) -> list[str]:
+    names = [row[0] for row in cur.execute(f"describe {rel}").fetchall()]
     return [c for c in names if not c.startswith(METADATA_PREFIX) or c == "_hw_file"]
 
 
-def _cursor_max(cur: duckdb.DuckDBPyConnection, req: LoadRequest, cols: list[str]) -> str | None:
+def _cursor_max(
+    cur: duckdb.DuckDBPyConnection, req: LoadRequest, cols: list[str], rel: str
+) -> str | None:
     if not req.cursor or req.cursor not in cols:
         return None
-    row = cur.execute(f"select max({ident(req.cursor)})::varchar from {NEW}").fetchone()
+    row = cur.execute(f"select max({ident(req.cursor)})::varchar from {rel}").fetchone()
     return row[0] if row and row[0] is not None else req.boundary
 
 
@@ -172,7 +192,11 @@ def _row_hash(cols: list[str]) -> str:
 
 
 def _boundary_hashes(
-    cur: duckdb.DuckDBPyConnection, req: LoadRequest, cols: list[str], cursor_max: str | None
+    cur: duckdb.DuckDBPyConnection,
+    req: LoadRequest,
+    cols: list[str],
+    cursor_max: str | None,
+    rel: str,
 ) -> list[str]:
     """Hashes of the rows at the new cursor mark, over this load's columns.
 
@@ -182,7 +206,7 @@ def _boundary_hashes(
     if req.write != "append" or not req.cursor or cursor_max is None:
         return []
     found = cur.execute(
-        f"select {_row_hash(cols)} from {NEW} where {ident(req.cursor)}::varchar = ?", [cursor_max]
+        f"select {_row_hash(cols)} from {rel} where {ident(req.cursor)}::varchar = ?", [cursor_max]
     ).fetchall()
     return sorted({r[0] for r in found})
 
@@ -203,7 +227,7 @@ def _drop_already_loaded(cur: duckdb.DuckDBPyConnection, req: LoadRequest, cols:
 
 
 def _record_exact_duplicates(
-    cur: duckdb.DuckDBPyConnection, asset: str, req: LoadRequest, cols: list[str]
+    cur: duckdb.DuckDBPyConnection, asset: str, req: LoadRequest, cols: list[str], rel: str
 ) -> None:
     """A row repeated verbatim in one load (a re-sent line) is dropped by the merge; record
     each extra copy so it never vanishes silently. Older versions of a key are not errors."""
@@ -214,17 +238,23 @@ def _record_exact_duplicates(
         "'duplicate row: the same primary key and values twice in one load (one kept)', "
         f"to_json(struct_pack({', '.join(f'{ident(c)} := {ident(c)}' for c in data)}))::varchar "
         f"from (select *, row_number() over (partition by {column_list(data)}) as _hw_copy "
-        f"from {NEW}) where _hw_copy > 1",
+        f"from {rel}) where _hw_copy > 1",
         [req.load_id, asset, ",".join(req.primary_key)],
     )
 
 
-def _dedupe(cur: duckdb.DuckDBPyConnection, req: LoadRequest) -> None:
-    """Keep one row per key: the newest by cursor, then the last read."""
+def _dedupe(cur: duckdb.DuckDBPyConnection, req: LoadRequest, rel: str, *, temp: bool) -> None:
+    """Keep one row per key: the newest by cursor, then the last read. (Rewrites ``rel``
+    only when some key repeats: the common first load pays one aggregate, not a copy.)"""
     keys = column_list(req.primary_key)
+    repeats = _scalar(
+        cur, f"select count(*) from (select 1 from {rel} group by {keys} having count(*) > 1)"
+    )
+    if not repeats:
+        return
     order = f"{ident(req.cursor)} desc nulls last" if req.cursor else "1"
     cur.execute(
-        f"create or replace temp table {NEW} as select * from {NEW} "
+        f"create or replace {'temp ' if temp else ''}table {rel} as select * from {rel} "
         f"qualify row_number() over (partition by {keys} order by {order}) = 1"
     )
 
