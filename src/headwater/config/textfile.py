@@ -30,7 +30,8 @@ def load_yaml(path: Path, text: str | None = None, *, first_line: int = 1) -> An
 
     source = path.read_text(encoding="utf-8") if text is None else text
     try:
-        return yaml.safe_load(source)
+        # libyaml's C loader when the wheel has it: 5-10x faster on many sidecars
+        return yaml.load(source, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = (mark.line + first_line) if mark is not None else first_line

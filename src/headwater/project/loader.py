@@ -84,7 +84,12 @@ def load_project(root: Path | str) -> Project:
     settings = load_settings(toml_path)
     text = toml_path.read_text(encoding="utf-8")
     assets = _source_assets(settings, toml_path, text, root / STATE_DIR / DISCOVERED)
-    assets += _sql_models(root, settings)
+    cache_path = root / STATE_DIR / "cache" / "references.json"
+    cache = _read_cache(cache_path)
+    before = len(cache)
+    assets += _sql_models(root, settings, cache)
+    if len(cache) != before:
+        _write_cache(cache_path, cache)
     assets += _python_assets(root, settings)
     _check_unique(assets)
     resolved = _resolve(assets)
@@ -195,7 +200,26 @@ def _source_asset(table: str, spec: SourceSpec, path: Path, line: int) -> Asset:
     )
 
 
-def _sql_models(root: Path, settings: ProjectSettings) -> list[Asset]:
+def _read_cache(path: Path) -> dict[str, list[str]]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _write_cache(path: Path, cache: dict[str, list[str]]) -> None:
+    """Best effort (a read-only checkout still loads): the parse cache under .headwater/."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(cache), encoding="utf-8")
+        tmp.replace(path)
+    except OSError:
+        pass
+
+
+def _sql_models(root: Path, settings: ProjectSettings, cache: dict[str, list[str]]) -> list[Asset]:
     models_dir = root / "models"
     assets: list[Asset] = []
     if not models_dir.is_dir():
@@ -206,7 +230,7 @@ def _sql_models(root: Path, settings: ProjectSettings) -> list[Asset]:
         sidecar = path.with_suffix(".yml")
         if not sidecar.exists():
             sidecar = path.with_suffix(".yaml")
-        parsed = read_sql_model(path, sidecar if sidecar.exists() else None)
+        parsed = read_sql_model(path, sidecar if sidecar.exists() else None, cache)
         cfg = parsed.settings
         schema = cfg.schema_ or settings.schemas.get(layer, layer)
         table = path.stem

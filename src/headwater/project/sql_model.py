@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,8 +34,14 @@ class SqlModelFile:
     settings_line: int  # first line of the settings in settings_path
 
 
-def read_sql_model(path: Path, sidecar: Path | None) -> SqlModelFile:
-    """Parse ``path`` (and its sidecar YAML, when there is one)."""
+def read_sql_model(
+    path: Path, sidecar: Path | None, refs_cache: dict[str, list[str]] | None = None
+) -> SqlModelFile:
+    """Parse ``path`` (and its sidecar YAML, when there is one).
+
+    ``refs_cache`` maps a SQL text's digest to the tables it reads: parsing is most of a
+    project's load time, and most files do not change between two loads.
+    """
     text = path.read_text(encoding="utf-8")
     header, first_line = _header_yaml(text)
     data: dict[str, Any] = {}
@@ -59,7 +66,13 @@ def read_sql_model(path: Path, sidecar: Path | None) -> SqlModelFile:
     sql = text.strip().rstrip(";").strip()
     if not sql or _only_comments(sql):
         raise SqlParseError(f"{path}:1:1: the model is empty (expected one SELECT statement)")
-    refs = frozenset(table_references(text, path=path))
+    digest = hashlib.sha1(text.encode("utf-8")).hexdigest()
+    if refs_cache is not None and digest in refs_cache:
+        refs = frozenset(refs_cache[digest])
+    else:
+        refs = frozenset(table_references(text, path=path))
+        if refs_cache is not None:
+            refs_cache[digest] = sorted(refs)
     return SqlModelFile(path, sql, settings, refs, settings_path, settings_text, offset)
 
 
