@@ -74,8 +74,7 @@ def run_load(cur: duckdb.DuckDBPyConnection, asset: str, req: LoadRequest) -> Lo
         if req.write == "append" and req.cursor and req.boundary is not None and not direct:
             _drop_already_loaded(cur, req, cols)
         if req.write in ("merge", "scd2") and req.primary_key:
-            _record_exact_duplicates(cur, asset, req, cols, staged)
-            _dedupe(cur, req, staged, temp=not direct)
+            _dedupe(cur, asset, req, cols, staged, temp=not direct)
         if req.screen is not None:
             req.screen(cur, NEW)
         if direct:
@@ -243,7 +242,15 @@ def _record_exact_duplicates(
     )
 
 
-def _dedupe(cur: duckdb.DuckDBPyConnection, req: LoadRequest, rel: str, *, temp: bool) -> None:
+def _dedupe(
+    cur: duckdb.DuckDBPyConnection,
+    asset: str,
+    req: LoadRequest,
+    cols: list[str],
+    rel: str,
+    *,
+    temp: bool,
+) -> None:
     """Keep one row per key: the newest by cursor, then the last read. (Rewrites ``rel``
     only when some key repeats: the common first load pays one aggregate, not a copy.)"""
     keys = column_list(req.primary_key)
@@ -252,6 +259,7 @@ def _dedupe(cur: duckdb.DuckDBPyConnection, req: LoadRequest, rel: str, *, temp:
     )
     if not repeats:
         return
+    _record_exact_duplicates(cur, asset, req, cols, rel)
     order = f"{ident(req.cursor)} desc nulls last" if req.cursor else "1"
     cur.execute(
         f"create or replace {'temp ' if temp else ''}table {rel} as select * from {rel} "

@@ -1,11 +1,14 @@
 """The MySQL/MariaDB connector: pymysql for metadata and errors, connectorx for the rows.
 
-Why two drivers: connectorx (Rust) decodes the binary protocol straight into Arrow and
+Why two drivers: connectorx (Rust) decodes the wire protocol straight into Arrow and
 streams it (``arrow_stream``: batches of ``batch_size`` rows; memory does not grow with the
-table), 2-6x faster than any Python driver measured (benchmarks/ingest_mysql.py). But it
-retries a failed login for 30 s and names no column in its errors, so every read first opens
-a pymysql session (short connect timeout) that checks the login, the table, the columns and
-the grants, and reads the result metadata that the types are derived from.
+table). On 1M lineitem rows it extracts in 4.7 s where mysqlclient's SSCursor needs 7.9 s
+(raw values, Arrow casts) to 15 s (Python objects), DuckDB's mysql_scanner 14 s and pymysql
+47 s. But it retries a failed login for 30 s, mis-decodes zero dates, wide DECIMALs and long
+TIMEs, and names no column in its errors; so every read first opens a pymysql session (short
+connect timeout) that checks the login, the table, the columns and the grants and reads the
+result metadata, and the SELECT it hands to connectorx reads each column through an
+expression connectorx decodes exactly (see :mod:`.types`).
 
 A read is one SELECT on one connection, hence one consistent snapshot (InnoDB, REPEATABLE
 READ), except a full read (no cursor) of a large table whose primary key is an integer: it
@@ -115,7 +118,7 @@ class MySQLConnector:
                 host=self.host,
                 port=self.port,
                 user=self.user,
-                password=self._password,
+                password=self._password.encode(),  # UTF-8 (pymysql would send latin-1)
                 database=self.database,
                 charset="utf8mb4",
                 connect_timeout=self.connect_timeout,
@@ -312,6 +315,7 @@ class MySQLConnector:
         return str(self._con.escape(value))
 
     def read(self, what: TableRead) -> pa.RecordBatchReader:
+        _require("connectorx", self.name)
         plan = self.plan(what)
         return pa.RecordBatchReader.from_batches(plan.schema, self._batches(plan, what))
 

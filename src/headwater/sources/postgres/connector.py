@@ -86,6 +86,7 @@ class PostgresConnector:
         self._extra: list[Any] = []  # worker connections
         self._lock = threading.Lock()
         self._stream: Stream | None = None
+        self._in_transaction = False  # the main connection holds a snapshot transaction
         self._conn = self._connect()
         try:
             self.server_version = int(self._scalar("select current_setting('server_version_num')"))
@@ -101,8 +102,7 @@ class PostgresConnector:
         return self._stream.failure if self._stream is not None else None
 
     def close(self) -> None:
-        if self._stream is not None:
-            self._stream.stop()
+        self._finish()
         with self._lock:
             conns, self._extra = [self._conn, *self._extra], []
         for conn in conns:
@@ -142,7 +142,17 @@ class PostgresConnector:
 
     # -- reading --------------------------------------------------------------------
 
+    def _finish(self) -> None:
+        """Stop the last read, if any, and end its snapshot transaction."""
+        if self._stream is not None:
+            self._stream.stop()
+        if self._in_transaction:
+            self._in_transaction = False
+            with contextlib.suppress(Exception):
+                self._execute("ROLLBACK")
+
     def _read(self, what: TableRead) -> pa.RecordBatchReader:
+        self._finish()
         label = self._what(what)
         relation: _Relation | None = None
         if what.query:
@@ -176,7 +186,9 @@ class PostgresConnector:
             until = getattr(what, "until", None)
             if until is not None:
                 conditions.append(f"{ident(what.cursor)} < {literal(str(until))}::{cast}")
-        select = ", ".join(p.expr for p in plans) or "1 as _hw_empty"
+        if not plans:
+            raise SourceError(f"{self.address.label} {label}: has no columns to read")
+        select = ", ".join(p.expr for p in plans)
         schema = pa.schema([p.field for p in plans])
 
         def sql(extra: str | None = None) -> str:
@@ -193,6 +205,7 @@ class PostgresConnector:
             queries,
             workers=self.parallel_workers if snapshot is not None else 1,
             connect=lambda i: self._worker_connection(i, snapshot),
+            release=self._release,
             convert=lambda batch: convert(batch, plans, schema),
             on_error=lambda exc: read_error(self.address, label, exc, plans),
         )
@@ -213,10 +226,11 @@ class PostgresConnector:
             return [sql()], None
         # one snapshot for every range: together they read the table exactly once
         self._execute("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        self._in_transaction = True
         try:
             snapshot = str(self._scalar("select pg_export_snapshot()"))
         except Exception:  # e.g. a standby that cannot export: read on one connection
-            self._execute("ROLLBACK")
+            self._finish()
             return [sql()], None
         count = self.parallel_workers * self.ranges_per_worker
         bounds = None
@@ -225,7 +239,7 @@ class PostgresConnector:
         elif split == "key":
             bounds = self._key_bounds(relation, count)
         if not bounds:
-            self._execute("ROLLBACK")
+            self._finish()
             return [sql()], None
         return [sql(b) for b in bounds], snapshot
 
@@ -276,9 +290,11 @@ class PostgresConnector:
         )
         if not rows:
             where = f"schema {schema!r}" if schema else "the search path"
+            listed = self.tables(schema or "public")
+            more = ", ..." if len(listed) > 20 else ""
             raise SourceError(
                 f"{self.address.label} table {table!r}: does not exist in {where} "
-                f"(tables in public: {', '.join(self.tables()[:20]) or 'none'})"
+                f"(tables in {schema or 'public'}: {', '.join(listed[:20]) or 'none'}{more})"
             )
         oid, kind, qualified_name, size = rows[0]
         return _Relation(int(oid), str(kind), str(qualified_name), int(size or 0))
@@ -347,6 +363,15 @@ class PostgresConnector:
         cur.execute(f"SET TRANSACTION SNAPSHOT {literal(snapshot or '')}")
         cur.close()
         return conn
+
+    def _release(self, number: int, conn: Any) -> None:
+        """A worker is done with its connection: close it, unless it is the main one."""
+        if number == 0:
+            return
+        with self._lock:
+            if conn in self._extra:
+                self._extra.remove(conn)
+        conn.close()
 
     def _execute(self, sql: str) -> None:
         cur = self._conn.cursor()

@@ -19,6 +19,10 @@ class LostConnection(ConnectionError_):
 
     transient = True
 
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.transient = True  # also if the base class ever sets its own per instance
+
 
 @dataclass(frozen=True)
 class Address:
@@ -145,7 +149,7 @@ def read_error(
 ) -> HeadwaterError:
     """An error raised while reading ``what`` (``table 'x'`` or ``query``)."""
     if isinstance(exc, HeadwaterError):
-        if what in exc.message:
+        if what in exc.message or exc.message.startswith(address.label):
             return exc
         kind = type(exc)
         return kind(f"{address.label} {what}: {address.scrub(exc.message)}")

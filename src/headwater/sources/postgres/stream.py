@@ -32,6 +32,7 @@ class Stream:
         *,
         workers: int,
         connect: Callable[[int], Any],
+        release: Callable[[int, Any], None],
         convert: Callable[[pa.RecordBatch], pa.RecordBatch],
         on_error: Callable[[BaseException], HeadwaterError],
     ) -> None:
@@ -40,6 +41,7 @@ class Stream:
             self._todo.put(sql)
         self._workers = max(1, min(workers, len(queries)))
         self._connect = connect
+        self._release = release
         self._convert = convert
         self._on_error = on_error
         # batches take a slot (bounded memory); end marks and errors never wait for one
@@ -95,6 +97,7 @@ class Stream:
         return False
 
     def _work(self, number: int) -> None:
+        conn = None
         try:
             conn = self._connect(number)
             cur = conn.cursor()
@@ -123,5 +126,11 @@ class Stream:
                 self._out.put(error)
         finally:
             with self._lock:
-                self._cursors.pop(number, None)
+                cur = self._cursors.pop(number, None)
+            if cur is not None:
+                with contextlib.suppress(Exception):
+                    cur.close()
+            if conn is not None:
+                with contextlib.suppress(Exception):
+                    self._release(number, conn)
             self._out.put(_DONE)
