@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import quote
 
 import pyarrow as pa
 import pytest
@@ -174,3 +175,24 @@ def test_parallel_ranges_read_every_row_once(mariadb_url, monkeypatch) -> None:
     finally:
         con.close()
     assert sorted(table.column("id").to_pylist()) == list(range(1, 5001))
+
+
+def test_password_with_url_special_characters(mariadb_server, mariadb_url) -> None:
+    database = mariadb_url.rsplit("/", 1)[1]
+    user, password = "odd_user", "p@ss:w/rd%?#é"
+    execute(
+        mariadb_url,
+        "create table s (id int primary key)",
+        "insert into s values (1), (2)",
+        f"create or replace user '{user}'@'%' identified by '{password}'",
+        f"grant select on `{database}`.* to '{user}'@'%'",
+    )
+    url = (
+        f"mysql://{quote(user)}:{quote(password, safe='')}@{mariadb_server.host}:"
+        f"{mariadb_server.port}/{database}"
+    )
+    con = MySQLConnector(url, name="my")
+    try:
+        assert ids(con.read(TableRead(table="s"))) == [1, 2]
+    finally:
+        con.close()
