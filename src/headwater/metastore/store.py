@@ -99,6 +99,23 @@ def _pid_alive(pid: int | None) -> bool:
     return stat.rpartition(")")[2].split()[:1] != ["Z"]
 
 
+def _retry_locked(statement: Any, seconds: float = 10.0) -> None:
+    """Switching to WAL needs a moment alone with the file and does not always wait for the
+    busy timeout: several processes opening a fresh metastore at once retry briefly."""
+    import sqlite3
+    import time
+
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            statement()
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
 def _install_sqlite_pragmas(engine: Engine, *, wal: bool, busy_timeout_ms: int) -> None:
     @sa.event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, connection_record: Any) -> None:
@@ -109,7 +126,7 @@ def _install_sqlite_pragmas(engine: Engine, *, wal: bool, busy_timeout_ms: int) 
         try:
             cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
             if wal:
-                cursor.execute("PRAGMA journal_mode = WAL")
+                _retry_locked(lambda: cursor.execute("PRAGMA journal_mode = WAL"))
                 # WAL + NORMAL: a commit survives the process dying (the case that matters
                 # for run history); only an OS crash may lose the last commits. FULL made
                 # every step event wait for an fsync (~8 ms each on these disks).
