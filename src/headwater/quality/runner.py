@@ -26,16 +26,8 @@ from typing import Any, Literal
 import duckdb
 
 from headwater.errors import CheckFailed
-from headwater.quality.compile import (
-    ROW,
-    SAMPLE_LIMIT,
-    check_query,
-    fail_predicate,
-    reason,
-    relation_sql,
-    sample_query,
-)
-from headwater.quality.spec import ROW_LEVEL, TABLE_LEVEL, Check
+from headwater.quality.compile import SAMPLE_LIMIT, check_query, reason, sample_query
+from headwater.quality.spec import TABLE_LEVEL, Check
 
 Status = Literal["pass", "warn", "fail", "error"]
 STATUSES: tuple[str, ...] = ("pass", "warn", "fail", "error")
@@ -145,72 +137,10 @@ def run_checks(
     ``history`` feeds ``row_count_anomaly`` checks. An interrupted statement (a step timeout)
     is re-raised; any other engine error becomes a result with status ``error``.
     """
-    scanned = _row_level_together(cur, asset_name, relation, checks, sample_limit)
     return [
-        scanned[c.name]
-        if c.name in scanned
-        else run_check(cur, asset_name, relation, c, history=history, sample_limit=sample_limit)
+        run_check(cur, asset_name, relation, c, history=history, sample_limit=sample_limit)
         for c in checks
     ]
-
-
-def _row_level_together(
-    cur: duckdb.DuckDBPyConnection,
-    asset_name: str,
-    relation: str,
-    checks: Sequence[Check],
-    sample_limit: int,
-) -> dict[str, CheckResult]:
-    """Count the failures of all simple row-level checks in ONE scan of the table.
-
-    Each check would otherwise read the whole table again. If the combined query fails
-    (one check names a bad column, say), nothing is returned and every check runs alone, so
-    the error lands on the check that caused it.
-    """
-    together = [c for c in checks if c.type in ROW_LEVEL and c.type != "relationships"]
-    if len(together) < 2:
-        return {}
-    started = time.perf_counter()
-    rel = relation_sql(relation)
-    counts = ", ".join(
-        f"count(*) FILTER (WHERE {fail_predicate(c, rel)}) AS f{i}" for i, c in enumerate(together)
-    )
-    try:
-        row = cur.execute(f"SELECT count(*) AS total, {counts} FROM {rel} AS {ROW}").fetchone()
-    except duckdb.InterruptException:
-        raise
-    except duckdb.Error:
-        return {}
-    assert row is not None
-    total = int(row[0] or 0)
-    share = (time.perf_counter() - started) / len(together)
-    out: dict[str, CheckResult] = {}
-    for i, check in enumerate(together):
-        began = time.perf_counter()
-        failing = int(row[i + 1] or 0)
-        sample: tuple[dict[str, Any], ...] = ()
-        if failing:
-            extra = sample_query(check, relation, sample_limit=sample_limit)
-            try:
-                found = cur.execute(extra).fetchone() if extra is not None else None
-            except duckdb.InterruptException:
-                raise
-            except duckdb.Error:  # a sample is a courtesy: the count stands
-                found = None
-            sample = bounded_sample(found[0] if found else None)
-        out[check.name] = CheckResult(
-            check=check.name,
-            asset=asset_name,
-            type=check.type,
-            severity=check.severity,
-            status=decide(check, failing, total),
-            failing=failing,
-            total=total,
-            sample=sample,
-            message=describe(check, failing, total, sample),
-            duration=share + time.perf_counter() - began,
-        )
-    return out
 
 
 def run_check(
