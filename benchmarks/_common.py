@@ -41,6 +41,7 @@ class Row:
     target: str = ""
     ok: bool | None = None
     note: str = ""
+    cpu_ratio: float | None = None  # user+sys CPU time over the floor's: robust to a busy machine
     samples: list[float] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
 

@@ -27,6 +27,18 @@ BENCHMARKS = {
 }
 
 
+def src_digest() -> str:
+    """A digest of src/headwater/**/*.py: which code the figures are for (src moves fast)."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    src = BENCH_DIR.parent / "src" / "headwater"
+    for path in sorted(src.rglob("*.py")):
+        digest.update(str(path.relative_to(src)).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
 def machine() -> dict[str, Any]:
     import duckdb
     import sqlglot
@@ -48,7 +60,7 @@ def machine() -> dict[str, Any]:
 
 
 def table(rows: list[Row]) -> str:
-    headers = ["benchmark", "case", "time", "floor", "ratio", "target", "ok", "note"]
+    headers = ["benchmark", "case", "time", "floor", "ratio", "cpu ratio", "target", "ok", "note"]
     body = [
         [
             r.benchmark,
@@ -56,6 +68,7 @@ def table(rows: list[Row]) -> str:
             fmt_seconds(r.seconds),
             fmt_seconds(r.floor),
             fmt_ratio(r.ratio),
+            fmt_ratio(r.cpu_ratio),
             r.target,
             "-" if r.ok is None else ("yes" if r.ok else "NO"),
             r.note,
@@ -85,6 +98,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown benchmarks: {', '.join(sorted(unknown))}")
     started = time.perf_counter()
     load_before = os.getloadavg()
+    digest_before = src_digest()
     rows: list[Row] = []
     for name in chosen:
         log(f"== {name}")
@@ -93,12 +107,17 @@ def main(argv: list[str] | None = None) -> int:
     print(table(rows))
     print(f"\n{len(rows)} measurements in {elapsed:.0f} s; written to {args.output}")
     print(f"load average before {load_before[0]:.1f}, after {os.getloadavg()[0]:.1f}")
+    digest_after = src_digest()
+    changed = "" if digest_after == digest_before else f" -> {digest_after} (src/ CHANGED)"
+    print(f"src digest {digest_before}{changed}")
     result = {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "quick": args.quick,
         "machine": machine(),
         "load_average_before": load_before,
         "load_average_after": os.getloadavg(),
+        "src_digest_before": digest_before,
+        "src_digest_after": digest_after,
         "elapsed_s": elapsed,
         "rows": [r.as_dict() for r in rows],
     }
