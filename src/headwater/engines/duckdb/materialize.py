@@ -95,8 +95,9 @@ def _build(
         elif materialized == "table" or existing != "BASE TABLE":
             if existing == "VIEW":
                 cur.execute(f"drop view {target}")
-            cur.execute(f"create or replace table {target} as {sql}")
-            count = _count(cur, target)
+            # CREATE TABLE AS answers with the number of rows it wrote: no second scan
+            created = cur.execute(f"create or replace table {target} as {sql}").fetchone()
+            count = int(created[0]) if created else _count(cur, target)
         else:
             count = _incremental(cur, target, sql, unique_key, time_column, lookback)
         if audit is not None:
@@ -106,7 +107,8 @@ def _build(
         cur.execute("rollback")
         raise
     finally:
-        cur.execute("drop table if exists _hw_increment")
+        if materialized == "incremental":
+            cur.execute("drop table if exists _hw_increment")
     return count
 
 
