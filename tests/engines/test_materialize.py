@@ -91,3 +91,15 @@ def test_incremental_by_time_column_with_lookback(project_dir):
     rows = engine.execute("select day::varchar, n from marts.daily order by 1").fetchall()
     assert rows == [("2026-01-01", 1), ("2026-01-02", 1), ("2026-01-03", 6), ("2026-01-04", 2)]
     engine.close()
+
+
+def test_a_model_can_switch_between_view_and_table(tmp_path: Path):
+    engine = DuckDBEngine(tmp_path / "w.duckdb")
+    engine.ensure_schemas({"s"})
+    assert engine.materialize_sql("s", "m", "select 1 as x", materialized="view") is None
+    assert engine.materialize_sql("s", "m", "select 2 as x", materialized="table") == 1
+    assert engine.tables() == [("s", "m", "BASE TABLE")]
+    assert engine.materialize_sql("s", "m", "select 3 as x", materialized="view") is None
+    assert engine.tables() == [("s", "m", "VIEW")]
+    assert engine.execute("select x from s.m").fetchall() == [(3,)]
+    engine.close()

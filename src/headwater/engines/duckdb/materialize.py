@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 import duckdb
@@ -33,37 +34,26 @@ def materialize(
     """Build ``schema.table``; ``audit(cursor, target)`` runs before the commit and may raise
     to keep the previous version (write, audit, publish)."""
     target = qualified(schema, table)
+    build = functools.partial(
+        _build,
+        cur,
+        schema,
+        table,
+        target,
+        sql,
+        materialized,
+        unique_key,
+        time_column,
+        lookback,
+        audit,
+    )
     try:
-        return _build(
-            cur,
-            schema,
-            table,
-            target,
-            sql,
-            materialized,
-            unique_key,
-            time_column,
-            lookback,
-            audit,
-            replace_other=False,
-        )
+        return build(replace_other=False)
     except duckdb.CatalogException as exc:
         if "Existing object" not in str(exc):
             raise
         # a view became a table (or back): drop the old kind, in the same transaction
-        return _build(
-            cur,
-            schema,
-            table,
-            target,
-            sql,
-            materialized,
-            unique_key,
-            time_column,
-            lookback,
-            audit,
-            replace_other=True,
-        )
+        return build(replace_other=True)
 
 
 def _build(
