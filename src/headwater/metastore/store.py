@@ -579,6 +579,40 @@ class Metastore:
 
     # ------------------------------------------------------------------ watermarks
 
+    def replace_steps(
+        self,
+        steps: Sequence[Mapping[str, Any]],
+        attempts: Sequence[Mapping[str, Any]] = (),
+    ) -> None:
+        """Write whole ``step_runs`` and ``attempts`` rows (every column given), replacing
+        rows with the same key, in one transaction with one statement per kind: the runtime
+        records a batch of step events this way (per-row upserts cost milliseconds each)."""
+        for row in (*steps, *attempts):
+            _check_choice("step status", str(row["status"]), STEP_STATUSES)
+        st, at = t.step_runs, t.attempts
+        with self._write() as conn:
+            if steps:
+                conn.execute(
+                    st.delete().where(
+                        st.c.run_id == sa.bindparam("k_run"), st.c.step == sa.bindparam("k_step")
+                    ),
+                    [{"k_run": r["run_id"], "k_step": r["step"]} for r in steps],
+                )
+                conn.execute(st.insert(), [dict(r) for r in steps])
+            if attempts:
+                conn.execute(
+                    at.delete().where(
+                        at.c.run_id == sa.bindparam("k_run"),
+                        at.c.step == sa.bindparam("k_step"),
+                        at.c.attempt == sa.bindparam("k_attempt"),
+                    ),
+                    [
+                        {"k_run": r["run_id"], "k_step": r["step"], "k_attempt": r["attempt"]}
+                        for r in attempts
+                    ],
+                )
+                conn.execute(at.insert(), [dict(r) for r in attempts])
+
     def record_check_results(self, rows: Sequence[Mapping[str, Any]]) -> None:
         """Insert check results (rows of ``check_results``); a (run, asset, check) already
         recorded is replaced, so a retried step keeps only its last results."""

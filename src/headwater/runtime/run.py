@@ -143,6 +143,7 @@ class _Recorder:
         self.forward = forward
         self.queue: queue.Queue[Event | None] = queue.Queue()
         self.failure: BaseException | None = None
+        self.rows: dict[str, dict[str, Any]] = {}  # each step's row as recorded so far
         self.writer = threading.Thread(target=self._drain, name="hw-recorder", daemon=True)
         self.writer.start()
 
@@ -177,14 +178,30 @@ class _Recorder:
                 self.failure = exc
 
     def _write(self, events: list[Event]) -> None:
-        """One transaction; a step's events of one batch become one row update."""
-        steps: dict[str, dict[str, Any]] = {}
+        """One transaction per batch; each touched step is written as a whole row."""
+        touched: dict[str, dict[str, Any]] = {}
         attempts: list[dict[str, Any]] = []
         marks: list[tuple[str, str]] = []
         for event in events:
             at = datetime.fromtimestamp(event.at, UTC)
             error = redact_text(event.error) if event.error else None
-            row = steps.setdefault(event.step, {"kind": self.kinds.get(event.step, "model")})
+            row = self.rows.setdefault(
+                event.step,
+                {
+                    "run_id": self.run_id,
+                    "step": event.step,
+                    "kind": self.kinds.get(event.step, "model"),
+                    "status": "pending",
+                    "started_at": None,
+                    "finished_at": None,
+                    "attempts": 0,
+                    "rows_in": None,
+                    "rows_out": None,
+                    "error": None,
+                    "log_path": None,
+                },
+            )
+            touched[event.step] = row
             if event.kind == "started":
                 row.update(status="running", attempts=event.attempt)
                 row["log_path"] = os.path.join(self.log_dir, f"{event.step}.log")
@@ -193,34 +210,27 @@ class _Recorder:
                 continue
             if event.attempt:
                 attempts.append(
-                    dict(
-                        run_id=self.run_id,
-                        step=event.step,
-                        attempt=event.attempt,
-                        status=event.status,
-                        error=error,
-                        finished_at=at,
-                        started_at=datetime.fromtimestamp(event.started_at or event.at, UTC),
-                    )
+                    {
+                        "run_id": self.run_id,
+                        "step": event.step,
+                        "attempt": event.attempt,
+                        "status": event.status,
+                        "error": error,
+                        "finished_at": at,
+                        "started_at": datetime.fromtimestamp(event.started_at or event.at, UTC),
+                    }
                 )
             if event.kind != "finished":
                 continue
             result = event.result if isinstance(event.result, dict) else {}
-            row.update(
-                status=event.status,
-                finished_at=at,
-                error=error,
-                rows_in=result.get("rows_in"),
-                rows_out=result.get("rows_out"),
-            )
+            row.update(status=event.status, finished_at=at, error=error)
+            for key in ("rows_in", "rows_out"):
+                if result.get(key) is not None:
+                    row[key] = result[key]
             if event.status == SUCCESS and result.get("cursor") is not None:
                 marks.append((event.step, str(result["cursor"])))
         with self.store.batch():
-            for step, row in steps.items():
-                row.setdefault("status", "running")  # only a retry in this batch: still going
-                self.store.upsert_step(self.run_id, step, **row)
-            for attempt in attempts:
-                self.store.record_attempt(**attempt)
+            self.store.replace_steps(list(touched.values()), attempts)
             for step, value in marks:
                 self.store.set_watermark(
                     step, value, location=f"warehouse:{STATE_SCHEMA}.state", run_id=self.run_id

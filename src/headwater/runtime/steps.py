@@ -93,9 +93,10 @@ def step_logger(logs_dir: Path) -> Callable[[str], logging.Logger]:
     logs_dir.mkdir(parents=True, exist_ok=True)
 
     def make(name: str) -> logging.Logger:
-        log = logging.getLogger(f"headwater.step.{logs_dir.name}.{name}")
+        # A standalone logger, not registered with logging's manager: registering thousands
+        # (and setLevel, which clears every logger's cache) cost O(steps^2) per run.
+        log = logging.Logger(f"headwater.step.{logs_dir.name}.{name}", logging.INFO)
         log.propagate = False
-        log.setLevel(logging.INFO)
         handler = logging.FileHandler(logs_dir / f"{name}.log", encoding="utf-8", delay=True)
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
         log.addHandler(handler)
