@@ -110,13 +110,3 @@ class RunFailed(HeadwaterError):
 
 class StepTimeout(HeadwaterError):
     """A step ran longer than its timeout."""
-
-
-EXIT_CODES: dict[str, int] = {
-    "ok": 0,
-    "error": HeadwaterError.exit_code,
-    "project": ProjectError.exit_code,
-    "connection": ConnectionError_.exit_code,
-    "source_or_engine": SourceError.exit_code,
-    "run_failed": RunFailed.exit_code,
-}

@@ -18,7 +18,6 @@ def run_check_command(
 ) -> bool:
     """Run the selected assets' checks on the warehouse as it is; True when none blocks."""
     from headwater.engines import open_engine
-    from headwater.engines.base import LoadRequest  # noqa: F401 - the engine contract
     from headwater.metastore import Metastore
     from headwater.quality import blocking, run_checks, validate_columns
     from headwater.quality.history import row_count_history, to_rows

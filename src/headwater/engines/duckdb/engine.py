@@ -17,8 +17,6 @@ import duckdb
 import pyarrow as pa
 
 from headwater.engines.base import (
-    LOAD_ID,
-    LOADED_AT,
     METADATA_PREFIX,
     STATE_SCHEMA,
     LoadRequest,
@@ -229,6 +227,3 @@ class DuckDBEngine:
 
     def relation(self, schema: str, table: str) -> duckdb.DuckDBPyRelation:
         return self.cursor().sql(f"select * from {qualified(schema, table)}")
-
-
-LOAD_COLUMNS = (LOAD_ID, LOADED_AT)
