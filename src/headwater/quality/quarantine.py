@@ -276,19 +276,12 @@ def release(
         raise HeadwaterError(
             f"{asset}: cannot release: a column named 'rowid' hides DuckDB's row ids"
         )
-    where: list[str] = ["TRUE"]
-    params: list[object] = []
-    if check is not None:
-        where.append("list_contains(string_split(_hw_check, ','), ?)")
-        params.append(check)
-    if load_id is not None:
-        where.append("_hw_load_id = ?")
-        params.append(load_id)
+    cond, params = _selection(check, load_id)
     own = ", ".join(quote(c) for c in columns)
     cand = "_hw_release_cand"
     cur.execute(
         f"CREATE OR REPLACE TEMP TABLE {cand} AS SELECT rowid AS _hw_qrowid, {own} "
-        f"FROM {target} WHERE {' AND '.join(where)}",
+        f"FROM {target} WHERE {cond}",
         params,
     )
     try:
@@ -319,16 +312,8 @@ def discard(
     """Delete quarantined rows for good (all of the asset's, or those of a check / load)."""
     if not _exists(cur, table_name(asset)):
         return 0
-    where: list[str] = ["TRUE"]
-    params: list[object] = []
-    if check is not None:
-        where.append("list_contains(string_split(_hw_check, ','), ?)")
-        params.append(check)
-    if load_id is not None:
-        where.append("_hw_load_id = ?")
-        params.append(load_id)
+    cond, params = _selection(check, load_id)
     target = quarantine_relation(asset)
-    cond = " AND ".join(where)
     count = _scalar(cur, f"SELECT count(*) FROM {target} WHERE {cond}", params)
     cur.execute(f"DELETE FROM {target} WHERE {cond}", params)
     return count
@@ -419,6 +404,18 @@ def _drop(cur: duckdb.DuckDBPyConnection, table: str) -> None:
 
 def _columns(cur: duckdb.DuckDBPyConnection, rel: str) -> list[str]:
     return [r[0] for r in cur.execute(f"SELECT column_name FROM (DESCRIBE {rel})").fetchall()]
+
+
+def _selection(check: str | None, load_id: str | None) -> tuple[str, list[object]]:
+    """WHERE condition (and its parameters) picking quarantined rows of a check / a load."""
+    where, params = ["TRUE"], list[object]()
+    if check is not None:
+        where.append("list_contains(string_split(_hw_check, ','), ?)")
+        params.append(check)
+    if load_id is not None:
+        where.append("_hw_load_id = ?")
+        params.append(load_id)
+    return " AND ".join(where), params
 
 
 def _exists(cur: duckdb.DuckDBPyConnection, table: str) -> bool:
