@@ -13,6 +13,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from headwater.engines.duckdb.engine import DuckDBEngine
 from headwater.metastore import Metastore
 from headwater.project import load_project
 
@@ -113,34 +114,20 @@ def headwater(root: Path) -> subprocess.Popen[bytes]:
 
 
 def fingerprints(root: Path) -> dict[str, str]:
-    con = duckdb.connect(str(root / ".headwater/warehouse.duckdb"), read_only=True)
+    """Content hash of every warehouse table (load metadata excluded) and each cursor."""
+    engine = DuckDBEngine(root / ".headwater/warehouse.duckdb", read_only=True)
+    con = engine.cursor()
     out = {}
     try:
-        tables = con.execute(
-            "select table_schema, table_name from information_schema.tables "
-            "where table_schema not in ('_headwater') and table_type = 'BASE TABLE'"
-        ).fetchall()
-        for schema, table in tables:
-            cols = [
-                c
-                for (c,) in con.execute(
-                    "select column_name from information_schema.columns where table_schema = ? and table_name = ? "
-                    "order by ordinal_position",
-                    [schema, table],
-                ).fetchall()
-                if not c.startswith("_hw_")
-            ]
-            row = con.execute(
-                f"select count(*), sum(hash({', '.join(chr(34) + c + chr(34) for c in cols)})::hugeint) "
-                f'from "{schema}"."{table}"'
-            ).fetchone()
-            out[f"{schema}.{table}"] = f"{row[0]}:{row[1]}"
+        for schema, table, kind in engine.tables():
+            if schema != "_headwater" and kind == "BASE TABLE":
+                out[f"{schema}.{table}"] = engine.fingerprint(schema, table)
         for asset, cursor in con.execute(
             "select asset, state->>'cursor' from _headwater.state"
         ).fetchall():
             out[f"cursor:{asset}"] = cursor
     finally:
-        con.close()
+        engine.close()
     return out
 
 
