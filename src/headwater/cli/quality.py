@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from typing import Any
 
 from rich.console import Console
@@ -191,7 +190,7 @@ def _release(
         contract=spec.settings.contract,
     )
     try:
-        result = engine.load(asset.name, replace(request))
+        result = engine.load(asset.name, request)
     except _NothingToRelease:
         released = outcome.get("released")
         still = released.remaining if released else 0

@@ -11,7 +11,7 @@ from typing import Any
 
 from headwater.config.secrets import interpolate, redact
 from headwater.config.settings import ProjectSettings
-from headwater.engines.base import LoadRequest, LoadResult
+from headwater.engines.base import Engine, LoadRequest, LoadResult
 from headwater.errors import SourceError
 from headwater.project.asset import Asset
 from headwater.sources.connector import TableRead, connector_for
@@ -22,7 +22,7 @@ from headwater.sources.window import minus_lag
 def run_source(
     asset: Asset,
     *,
-    engine: object,
+    engine: Engine,
     settings: ProjectSettings,
     root: Path,
     load_id: str,
@@ -33,7 +33,7 @@ def run_source(
     """Extract and load ``asset``; its data and new state commit in one transaction."""
     spec = asset.source
     assert spec is not None and asset.schema and asset.table
-    state = engine.read_state(asset.name)  # type: ignore[attr-defined]
+    state = engine.read_state(asset.name)
     settings_ = spec.settings
     incremental = bool(spec.cursor) and spec.write != "replace"  # replace reads everything
     # files are incremental by file (new or changed), not by cursor window
@@ -64,7 +64,7 @@ def run_source(
             fail_on_reject=spec.settings.on_bad_line == "fail",
             state=scan.state,
         )
-        result = engine.load(asset.name, request)  # type: ignore[attr-defined]
+        result = engine.load(asset.name, request)
     else:
         conn_name = spec.settings.connection
         assert conn_name is not None
@@ -90,7 +90,7 @@ def run_source(
             # inside the load transaction and commits it with the rows (state["cursor"])
             request = replace(base, batches=reader, state=dict(state))
             try:
-                result = engine.load(asset.name, request)  # type: ignore[attr-defined]
+                result = engine.load(asset.name, request)
             except Exception:
                 failure = getattr(connector, "failure", None)
                 if failure is not None:
