@@ -53,9 +53,36 @@ def test_open_creates_tables_at_head(sqlite_url: str) -> None:
         assert _revision(ms.engine) == [HEAD_REVISION]
 
 
-def test_second_open_skips_alembic(sqlite_url: str) -> None:
-    assert _open_in_child(sqlite_url) == (True, 0)  # creates: needs Alembic
+def test_opens_skip_alembic_unless_upgrading(sqlite_url: str) -> None:
+    assert _open_in_child(sqlite_url) == (False, 0)  # empty: tables.py's DDL, stamped at head
     assert _open_in_child(sqlite_url) == (False, 0)  # at head: one query, no Alembic
+    engine = sa.create_engine(sqlite_url)
+    with engine.begin() as conn:  # as if written by the previous Headwater
+        conn.exec_driver_sql("DROP TABLE check_results")
+        conn.exec_driver_sql("UPDATE alembic_version SET version_num = '0001'")
+    engine.dispose()
+    assert _open_in_child(sqlite_url) == (True, 0)  # older revision: Alembic upgrades it
+    engine = sa.create_engine(sqlite_url)
+    assert set(sa.inspect(engine).get_table_names()) == TABLES
+    assert _revision(engine) == [HEAD_REVISION]
+    engine.dispose()
+
+
+def _upgrade_with_alembic(url: str) -> sa.Engine:
+    """A database built by the Alembic revisions alone (not by ``Metastore.open``)."""
+    from alembic import command
+    from alembic.config import Config
+
+    parsed = sa.engine.make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database:
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = sa.create_engine(url)
+    config = Config()
+    config.set_main_option("script_location", str(SCRIPT_LOCATION))
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "head")
+    return engine
 
 
 def test_head_revision_constant_matches_the_scripts() -> None:
@@ -71,9 +98,14 @@ def test_migrations_match_tables_py(sqlite_url: str) -> None:
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
-    with Metastore.open(sqlite_url) as ms, ms.engine.connect() as conn:
+    engine = _upgrade_with_alembic(sqlite_url)
+    with engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={"compare_type": True})
         assert compare_metadata(context, metadata) == []
+        assert [r[0] for r in conn.exec_driver_sql("SELECT version_num FROM alembic_version")] == [
+            HEAD_REVISION
+        ]
+    engine.dispose()
 
 
 def test_downgrade_and_upgrade_again(sqlite_url: str) -> None:
@@ -151,9 +183,13 @@ def test_postgresql_schema_matches_tables_py(postgres_url: str) -> None:
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
-    with Metastore.open(postgres_url) as ms, ms.engine.connect() as conn:
+    engine = _upgrade_with_alembic(postgres_url)
+    with engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={"compare_type": True})
         assert compare_metadata(context, metadata) == []
+    engine.dispose()
+    with Metastore.open(postgres_url) as ms:  # at head already: opens without touching it
+        assert _revision(ms.engine) == [HEAD_REVISION]
 
 
 def test_postgresql_concurrent_first_opens_and_mark_abandoned(postgres_url: str) -> None:

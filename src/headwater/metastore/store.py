@@ -12,8 +12,9 @@ PostgreSQL), and real transactions: SQLAlchemy emits ``BEGIN`` itself, ``BEGIN I
 writes so that two writing processes queue on the busy timeout instead of failing on a lock
 upgrade.
 
-Alembic is imported only when the database is not at :data:`HEAD_REVISION` (importing it
-costs about a second).
+Alembic is imported only to upgrade a database that exists at an older revision (importing
+it costs about a second): an empty database gets the newest schema from ``tables.py`` and is
+stamped at :data:`HEAD_REVISION`.
 """
 
 from __future__ import annotations
@@ -141,6 +142,25 @@ def _install_sqlite_pragmas(engine: Engine, *, wal: bool, busy_timeout_ms: int) 
         conn.exec_driver_sql(f"BEGIN {mode}")
 
 
+class _ReplaceStatements:
+    """The statements of :meth:`Metastore.replace_steps`, built once: the runtime calls it for
+    every batch of step events, and building them costs more than running them."""
+
+    def __init__(self) -> None:
+        st, at = t.step_runs, t.attempts
+        k_run: sa.BindParameter[str] = sa.bindparam("k_run")
+        k_step: sa.BindParameter[str] = sa.bindparam("k_step")
+        self.delete_steps = st.delete().where(st.c.run_id == k_run, st.c.step == k_step)
+        self.insert_steps = st.insert()
+        self.delete_attempts = at.delete().where(
+            at.c.run_id == k_run, at.c.step == k_step, at.c.attempt == sa.bindparam("k_attempt")
+        )
+        self.insert_attempts = at.insert()
+
+
+_REPLACE = _ReplaceStatements()
+
+
 def _current_revisions(conn: Connection) -> set[str]:
     if not sa.inspect(conn).has_table("alembic_version"):
         return set()
@@ -262,6 +282,8 @@ class Metastore:
             current = _current_revisions(conn)
         if current == {HEAD_REVISION}:
             return
+        if not current and self._create_at_head():
+            return
         # Slow imports, paid only when the schema must change.
         from alembic import command
         from alembic.config import Config
@@ -281,6 +303,30 @@ class Metastore:
                     f"{', '.join(sorted(current)) or 'none'}) to {HEAD_REVISION}: {exc}; "
                     "was it written by a newer Headwater?"
                 ) from exc
+
+    def _create_at_head(self) -> bool:
+        """Create the newest schema in an empty database with plain DDL and stamp it at
+        :data:`HEAD_REVISION`, as Alembic would (a test keeps the revisions and ``tables.py``
+        equal): a project's first run does not pay for importing Alembic. Returns False when
+        the database is not empty, which is Alembic's case."""
+        with self._lock, self._write_engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_PG_MIGRATION_LOCK)))
+            existing = set(sa.inspect(conn).get_table_names())
+            if "alembic_version" in existing:  # another process created it meanwhile
+                return _current_revisions(conn) == {HEAD_REVISION}
+            if existing & set(t.metadata.tables):
+                return False
+            t.metadata.create_all(conn)
+            version = sa.Table(
+                "alembic_version",
+                sa.MetaData(),
+                sa.Column("version_num", sa.String(32), nullable=False),
+                sa.PrimaryKeyConstraint("version_num", name="alembic_version_pkc"),
+            )
+            version.create(conn)
+            conn.execute(version.insert().values(version_num=HEAD_REVISION))
+        return True
 
     def close(self) -> None:
         """Release every pooled connection. The instance must not be used afterwards."""
@@ -589,29 +635,22 @@ class Metastore:
         records a batch of step events this way (per-row upserts cost milliseconds each)."""
         for row in (*steps, *attempts):
             _check_choice("step status", str(row["status"]), STEP_STATUSES)
-        st, at = t.step_runs, t.attempts
         with self._write() as conn:
             if steps:
                 conn.execute(
-                    st.delete().where(
-                        st.c.run_id == sa.bindparam("k_run"), st.c.step == sa.bindparam("k_step")
-                    ),
+                    _REPLACE.delete_steps,
                     [{"k_run": r["run_id"], "k_step": r["step"]} for r in steps],
                 )
-                conn.execute(st.insert(), [dict(r) for r in steps])
+                conn.execute(_REPLACE.insert_steps, [dict(r) for r in steps])
             if attempts:
                 conn.execute(
-                    at.delete().where(
-                        at.c.run_id == sa.bindparam("k_run"),
-                        at.c.step == sa.bindparam("k_step"),
-                        at.c.attempt == sa.bindparam("k_attempt"),
-                    ),
+                    _REPLACE.delete_attempts,
                     [
                         {"k_run": r["run_id"], "k_step": r["step"], "k_attempt": r["attempt"]}
                         for r in attempts
                     ],
                 )
-                conn.execute(at.insert(), [dict(r) for r in attempts])
+                conn.execute(_REPLACE.insert_attempts, [dict(r) for r in attempts])
 
     def record_check_results(self, rows: Sequence[Mapping[str, Any]]) -> None:
         """Insert check results (rows of ``check_results``); a (run, asset, check) already

@@ -200,7 +200,7 @@ def _source_asset(table: str, spec: SourceSpec, path: Path, line: int) -> Asset:
     )
 
 
-def _read_cache(path: Path) -> dict[str, list[str]]:
+def _read_cache(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -208,7 +208,7 @@ def _read_cache(path: Path) -> dict[str, list[str]]:
     return data if isinstance(data, dict) else {}
 
 
-def _write_cache(path: Path, cache: dict[str, list[str]]) -> None:
+def _write_cache(path: Path, cache: dict[str, Any]) -> None:
     """Best effort (a read-only checkout still loads): the parse cache under .headwater/."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -219,7 +219,7 @@ def _write_cache(path: Path, cache: dict[str, list[str]]) -> None:
         pass
 
 
-def _sql_models(root: Path, settings: ProjectSettings, cache: dict[str, list[str]]) -> list[Asset]:
+def _sql_models(root: Path, settings: ProjectSettings, cache: dict[str, Any]) -> list[Asset]:
     models_dir = root / "models"
     assets: list[Asset] = []
     if not models_dir.is_dir():

@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,19 +36,20 @@ class SqlModelFile:
 
 
 def read_sql_model(
-    path: Path, sidecar: Path | None, refs_cache: dict[str, list[str]] | None = None
+    path: Path, sidecar: Path | None, refs_cache: dict[str, Any] | None = None
 ) -> SqlModelFile:
     """Parse ``path`` (and its sidecar YAML, when there is one).
 
-    ``refs_cache`` maps a SQL text's digest to the tables it reads: parsing is most of a
-    project's load time, and most files do not change between two loads.
+    ``refs_cache`` maps a SQL text's digest to the tables it reads, and a header's digest
+    (``yaml:<digest>``) to its YAML as JSON text: parsing is most of a project's load time,
+    most files do not change between two loads, and many share the same header.
     """
     text = path.read_text(encoding="utf-8")
     header, first_line = _header_yaml(text)
     data: dict[str, Any] = {}
     settings_text, settings_path, offset = "", path, 1
     if header is not None:
-        parsed = load_yaml(path, header, first_line=first_line)
+        parsed = _header_settings(path, header, first_line, refs_cache)
         data.update(parsed or {})
         settings_text, settings_path, offset = header, path, first_line
     if sidecar is not None:
@@ -74,6 +76,23 @@ def read_sql_model(
         if refs_cache is not None:
             refs_cache[digest] = sorted(refs)
     return SqlModelFile(path, sql, settings, refs, settings_path, settings_text, offset)
+
+
+def _header_settings(path: Path, header: str, first_line: int, cache: dict[str, Any] | None) -> Any:
+    """The header's YAML, parsed once per distinct header text (through ``cache``)."""
+    key = "yaml:" + hashlib.sha1(header.encode("utf-8")).hexdigest()
+    cached = cache.get(key) if cache is not None else None
+    if isinstance(cached, str):
+        return json.loads(cached)
+    parsed = load_yaml(path, header, first_line=first_line)
+    if cache is not None:
+        try:
+            as_json = json.dumps(parsed)
+        except (TypeError, ValueError):  # e.g. a YAML date: not cached, parsed every time
+            return parsed
+        if json.loads(as_json) == parsed:
+            cache[key] = as_json
+    return parsed
 
 
 def table_references(sql: str, *, path: Path | None) -> set[str]:

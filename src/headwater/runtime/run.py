@@ -127,6 +127,10 @@ def retry_run(project: Project, run_id: str, **kwargs: Any) -> RunResult:
     return run(project, names=todo, trigger="retry", parent_run_id=record.run_id, **kwargs)
 
 
+_LINGER_S = 0.1  # how stale `headwater runs` may be while a run goes on
+_MAX_BATCH = 5000
+
+
 class _Recorder:
     """Forwards each executor event to the display at once, and records it in the metastore
     from a background thread, in batches (the scheduler never waits for a commit)."""
@@ -144,6 +148,7 @@ class _Recorder:
         self.queue: queue.Queue[Event | None] = queue.Queue()
         self.failure: BaseException | None = None
         self.rows: dict[str, dict[str, Any]] = {}  # each step's row as recorded so far
+        self.closing = threading.Event()
         self.writer = threading.Thread(target=self._drain, name="hw-recorder", daemon=True)
         self.writer.start()
 
@@ -155,6 +160,7 @@ class _Recorder:
     def close(self) -> None:
         """Write what is queued and stop; re-raise a failure of the writer."""
         self.queue.put(None)
+        self.closing.set()
         self.writer.join()
         if self.failure is not None:
             raise self.failure
@@ -163,7 +169,10 @@ class _Recorder:
         done = False
         while not done:
             batch = [self.queue.get()]
-            while len(batch) < 1000:
+            # Let a batch gather: waking for every event costs a transaction per event and
+            # takes the GIL from the workers; close() cuts the wait short.
+            self.closing.wait(_LINGER_S)
+            while len(batch) < _MAX_BATCH:
                 try:
                     batch.append(self.queue.get_nowait())
                 except queue.Empty:

@@ -72,6 +72,14 @@ def _build(
 ) -> int | None:
     # The catalog lookup costs milliseconds per call once there are many relations, so the
     # common case (same kind as last time) goes without it; see materialize().
+    if audit is None and not replace_other and materialized in ("view", "table"):
+        # One statement is its own transaction in DuckDB, already atomic: an explicit
+        # begin/commit around it would only add two round trips per model.
+        if materialized == "view":
+            cur.execute(f"create or replace view {target} as {sql}")
+            return None
+        created = cur.execute(f"create or replace table {target} as {sql}").fetchone()
+        return int(created[0]) if created else _count(cur, target)
     cur.execute("begin transaction")
     try:
         existing = (
