@@ -123,3 +123,23 @@ def test_cli_exit_code_and_summary_on_failure(project_dir):
     assert "2 upstream_failed" in result.stdout and "3 success" in result.stdout
     shown = invoke("show", result.stdout.split("run ")[-1].split()[0], "-p", str(root))
     assert shown.exit_code == 0 and "upstream_failed" in shown.stdout
+
+
+def test_step_logs_on_disk(project_dir):
+    """A step that logs gets logs/<run>/<step>.log (its retries append to it), recorded as the
+    step's log_path; a SQL model that builds cleanly writes no file."""
+    flaky = FLAKY.format(retries=1, fail_times=1)
+    project = load_project(project_dir(graph_files({"python/flaky.py": flaky})))
+    result = run(project, threads=2)
+    logs = project.logs_dir / result.run_id
+    flaky_log = (logs / "marts.flaky.log").read_text()
+    assert flaky_log.count("calling flaky(base)") == 2  # both attempts, one file
+    assert "transient failure 1" in flaky_log
+    bad_log = (logs / "s.bad.log").read_text()
+    assert "ERROR" in bad_log and "nosuchcolumn" in bad_log
+    assert not (logs / "s.good.log").exists()
+    with Metastore.open(project.metastore_url) as store:
+        paths = {s.step: s.log_path for s in store.step_runs(result.run_id)}
+    assert paths["marts.flaky"] == str(logs / "marts.flaky.log")
+    assert paths["s.bad"] == str(logs / "s.bad.log")
+    assert paths["s.good"] is None

@@ -41,7 +41,7 @@ def run_model(
             audit=audit,
         )
     sql = compile_sql(asset, graph)
-    log.info("materializing %s as %s", asset.name, cfg.materialized)
+    log.debug("materializing %s as %s: %s", asset.name, cfg.materialized, sql)
     import duckdb
 
     try:

@@ -20,7 +20,7 @@ from headwater.metastore import Metastore
 from headwater.project import Project, select
 from headwater.runtime.checks import preflight
 from headwater.runtime.executor import SUCCESS, Event, Executor, StepState
-from headwater.runtime.steps import step_for, step_logger
+from headwater.runtime.steps import StepLogs, step_for
 
 
 @dataclass(frozen=True)
@@ -77,7 +77,7 @@ def run(
             from headwater.quality.history import row_count_history
 
             history = row_count_history(store.engine)
-        logger = step_logger(project.logs_dir / run_id)
+        logger = StepLogs(project.logs_dir / run_id)
         steps = [
             step_for(
                 project.graph[name],
@@ -211,9 +211,11 @@ class _Recorder:
                 },
             )
             touched[event.step] = row
+            log_path = os.path.join(self.log_dir, f"{event.step}.log")
+            if os.path.exists(log_path):  # a step that logged nothing has no file
+                row["log_path"] = log_path
             if event.kind == "started":
                 row.update(status="running", attempts=event.attempt)
-                row["log_path"] = os.path.join(self.log_dir, f"{event.step}.log")
                 if event.attempt == 1:
                     row["started_at"] = at
                 continue

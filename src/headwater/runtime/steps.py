@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from headwater.engines.base import LoadResult
 from headwater.metastore import Metastore
@@ -25,7 +25,7 @@ def step_for(
     engine: Any,
     run_id: str,
     deps: tuple[str, ...],
-    logger: Callable[[str], logging.Logger],
+    logger: StepLogs,
     store: Metastore,
     history: Callable[[str], Sequence[int]] | None = None,
 ) -> Step:
@@ -69,9 +69,7 @@ def step_for(
             raise
         finally:
             checks.record(store)
-            for handler in list(log.handlers):
-                handler.close()
-                log.removeHandler(handler)
+            logger.done(log)
 
     return Step(
         name=asset.name,
@@ -88,18 +86,61 @@ def step_for(
     )
 
 
-def step_logger(logs_dir: Path) -> Callable[[str], logging.Logger]:
-    """A factory of per-step loggers writing to ``logs_dir/<step>.log``."""
-    logs_dir.mkdir(parents=True, exist_ok=True)
+class StepLogs:
+    """Per-step log files ``logs_dir/<step>.log``, written as the step logs (``tail -f`` works).
 
-    def make(name: str) -> logging.Logger:
-        # A standalone logger, not registered with logging's manager: registering thousands
-        # (and setLevel, which clears every logger's cache) cost O(steps^2) per run.
-        log = logging.Logger(f"headwater.step.{logs_dir.name}.{name}", logging.INFO)
+    One handler serves every step of a run, and a step's file is created by its first record:
+    a step that logs nothing (a SQL model that builds cleanly; its status, timings and row
+    counts are in the metastore) costs no file. Loggers are standalone, not registered with
+    ``logging``'s manager: registering thousands (and setLevel, which clears every logger's
+    cache) cost O(steps^2) per run.
+    """
+
+    def __init__(self, logs_dir: Path) -> None:
+        self.dir = logs_dir
+        self._files = _StepFiles()
+        self._files.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+
+    def path(self, step: str) -> Path:
+        return self.dir / f"{step}.log"
+
+    def __call__(self, step: str) -> logging.Logger:
+        log = logging.Logger(f"headwater.step.{self.dir.name}.{step}", logging.INFO)
         log.propagate = False
-        handler = logging.FileHandler(logs_dir / f"{name}.log", encoding="utf-8", delay=True)
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
-        log.addHandler(handler)
+        self._files.paths[log.name] = self.path(step)
+        log.handlers.append(self._files)  # addHandler takes logging's global lock each time
         return log
 
-    return make
+    def done(self, log: logging.Logger) -> None:
+        """Close the step's file, if it has one (a retry appends to it)."""
+        self._files.close_file(log.name)
+
+
+class _StepFiles(logging.Handler):
+    """Writes each record to its logger's file, opened on the first record."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.paths: dict[str, Path] = {}
+        self.streams: dict[str, TextIO] = {}
+
+    def emit(self, record: logging.LogRecord) -> None:  # called with self.lock held
+        try:
+            stream = self.streams.get(record.name)
+            if stream is None:
+                path = self.paths[record.name]
+                path.parent.mkdir(parents=True, exist_ok=True)
+                stream = self.streams[record.name] = path.open("a", encoding="utf-8")
+            stream.write(self.format(record) + "\n")
+            stream.flush()
+        except Exception:
+            self.handleError(record)
+
+    def close_file(self, name: str) -> None:
+        self.acquire()
+        try:
+            stream = self.streams.pop(name, None)
+        finally:
+            self.release()
+        if stream is not None:
+            stream.close()
