@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-import pyarrow as pa
+if TYPE_CHECKING:  # pyarrow is imported where batches are made, not by every run
+    import pyarrow as pa
 
 WriteDisposition = Literal["append", "replace", "merge", "scd2"]
 Contract = Literal["evolve", "freeze", "discard_row", "discard_value"]
