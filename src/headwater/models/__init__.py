@@ -1,6 +1,6 @@
 """Transformation: build SQL and Python models in the engine."""
 
-from headwater.models.compile import compile_sql
+from headwater.models.compile import CompiledCache, compile_sql
 from headwater.models.step import run_model
 
-__all__ = ["compile_sql", "run_model"]
+__all__ = ["CompiledCache", "compile_sql", "run_model"]

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from headwater.errors import EngineError
-from headwater.models.compile import compile_sql
+from headwater.models.compile import CompiledCache, compile_sql
 from headwater.project.asset import Asset
 from headwater.project.graph import Graph
 
@@ -19,8 +19,10 @@ def run_model(
     graph: Graph,
     log: logging.Logger,
     audit: Callable[[Any, str], Any] | None = None,
+    compiled: CompiledCache | None = None,
 ) -> int | None:
-    """Materialize ``asset``; returns its row count (None for views)."""
+    """Materialize ``asset``; returns its row count (None for views). ``compiled`` keeps
+    compiled SQL between runs."""
     cfg = asset.model
     assert cfg is not None and asset.schema and asset.table
     if asset.function is not None:
@@ -40,7 +42,7 @@ def run_model(
             unique_key=cfg.unique_key,
             audit=audit,
         )
-    sql = compile_sql(asset, graph)
+    sql = compiled.compile(asset, graph) if compiled else compile_sql(asset, graph)
     log.debug("materializing %s as %s: %s", asset.name, cfg.materialized, sql)
     import duckdb
 

@@ -17,6 +17,7 @@ from headwater.engines import open_engine
 from headwater.engines.base import STATE_SCHEMA
 from headwater.errors import HeadwaterError
 from headwater.metastore import Metastore
+from headwater.models import CompiledCache
 from headwater.project import Project, select
 from headwater.runtime.checks import preflight
 from headwater.runtime.executor import SUCCESS, Event, Executor, StepState
@@ -78,6 +79,7 @@ def run(
 
             history = row_count_history(store.engine)
         logger = StepLogs(project.logs_dir / run_id)
+        compiled = CompiledCache(project.state_dir / "cache" / "compiled.json")
         steps = [
             step_for(
                 project.graph[name],
@@ -88,6 +90,7 @@ def run(
                 logger=logger,
                 store=store,
                 history=history,
+                compiled=compiled,
             )
             for name in chosen
         ]
@@ -99,6 +102,7 @@ def run(
             ).run()
         finally:
             recorder.close()  # every event recorded before the run is marked finished
+            compiled.save()
         status = SUCCESS if all(s.status == SUCCESS for s in state.values()) else "failed"
         store.finish_run(run_id, status)
         return RunResult(run_id, status, state, time.monotonic() - started)

@@ -9,7 +9,7 @@ from typing import Any, TextIO
 
 from headwater.engines.base import LoadResult
 from headwater.metastore import Metastore
-from headwater.models import run_model
+from headwater.models import CompiledCache, run_model
 from headwater.project import Project
 from headwater.project.asset import Asset
 from headwater.runtime.checks import AssetChecks
@@ -28,6 +28,7 @@ def step_for(
     logger: StepLogs,
     store: Metastore,
     history: Callable[[str], Sequence[int]] | None = None,
+    compiled: CompiledCache | None = None,
 ) -> Step:
     cfg = project.settings.project
 
@@ -56,7 +57,12 @@ def step_for(
                 }
             if asset.kind == "model":
                 count = run_model(
-                    asset, engine=engine, graph=project.graph, log=log, audit=checks.audit
+                    asset,
+                    engine=engine,
+                    graph=project.graph,
+                    log=log,
+                    audit=checks.audit,
+                    compiled=compiled,
                 )
                 return {"rows_out": count, **checks.summary()}
             run_task(asset, engine=engine, root=project.root, run_id=run_id, log=log)
