@@ -9,6 +9,7 @@ import dataclasses
 import difflib
 import fnmatch
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -219,18 +220,36 @@ def _write_cache(path: Path, cache: dict[str, Any]) -> None:
         pass
 
 
+def _model_files(models_dir: Path) -> list[tuple[tuple[str, ...], Path, Path | None]]:
+    """Every ``*.sql`` under ``models_dir`` (its path parts relative to it, its path, its
+    sidecar ``.yml``/``.yaml`` if any), sorted by relative path. One directory walk: a stat
+    per sidecar candidate and pathlib's sorting cost more than the walk on big projects."""
+    found: list[tuple[tuple[str, ...], Path, Path | None]] = []
+    for folder, dirs, files in os.walk(models_dir):
+        dirs.sort()
+        names = set(files)
+        base = Path(folder)
+        rel = base.relative_to(models_dir).parts
+        for name in files:
+            if not name.endswith(".sql"):
+                continue
+            stem = name[: -len(".sql")]
+            side = next(
+                (f"{stem}{ext}" for ext in (".yml", ".yaml") if f"{stem}{ext}" in names), None
+            )
+            found.append(((*rel, name), base / name, base / side if side else None))
+    found.sort(key=lambda item: item[0])
+    return found
+
+
 def _sql_models(root: Path, settings: ProjectSettings, cache: dict[str, Any]) -> list[Asset]:
     models_dir = root / "models"
     assets: list[Asset] = []
     if not models_dir.is_dir():
         return assets
-    for path in sorted(models_dir.rglob("*.sql")):
-        rel = path.relative_to(models_dir)
-        layer = rel.parts[0] if len(rel.parts) > 1 else "main"
-        sidecar = path.with_suffix(".yml")
-        if not sidecar.exists():
-            sidecar = path.with_suffix(".yaml")
-        parsed = read_sql_model(path, sidecar if sidecar.exists() else None, cache)
+    for rel_parts, path, sidecar in _model_files(models_dir):
+        layer = rel_parts[0] if len(rel_parts) > 1 else "main"
+        parsed = read_sql_model(path, sidecar, cache)
         cfg = parsed.settings
         schema = cfg.schema_ or settings.schemas.get(layer, layer)
         table = path.stem
