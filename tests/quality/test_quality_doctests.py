@@ -7,7 +7,7 @@ import importlib
 
 import pytest
 
-MODULES = ["spec", "compile", "runner", "quarantine", "history"]
+MODULES = ["spec", "compile", "reasons", "unique", "runner", "quarantine", "history"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -10,7 +10,8 @@ quarantine of bad source rows, and a history of results. See ``docs/checks.md``.
     if blocking(results):
         raise ChecksFailed("marts.fct_sales", results)
 
-Modules: ``spec`` (parse and validate; pure), ``compile`` (checks -> SQL; pure), ``runner``
+Modules: ``spec`` (parse and validate; pure), ``compile`` (checks -> SQL; pure), ``reasons``
+(their text), ``unique`` (the fast path of ``unique`` on integer keys), ``runner``
 (run and judge), ``quarantine`` (split a staged load, summary, release), ``history``
 (the metastore table; imported lazily since it needs SQLAlchemy).
 """
@@ -19,7 +20,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from headwater.quality.compile import check_query, fail_predicate, reason, sample_query
+from headwater.quality.compile import check_query, fail_predicate, sample_query
 from headwater.quality.quarantine import (
     QuarantineGroup,
     QuarantineLimitExceeded,
@@ -30,6 +31,7 @@ from headwater.quality.quarantine import (
     release,
     split_quarantine,
 )
+from headwater.quality.reasons import reason
 from headwater.quality.runner import (
     CheckResult,
     ChecksFailed,

@@ -4,7 +4,8 @@ Three products per check, all plain strings built by small pure functions:
 
 - :func:`check_query` — one query over a relation returning one row
   ``(failing BIGINT, total BIGINT, sample VARCHAR)``: the failing count, the relation's row
-  count and, for the checks that get it in the same pass, a JSON list of a few failing rows;
+  count and, for the checks that get it in the same pass, a JSON list of a few failing rows
+  (``relationships`` adds a fourth column, a few orphan keys, for its sample query);
 - :func:`sample_query` — for the others, a query returning that JSON list, run only when
   something fails (a ``LIMIT`` stops it early; as a subquery of the count it would scan the
   whole table again when nothing fails, and DuckDB does not decorrelate it: measured 2x to 40x);
@@ -28,6 +29,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Mapping
 from typing import Any
 
 from headwater.quality.spec import ROW_LEVEL, THIS, Check
@@ -36,6 +38,14 @@ ROW = "_hw_r"
 """Alias of the checked relation in predicates."""
 
 SAMPLE_LIMIT = 5
+
+Types = Mapping[str, str]
+"""Column types of the checked relation: lower-case column name -> DuckDB type name."""
+
+INTEGER_TYPES = frozenset(
+    {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT"}
+    | {"UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT", "UHUGEINT"}
+)
 
 
 # -- SQL text helpers ------------------------------------------------------------------------
@@ -100,8 +110,14 @@ def _text(value: Any) -> str:
 # -- row predicates --------------------------------------------------------------------------
 
 
-def fail_predicate(check: Check, relation: str) -> str:
+def fail_predicate(check: Check, relation: str, types: Types | None = None) -> str:
     """TRUE for the rows of ``relation`` (aliased ``_hw_r``) that fail a row-level check.
+
+    ``types`` (optional) makes two predicates faster: ``range`` compares an integer or
+    DECIMAL column with the bounds exactly, without the cast to DOUBLE that text needs (4x
+    faster; the rows are the same unless a value is within DOUBLE's rounding of a bound,
+    where the exact answer is the right one); ``accepted_values`` on a VARCHAR column uses
+    ``list_contains`` (the same rows).
 
     >>> from headwater.quality.spec import Check
     >>> fail_predicate(Check("accepted_values", "a", column="s", values=("x", 1)), "t")
@@ -120,23 +136,31 @@ def fail_predicate(check: Check, relation: str) -> str:
     if check.type not in ROW_LEVEL:
         raise ValueError(f"{check.type} is not a row-level check")
     builder = _PREDICATES[check.type]
-    return builder(check, relation_sql(relation))
+    return builder(check, relation_sql(relation), types or {})
 
 
-def _not_null(check: Check, relation: str) -> str:
+def _not_null(check: Check, relation: str, types: Types) -> str:
     return f"{_col(check)} IS NULL"
 
 
-def _accepted_values(check: Check, relation: str) -> str:
+def _accepted_values(check: Check, relation: str, types: Types) -> str:
     col = _col(check)
     values = ", ".join(text_literal(v) for v in check.values)
+    if types.get((check.column or "").lower(), "").upper() == "VARCHAR":
+        # the same test on text; DuckDB runs NOT IN as one comparison per value, and
+        # list_contains once per distinct value of a dictionary-compressed column: 1-2x
+        # faster on distinct values, 4x (5 values) to 50x (3,000) on repeated ones
+        return f"{col} IS NOT NULL AND NOT list_contains([{values}], {col})"
     return f"{col} IS NOT NULL AND {col} NOT IN ({values})"
 
 
-def _range(check: Check, relation: str) -> str:
+def _range(check: Check, relation: str, types: Types) -> str:
     col = _col(check)
     numeric = isinstance(check.min, int | float) or isinstance(check.max, int | float)
     value = f"TRY_CAST({col} AS DOUBLE)" if numeric else col
+    typ = types.get((check.column or "").lower(), "").upper()
+    if numeric and (typ in INTEGER_TYPES or typ.startswith("DECIMAL")):
+        value = col  # exact, and no DECIMAL -> DOUBLE cast (about 30 ns a row)
     bounds = []
     if check.min is not None:
         bounds.append(f"{value} {'>=' if check.min_inclusive else '>'} {literal(check.min)}")
@@ -145,16 +169,16 @@ def _range(check: Check, relation: str) -> str:
     return f"{col} IS NOT NULL AND NOT coalesce({' AND '.join(bounds)}, FALSE)"
 
 
-def _regex(check: Check, relation: str) -> str:
+def _regex(check: Check, relation: str, types: Types) -> str:
     col = _col(check)
     return f"{col} IS NOT NULL AND NOT regexp_matches(CAST({col} AS VARCHAR), {literal(check.pattern)})"
 
 
-def _expression(check: Check, relation: str) -> str:
+def _expression(check: Check, relation: str, types: Types) -> str:
     return f"({check.sql}) IS FALSE"
 
 
-def _relationships(check: Check, relation: str) -> str:
+def _relationships(check: Check, relation: str, types: Types) -> str:
     col = _col(check)
     assert check.to is not None
     target = relation_sql(check.to)
@@ -165,7 +189,7 @@ def _relationships(check: Check, relation: str) -> str:
     )
 
 
-def _unique(check: Check, relation: str) -> str:
+def _unique(check: Check, relation: str, types: Types) -> str:
     cols = [quote(c) for c in check.columns]
     keys = ", ".join(cols)
     join = " AND ".join(f"_hw_d.{c} = {ROW}.{c}" for c in cols)
@@ -194,10 +218,14 @@ def _col(check: Check) -> str:
 # -- whole-check queries ---------------------------------------------------------------------
 
 
-def check_query(check: Check, relation: str, *, sample_limit: int = SAMPLE_LIMIT) -> str:
+def check_query(
+    check: Check, relation: str, *, sample_limit: int = SAMPLE_LIMIT, types: Types | None = None
+) -> str:
     """One query returning ``failing, total, sample`` for ``check`` over ``relation``.
 
-    ``sample`` is NULL for the checks that have a :func:`sample_query`.
+    ``sample`` is NULL for the checks that have a :func:`sample_query`. ``relationships``
+    also returns ``keys``: a list of at most ``sample_limit`` orphan keys, the parameter of
+    its sample query. ``types``: see :func:`fail_predicate`.
 
     >>> from headwater.quality.spec import Check
     >>> print(check_query(Check("row_count", "rc", min=1), "t"))
@@ -211,9 +239,11 @@ def check_query(check: Check, relation: str, *, sample_limit: int = SAMPLE_LIMIT
     """
     rel = relation_sql(relation)
     if check.type == "unique":
-        return _unique_query(check, rel, sample_limit)
+        return unique_query(check, rel, sample_limit)
+    if check.type == "relationships":
+        return _relationships_query(check, rel, sample_limit)
     if check.type in ROW_LEVEL:
-        pred = fail_predicate(check, rel)
+        pred = fail_predicate(check, rel, types)
         return (
             f"SELECT count(*) FILTER (WHERE {pred}) AS failing, count(*) AS total, "
             f"NULL AS sample FROM {rel} AS {ROW}"
@@ -241,9 +271,15 @@ def check_query(check: Check, relation: str, *, sample_limit: int = SAMPLE_LIMIT
     raise ValueError(f"unknown check type {check.type!r}")
 
 
-def sample_query(check: Check, relation: str, *, sample_limit: int = SAMPLE_LIMIT) -> str | None:
+def sample_query(
+    check: Check, relation: str, *, sample_limit: int = SAMPLE_LIMIT, types: Types | None = None
+) -> str | None:
     """A query returning a JSON list of at most ``sample_limit`` failing rows (None: the
     check's :func:`check_query` already returns its sample).
+
+    For ``relationships`` the query takes one parameter: the ``keys`` its check query
+    returned, and finds rows with those values. (DuckDB does not stop a join early at a
+    ``LIMIT``: finding failing rows by the predicate read the whole table, 4x the count.)
 
     >>> from headwater.quality.spec import Check
     >>> print(sample_query(Check("sql", "s", sql="select * from {this} where a > b"), '"t"', sample_limit=2))
@@ -256,19 +292,38 @@ def sample_query(check: Check, relation: str, *, sample_limit: int = SAMPLE_LIMI
         assert check.sql is not None
         inner = f"SELECT * FROM ({_this(check.sql, rel)}) AS _hw_f"
     elif check.type == "relationships":
-        # DuckDB does not stop a join early at a LIMIT (it reads every row, all columns:
-        # 0.7 s on 1M rows); so find a few orphan keys on one column, then filter by them
         col = _col(check)
-        keys = (
-            f"(SELECT list(DISTINCT {col}) FROM (SELECT {col} FROM {rel} AS {ROW} "
-            f"WHERE {fail_predicate(check, rel)} LIMIT {sample_limit}))"
-        )
-        inner = f"SELECT * FROM {rel} AS {ROW} WHERE list_contains({keys}, {col})"
+        inner = f"SELECT * FROM {rel} AS {ROW} WHERE list_contains($1, CAST({col} AS VARCHAR))"
     elif check.type in ROW_LEVEL and check.type != "unique":
-        inner = f"SELECT * FROM {rel} AS {ROW} WHERE {fail_predicate(check, rel)}"
+        inner = f"SELECT * FROM {rel} AS {ROW} WHERE {fail_predicate(check, rel, types)}"
     else:
         return None
     return f"SELECT to_json(list(_hw_s)) FROM ({inner} LIMIT {sample_limit}) AS _hw_s"
+
+
+def _relationships_query(check: Check, rel: str, sample_limit: int) -> str:
+    """``failing, total, sample, keys`` of a ``relationships`` check, by an anti-join.
+
+    The same rows as :func:`fail_predicate`'s ``NOT EXISTS``. Here ``keys`` (the smallest
+    orphan values) costs nothing more, since only failing rows reach it; next to the
+    ``NOT EXISTS`` count, as a filtered aggregate, it tripled the time (10M rows). The keys
+    are text, so that any type survives the trip through Python (a TIMESTAMPTZ would need
+    pytz); equal text means equal values, so the sample holds only failing rows.
+
+    >>> from headwater.quality.spec import Check
+    >>> print(_relationships_query(Check("relationships", "f", column="sku", to="p", field="k"), '"t"', 3))
+    SELECT count(*) AS failing, (SELECT count(*) FROM "t") AS total, NULL AS sample, CAST(list_distinct(min(_hw_r."sku", 3)) AS VARCHAR[]) AS keys FROM "t" AS _hw_r ANTI JOIN "p" AS _hw_t ON _hw_t."k" = _hw_r."sku" WHERE _hw_r."sku" IS NOT NULL
+    """
+    col = f"{ROW}.{_col(check)}"
+    assert check.to is not None
+    field = quote(check.field or check.column or "")
+    return (
+        f"SELECT count(*) AS failing, (SELECT count(*) FROM {rel}) AS total, NULL AS sample, "
+        f"CAST(list_distinct(min({col}, {sample_limit})) AS VARCHAR[]) AS keys "
+        f"FROM {rel} AS {ROW} "
+        f"ANTI JOIN {relation_sql(check.to)} AS _hw_t ON _hw_t.{field} = {col} "
+        f"WHERE {col} IS NOT NULL"
+    )
 
 
 def _this(sql: str, rel: str) -> str:
@@ -280,12 +335,23 @@ def _this(sql: str, rel: str) -> str:
     return THIS.sub(lambda _: rel, sql)
 
 
-def _unique_query(check: Check, rel: str, sample_limit: int) -> str:
+def unique_query(
+    check: Check, relation: str, sample_limit: int = SAMPLE_LIMIT, *, where: str | None = None
+) -> str:
+    """The general ``unique`` query: a ``GROUP BY`` of the key (see :mod:`.unique` for the
+    fast path on integer keys, which runs this one restricted to a few rows by ``where``).
+
+    ``failing`` counts every row of a duplicated key; the sample lists the most duplicated
+    keys with their ``_hw_count``.
+    """
+    rel = relation_sql(relation)
     keys = ", ".join(quote(c) for c in check.columns)
-    not_null = " AND ".join(f"{quote(c)} IS NOT NULL" for c in check.columns)
+    cond = " AND ".join(f"{quote(c)} IS NOT NULL" for c in check.columns)
+    if where:
+        cond += f" AND {where}"
     return (
         f"WITH _hw_d AS MATERIALIZED (SELECT {keys}, count(*) AS _hw_count FROM {rel} "
-        f"WHERE {not_null} GROUP BY {keys} HAVING count(*) > 1)\n"
+        f"WHERE {cond} GROUP BY {keys} HAVING count(*) > 1)\n"
         "SELECT\n"
         "  (SELECT coalesce(sum(_hw_count), 0) FROM _hw_d) AS failing,\n"
         f"  (SELECT count(*) FROM {rel}) AS total,\n"
@@ -311,64 +377,3 @@ def freshness_query(check: Check, rel: str) -> str:
         f"to_json([{{'latest': CAST(max({col}) AS VARCHAR), 'age_seconds': round({age}, 3)}}]) "
         f"AS sample FROM {rel}"
     )
-
-
-# -- human text ------------------------------------------------------------------------------
-
-
-def reason(check: Check) -> str:
-    """What a failing row (or table) is guilty of, without its values (so reasons group well).
-
-    >>> from headwater.quality.spec import Check
-    >>> reason(Check("range", "r", column="q", min=0, max=10, min_inclusive=False))
-    'q is not a number in (0, 10]'
-    >>> reason(Check("accepted_values", "a", column="s", values=("x", "y")))
-    "s is not one of 'x', 'y'"
-    >>> reason(Check("unique", "u", columns=("a", "b")))
-    '(a, b) is duplicated'
-    """
-    t, col = check.type, check.column
-    if t == "not_null":
-        return f"{col} is null"
-    if t == "unique":
-        cols = check.columns
-        return f"({', '.join(cols)}) is duplicated" if len(cols) > 1 else f"{cols[0]} is duplicated"
-    if t == "accepted_values":
-        shown = ", ".join(text_literal(v) for v in check.values[:10])
-        more = f" (+{len(check.values) - 10} more)" if len(check.values) > 10 else ""
-        return f"{col} is not one of {shown}{more}"
-    if t == "relationships":
-        return f"{col} has no match in {check.to}.{check.field}"
-    if t == "range":
-        return f"{col} {_range_text(check)}"
-    if t == "regex":
-        return f"{col} does not match {literal(check.pattern)}"
-    if t == "expression":
-        return f"fails {check.sql}"
-    if t == "sql":
-        return "returned by the check's query"
-    if t == "row_count":
-        lo = check.min if check.min is not None else 0
-        hi = check.max if check.max is not None else "inf"
-        return f"row count outside [{lo}, {hi}]"
-    if t == "freshness":
-        return f"newest {col} is older than {check.max_age_text}"
-    return "row count is an outlier"
-
-
-def _range_text(check: Check) -> str:
-    numeric = isinstance(check.min, int | float) or isinstance(check.max, int | float)
-    show = (lambda v: f"{v:g}" if isinstance(v, float) else str(v)) if numeric else literal
-    what = "is not a number" if numeric else "is not"
-    if check.min is not None and check.max is not None:
-        left = "[" if check.min_inclusive else "("
-        right = "]" if check.max_inclusive else ")"
-        inside = f"in {left}{show(check.min)}, {show(check.max)}{right}"
-        return (
-            f"{what} {inside}"
-            if numeric
-            else f"is outside {left}{show(check.min)}, {show(check.max)}{right}"
-        )
-    if check.min is not None:
-        return f"{what} {'>=' if check.min_inclusive else '>'} {show(check.min)}"
-    return f"{what} {'<=' if check.max_inclusive else '<'} {show(check.max)}"

@@ -27,7 +27,8 @@ from datetime import UTC, datetime
 import duckdb
 
 from headwater.errors import HeadwaterError, SourceError
-from headwater.quality.compile import fail_predicate, literal, quote, reason, relation_sql
+from headwater.quality.compile import fail_predicate, literal, quote, relation_sql
+from headwater.quality.reasons import reason
 from headwater.quality.runner import CheckResult, bounded_sample, decide
 from headwater.quality.spec import Check
 

@@ -1,9 +1,10 @@
 """Run checks against a relation in the warehouse and judge them with their thresholds.
 
 Each check is one query (see :mod:`headwater.quality.compile`) on the caller's cursor, plus,
-when rows fail, one early-stopping query for a sample; only counts and a bounded JSON sample
-come back to Python. A check whose query fails
-(a missing column, a bad cast) gets status ``error`` and the others still run.
+when rows fail, one early-stopping query for a sample; ``unique`` on integer keys takes a
+faster path of its own (:mod:`headwater.quality.unique`). Only counts and a bounded JSON
+sample come back to Python. A check whose query fails (a missing column, a bad cast) gets
+status ``error`` and the others still run.
 
 Call :func:`run_checks` outside an explicit transaction: in DuckDB a failed statement aborts
 the surrounding transaction, which would turn every later check into an error.
@@ -26,8 +27,10 @@ from typing import Any, Literal
 import duckdb
 
 from headwater.errors import CheckFailed
-from headwater.quality.compile import SAMPLE_LIMIT, check_query, reason, sample_query
+from headwater.quality.compile import SAMPLE_LIMIT, Types, check_query, relation_sql, sample_query
+from headwater.quality.reasons import reason
 from headwater.quality.spec import TABLE_LEVEL, Check
+from headwater.quality.unique import measure_unique
 
 Status = Literal["pass", "warn", "fail", "error"]
 STATUSES: tuple[str, ...] = ("pass", "warn", "fail", "error")
@@ -137,10 +140,26 @@ def run_checks(
     ``history`` feeds ``row_count_anomaly`` checks. An interrupted statement (a step timeout)
     is re-raised; any other engine error becomes a result with status ``error``.
     """
+    typed = any(c.type in ("range", "accepted_values") for c in checks)
+    types = column_types(cur, relation) if typed else None
     return [
-        run_check(cur, asset_name, relation, c, history=history, sample_limit=sample_limit)
+        run_check(
+            cur, asset_name, relation, c, history=history, sample_limit=sample_limit, types=types
+        )
         for c in checks
     ]
+
+
+def column_types(cur: duckdb.DuckDBPyConnection, relation: str) -> Types | None:
+    """The relation's column types (lower-case names), or None when it cannot be described
+    (each check then reports the problem itself)."""
+    try:
+        rows = cur.execute(f"DESCRIBE SELECT * FROM {relation_sql(relation)}").fetchall()
+    except duckdb.InterruptException:
+        raise
+    except duckdb.Error:
+        return None
+    return {str(name).lower(): str(typ) for name, typ, *_ in rows}
 
 
 def run_check(
@@ -151,8 +170,10 @@ def run_check(
     *,
     history: History | None = None,
     sample_limit: int = SAMPLE_LIMIT,
+    types: Types | None = None,
 ) -> CheckResult:
-    """Run one check; see :func:`run_checks`."""
+    """Run one check; see :func:`run_checks` (``types``: see
+    :func:`~headwater.quality.compile.fail_predicate`)."""
     started = time.perf_counter()
 
     def result(
@@ -176,13 +197,7 @@ def run_check(
         )
 
     try:
-        row = cur.execute(check_query(check, relation, sample_limit=sample_limit)).fetchone()
-        assert row is not None
-        failing, total, sample_json = int(row[0] or 0), int(row[1] or 0), row[2]
-        extra = sample_query(check, relation, sample_limit=sample_limit) if failing else None
-        if extra is not None:  # a second, early-stopping query, only when rows fail
-            found = cur.execute(extra).fetchone()
-            sample_json = found[0] if found else None
+        failing, total, sample_json = measure(cur, check, relation, sample_limit, types)
         sample = bounded_sample(sample_json)
         if check.type == "row_count_anomaly":
             past = list(history(asset_name)) if history is not None else []
@@ -198,6 +213,30 @@ def run_check(
     except Exception as exc:  # the history callable broke: report it, keep going
         return result("error", 0, None, (), f"the check could not run: {type(exc).__name__}: {exc}")
     return result(decide(check, failing, total), failing, total, sample, message)
+
+
+def measure(
+    cur: duckdb.DuckDBPyConnection,
+    check: Check,
+    relation: str,
+    sample_limit: int = SAMPLE_LIMIT,
+    types: Types | None = None,
+) -> tuple[int, int, str | None]:
+    """``(failing, total, sample JSON)`` of one check, from the engine."""
+    if check.type == "unique":
+        fast = measure_unique(cur, check, relation, sample_limit)
+        if fast is not None:
+            return fast
+    query = check_query(check, relation, sample_limit=sample_limit, types=types)
+    row = cur.execute(query).fetchone()
+    assert row is not None
+    failing, total, sample_json = int(row[0] or 0), int(row[1] or 0), row[2]
+    extra = sample_query(check, relation, sample_limit=sample_limit, types=types)
+    if failing and extra is not None:  # a second, early-stopping query, only when rows fail
+        params = [row[3]] if check.type == "relationships" else None
+        found = cur.execute(extra, params).fetchone()
+        sample_json = found[0] if found else None
+    return failing, total, sample_json
 
 
 def describe(check: Check, failing: int, total: int, sample: Sequence[dict[str, Any]]) -> str:
