@@ -21,8 +21,12 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
+import threading
+from collections.abc import Iterator
 
 import duckdb
+import pyarrow as pa
 
 from headwater.engines.base import (
     LOAD_ID,
@@ -43,17 +47,14 @@ DELTA = "_hw_delta"
 
 
 def run_load(cur: duckdb.DuckDBPyConnection, asset: str, req: LoadRequest) -> LoadResult:
-    target = qualified(req.schema, req.table)
+    target, req_table = qualified(req.schema, req.table), (req.schema, req.table)
     meta = f"'{req.load_id}' as {LOAD_ID}, now() as {LOADED_AT}"
     cur.execute("begin transaction")
     try:
         if req.before_stage is not None:
             req.before_stage(cur)
-        # First load of a table with nothing to screen: stream straight into the table (one
-        # write, and DuckDB spills to the database file instead of holding a temp table).
-        direct = (
-            req.screen is None and req.write != "scd2" and not _exists(cur, req.schema, req.table)
-        )
+        # first load, nothing to screen: write straight into the table (no temp copy)
+        direct = req.screen is None and req.write != "scd2" and not _exists(cur, *req_table)
         staged = target if direct else NEW
         _stage(cur, req, into=target if direct else None, meta=meta)
         rows_in = _scalar(cur, f"select count(*) from {staged}")
@@ -79,7 +80,7 @@ def run_load(cur: duckdb.DuckDBPyConnection, asset: str, req: LoadRequest) -> Lo
             req.screen(cur, NEW)
         if direct:
             written = _scalar(cur, f"select count(*) from {target}")
-        elif not _exists(cur, req.schema, req.table):
+        elif not _exists(cur, *req_table):
             written = _create(cur, req, target, cols, meta)
         else:
             changes = contract.diff(cur, NEW, req.schema, req.table)
@@ -136,31 +137,92 @@ def _stage(
     """Stage the new rows in the temp table NEW, or (``into``) create the target from them."""
     cur.execute(f"drop table if exists {NEW}")
     if req.batches is not None:
-        cur.register("_hw_batches", req.batches)
-        source = "select * from _hw_batches"
-    elif req.scan_sql is not None:
-        source = req.scan_sql
-    else:
+        _stream(cur, req.batches, into=into, meta=meta)
+        return
+    if req.scan_sql is None:
         raise EngineError("a load needs batches or scan_sql")
     if into is None:
-        sql = f"create temp table {NEW} as {source}"
+        sql = f"create temp table {NEW} as {req.scan_sql}"
     else:
-        sql = f"create table {into} as select *, {meta} from ({source})"
+        sql = f"create table {into} as select *, {meta} from ({req.scan_sql})"
     try:
         cur.execute(sql)
     except duckdb.Error as exc:
-        if req.batches is not None:
-            raise
         raise SourceError(f"{req.schema}.{req.table}: {str(exc).splitlines()[0]}") from None
+
+
+def _stream(
+    cur: duckdb.DuckDBPyConnection, reader: pa.RecordBatchReader, *, into: str | None, meta: str
+) -> None:
+    """Write an Arrow stream into NEW (or create ``into``), one INSERT per batch.
+
+    Not one ``CREATE TABLE AS`` over the stream: DuckDB then buffers row groups and
+    read-ahead batches (peak RSS ~1.1 GB for 6M lineitem rows). DuckDB pulls each batch
+    itself, so the wait for the source is inside a statement, where an engine interrupt
+    lands. The table takes the stream's types even with no rows; ``now()`` (load time) is
+    the transaction's start, the same in every statement."""
+    dest, extra = (NEW, "") if into is None else (into, f", {meta}")
+    cur.register("_hw_batches", reader.schema.empty_table())
+    temp = "temp " if into is None else ""
+    cur.execute(f"create {temp}table {dest} as select *{extra} from _hw_batches")
+    batches = iter(reader)
+    ended = False
+
+    def one() -> Iterator[pa.RecordBatch]:
+        nonlocal ended
+        for batch in batches:
+            yield batch
+            return
+        ended = True
+
+    with _writer_threads(cur):
+        while not ended:
+            cur.register("_hw_batches", pa.RecordBatchReader.from_batches(reader.schema, one()))
+            cur.execute(f"insert into {dest} select *{extra} from _hw_batches")
+
+
+#: Machines with at most this many cores write streams with DuckDB on one thread.
+SINGLE_THREAD_MAX_CPUS = 2
+_threads_lock = threading.Lock()
+_threads_held: dict[str, tuple[int, int]] = {}  # database -> (loads streaming, saved threads)
+_DATABASE_PATH = "select path from duckdb_databases() where database_name = current_database()"
+
+
+@contextlib.contextmanager
+def _writer_threads(cur: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """While streamed loads run on a small machine, the database's ``threads`` is 1: a
+    one-batch INSERT is one task, and with more threads the calling thread busy-waits for
+    the worker running it (DuckDB's Python client polls), taking CPU from the source's
+    decoders and server (6M lineitem rows, 2 cores: 27 vs 18.5 CPU s). ``threads`` is
+    database-wide: concurrent loads share one count, the last one restores the old value,
+    and statements running meanwhile use one thread."""
+    if (os.cpu_count() or 1) > SINGLE_THREAD_MAX_CPUS:
+        yield
+        return
+    key = str(cur.execute(_DATABASE_PATH).fetchone())
+    with _threads_lock:
+        users, saved = _threads_held.get(key, (0, 0))
+        if users == 0:
+            saved = _scalar(cur, "select current_setting('threads')")
+            cur.execute("set threads = 1")
+        _threads_held[key] = (users + 1, saved)
+    try:
+        yield
+    finally:
+        with _threads_lock:
+            users, saved = _threads_held.pop(key)
+            if users > 1:
+                _threads_held[key] = (users - 1, saved)
+            elif saved:  # on a connection of its own: this one's transaction may be aborted
+                cur.cursor().execute(f"set threads = {saved}").close()
 
 
 def _record_rejects(cur: duckdb.DuckDBPyConnection, asset: str, req: LoadRequest) -> None:
     if not req.rejects_sql:
         return
     if req.fail_on_reject:
-        first = cur.execute(
-            f"select file, line, error, raw from ({req.rejects_sql}) limit 1"
-        ).fetchone()
+        sql = f"select file, line, error, raw from ({req.rejects_sql}) limit 1"
+        first = cur.execute(sql).fetchone()
         if first:
             raise SourceError(f"{first[0]}:{first[1]}: {first[2]} (line: {first[3]!r})")
         return
@@ -328,13 +390,9 @@ def _write(
 
 
 def _exists(cur: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
-    return bool(
-        _scalar(
-            cur,
-            "select count(*) from information_schema.tables "
-            f"where table_schema = '{schema}' and table_name = '{table}'",
-        )
-    )
+    sql = "select count(*) from information_schema.tables where table_schema = ? and table_name = ?"
+    row = cur.execute(sql, [schema, table]).fetchone()
+    return bool(row and row[0])
 
 
 def _scalar(cur: duckdb.DuckDBPyConnection, sql: str) -> int:

@@ -1,0 +1,164 @@
+"""Arrow streams written by the DuckDB engine: one INSERT per batch, DuckDB on one thread
+while it streams on small machines, and nothing committed when the stream fails."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+from headwater.engines.base import LoadRequest
+from headwater.engines.duckdb import loads
+from headwater.engines.duckdb.engine import DuckDBEngine
+
+SCHEMA = pa.schema([("id", pa.int64()), ("v", pa.string()), ("d", pa.decimal128(15, 2))])
+
+
+def batch(start: int, n: int) -> pa.RecordBatch:
+    ids = list(range(start, start + n))
+    return pa.record_batch(
+        [
+            pa.array(ids),
+            pa.array([f"v{i}" for i in ids]),
+            pa.array([None] * n, pa.decimal128(15, 2)),
+        ],
+        schema=SCHEMA,
+    )
+
+
+def reader(batches: Iterator[pa.RecordBatch] | list[pa.RecordBatch]) -> pa.RecordBatchReader:
+    return pa.RecordBatchReader.from_batches(SCHEMA, iter(batches))
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Iterator[DuckDBEngine]:
+    eng = DuckDBEngine(tmp_path / "w.duckdb")
+    eng.ensure_schemas({"raw"})
+    yield eng
+    eng.close()
+
+
+def load(engine: DuckDBEngine, batches, **kw) -> int:
+    req = LoadRequest(
+        schema="raw",
+        table="t",
+        load_id=kw.pop("load_id", "L1"),
+        write=kw.pop("write", "append"),
+        batches=reader(batches),
+        **kw,
+    )
+    return engine.load("raw.t", req).rows_written
+
+
+def threads(engine: DuckDBEngine) -> int:
+    return int(engine.execute("select current_setting('threads')").fetchone()[0])
+
+
+def test_every_batch_lands_with_one_load_id_and_time(engine):
+    assert load(engine, [batch(0, 3), batch(3, 0), batch(3, 4)]) == 7
+    rows = engine.execute(
+        "select count(*), count(distinct id), count(distinct _hw_load_id), "
+        "count(distinct _hw_loaded_at) from raw.t"
+    ).fetchone()
+    assert rows == (7, 7, 1, 1)
+    # a second load goes through the staged path (append onto the existing table)
+    assert load(engine, [batch(7, 2), batch(9, 1)], load_id="L2") == 3
+    assert engine.execute("select count(*), max(id) from raw.t").fetchone() == (10, 9)
+
+
+def test_an_empty_stream_creates_the_table_with_the_stream_types(engine):
+    assert load(engine, []) == 0
+    assert engine.columns("raw", "t") == {
+        "id": "BIGINT",
+        "v": "VARCHAR",
+        "d": "DECIMAL(15,2)",
+        "_hw_load_id": "VARCHAR",
+        "_hw_loaded_at": "TIMESTAMP WITH TIME ZONE",
+    }
+
+
+def test_merge_dedupes_across_batches(engine):
+    load(engine, [batch(0, 2), batch(1, 2)], write="merge", primary_key=["id"])
+    assert engine.execute("select count(*), count(distinct id) from raw.t").fetchone() == (3, 3)
+
+
+def test_a_failing_stream_commits_nothing_and_restores_threads(engine, monkeypatch):
+    monkeypatch.setattr(loads, "SINGLE_THREAD_MAX_CPUS", 1 << 20)
+    engine.execute("set threads = 3")
+
+    def failing() -> Iterator[pa.RecordBatch]:
+        yield batch(0, 5)
+        raise RuntimeError("source went away")
+
+    with pytest.raises(Exception, match="source went away"):
+        load(engine, failing())
+    assert not engine.exists("raw", "t")
+    assert engine.read_state("raw.t") == {}
+    assert threads(engine) == 3
+
+
+def test_duckdb_runs_on_one_thread_while_streaming_on_small_machines(engine, monkeypatch):
+    monkeypatch.setattr(loads, "SINGLE_THREAD_MAX_CPUS", 1 << 20)
+    engine.execute("set threads = 3")
+    seen: list[int] = []
+    other = engine._con.cursor()  # another connection to the same database
+
+    def watched() -> Iterator[pa.RecordBatch]:
+        for i in range(3):
+            seen.append(int(other.execute("select current_setting('threads')").fetchone()[0]))
+            yield batch(i * 10, 10)
+
+    load(engine, watched())
+    assert seen == [1, 1, 1]
+    assert threads(engine) == 3
+
+
+def test_threads_are_left_alone_on_larger_machines(engine, monkeypatch):
+    monkeypatch.setattr(loads, "SINGLE_THREAD_MAX_CPUS", 0)
+    engine.execute("set threads = 3")
+    seen: list[int] = []
+    other = engine._con.cursor()
+
+    def watched() -> Iterator[pa.RecordBatch]:
+        seen.append(int(other.execute("select current_setting('threads')").fetchone()[0]))
+        yield batch(0, 1)
+
+    load(engine, watched())
+    assert seen == [3]
+
+
+def test_concurrent_streams_restore_threads_after_the_last(engine, monkeypatch):
+    monkeypatch.setattr(loads, "SINGLE_THREAD_MAX_CPUS", 1 << 20)
+    engine.execute("set threads = 3")
+    first_started, second_done = threading.Event(), threading.Event()
+    during: list[int] = []
+    other = engine._con.cursor()
+
+    def slow() -> Iterator[pa.RecordBatch]:
+        yield batch(0, 1)
+        first_started.set()
+        assert second_done.wait(30)
+        during.append(int(other.execute("select current_setting('threads')").fetchone()[0]))
+        yield batch(1, 1)
+
+    def first() -> None:
+        req = LoadRequest(
+            schema="raw", table="a", load_id="A", write="append", batches=reader(slow())
+        )
+        engine.load("raw.a", req)
+
+    thread = threading.Thread(target=first)
+    thread.start()
+    assert first_started.wait(30)
+    req = LoadRequest(
+        schema="raw", table="b", load_id="B", write="append", batches=reader([batch(0, 2)])
+    )
+    engine.load("raw.b", req)
+    second_done.set()
+    thread.join(30)
+    assert during == [1]  # the second load's end did not restore threads under the first
+    assert threads(engine) == 3
+    assert engine.execute("select count(*) from raw.a").fetchone() == (2,)
