@@ -165,8 +165,13 @@ def measure_case(shape: str, materialized: str, n: int, reps: int) -> list[Row]:
                 seconds=secs,
                 floor=floor_wall,
                 ratio=r_wall,
-                target=f"<= {TARGET:g}x",
-                ok=(r_wall is not None and r_wall <= TARGET and statuses == ["success"]),
+                # one model measures the fixed cost of a run: the target is about 1000
+                target=f"<= {TARGET:g}x" if n > 1 else "(fixed cost)",
+                ok=(
+                    statuses == ["success"]
+                    if n == 1
+                    else (r_wall is not None and r_wall <= TARGET and statuses == ["success"])
+                ),
                 note=note,
                 cpu_ratio=ratio(cpu, floor_cpu),
                 samples=[r["seconds"] for r in runs],  # type: ignore[misc]
