@@ -7,7 +7,7 @@ import importlib
 
 import pytest
 
-MODULES = ["spec", "compile", "reasons", "unique", "runner", "quarantine", "history"]
+MODULES = ["spec", "compile", "reasons", "unique", "runner", "quarantine", "release", "history"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -17,7 +17,8 @@ from headwater.quality import (
     release,
     split_quarantine,
 )
-from headwater.quality.quarantine import META_COLUMNS, RELEASED
+from headwater.quality.quarantine import META_COLUMNS
+from headwater.quality.release import RELEASED
 
 ROWS = """
     select * from (values

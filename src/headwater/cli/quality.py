@@ -163,7 +163,7 @@ def _release(
 ) -> None:
     from headwater.engines.base import LoadRequest
     from headwater.quality import release
-    from headwater.quality.quarantine import RELEASED
+    from headwater.quality.release import RELEASED
     from headwater.runtime.run import new_run_id
 
     spec = asset.source

@@ -12,7 +12,8 @@ quarantine of bad source rows, and a history of results. See ``docs/checks.md``.
 
 Modules: ``spec`` (parse and validate; pure), ``compile`` (checks -> SQL; pure), ``reasons``
 (their text), ``unique`` (the fast path of ``unique`` on integer keys), ``runner``
-(run and judge), ``quarantine`` (split a staged load, summary, release), ``history``
+(run and judge), ``quarantine`` (split a staged load, summary), ``release`` (rows back
+out of quarantine, or discarded), ``history``
 (the metastore table; imported lazily since it needs SQLAlchemy).
 """
 
@@ -24,14 +25,12 @@ from headwater.quality.compile import check_query, fail_predicate, sample_query
 from headwater.quality.quarantine import (
     QuarantineGroup,
     QuarantineLimitExceeded,
-    Released,
-    discard,
     quarantine_results,
     quarantine_summary,
-    release,
     split_quarantine,
 )
 from headwater.quality.reasons import reason
+from headwater.quality.release import Released, discard, release
 from headwater.quality.runner import (
     CheckResult,
     ChecksFailed,

@@ -11,8 +11,8 @@ moves the failing rows of the staged temp table into ``quarantine.<table>``::
 
 A row failing several checks is quarantined once. A row identical (in all its own columns) to
 one already in quarantine is not inserted twice, so re-extracting a window (an inclusive
-cursor) keeps the quarantine unchanged. :func:`release` re-validates quarantined rows against
-the current checks and hands back those that now pass, for the caller to load.
+cursor) keeps the quarantine unchanged. :mod:`headwater.quality.release` takes rows back
+out, after a fix.
 
 Uniqueness is judged within one load (and, on release, within the released rows).
 """
@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 
 import duckdb
 
-from headwater.errors import HeadwaterError, SourceError
+from headwater.errors import SourceError
 from headwater.quality.compile import fail_predicate, literal, quote, relation_sql
 from headwater.quality.reasons import reason
 from headwater.quality.runner import CheckResult, bounded_sample, decide
@@ -34,8 +34,6 @@ from headwater.quality.spec import Check
 
 SCHEMA = "quarantine"
 META_COLUMNS = ("_hw_check", "_hw_reason", "_hw_load_id", "_hw_quarantined_at")
-RELEASED = "_hw_released"
-"""The temp table :func:`release` leaves the released rows in (original columns only)."""
 _FLAGS = "_hw_qflags"
 
 
@@ -46,21 +44,6 @@ class QuarantineLimitExceeded(SourceError):
         super().__init__(message)
         self.results = tuple(results)
         self.retryable = False  # the same rows fail again: do not retry the load
-
-
-@dataclass(frozen=True)
-class Released:
-    """Rows :func:`release` took out of quarantine, in the temp table ``relation``."""
-
-    relation: str | None  # None when nothing matched
-    rows: int  # rows released (now in ``relation``)
-    remaining: int  # selected rows that still fail and stay in quarantine
-    columns: tuple[str, ...]  # the original columns
-
-    @property
-    def sql(self) -> str | None:
-        """``SELECT`` of the released rows, for the caller's load."""
-        return f"SELECT * FROM {self.relation}" if self.relation else None
 
 
 @dataclass(frozen=True)
@@ -251,75 +234,6 @@ def quarantine_summary(
     return out
 
 
-def release(
-    cur: duckdb.DuckDBPyConnection,
-    asset: str,
-    *,
-    checks: Sequence[Check],
-    check: str | None = None,
-    load_id: str | None = None,
-    force: bool = False,
-) -> Released:
-    """Take out of quarantine the rows that pass the asset's current quarantine ``checks``.
-
-    Selects the asset's quarantined rows (only those that failed ``check``, and/or came with
-    ``load_id``, when given), re-validates them (skipped with ``force``), deletes the passing
-    ones from quarantine and leaves them, with their original columns, in the temp table
-    :data:`RELEASED`. Rows that still fail stay. Runs inside the caller's transaction: the
-    caller writes ``Released.sql`` into the asset's table, drops the temp table and commits,
-    so a release is atomic.
-    """
-    target = quarantine_relation(asset)
-    if not _exists(cur, table_name(asset)):
-        return Released(None, 0, 0, ())
-    columns = [c for c in _columns(cur, target) if c not in META_COLUMNS]
-    if "rowid" in {c.lower() for c in columns}:
-        raise HeadwaterError(
-            f"{asset}: cannot release: a column named 'rowid' hides DuckDB's row ids"
-        )
-    cond, params = _selection(check, load_id)
-    own = ", ".join(quote(c) for c in columns)
-    cand = "_hw_release_cand"
-    cur.execute(
-        f"CREATE OR REPLACE TEMP TABLE {cand} AS SELECT rowid AS _hw_qrowid, {own} "
-        f"FROM {target} WHERE {cond}",
-        params,
-    )
-    try:
-        qchecks = [] if force else [c for c in checks if c.quarantines]
-        fails = " OR ".join(f"coalesce({fail_predicate(c, cand)}, FALSE)" for c in qchecks)
-        cur.execute(
-            f"CREATE OR REPLACE TEMP TABLE {RELEASED} AS SELECT {own} FROM {cand} AS _hw_r "
-            f"WHERE NOT ({fails or 'FALSE'})"
-        )
-        cur.execute(
-            f"DELETE FROM {target} WHERE rowid IN (SELECT _hw_qrowid FROM {cand} AS _hw_r "
-            f"WHERE NOT ({fails or 'FALSE'}))"
-        )
-        selected = _scalar(cur, f"SELECT count(*) FROM {cand}")
-        released = _scalar(cur, f"SELECT count(*) FROM {RELEASED}")
-    finally:
-        _drop(cur, cand)
-    return Released(RELEASED, released, selected - released, tuple(columns))
-
-
-def discard(
-    cur: duckdb.DuckDBPyConnection,
-    asset: str,
-    *,
-    check: str | None = None,
-    load_id: str | None = None,
-) -> int:
-    """Delete quarantined rows for good (all of the asset's, or those of a check / load)."""
-    if not _exists(cur, table_name(asset)):
-        return 0
-    cond, params = _selection(check, load_id)
-    target = quarantine_relation(asset)
-    count = _scalar(cur, f"SELECT count(*) FROM {target} WHERE {cond}", params)
-    cur.execute(f"DELETE FROM {target} WHERE {cond}", params)
-    return count
-
-
 # -- helpers ---------------------------------------------------------------------------------
 
 
@@ -405,18 +319,6 @@ def _drop(cur: duckdb.DuckDBPyConnection, table: str) -> None:
 
 def _columns(cur: duckdb.DuckDBPyConnection, rel: str) -> list[str]:
     return [r[0] for r in cur.execute(f"SELECT column_name FROM (DESCRIBE {rel})").fetchall()]
-
-
-def _selection(check: str | None, load_id: str | None) -> tuple[str, list[object]]:
-    """WHERE condition (and its parameters) picking quarantined rows of a check / a load."""
-    where, params = ["TRUE"], list[object]()
-    if check is not None:
-        where.append("list_contains(string_split(_hw_check, ','), ?)")
-        params.append(check)
-    if load_id is not None:
-        where.append("_hw_load_id = ?")
-        params.append(load_id)
-    return " AND ".join(where), params
 
 
 def _exists(cur: duckdb.DuckDBPyConnection, table: str) -> bool:
