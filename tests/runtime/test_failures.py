@@ -127,7 +127,7 @@ def test_cli_exit_code_and_summary_on_failure(project_dir):
 
 def test_step_logs_on_disk(project_dir):
     """A step that logs gets logs/<run>/<step>.log (its retries append to it), recorded as the
-    step's log_path; a SQL model that builds cleanly writes no file."""
+    step's log_path; a SQL model that builds cleanly writes no file; run.log has every event."""
     flaky = FLAKY.format(retries=1, fail_times=1)
     project = load_project(project_dir(graph_files({"python/flaky.py": flaky})))
     result = run(project, threads=2)
@@ -143,3 +143,11 @@ def test_step_logs_on_disk(project_dir):
     assert paths["marts.flaky"] == str(logs / "marts.flaky.log")
     assert paths["s.bad"] == str(logs / "s.bad.log")
     assert paths["s.good"] is None
+    # run.log: every step's events, quiet ones included
+    run_log = (logs / "run.log").read_text().splitlines()
+    for step in result.steps:
+        assert any(f" {step} " in line for line in run_log), step
+    assert any(" s.good success in " in line for line in run_log)
+    assert any(" s.bad failed in " in line and "nosuchcolumn" in line for line in run_log)
+    assert any(" s.after_bad upstream_failed: upstream s.bad failed" in line for line in run_log)
+    assert any(" marts.flaky attempt 1 failed" in line and "retrying" in line for line in run_log)

@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from headwater.config.secrets import redact_text
@@ -21,7 +22,7 @@ from headwater.models import CompiledCache
 from headwater.project import Project, select
 from headwater.runtime.checks import preflight
 from headwater.runtime.executor import SUCCESS, Event, Executor, StepState
-from headwater.runtime.steps import StepLogs, step_for
+from headwater.runtime.steps import RunLog, StepLogs, step_for
 
 
 @dataclass(frozen=True)
@@ -148,6 +149,7 @@ class _Recorder:
         forward: Callable[[Event], None] | None,
     ) -> None:
         self.store, self.run_id, self.kinds, self.log_dir = store, run_id, kinds, log_dir
+        self.run_log = RunLog(Path(log_dir))
         self.forward = forward
         self.queue: queue.Queue[Event | None] = queue.Queue()
         self.failure: BaseException | None = None
@@ -166,6 +168,7 @@ class _Recorder:
         self.queue.put(None)
         self.closing.set()
         self.writer.join()
+        self.run_log.close()
         if self.failure is not None:
             raise self.failure
 
@@ -195,9 +198,11 @@ class _Recorder:
         touched: dict[str, dict[str, Any]] = {}
         attempts: list[dict[str, Any]] = []
         marks: list[tuple[str, str]] = []
+        lines: list[tuple[float, str, str]] = []
         for event in events:
             at = datetime.fromtimestamp(event.at, UTC)
             error = redact_text(event.error) if event.error else None
+            lines.append((event.at, event.step, _describe(event, error)))
             row = self.rows.setdefault(
                 event.step,
                 {
@@ -244,9 +249,27 @@ class _Recorder:
                     row[key] = result[key]
             if event.status == SUCCESS and result.get("cursor") is not None:
                 marks.append((event.step, str(result["cursor"])))
+        self.run_log.write(lines)
         with self.store.batch():
             self.store.replace_steps(list(touched.values()), attempts)
             for step, value in marks:
                 self.store.set_watermark(
                     step, value, location=f"warehouse:{STATE_SCHEMA}.state", run_id=self.run_id
                 )
+
+
+def _describe(event: Event, error: str | None) -> str:
+    """One line of run.log for an event (``error`` redacted)."""
+    if event.kind == "started":
+        return f"started (attempt {event.attempt})"
+    took = f" in {event.at - event.started_at:.3f}s" if event.started_at else ""
+    first = f": {error.strip().splitlines()[0]}" if error and error.strip() else ""
+    if event.kind == "retrying":
+        return f"attempt {event.attempt} failed{took}, retrying in {event.delay:.1f}s{first}"
+    result = event.result if isinstance(event.result, dict) else {}
+    rows = " ".join(
+        f"{key}={result[key]}"
+        for key in ("rows_in", "rows_out", "rows_rejected", "quarantined")
+        if result.get(key)
+    )
+    return f"{event.status}{took}" + (f" ({rows})" if rows else "") + first

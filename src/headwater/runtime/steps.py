@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -120,6 +121,34 @@ class StepLogs:
     def done(self, log: logging.Logger) -> None:
         """Close the step's file, if it has one (a retry appends to it)."""
         self._files.close_file(log.name)
+
+
+class RunLog:
+    """``logs_dir/run.log``: one line per step event of the run (started, retrying, finished
+    with status, duration, rows and the first line of the error), so every step of every run
+    leaves a trace on disk even when it logged nothing itself. Written by the recorder's
+    background thread in batches; error text must already be redacted."""
+
+    def __init__(self, logs_dir: Path) -> None:
+        self.path = logs_dir / "run.log"
+        self._stream: TextIO | None = None
+
+    def write(self, lines: Sequence[tuple[float, str, str]]) -> None:
+        """Append ``(unix time, step, text)`` lines."""
+        if not lines:
+            return
+        if self._stream is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._stream = self.path.open("a", encoding="utf-8")
+        for at, step, text in lines:
+            stamp = datetime.fromtimestamp(at, UTC).isoformat(timespec="milliseconds")
+            self._stream.write(f"{stamp} {step} {text}\n")
+        self._stream.flush()
+
+    def close(self) -> None:
+        if self._stream is not None:
+            self._stream.close()
+            self._stream = None
 
 
 class _StepFiles(logging.Handler):
