@@ -15,6 +15,7 @@ from headwater.quality import (
     quarantine_results,
     quarantine_summary,
     release,
+    run_checks,
     split_quarantine,
 )
 from headwater.quality.quarantine import META_COLUMNS
@@ -328,3 +329,18 @@ def test_a_broken_predicate_reports_the_engine_error(tmp_path: Path, cur) -> Non
     ):
         split_quarantine(cur, "_hw_new", "raw.orders", "run1", checks)
     cur.execute("rollback")
+
+
+def test_quarantine_and_run_checks_judge_a_row_alike(tmp_path: Path, cur) -> None:
+    """2**53 + 1 is beyond DOUBLE's precision: only an exact comparison sees it above the
+    bound. The check and the quarantine use the same typed predicate, so they agree."""
+    limit = 2**53
+    checks = spec(
+        tmp_path, [{"type": "range", "column": "n", "max": limit, "on_fail": "quarantine"}]
+    )
+    rows = f"select * from (values ({limit}::BIGINT), ({limit + 1}::BIGINT), (1::BIGINT)) v(n)"
+    cur.execute(f"create table staged as {rows}")
+    (result,) = run_checks(cur, "raw.big", "staged", checks)
+    assert result.failing == 1
+    assert load(cur, rows, "run1", checks, asset="raw.big") == {checks[0].name: 1}
+    assert cur.execute("select n from quarantine.big").fetchall() == [(limit + 1,)]

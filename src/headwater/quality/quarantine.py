@@ -89,7 +89,8 @@ def split_quarantine(
     columns = _columns(cur, rel)
     lowered = {c.lower() for c in columns}
     keep_rowid = "rowid" not in lowered  # a real column named rowid hides the pseudo-column
-    preds = [fail_predicate(c, staged) for c in qchecks]
+    types = typed_columns(cur, rel)  # the same predicates as run_checks: same rows fail
+    preds = [fail_predicate(c, staged, types) for c in qchecks]
     flags = ", ".join(f"coalesce({p}, FALSE) AS _hw_f{i}" for i, p in enumerate(preds))
     any_flag = " OR ".join(f"_hw_f{i}" for i in range(len(preds)))
     head = "rowid AS _hw_rowid" if keep_rowid else "*"
@@ -280,6 +281,12 @@ def _same(col: str, as_text: bool) -> str:
     return f"{q} IS NOT DISTINCT FROM {s}"
 
 
+def typed_columns(cur: duckdb.DuckDBPyConnection, rel: str) -> dict[str, str]:
+    """Column types by lower-case name, as :func:`~headwater.quality.compile.fail_predicate`
+    takes them (so quarantine and ``run_checks`` judge a row alike)."""
+    return {name.lower(): kind for name, kind in _types(cur, rel).items()}
+
+
 def _types(cur: duckdb.DuckDBPyConnection, rel: str) -> dict[str, str]:
     return dict(cur.execute(f"SELECT column_name, column_type FROM (DESCRIBE {rel})").fetchall())
 
@@ -294,7 +301,7 @@ def _sample(
 ) -> tuple[dict[str, object], ...]:
     if staged is not None:
         rel = relation_sql(staged)
-        pred = fail_predicate(check, staged)
+        pred = fail_predicate(check, staged, typed_columns(cur, rel))
         sql = f"SELECT * FROM {rel} AS _hw_r WHERE {pred} LIMIT 5"
         params: list[object] = []
     elif _exists(cur, table_name(asset)):

@@ -22,6 +22,7 @@ from headwater.quality.quarantine import (
     _scalar,
     quarantine_relation,
     table_name,
+    typed_columns,
 )
 from headwater.quality.spec import Check
 
@@ -80,7 +81,8 @@ def release(
     )
     try:
         qchecks = [] if force else [c for c in checks if c.quarantines]
-        fails = " OR ".join(f"coalesce({fail_predicate(c, cand)}, FALSE)" for c in qchecks)
+        types = typed_columns(cur, cand)
+        fails = " OR ".join(f"coalesce({fail_predicate(c, cand, types)}, FALSE)" for c in qchecks)
         cur.execute(
             f"CREATE OR REPLACE TEMP TABLE {RELEASED} AS SELECT {own} FROM {cand} AS _hw_r "
             f"WHERE NOT ({fails or 'FALSE'})"
