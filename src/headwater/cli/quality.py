@@ -27,7 +27,11 @@ def run_check_command(
         raise HeadwaterError(
             f"{project.warehouse_path}: no warehouse yet (run `headwater run` first)"
         )
-    engine = open_engine(project.settings.project.engine, project.warehouse_path)
+    engine = open_engine(
+        project.settings.project.engine,
+        project.warehouse_path,
+        memory_limit=project.settings.project.memory_limit,
+    )
     store = Metastore.open(project.metastore_url)
     run_id = new_run_id()
     store.start_run(
@@ -93,7 +97,11 @@ def quarantine_command(
         raise HeadwaterError(f"headwater quarantine {action} needs an ASSET")
     from headwater.engines import open_engine
 
-    engine = open_engine(project.settings.project.engine, project.warehouse_path)
+    engine = open_engine(
+        project.settings.project.engine,
+        project.warehouse_path,
+        memory_limit=project.settings.project.memory_limit,
+    )
     try:
         if action == "show":
             _show(console, engine, asset)

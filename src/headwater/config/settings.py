@@ -135,6 +135,11 @@ class ProjectTable(_Strict):
     retries: int = Field(0, ge=0)
     retry_delay: float = Field(1.0, ge=0)
     timeout: float = Field(3600.0, gt=0)
+    # the warehouse's memory budget (DuckDB's memory_limit, e.g. "2GB"); DuckDB's default
+    # is 80% of RAM, and it keeps written blocks cached up to it
+    memory_limit: str | None = Field(
+        None, pattern=r"(?i)^\s*\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*$"
+    )
 
 
 class ProjectSettings(_Strict):

@@ -93,10 +93,13 @@ class Engine(Protocol):
     def interrupt(self) -> None: ...
 
 
-def open_engine(kind: str, path: Path, *, read_only: bool = False) -> Any:
-    """Open the engine named ``kind`` (only ``duckdb`` today) on ``path``."""
+def open_engine(
+    kind: str, path: Path, *, read_only: bool = False, memory_limit: str | None = None
+) -> Any:
+    """Open the engine named ``kind`` (only ``duckdb`` today) on ``path``; ``memory_limit``
+    bounds its memory (e.g. ``"2GB"``; None: the engine's default)."""
     if kind == "duckdb":
         from headwater.engines.duckdb.engine import DuckDBEngine
 
-        return DuckDBEngine(path, read_only=read_only)
+        return DuckDBEngine(path, read_only=read_only, memory_limit=memory_limit)
     raise ValueError(f"unknown engine {kind!r}")

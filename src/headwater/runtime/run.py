@@ -58,7 +58,11 @@ def run(
     run_id = new_run_id()
     started = time.monotonic()
     store = Metastore.open(project.metastore_url)
-    engine = open_engine(project.settings.project.engine, project.warehouse_path)
+    engine = open_engine(
+        project.settings.project.engine,
+        project.warehouse_path,
+        memory_limit=project.settings.project.memory_limit,
+    )
     try:
         store.mark_abandoned()
         store.start_run(

@@ -44,12 +44,17 @@ class DuckDBEngine:
 
     capabilities = CAPABILITIES
 
-    def __init__(self, path: Path, *, read_only: bool = False) -> None:
+    def __init__(
+        self, path: Path, *, read_only: bool = False, memory_limit: str | None = None
+    ) -> None:
         self.path = path
         if not read_only:
             path.parent.mkdir(parents=True, exist_ok=True)
+        config: dict[str, str | bool | int | float | list[str]] = {}
+        if memory_limit:
+            config["memory_limit"] = memory_limit
         try:
-            self._con = duckdb.connect(str(path), read_only=read_only)
+            self._con = duckdb.connect(str(path), read_only=read_only, config=config)
         except duckdb.Error as exc:
             raise EngineError(f"{path}: cannot open the warehouse: {exc}") from None
         self._local = threading.local()
