@@ -284,8 +284,16 @@ def dlt_python(work: Path) -> Path | None:
 
 
 def run(
-    rows: int = TPCH_SF1_ROWS, reps: int = 1, with_dlt: bool = True, flat: int = FLAT_ROWS
+    rows: int = TPCH_SF1_ROWS,
+    reps: int = 1,
+    with_dlt: bool = True,
+    flat: int = FLAT_ROWS,
+    memory_limit: str | None = None,
+    only: list[str] | None = None,
 ) -> list[Any]:
+    """Every case, interleaved ``reps`` times. ``memory_limit`` adds ``headwater run`` cases
+    with ``[project] memory_limit`` set; ``only`` keeps the cases whose name contains one of
+    these strings (and the floor)."""
     import adbc_driver_postgresql
     import duckdb
 
@@ -307,10 +315,11 @@ def run(
             path.mkdir(parents=True)
             return path
 
-        def project(table: str = "lineitem") -> list[str]:
+        def project(table: str = "lineitem", limit: str | None = None) -> list[str]:
             root = fresh("project")
+            bound = f'memory_limit = "{limit}"\n' if limit else ""
             (root / "headwater.toml").write_text(
-                f'[project]\nname = "ingest_postgres"\n\n[connections.pg]\nurl = "{url}"\n\n'
+                f'[project]\nname = "ingest_postgres"\n{bound}\n[connections.pg]\nurl = "{url}"\n\n'
                 f'[sources.pg]\nconnection = "pg"\ntables = ["{table}"]\nwrite = "replace"\n'
             )
             return [HEADWATER, "run", "-p", str(root)]
@@ -373,6 +382,26 @@ def run(
                     flat,
                 ),
             ]
+        if memory_limit:
+            cases.append(
+                (
+                    f"headwater run, memory_limit {memory_limit}",
+                    lambda: project(limit=memory_limit),
+                    env,
+                    rows,
+                )
+            )
+            if flat < rows:
+                cases.append(
+                    (
+                        f"headwater run, memory_limit {memory_limit}, {flat:,} rows",
+                        lambda: project("lineitem_flat", memory_limit),
+                        env,
+                        flat,
+                    )
+                )
+        if only:
+            cases = [cases[0]] + [c for c in cases[1:] if any(o in c[0] for o in only)]
         measured: dict[str, dict[str, Any]] = {}
         for _ in range(reps):  # interleaved: drift of a shared machine hits every case alike
             for name, argv, case_env, _n in cases:
@@ -433,6 +462,8 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=1)
     parser.add_argument("--flat", type=int, default=FLAT_ROWS, help="rows of the memory check")
     parser.add_argument("--no-dlt", action="store_true", help="skip dlt (and its venv)")
+    parser.add_argument("--memory-limit", help="also run headwater with this memory_limit")
+    parser.add_argument("--only", help="comma-separated parts of case names to run (+ floor)")
     parser.add_argument(
         "--child", choices=["duckdb", "connector", "drain", "dlt"], help=argparse.SUPPRESS
     )
@@ -451,7 +482,8 @@ def main() -> None:
         return child_dlt(args.url, args.db, args.work, args.table)
     from benchmarks._common import WORK, fmt_seconds
 
-    rows = run(args.rows, args.reps, not args.no_dlt, args.flat)
+    only = [o for o in (args.only or "").split(",") if o] or None
+    rows = run(args.rows, args.reps, not args.no_dlt, args.flat, args.memory_limit, only)
     print(
         f"{'case':40} {'wall':>9} {'rows/s':>11} {'vs floor':>9} {'peak RSS':>9} "
         f"{'CPU':>7} {'server CPU':>10} {'load':>5}"
