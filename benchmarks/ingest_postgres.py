@@ -221,7 +221,10 @@ def prepare(server: Any, rows: int, flat: int) -> str:
     if all(_count(url, t) == n for t, n in tables.items()):
         return url
     # dbgen's scale factor has two decimals that count: round up, plus a margin
+    # (above SF 1, lineitem grows by whole scale factors: SF 3.35 gives SF 3's 17,996,609 rows)
     sf = 1.0 if rows == TPCH_SF1_ROWS else math.ceil(rows / TPCH_SF1_ROWS * 100) / 100 + 0.01
+    if rows > TPCH_SF1_ROWS:
+        sf = float(math.ceil(rows / TPCH_SF1_ROWS))
     log(f"generating TPC-H lineitem at SF {sf:.3f} (duckdb tpch extension)")
     db = duckdb.connect()
     db.execute(f"load '{_extension(tpch, 'tpch')}'")
