@@ -41,12 +41,14 @@ def _load(project: Path, *, discover: bool = False) -> Any:
 
     if discover:  # wildcard sources never listed yet: list their tables first
         from headwater.config.settings import load_settings
-        from headwater.sources.discover import discover as do_discover
-        from headwater.sources.discover import needs_discovery
 
         toml = project / "headwater.toml"
-        if toml.is_file():
-            settings = load_settings(toml)
+        settings = load_settings(toml) if toml.is_file() else None
+        # the connectors (and pyarrow) load only for a project with wildcard sources
+        if settings is not None and any(s.tables == ["*"] for s in settings.sources.values()):
+            from headwater.sources.discover import discover as do_discover
+            from headwater.sources.discover import needs_discovery
+
             missing = needs_discovery(project.resolve(), settings)
             if missing:
                 do_discover(project.resolve(), settings, missing)

@@ -10,21 +10,14 @@ source's staged rows first: failing rows go to ``quarantine.<table>`` with their
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from headwater.config.secrets import redact_text
 from headwater.metastore import Metastore
 from headwater.project.asset import Asset
-from headwater.quality import (
-    CheckResult,
-    ChecksFailed,
-    blocking,
-    quarantine_results,
-    run_checks,
-    split_quarantine,
-    validate_columns,
-)
-from headwater.quality.history import to_rows
+
+if TYPE_CHECKING:  # the quality modules load only for assets that have checks
+    from headwater.quality import CheckResult
 
 
 class AssetChecks:
@@ -55,6 +48,8 @@ class AssetChecks:
             return None
 
         def screen(cur: Any, staged: str) -> None:
+            from headwater.quality import quarantine_results, split_quarantine, validate_columns
+
             validate_columns(self.quarantine, _columns(cur, staged))
             row = cur.execute(f"select count(*) from {staged}").fetchone()
             self.staged_rows = int(row[0]) if row else 0
@@ -80,6 +75,8 @@ class AssetChecks:
             return None
 
         def audit(cur: Any, target: str) -> None:
+            from headwater.quality import ChecksFailed, blocking, run_checks, validate_columns
+
             validate_columns(self.audited, _columns(cur, target))
             self.results += run_checks(
                 cur, self.asset.name, target, self.audited, history=self.history
@@ -92,6 +89,8 @@ class AssetChecks:
     def record(self, store: Metastore) -> None:
         if not self.results:
             return
+        from headwater.quality.history import to_rows
+
         rows = to_rows(self.results, self.run_id, step=self.asset.name)
         for row in rows:
             row["message"] = redact_text(row["message"])
@@ -113,5 +112,7 @@ def preflight(project: Any, names: Sequence[str], engine: Any) -> None:
     for name in names:
         asset = project.graph[name]
         if asset.checks and asset.schema and engine.exists(asset.schema, asset.table):
+            from headwater.quality import validate_columns
+
             columns = engine.columns(asset.schema, asset.table)
             validate_columns([c for c in asset.checks if not c.quarantines], columns)

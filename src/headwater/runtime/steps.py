@@ -6,17 +6,18 @@ import logging
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from headwater.engines.base import LoadResult
 from headwater.metastore import Metastore
 from headwater.models import CompiledCache, run_model
 from headwater.project import Project
 from headwater.project.asset import Asset
 from headwater.runtime.checks import AssetChecks
 from headwater.runtime.executor import Step
-from headwater.sources import run_source
 from headwater.tasks import run_task
+
+if TYPE_CHECKING:
+    from headwater.engines.base import LoadResult
 
 
 def step_for(
@@ -39,6 +40,9 @@ def step_for(
         checks = AssetChecks(asset, run_id=run_id, load_id=load_id, history=history)
         try:
             if asset.kind == "source":
+                # sources (and pyarrow) load only for runs that extract
+                from headwater.sources import run_source
+
                 result: LoadResult = run_source(
                     asset,
                     engine=engine,

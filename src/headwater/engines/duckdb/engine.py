@@ -11,10 +11,12 @@ from __future__ import annotations
 import json
 import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
-import pyarrow as pa
+
+if TYPE_CHECKING:  # pyarrow loads with the first load or Arrow query, not with every run
+    import pyarrow as pa
 
 from headwater.engines.base import (
     METADATA_PREFIX,
