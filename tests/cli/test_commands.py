@@ -90,6 +90,24 @@ def test_import_is_light_and_side_effect_free(tmp_path):
     assert list(tmp_path.iterdir()) == []  # nothing written
 
 
+def test_a_model_only_run_loads_only_what_it_uses(tmp_path):
+    """`headwater run` on SQL models alone leaves pyarrow, the sources, the quality modules
+    and Alembic unimported (each costs start-up time on every run)."""
+    root = tmp_path / "p"
+    (root / "models" / "staging").mkdir(parents=True)
+    (root / "headwater.toml").write_text('[project]\nname = "p"\n')
+    (root / "models" / "staging" / "a.sql").write_text("select 1 as x")
+    (root / "models" / "staging" / "b.sql").write_text("select * from a")
+    code = (
+        "import sys\nfrom headwater.testing.cli import invoke\n"
+        f"assert invoke('run', '-p', {str(root)!r}).exit_code == 0\n"
+        "print([m for m in ('pyarrow', 'headwater.sources', 'headwater.quality', 'alembic') "
+        "if m in sys.modules])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
 def test_loads_lists_what_each_load_brought(tmp_path):
     root = tmp_path / "shop"
     invoke("init", str(root))
