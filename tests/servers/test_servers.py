@@ -342,3 +342,23 @@ def test_mariadb_start_failure_reports_log(tmp_path: Path) -> None:
             server.start()
         assert not server.running
     server.stop()
+
+
+def test_mariadb_login_works_as_soon_as_a_crashed_server_is_back(tmp_path: Path) -> None:
+    """The user made at first start survives a SIGKILL right after it: a client retrying
+    after a crash logs in as soon as the server accepts connections (before start() sets the
+    user up again), instead of getting 'access denied', which is not retried."""
+    import time
+
+    server = MariaDBServer(tmp_path / "my")
+    server.start()
+    try:
+        server.kill()
+        # bring mariadbd back by hand, without start()'s set-up step
+        server._prepare_dirs()
+        server._remove_stale_files()
+        server._launch()
+        server._wait_ready(time.monotonic() + 60)
+        mysql_connect(server.url).close()
+    finally:
+        server.stop()

@@ -981,6 +981,9 @@ class MariaDBServer(_Server):
         ]
         statements.append("FLUSH PRIVILEGES")
         statements.append(self._create_db_sql(self.database))
+        # The grant tables are Aria tables: without a flush, a SIGKILL soon after (a crash
+        # test) loses the user, and logins after the restart fail until _setup runs again.
+        statements.append("FLUSH TABLES")
         self._sql(";\n".join(statements) + ";")
 
     @staticmethod
