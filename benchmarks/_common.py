@@ -11,6 +11,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -121,6 +122,83 @@ def time_subprocess(
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     text = stdout_path.read_text(errors="replace") if stdout_path is not None else ""
     return Timed(elapsed, cpu, proc.returncode, text, proc.stderr.decode(errors="replace"))
+
+
+def measure_process(
+    argv: Sequence[str], *, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> dict[str, float]:
+    """Wall seconds, peak RSS (MB) and CPU seconds of one subprocess (stdout discarded);
+    raises RuntimeError with the end of its stderr when it fails.
+
+    The peak is the process's VmHWM, polled while it runs (``wait4``'s ru_maxrss would count
+    the benchmark's own memory, inherited through fork, before the exec)."""
+    peak = [0]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    proc = subprocess.Popen(
+        list(argv),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        cwd=cwd,
+        env=env,
+    )
+
+    def poll() -> None:
+        status = Path(f"/proc/{proc.pid}/status")
+        while proc.poll() is None:
+            try:
+                for line in status.read_text().splitlines():
+                    if line.startswith("VmHWM:"):
+                        peak[0] = max(peak[0], int(line.split()[1]))
+            except (OSError, ValueError):
+                pass
+            time.sleep(0.02)
+
+    watcher = threading.Thread(target=poll, daemon=True)
+    watcher.start()
+    _, err = proc.communicate()
+    elapsed = time.perf_counter() - started
+    watcher.join()
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{argv[0]} exited {proc.returncode}: {err.decode()[-2000:]}")
+    return {
+        "seconds": elapsed,
+        "rss_mb": peak[0] / 1024,
+        "cpu_s": (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime),
+    }
+
+
+def duckdb_extension(module: Any, name: str) -> Path:
+    """The extension file a ``duckdb-extension-*`` wheel ships (for this DuckDB version)."""
+    import duckdb
+
+    base = Path(module.__file__).parent / "extensions"
+    exact = base / f"v{duckdb.__version__}" / f"{name}.duckdb_extension"
+    return exact if exact.exists() else next(base.glob(f"*/{name}.duckdb_extension"))
+
+
+def dlt_python(venv: Path, packages: Sequence[str], imports: str) -> Path | None:
+    """The interpreter of a venv with dlt and ``packages`` (made with uv on first use; checked
+    by importing ``imports``); None when it cannot be installed here."""
+    python = venv / "bin" / "python"
+    check = [str(python), "-c", f"import {imports}"]
+    if python.exists() and subprocess.run(check, capture_output=True).returncode == 0:
+        return python
+    uv = shutil.which("uv") or str(Path(sys.executable).with_name("uv"))
+    log(f"installing dlt into {venv}")
+    try:
+        subprocess.run([uv, "venv", "-q", "--python", sys.executable, str(venv)], check=True)
+        subprocess.run(
+            [uv, "pip", "install", "-q", "--python", str(python), *packages],
+            check=True,
+            timeout=900,
+        )
+    except (OSError, subprocess.SubprocessError) as exc:
+        log(f"dlt skipped: {exc}")
+        return None
+    return python if subprocess.run(check, capture_output=True).returncode == 0 else None
 
 
 def repeat(fn: Callable[[], float], times: int) -> list[float]:

@@ -32,7 +32,6 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -74,7 +73,9 @@ def child_duckdb(url: str, db: str) -> None:
     import duckdb
     import duckdb_extension_mysql_scanner as ext
 
-    path = next(Path(ext.__file__).parent.glob("extensions/*/mysql_scanner.duckdb_extension"))
+    from benchmarks._common import duckdb_extension
+
+    path = duckdb_extension(ext, "mysql_scanner")
     user, password, host, port, database = _parts(url)
     con = duckdb.connect(db)
     con.execute(f"load '{path}'")
@@ -119,51 +120,6 @@ def _parts(url: str) -> tuple[str, str, str, int, str]:
 # --- the parent ---------------------------------------------------------------------------
 
 
-def measure(
-    argv: list[str], *, cwd: Path | None = None, env: dict[str, str] | None = None
-) -> dict[str, Any]:
-    """Wall seconds and peak RSS (MB) of one subprocess; raises with its stderr on failure.
-
-    The peak is the process's VmHWM, polled while it runs (``wait4``'s ru_maxrss would count
-    the benchmark's own memory, inherited through fork, before the exec)."""
-    import resource
-    import threading
-
-    peak = [0]
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    started = time.perf_counter()
-    proc = subprocess.Popen(
-        argv,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        stdin=subprocess.DEVNULL,
-        cwd=cwd,
-        env=env,
-    )
-
-    def poll() -> None:
-        status = Path(f"/proc/{proc.pid}/status")
-        while proc.poll() is None:
-            try:
-                for line in status.read_text().splitlines():
-                    if line.startswith("VmHWM:"):
-                        peak[0] = max(peak[0], int(line.split()[1]))
-            except (OSError, ValueError):
-                pass
-            time.sleep(0.02)
-
-    watcher = threading.Thread(target=poll, daemon=True)
-    watcher.start()
-    _, err = proc.communicate()
-    elapsed = time.perf_counter() - started
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    watcher.join()
-    if proc.returncode != 0:
-        raise RuntimeError(f"{argv[0]} exited {proc.returncode}: {err.decode()[-2000:]}")
-    return {"seconds": elapsed, "cpu": cpu, "rss_mb": peak[0] / 1024}
-
-
 def prepare(server: Any, rows: int, base: Path) -> str:
     """The lineitem table with exactly ``rows`` rows in ``server``; returns how it was made."""
     import duckdb
@@ -188,14 +144,14 @@ def prepare(server: Any, rows: int, base: Path) -> str:
                 con.close()
                 return (base / "made-by").read_text() if (base / "made-by").exists() else "?"
     con.close()
-    from benchmarks._common import log
+    from benchmarks._common import duckdb_extension, log
 
     csv = base / "lineitem.csv"
     db = duckdb.connect()
     try:
         import duckdb_extension_tpch as tpch
 
-        ext = next(Path(tpch.__file__).parent.glob("extensions/*/tpch.duckdb_extension"))
+        ext = duckdb_extension(tpch, "tpch")
         db.execute(f"load '{ext}'")
         db.execute(f"call dbgen(sf = {rows / TPCH_SF1_ROWS * 1.01:.6f})")
         made = "TPC-H dbgen (duckdb tpch extension)"
@@ -230,37 +186,11 @@ def prepare(server: Any, rows: int, base: Path) -> str:
 
 
 def dlt_python(work: Path) -> Path | None:
-    """The interpreter of a venv with dlt (made on first use); None when it cannot install."""
-    from benchmarks._common import log
+    """The interpreter of a venv with dlt for MySQL (None: it cannot install here)."""
+    from benchmarks._common import dlt_python as make
 
-    venv = work / "dlt-venv"
-    python = venv / "bin" / "python"
-    check = [str(python), "-c", "import dlt, pymysql, pyarrow, duckdb"]
-    if python.exists() and subprocess.run(check, capture_output=True).returncode == 0:
-        return python
-    uv = shutil.which("uv") or str(Path(sys.executable).with_name("uv"))
-    log("installing dlt into benchmarks/.work/dlt-venv")
-    try:
-        subprocess.run([uv, "venv", "-q", "--python", sys.executable, str(venv)], check=True)
-        subprocess.run(
-            [
-                uv,
-                "pip",
-                "install",
-                "-q",
-                "--python",
-                str(python),
-                "dlt[duckdb,sql_database]",
-                "pymysql",
-                "pyarrow",
-            ],
-            check=True,
-            timeout=600,
-        )
-    except (OSError, subprocess.SubprocessError) as exc:
-        log(f"dlt skipped: {exc}")
-        return None
-    return python if subprocess.run(check, capture_output=True).returncode == 0 else None
+    packages = ["dlt[duckdb,sql_database]", "pymysql", "pyarrow"]
+    return make(work / "dlt-venv", packages, "dlt, pymysql, pyarrow, duckdb")
 
 
 def run(rows: int = ROWS, reps: int = 1, with_dlt: bool = True) -> list[Any]:
@@ -269,7 +199,7 @@ def run(rows: int = ROWS, reps: int = 1, with_dlt: bool = True) -> list[Any]:
     import connectorx
     import duckdb
 
-    from benchmarks._common import HEADWATER, ROOT, Row, log, ratio, work_dir
+    from benchmarks._common import HEADWATER, ROOT, Row, log, measure_process, ratio, work_dir
     from headwater.testing.servers import MariaDBServer
 
     work = work_dir("ingest_mysql")
@@ -352,7 +282,7 @@ def run(rows: int = ROWS, reps: int = 1, with_dlt: bool = True) -> list[Any]:
             for _ in range(reps):
                 log(f"{name} ...")
                 try:
-                    samples.append(measure(argv(), cwd=ROOT, env=env))
+                    samples.append(measure_process(argv(), cwd=ROOT, env=env))
                 except RuntimeError as exc:
                     log(f"{name} failed: {exc}")
                     break
@@ -360,7 +290,7 @@ def run(rows: int = ROWS, reps: int = 1, with_dlt: bool = True) -> list[Any]:
                 measured[name] = {
                     "seconds": statistics.median(s["seconds"] for s in samples),
                     "rss_mb": max(s["rss_mb"] for s in samples),
-                    "cpu": statistics.median(s["cpu"] for s in samples),
+                    "cpu": statistics.median(s["cpu_s"] for s in samples),
                     "samples": [s["seconds"] for s in samples],
                 }
         floor = measured.get(cases[0][0], {}).get("seconds")

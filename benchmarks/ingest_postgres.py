@@ -40,15 +40,14 @@ import argparse
 import json
 import math
 import os
-import resource
 import shutil
 import statistics
-import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import Any
+
+from benchmarks._common import duckdb_extension
 
 TPCH_SF1_ROWS = 6_001_215
 FLAT_ROWS = 1_000_000
@@ -65,15 +64,6 @@ create table {table} (
 """
 
 
-def _extension(module: Any, name: str) -> Path:
-    """The extension file a ``duckdb-extension-*`` wheel ships (for this DuckDB version)."""
-    import duckdb
-
-    base = Path(module.__file__).parent / "extensions"
-    exact = base / f"v{duckdb.__version__}" / f"{name}.duckdb_extension"
-    return exact if exact.exists() else next(base.glob(f"*/{name}.duckdb_extension"))
-
-
 # --- children: each runs in its own process ---------------------------------------------
 
 
@@ -83,7 +73,7 @@ def child_duckdb(url: str, db: str, table: str) -> None:
     import duckdb_extension_postgres_scanner as ext
 
     con = duckdb.connect(db)
-    con.execute(f"load '{_extension(ext, 'postgres_scanner')}'")
+    con.execute(f"load '{duckdb_extension(ext, 'postgres_scanner')}'")
     con.execute(
         f"create table lineitem as select * from postgres_scan('{url}', 'public', '{table}')"
     )
@@ -149,51 +139,16 @@ def _server_cpu(server: Any) -> float:
 def measure(
     argv: list[str], *, server: Any, cwd: Path | None = None, env: dict[str, str] | None = None
 ) -> dict[str, Any]:
-    """Wall seconds, peak RSS (MB), CPU seconds of one subprocess and of the server.
+    """:func:`~benchmarks._common.measure_process`, plus the server's CPU seconds meanwhile
+    and the load average before."""
+    from benchmarks._common import measure_process
 
-    The peak is the process's VmHWM, polled while it runs (``wait4``'s ru_maxrss would count
-    the benchmark's own memory, inherited through fork, before the exec)."""
-    peak = [0]
     load = os.getloadavg()[0]
     server_before = _server_cpu(server)
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    started = time.perf_counter()
-    proc = subprocess.Popen(
-        argv,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        stdin=subprocess.DEVNULL,
-        cwd=cwd,
-        env=env,
-    )
-
-    def poll() -> None:
-        status = Path(f"/proc/{proc.pid}/status")
-        while proc.poll() is None:
-            try:
-                for line in status.read_text().splitlines():
-                    if line.startswith("VmHWM:"):
-                        peak[0] = max(peak[0], int(line.split()[1]))
-            except (OSError, ValueError):
-                pass
-            time.sleep(0.02)
-
-    watcher = threading.Thread(target=poll, daemon=True)
-    watcher.start()
-    _, err = proc.communicate()
-    elapsed = time.perf_counter() - started
-    watcher.join()
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    sample: dict[str, Any] = dict(measure_process(argv, cwd=cwd, env=env))
     time.sleep(0.3)  # the backend exits after its client: let the postmaster reap it
-    if proc.returncode != 0:
-        raise RuntimeError(f"{argv[0]} exited {proc.returncode}: {err.decode()[-2000:]}")
-    return {
-        "seconds": elapsed,
-        "rss_mb": peak[0] / 1024,
-        "cpu_s": (after.ru_utime - usage.ru_utime) + (after.ru_stime - usage.ru_stime),
-        "server_cpu_s": _server_cpu(server) - server_before,
-        "load": load,
-    }
+    sample.update(server_cpu_s=_server_cpu(server) - server_before, load=load)
+    return sample
 
 
 def _count(url: str, table: str) -> int | None:
@@ -227,8 +182,8 @@ def prepare(server: Any, rows: int, flat: int) -> str:
         sf = float(math.ceil(rows / TPCH_SF1_ROWS))
     log(f"generating TPC-H lineitem at SF {sf:.3f} (duckdb tpch extension)")
     db = duckdb.connect()
-    db.execute(f"load '{_extension(tpch, 'tpch')}'")
-    db.execute(f"load '{_extension(pg_ext, 'postgres_scanner')}'")
+    db.execute(f"load '{duckdb_extension(tpch, 'tpch')}'")
+    db.execute(f"load '{duckdb_extension(pg_ext, 'postgres_scanner')}'")
     db.execute(f"call dbgen(sf = {sf:.6f})")
     available = db.execute("select count(*) from lineitem").fetchone()[0]  # type: ignore[index]
     if available < rows:
@@ -253,37 +208,11 @@ def prepare(server: Any, rows: int, flat: int) -> str:
 
 
 def dlt_python(work: Path) -> Path | None:
-    """The interpreter of a venv with dlt (made on first use); None when it cannot install."""
-    from benchmarks._common import log
+    """The interpreter of a venv with dlt for PostgreSQL (None: it cannot install here)."""
+    from benchmarks._common import dlt_python as make
 
-    venv = work / "dlt-venv"
-    python = venv / "bin" / "python"
-    check = [str(python), "-c", "import dlt, psycopg2, pyarrow, duckdb, sqlalchemy"]
-    if python.exists() and subprocess.run(check, capture_output=True).returncode == 0:
-        return python
-    uv = shutil.which("uv") or str(Path(sys.executable).with_name("uv"))
-    log("installing dlt into benchmarks/.work/ingest_postgres/dlt-venv")
-    try:
-        subprocess.run([uv, "venv", "-q", "--python", sys.executable, str(venv)], check=True)
-        subprocess.run(
-            [
-                uv,
-                "pip",
-                "install",
-                "-q",
-                "--python",
-                str(python),
-                "dlt[duckdb,sql_database]",
-                "psycopg2-binary",
-                "pyarrow",
-            ],
-            check=True,
-            timeout=900,
-        )
-    except (OSError, subprocess.SubprocessError) as exc:
-        log(f"dlt skipped: {exc}")
-        return None
-    return python if subprocess.run(check, capture_output=True).returncode == 0 else None
+    packages = ["dlt[duckdb,sql_database]", "psycopg2-binary", "pyarrow"]
+    return make(work / "dlt-venv", packages, "dlt, psycopg2, pyarrow, duckdb, sqlalchemy")
 
 
 def run(

@@ -66,15 +66,6 @@ def _merge_threads(sessions: list[Any]) -> Any:
     return merged
 
 
-def _purge_step_loggers() -> None:
-    """Every run registers one logger per step and never removes it (see leak())."""
-    import logging
-
-    registry = logging.Logger.manager.loggerDict
-    for name in [k for k in registry if k.startswith("headwater.step.")]:
-        del registry[name]
-
-
 def _profiled(fn: Any, sink: list[Any], lock: threading.Lock) -> Any:
     """``fn`` under its own pyinstrument profiler (one per call: profilers are per thread)."""
     from pyinstrument import Profiler
@@ -107,7 +98,6 @@ def profile_run(
     state = project / ".headwater"
     if state.exists():
         shutil.rmtree(state)
-    _purge_step_loggers()  # earlier runs in this process left theirs (see leak())
     original = run_module.step_for
     recorder = getattr(run_module, "_Recorder", None)
     original_write = getattr(recorder, "_write", None)
@@ -187,14 +177,13 @@ def profile_load(project: Path, profile_dir: Path) -> dict[str, Any]:
 def breakdown(n: int) -> dict[str, float]:
     """Seconds for ``n`` steps of each piece of per-step work, alone, in this process (one
     thread, wide no-op views): where the runner's overhead over the floor comes from."""
-    import logging
 
     import duckdb
     import sqlalchemy as sa
 
     from headwater.engines.duckdb.engine import DuckDBEngine
     from headwater.metastore import Metastore
-    from headwater.runtime.steps import step_logger
+    from headwater.runtime.steps import StepLogs
 
     base = work_dir("profiles", "breakdown", fresh=True)
     names = [f"m{k:04d}" for k in range(1, n + 1)]
@@ -288,17 +277,21 @@ def breakdown(n: int) -> dict[str, float]:
         )
         store.close()
 
-    make = step_logger(base / "logs")
+    logs = StepLogs(base / "logs")
     started = time.perf_counter()
     for name in names:
-        log = make(name)
+        log = logs(name)
         log.info("materializing %s as view", name)
-        for handler in list(log.handlers):
-            handler.close()
-            log.removeHandler(handler)
-    out["logging: step_logger + one line + close, per step"] = time.perf_counter() - started
-    for name in names:  # do not leave n loggers behind for the next measurement
-        logging.Logger.manager.loggerDict.pop(f"headwater.step.logs.{name}", None)
+        logs.done(log)
+    out["logging: a step logger + one line (its file) + close, per step"] = (
+        time.perf_counter() - started
+    )
+    started = time.perf_counter()
+    for name in names:
+        logs.done(logs(name))
+    out["logging: a step logger that logs nothing (no file), per step"] = (
+        time.perf_counter() - started
+    )
 
     started = time.perf_counter()
     for _ in names:
@@ -332,6 +325,16 @@ def ablation(
     null_log = logging.Logger("headwater.bench.null")
     null_log.propagate = False
 
+    class NoStepLogs:  # StepLogs without files
+        def __init__(self, logs_dir: Path) -> None:
+            pass
+
+        def __call__(self, step: str) -> logging.Logger:
+            return null_log
+
+        def done(self, log: logging.Logger) -> None:
+            pass
+
     def floor_materialize(self: Any, schema: str, table: str, sql: str, **_: Any) -> None:
         self.cursor().execute(f"create or replace {materialized} {schema}.{table} as {sql}")
 
@@ -339,7 +342,7 @@ def ablation(
         "no metastore step records": (
             [(recorder, "_write", lambda self, events: None)] if recorder else []
         ),
-        "no step log files": [(run_module, "step_logger", lambda logs_dir: lambda name: null_log)],
+        "no step log files": [(run_module, "StepLogs", NoStepLogs)],
         f"materialize = bare CREATE OR REPLACE {materialized.upper()}": [
             (DuckDBEngine, "materialize_sql", floor_materialize)
         ],
@@ -347,7 +350,6 @@ def ablation(
     patches["all three"] = [p for group in list(patches.values()) for p in group]
 
     def once(threads: int) -> float:
-        _purge_step_loggers()
         argv = sys.argv
         sys.argv = ["headwater", "run", "-p", str(project), "-t", str(threads)]
         started = time.perf_counter()
