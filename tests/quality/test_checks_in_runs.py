@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import duckdb
 import sqlalchemy as sa
 
 from headwater.metastore import Metastore
 from headwater.project import load_project
 from headwater.runtime import run
 from headwater.testing.cli import invoke
+from headwater.testing.cli import query_warehouse as q
 
 TOML = """
 [sources.orders]
@@ -52,14 +52,6 @@ def files(limit: int = 100) -> dict[str, str]:
         "models/marts/orders_typed.yml": SIDE.format(limit=limit),
         "models/marts/after.sql": "select count(*) as n from orders_typed",
     }
-
-
-def q(root, sql):
-    con = duckdb.connect(str(root / ".headwater/warehouse.duckdb"), read_only=True)
-    try:
-        return con.sql(sql).fetchall()
-    finally:
-        con.close()
 
 
 def test_quarantine_on_load_and_history(project_dir):

@@ -5,11 +5,11 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from headwater.project import load_project
 from headwater.runtime import run
+from headwater.testing.cli import query_warehouse as rows
 
 TOML = """
 [connections.db]
@@ -35,14 +35,6 @@ def insert(con: sqlite3.Connection, rows: list[tuple]) -> None:
     if rows:
         con.executemany(f"insert into t values ({', '.join('?' * len(rows[0]))})", rows)
     con.commit()
-
-
-def rows(root: Path, sql: str) -> list[tuple]:
-    con = duckdb.connect(str(root / ".headwater/warehouse.duckdb"), read_only=True)
-    try:
-        return con.sql(sql).fetchall()
-    finally:
-        con.close()
 
 
 def load(root: Path) -> dict:

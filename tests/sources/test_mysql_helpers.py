@@ -6,12 +6,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-import duckdb
 import pymysql
 
 from headwater.project import load_project
 from headwater.runtime import run
 from headwater.runtime.run import RunResult
+from headwater.testing.cli import query_warehouse as warehouse
 
 
 def connect(url: str, **kwargs: Any) -> pymysql.connections.Connection:
@@ -52,14 +52,6 @@ def write_and_run(root: Path, toml: str | None = None) -> RunResult:
         root.mkdir(parents=True, exist_ok=True)
         (root / "headwater.toml").write_text(toml)
     return run(load_project(root))
-
-
-def warehouse(root: Path, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
-    con = duckdb.connect(str(root / ".headwater/warehouse.duckdb"), read_only=True)
-    try:
-        return con.execute(sql, params or []).fetchall()
-    finally:
-        con.close()
 
 
 def raw_tables(root: Path) -> list[str]:

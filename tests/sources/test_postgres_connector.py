@@ -8,18 +8,13 @@ from typing import Any
 import psycopg
 import pyarrow as pa
 import pytest
+from test_postgres_helpers import pg
 
 from headwater.sources.connector import TableRead
 from headwater.sources.postgres import CAPABILITIES, PostgresConnector
 from headwater.testing.servers import postgres_available
 
 pytestmark = pytest.mark.skipif(not postgres_available(), reason="PostgreSQL is not installed")
-
-
-def pg(url: str, *statements: str) -> None:
-    with psycopg.connect(url, autocommit=True) as con:
-        for sql in statements:
-            con.execute(sql)
 
 
 def sessions(url: str) -> int:

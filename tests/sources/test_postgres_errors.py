@@ -8,9 +8,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import psycopg
 import pytest
+from test_postgres_helpers import pg
 
 from headwater.errors import ConnectionError_, SourceError
 from headwater.metastore import Metastore
@@ -18,25 +18,12 @@ from headwater.project import load_project
 from headwater.runtime import run
 from headwater.sources.connector import TableRead
 from headwater.sources.postgres import LostConnection, PostgresConnector
+from headwater.testing.cli import query_warehouse as warehouse
 from headwater.testing.servers import PostgresServer, free_port, postgres_available
 
 pytestmark = pytest.mark.skipif(not postgres_available(), reason="PostgreSQL is not installed")
 
 SECRET = "s3cr3t-Pässword"
-
-
-def pg(url: str, *statements: str) -> None:
-    with psycopg.connect(url, autocommit=True) as con:
-        for sql in statements:
-            con.execute(sql)
-
-
-def warehouse(root: Path, sql: str) -> list[tuple[Any, ...]]:
-    con = duckdb.connect(str(root / ".headwater/warehouse.duckdb"), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
 
 
 def project(

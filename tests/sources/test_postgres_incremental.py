@@ -7,30 +7,17 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import psycopg
 import pytest
+from test_postgres_helpers import pg
 
 from headwater.project import load_project
 from headwater.runtime import run
 from headwater.sources.postgres import PostgresConnector
+from headwater.testing.cli import query_warehouse as warehouse
 from headwater.testing.servers import postgres_available
 
 pytestmark = pytest.mark.skipif(not postgres_available(), reason="PostgreSQL is not installed")
-
-
-def pg(url: str, *statements: str) -> None:
-    with psycopg.connect(url, autocommit=True) as con:
-        for sql in statements:
-            con.execute(sql)
-
-
-def warehouse(root: Path, sql: str) -> list[tuple[Any, ...]]:
-    con = duckdb.connect(str(root / ".headwater/warehouse.duckdb"), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
 
 
 def project(project_dir: Any, url: str, source: str) -> Path:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from headwater.project import load_project
 from headwater.runtime import run
+from headwater.testing.cli import query_warehouse as table
 
 TOML = """
 [connections.shop]
@@ -40,14 +40,6 @@ def make_db(path: Path) -> sqlite3.Connection:
     )
     con.commit()
     return con
-
-
-def table(root: Path, sql: str) -> list[tuple]:
-    con = duckdb.connect(str(root / ".headwater/warehouse.duckdb"), read_only=True)
-    try:
-        return con.sql(sql).fetchall()
-    finally:
-        con.close()
 
 
 @pytest.fixture

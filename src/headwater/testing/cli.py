@@ -9,6 +9,7 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -65,3 +66,14 @@ def write_project(root: Path, files: dict[str, str], *, name: str = "test") -> P
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
     return root
+
+
+def query_warehouse(root: Path, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
+    """Rows of ``sql`` on the project's warehouse at ``root``, opened read-only and closed."""
+    import duckdb
+
+    con = duckdb.connect(str(root / ".headwater" / "warehouse.duckdb"), read_only=True)
+    try:
+        return con.execute(sql, params or []).fetchall()
+    finally:
+        con.close()
