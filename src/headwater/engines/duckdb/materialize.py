@@ -70,18 +70,15 @@ def _build(
     *,
     replace_other: bool,
 ) -> int | None:
-    # The catalog lookup costs milliseconds per call once there are many relations, so the
-    # common case (same kind as last time) goes without it; see materialize().
-    if audit is None and not replace_other and materialized in ("view", "table"):
-        # One statement is its own transaction in DuckDB, already atomic: an explicit
-        # begin/commit around it would only add two round trips per model.
-        if materialized == "view":
-            cur.execute(f"create or replace view {target} as {sql}")
-            return None
-        created = cur.execute(f"create or replace table {target} as {sql}").fetchone()
-        return int(created[0]) if created else _count(cur, target)
-    cur.execute("begin transaction")
+    # One statement is its own transaction in DuckDB, already atomic: a lone CREATE OR
+    # REPLACE needs no begin/commit (two round trips per model). An audit, an incremental
+    # merge or a change of kind needs several statements to commit together.
+    several = audit is not None or replace_other or materialized == "incremental"
+    if several:
+        cur.execute("begin transaction")
     try:
+        # The catalog lookup costs milliseconds per call once there are many relations, so
+        # the common case (same kind as last time) goes without it; see materialize().
         existing = (
             _kind(cur, schema, table) if replace_other or materialized == "incremental" else None
         )
@@ -100,9 +97,11 @@ def _build(
             count = _incremental(cur, target, sql, unique_key, time_column, lookback)
         if audit is not None:
             audit(cur, target)
-        cur.execute("commit")
+        if several:
+            cur.execute("commit")
     except BaseException:
-        cur.execute("rollback")
+        if several:
+            cur.execute("rollback")
         raise
     finally:
         if materialized == "incremental":
