@@ -51,7 +51,7 @@ def test_cache_survives_and_follows_where_tables_live(
     def no_parsing(*args: object, **kwargs: object) -> str:
         raise AssertionError("compiled again")
 
-    monkeypatch.setattr(compile_module, "compile_sql", no_parsing)
+    monkeypatch.setattr(compile_module, "_qualify", no_parsing)
     again = CompiledCache(path).compile(project.graph["marts.report"], project.graph)
     assert again == expected
 

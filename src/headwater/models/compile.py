@@ -46,7 +46,7 @@ class CompiledCache:
         key = hashlib.sha1(json.dumps([dialect, asset.sql, where]).encode()).hexdigest()
         cached = self._sql.get(key)
         if cached is None:
-            cached = compile_sql(asset, graph, dialect=dialect)
+            cached = _qualify(asset.sql, targets, dialect)
             with self._lock:
                 self._sql[key] = cached
                 self._added = True
@@ -71,10 +71,14 @@ def compile_sql(asset: Asset, graph: Graph, *, dialect: str = DIALECT) -> str:
     targets = _targets(asset, graph)
     if dialect == DIALECT and not _has_unqualified(asset.sql, targets):
         return asset.sql
+    return _qualify(asset.sql, targets, dialect)
+
+
+def _qualify(sql: str, targets: dict[str, Asset], dialect: str) -> str:
     import sqlglot
     from sqlglot import exp
 
-    tree = sqlglot.parse_one(asset.sql, dialect=DIALECT)
+    tree = sqlglot.parse_one(sql, dialect=DIALECT)
     ctes = {cte.alias_or_name for cte in tree.find_all(exp.CTE)}
     for table in tree.find_all(exp.Table):
         if table.db or table.name in ctes or table.name not in targets:
