@@ -179,8 +179,14 @@ def test_server_killed_mid_extract(project_dir: Any, tmp_path: Path) -> None:
         url = server.url
         pg(
             url,
-            "create table events (id bigint primary key, payload text, updated_at timestamptz)",
-            "insert into events select g, repeat(md5(g::text), 3), "
+            "create table events_data (id bigint primary key, payload text, updated_at timestamptz)",
+            # The server streams the rows at a bounded pace (a pause every 10,000 rows), so the
+            # extract lasts over a second however fast the client reads: the kill below must
+            # land mid-stream even when the watcher thread is starved on a busy 2-core runner.
+            "create function paced(id bigint) returns boolean language plpgsql as $$ begin "
+            "if id % 10000 = 0 then perform pg_sleep(0.03); end if; return true; end $$",
+            "create view events as select * from events_data where paced(id)",
+            "insert into events_data select g, repeat(md5(g::text), 3), "
             "timestamptz '2024-01-01' + g * interval '1 second' from generate_series(1, 1000) g",
         )
         source = ORDERS.format(table="events", cursor="updated_at").replace("merge", "append")
@@ -189,7 +195,7 @@ def test_server_killed_mid_extract(project_dir: Any, tmp_path: Path) -> None:
         mark = warehouse(root, "select state from _headwater.state")
         pg(
             url,
-            "insert into events select g, repeat(md5(g::text), 3), "
+            "insert into events_data select g, repeat(md5(g::text), 3), "
             "timestamptz '2024-01-01' + g * interval '1 second' "
             "from generate_series(1001, 400000) g",
         )
