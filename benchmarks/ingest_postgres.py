@@ -13,9 +13,11 @@ from an empty warehouse:
 
 - **floor**: ``psql -c "COPY lineitem TO STDOUT" > /dev/null`` (text, and binary): the server
   and the wire, nothing decoded or stored;
-- **headwater run**: a project with the table as a ``[sources]`` group (``write = "replace"``):
-  extract (ADBC binary COPY, parallel block ranges) and load into DuckDB with run records,
-  state and load metadata; once with the default connections, once with one;
+- **headwater run**: a project with the table as a ``[sources]`` group (``write = "replace"``)
+  loaded into DuckDB with run records, state and load metadata. By default (``transport =
+  "auto"``) DuckDB reads lineitem itself with the postgres extension (every column maps
+  exactly); then with ``transport = "arrow"``: ADBC binary COPY, parallel block ranges, Arrow
+  batches, with the default connections and with one;
 - **connector -> duckdb**: the Headwater connector's stream straight into
   ``CREATE TABLE AS`` in a DuckDB file: the extraction alone, without the engine's staging;
 - **duckdb postgres_scanner**: ``CREATE TABLE AS SELECT * FROM postgres_scan(...)`` into a
@@ -247,12 +249,15 @@ def run(
             path.mkdir(parents=True)
             return path
 
-        def project(table: str = "lineitem", limit: str | None = None) -> list[str]:
+        def project(
+            table: str = "lineitem", limit: str | None = None, transport: str = "auto"
+        ) -> list[str]:
             root = fresh("project")
             bound = f'memory_limit = "{limit}"\n' if limit else ""
             (root / "headwater.toml").write_text(
                 f'[project]\nname = "ingest_postgres"\n{bound}\n[connections.pg]\nurl = "{url}"\n\n'
                 f'[sources.pg]\nconnection = "pg"\ntables = ["{table}"]\nwrite = "replace"\n'
+                f'transport = "{transport}"\n'
             )
             return [HEADWATER, "run", "-p", str(root)]
 
@@ -290,7 +295,13 @@ def run(
                 rows,
             ),
             ("headwater run", project, env, rows),
-            ("headwater run, 1 connection", project, one, rows),
+            ("headwater run, arrow transport", lambda: project(transport="arrow"), env, rows),
+            (
+                "headwater run, arrow transport, 1 connection",
+                lambda: project(transport="arrow"),
+                one,
+                rows,
+            ),
             ("headwater connector -> duckdb CTAS", lambda: child("connector"), env, rows),
             ("duckdb postgres_scanner CTAS", lambda: child("duckdb"), env, rows),
         ]

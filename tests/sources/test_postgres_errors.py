@@ -174,7 +174,8 @@ def test_value_that_does_not_fit_names_the_column(postgres_url: str) -> None:
 
 
 @pytest.mark.slow
-def test_server_killed_mid_extract(project_dir: Any, tmp_path: Path) -> None:
+@pytest.mark.parametrize("transport", ["arrow", "native"])
+def test_server_killed_mid_extract(project_dir: Any, tmp_path: Path, transport: str) -> None:
     with PostgresServer(tmp_path / "pg") as server:
         url = server.url
         pg(
@@ -190,6 +191,7 @@ def test_server_killed_mid_extract(project_dir: Any, tmp_path: Path) -> None:
             "timestamptz '2024-01-01' + g * interval '1 second' from generate_series(1, 1000) g",
         )
         source = ORDERS.format(table="events", cursor="updated_at").replace("merge", "append")
+        source += f'transport = "{transport}"\n'
         root = project(project_dir, url, source)
         assert run(load_project(root)).status == "success"
         mark = warehouse(root, "select state from _headwater.state")
@@ -262,7 +264,9 @@ def _kill_when_copying(server: PostgresServer, restart_after: float | None) -> t
             while time.monotonic() < deadline:
                 row = admin.execute(
                     "select count(*) from pg_stat_activity where application_name = 'headwater' "
-                    "and query like 'COPY (select%' and query not like '%limit 0)%'"
+                    "and state = 'active' and query ilike 'COPY (select%' and query not ilike '%limit 0)%' "
+                    # the data's COPY, not a catalog query (through Arrow or natively)
+                    """and query ~* 'from "?public"?\\."?events"?'"""
                 ).fetchone()
                 if row and row[0]:
                     break

@@ -246,6 +246,7 @@ connection = "pg"
 tables = ["wide"]
 primary_key = ["id"]
 write = "replace"
+transport = "arrow"  # the connector's own ranges (a native read splits in the warehouse)
 """,
     )
     load(root)

@@ -69,6 +69,10 @@ class SourceSettings(_Strict):
     lag: str | None = None  # re-read this much before the last cursor value ("2 hours", "100")
     contract: Contract = "evolve"
     write: WriteDisposition = "append"
+    # how database rows reach the warehouse: "native" (the warehouse reads the source
+    # itself; tables whose every column it maps exactly), "arrow" (the connector streams
+    # Arrow batches), or "auto" (native where it is exact, else arrow)
+    transport: Literal["auto", "native", "arrow"] = "auto"
     schema_: str = Field("raw", alias="schema")
     # CSV options
     delimiter: str | None = None

@@ -32,6 +32,32 @@ class Capabilities:
     merge: bool
     concurrent_writers: bool  # several threads may write different tables at once
     interruptible: bool  # a running statement can be cancelled from another thread
+    # source databases it reads itself, faster than through Arrow ("postgres")
+    database_scan: frozenset[str] = frozenset()
+
+
+#: The name ``scan_sql`` uses for the table of a :class:`DatabaseScan`.
+SOURCE_TABLE = "_hw_source_table"
+
+
+@dataclass(frozen=True)
+class DatabaseScan:
+    """A source table the engine reads itself, straight from the source database.
+
+    ``scan_sql`` of the load reads it under the name :data:`SOURCE_TABLE`; the engine puts
+    its own reader there (DuckDB: the postgres extension's ``postgres_scan_pushdown``), so
+    filters on it run in the source database. ``uri`` holds the password: it is given to
+    the engine only, never logged. ``translate_error`` turns an engine error raised while
+    reading into the connector's error (naming the connection, never the password, and
+    saying whether a retry can help). ``verify``, when set, runs just before the load
+    commits and may raise to refuse it (values the engine's reader cannot represent)."""
+
+    kind: str  # one of Capabilities.database_scan
+    uri: str
+    schema: str
+    table: str
+    translate_error: Callable[[BaseException], Exception]
+    verify: Callable[[], None] | None = None
 
 
 @dataclass(frozen=True)
@@ -39,7 +65,7 @@ class LoadRequest:
     """One load of a source asset: new data, how to write it, and the state to commit with it.
 
     Exactly one of ``batches`` (an Arrow stream) or ``scan_sql`` (a SELECT the engine runs
-    itself, e.g. over files) is given.
+    itself, over files or a ``database_scan``) is given.
     """
 
     schema: str
@@ -65,6 +91,8 @@ class LoadRequest:
     # ``before_stage(cursor)`` runs first inside the transaction (e.g. a quarantine release
     # preparing the rows that ``scan_sql`` then reads)
     before_stage: Callable[[Any], Any] | None = None
+    # the source table ``scan_sql`` reads as SOURCE_TABLE (engine capability database_scan)
+    database_scan: DatabaseScan | None = None
 
 
 @dataclass(frozen=True)

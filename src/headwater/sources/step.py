@@ -11,7 +11,7 @@ from typing import Any
 
 from headwater.config.secrets import interpolate, redact
 from headwater.config.settings import ProjectSettings
-from headwater.engines.base import Engine, LoadRequest, LoadResult
+from headwater.engines.base import DatabaseScan, Engine, LoadRequest, LoadResult
 from headwater.errors import SourceError
 from headwater.project.asset import Asset
 from headwater.sources.connector import TableRead, connector_for
@@ -85,10 +85,14 @@ def run_source(
                 inclusive=True,
                 until=settings_.end_value if incremental else None,
             )
-            reader = connector.read(read)
-            # the cursor's new value is known only after extraction: the engine computes it
-            # inside the load transaction and commits it with the rows (state["cursor"])
-            request = replace(base, batches=reader, state=dict(state))
+            native = _database_scan(connector, read, engine, settings_.transport, asset, log)
+            if native is not None:
+                sql, scan_ = native
+                request = replace(base, scan_sql=sql, database_scan=scan_, state=dict(state))
+            else:
+                # the cursor's new value is known only after extraction: the engine computes
+                # it inside the load transaction and commits it with the rows
+                request = replace(base, batches=connector.read(read), state=dict(state))
             try:
                 result = engine.load(asset.name, request)
             except Exception:
@@ -102,6 +106,45 @@ def run_source(
         log.warning("%d rows rejected (see _headwater.rejected_rows)", result.rows_rejected)
     log.info("%d rows in, %d written", result.rows_in, result.rows_written)
     return result
+
+
+def _database_scan(
+    connector: Any,
+    read: TableRead,
+    engine: Engine,
+    transport: str,
+    asset: Asset,
+    log: logging.Logger,
+) -> tuple[str, DatabaseScan] | None:
+    """The warehouse's own reading of ``read`` (``transport`` native or auto), if exact."""
+    if transport == "arrow":
+        return None
+    kind = connector.capabilities.name
+    why = None
+    if kind not in engine.capabilities.database_scan or not hasattr(connector, "native_read"):
+        why = f"the warehouse cannot read {kind} itself"
+    else:
+        plan = connector.native_read(read)
+        if isinstance(plan, str):
+            why = plan
+    if why is not None:
+        if transport == "native":
+            raise SourceError(f"{asset.name}: transport = 'native' is not possible: {why}")
+        log.info("reading through Arrow: %s", why)
+        return None
+
+    def error(exc: BaseException) -> Exception:
+        return connector.native_error(read, exc)
+
+    log.info("reading natively: the warehouse reads %s.%s itself", plan.schema, plan.table)
+    return plan.sql, DatabaseScan(
+        kind,
+        connector.address.uri,
+        plan.schema,
+        plan.table,
+        translate_error=error,
+        verify=lambda: plan.verify(error),
+    )
 
 
 __all__ = ["SourceError", "run_source"]

@@ -1,6 +1,12 @@
 """What DuckDB can do for Headwater."""
 
+from importlib.util import find_spec
+
 from headwater.engines.base import Capabilities
+
+# DuckDB reads these databases itself when their extension's wheel is installed (offline:
+# the extension file ships in the wheel; see headwater.engines.duckdb.database_scan)
+EXTENSION_WHEELS = {"postgres": ("duckdb_extension_postgres_scanner", "postgres_scanner")}
 
 CAPABILITIES = Capabilities(
     dialect="duckdb",
@@ -9,4 +15,7 @@ CAPABILITIES = Capabilities(
     merge=True,
     concurrent_writers=True,  # optimistic MVCC: different tables from different cursors
     interruptible=True,
+    database_scan=frozenset(
+        kind for kind, (wheel, _) in EXTENSION_WHEELS.items() if find_spec(wheel)
+    ),
 )

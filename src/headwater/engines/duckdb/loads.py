@@ -38,7 +38,7 @@ from headwater.engines.base import (
     LoadRequest,
     LoadResult,
 )
-from headwater.engines.duckdb import contract
+from headwater.engines.duckdb import contract, database_scan
 from headwater.engines.duckdb.sql import column_list, ident, qualified
 from headwater.errors import EngineError, SourceError
 
@@ -47,8 +47,18 @@ DELTA = "_hw_delta"
 
 
 def run_load(cur: duckdb.DuckDBPyConnection, asset: str, req: LoadRequest) -> LoadResult:
-    target, req_table = qualified(req.schema, req.table), (req.schema, req.table)
+    target = qualified(req.schema, req.table)
     meta = f"'{req.load_id}' as {LOAD_ID}, now() as {LOADED_AT}"
+    if req.database_scan is not None:
+        with database_scan.source_session(cur, req.database_scan):
+            return _load(cur, asset, req, target, meta)
+    return _load(cur, asset, req, target, meta)
+
+
+def _load(
+    cur: duckdb.DuckDBPyConnection, asset: str, req: LoadRequest, target: str, meta: str
+) -> LoadResult:
+    req_table = (req.schema, req.table)
     cur.execute("begin transaction")
     try:
         if req.before_stage is not None:
@@ -98,6 +108,8 @@ def run_load(cur: duckdb.DuckDBPyConnection, asset: str, req: LoadRequest) -> Lo
             written = _write(cur, req, target, cols, meta)
         if req.audit is not None:  # may raise: nothing of this load commits
             req.audit(cur, target)
+        if req.database_scan is not None and req.database_scan.verify is not None:
+            req.database_scan.verify()  # may raise too
         rejected = (
             _scalar(cur, f"select count(*) from {STATE_SCHEMA}.rejected_rows") - rejected_before
         )
@@ -141,13 +153,18 @@ def _stage(
         return
     if req.scan_sql is None:
         raise EngineError("a load needs batches or scan_sql")
+    scan = req.scan_sql
+    if req.database_scan is not None:
+        scan = database_scan.scan_sql(scan, req.database_scan)
     if into is None:
-        sql = f"create temp table {NEW} as {req.scan_sql}"
+        sql = f"create temp table {NEW} as {scan}"
     else:
-        sql = f"create table {into} as select *, {meta} from ({req.scan_sql})"
+        sql = f"create table {into} as select *, {meta} from ({scan})"
     try:
         cur.execute(sql)
     except duckdb.Error as exc:
+        if req.database_scan is not None:
+            raise req.database_scan.translate_error(exc) from None
         raise SourceError(f"{req.schema}.{req.table}: {str(exc).splitlines()[0]}") from None
 
 

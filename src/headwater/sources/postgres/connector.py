@@ -12,7 +12,9 @@ import pyarrow as pa
 
 from headwater.errors import ConnectionError_, HeadwaterError, SourceError
 from headwater.sources.connector import ConnectorCapabilities, TableRead
+from headwater.sources.postgres import native
 from headwater.sources.postgres.errors import Address, connect_error, read_error
+from headwater.sources.postgres.native import NativeRead
 from headwater.sources.postgres.pgtypes import ColumnPlan, convert, ident, literal, plan_column
 from headwater.sources.postgres.stream import Stream
 
@@ -58,6 +60,24 @@ class _Relation:
     kind: str
     qualified: str  # "schema"."table"
     size: int  # bytes of the main fork
+    schema: str
+    name: str
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """A planned read: where from, which columns, which cursor window."""
+
+    relation: _Relation | None  # None for a query
+    source: str  # what the SELECT reads: a table, or "(query) as q"
+    plans: list[ColumnPlan]
+    conditions: list[str]  # the window, as PostgreSQL conditions
+    bounds: list[tuple[str, str, str]]  # the same, as (column, operator, value)
+
+    def sql(self, extra: str | None = None) -> str:
+        conds = [*self.conditions, *([extra] if extra else [])]
+        where_sql = f" where {' and '.join(f'({c})' for c in conds)}" if conds else ""
+        return f"select {', '.join(p.expr for p in self.plans)} from {self.source}{where_sql}"
 
 
 class PostgresConnector:
@@ -87,6 +107,7 @@ class PostgresConnector:
         self._lock = threading.Lock()
         self._stream: Stream | None = None
         self._in_transaction = False  # the main connection holds a snapshot transaction
+        self._probe: NativeRead | None = None  # a native read's NaN probe (uses _conn)
         self._conn = self._connect()
         try:
             self.server_version = int(self._scalar("select current_setting('server_version_num')"))
@@ -144,6 +165,9 @@ class PostgresConnector:
 
     def _finish(self) -> None:
         """Stop the last read, if any, and end its snapshot transaction."""
+        if self._probe is not None:
+            self._probe.wait()
+            self._probe = None
         if self._stream is not None:
             self._stream.stop()
         if self._in_transaction:
@@ -151,8 +175,51 @@ class PostgresConnector:
             with contextlib.suppress(Exception):
                 self._execute("ROLLBACK")
 
-    def _read(self, what: TableRead) -> pa.RecordBatchReader:
+    def native_read(self, what: TableRead) -> NativeRead | str:
+        """A plan for the warehouse to read ``what`` itself, or why it must come as Arrow
+        (see :mod:`headwater.sources.postgres.native`). Checks what :meth:`read` checks
+        (the table, its columns, the cursor, permissions) and starts the NaN probe."""
+        if what.query:
+            return "a query is read through Arrow"
         self._finish()
+        label = self._what(what)
+        try:
+            read = self._prepare(what)
+            assert read.relation is not None and what.table is not None
+            catalog = self._rows(
+                "select a.attname, t.typname, t.typtype, a.atttypmod, "
+                "format_type(a.atttypid, a.atttypmod) from pg_attribute a "
+                f"join pg_type t on t.oid = a.atttypid where a.attrelid = {read.relation.oid} "
+                "and a.attnum > 0 and not a.attisdropped order by a.attnum"
+            )
+            plan = native.plan(
+                [
+                    native.Column(str(n), str(t), str(k), int(m), str(f))
+                    for n, t, k, m, f in catalog
+                ],
+                schema=read.relation.schema,
+                table=read.relation.name,
+                qualified=read.relation.qualified,
+                wanted=[p.name for p in read.plans],
+                cursor=what.cursor,
+                conditions=read.bounds,
+                infinities=self.server_version >= 140000,
+            )
+        except HeadwaterError:
+            raise
+        except Exception as exc:
+            raise read_error(self.address, label, exc) from None
+        if isinstance(plan, native.NativeRead):
+            plan.start_probe(self._rows)
+            self._probe = plan
+        return plan
+
+    def native_error(self, what: TableRead, exc: BaseException) -> Exception:
+        """The connector's error for ``exc``, raised by the warehouse reading ``what``."""
+        return read_error(self.address, self._what(what), exc)
+
+    def _prepare(self, what: TableRead) -> _Prepared:
+        """Plan the columns and the cursor window of ``what``; fail now, not mid-scan."""
         label = self._what(what)
         relation: _Relation | None = None
         if what.query:
@@ -172,35 +239,36 @@ class PostgresConnector:
                     f"(columns: {', '.join(names)})"
                 )
             plans = [next(p for p in plans if p.name == c) for c in what.columns]
-        conditions = []
+        bounds: list[tuple[str, str, str]] = []
         if what.cursor:
             if what.cursor not in cursor_types:
                 raise SourceError(
                     f"{self.address.label} {label}: cursor column {what.cursor!r} does not "
                     f"exist (columns: {', '.join(names)})"
                 )
-            cast = cursor_types[what.cursor]
             if what.since is not None:
-                op = ">=" if what.inclusive else ">"
-                conditions.append(f"{ident(what.cursor)} {op} {literal(str(what.since))}::{cast}")
+                bounds.append((what.cursor, ">=" if what.inclusive else ">", str(what.since)))
             until = getattr(what, "until", None)
             if until is not None:
-                conditions.append(f"{ident(what.cursor)} < {literal(str(until))}::{cast}")
+                bounds.append((what.cursor, "<", str(until)))
         if not plans:
             raise SourceError(f"{self.address.label} {label}: has no columns to read")
-        select = ", ".join(p.expr for p in plans)
-        schema = pa.schema([p.field for p in plans])
-
-        def sql(extra: str | None = None) -> str:
-            conds = [*conditions, *([extra] if extra else [])]
-            where_sql = f" where {' and '.join(f'({c})' for c in conds)}" if conds else ""
-            return f"select {select} from {source}{where_sql}"
-
+        cast = cursor_types.get(what.cursor or "", "")
+        conditions = [f"{ident(c)} {op} {literal(v)}::{cast}" for c, op, v in bounds]
+        read = _Prepared(relation, source, plans, conditions, bounds)
         # fail now, not inside the warehouse's scan: permissions, a bad cursor value...
-        self._execute(f"{sql()} limit 0")
+        self._execute(f"{read.sql()} limit 0")
+        return read
+
+    def _read(self, what: TableRead) -> pa.RecordBatchReader:
+        self._finish()
+        label = self._what(what)
+        read = self._prepare(what)
+        plans, sql = read.plans, read.sql
+        schema = pa.schema([p.field for p in plans])
         queries, snapshot = [sql()], None
-        if relation is not None and not conditions:
-            queries, snapshot = self._ranges(relation, sql)
+        if read.relation is not None and not read.conditions:
+            queries, snapshot = self._ranges(read.relation, sql)
         stream = Stream(
             queries,
             workers=self.parallel_workers if snapshot is not None else 1,
@@ -285,7 +353,7 @@ class PostgresConnector:
         qualified = (ident(schema) + "." if schema else "") + ident(name)
         rows = self._rows(
             "select c.oid, c.relkind, quote_ident(n.nspname) || '.' || quote_ident(c.relname), "
-            "pg_relation_size(c.oid) from pg_class c join pg_namespace n "
+            "pg_relation_size(c.oid), n.nspname, c.relname from pg_class c join pg_namespace n "
             f"on n.oid = c.relnamespace where c.oid = to_regclass({literal(qualified)})"
         )
         if not rows:
@@ -296,8 +364,10 @@ class PostgresConnector:
                 f"{self.address.label} table {table!r}: does not exist in {where} "
                 f"(tables in {schema or 'public'}: {', '.join(listed[:20]) or 'none'}{more})"
             )
-        oid, kind, qualified_name, size = rows[0]
-        return _Relation(int(oid), str(kind), str(qualified_name), int(size or 0))
+        oid, kind, qualified_name, size, nspname, relname = rows[0]
+        return _Relation(
+            int(oid), str(kind), str(qualified_name), int(size or 0), str(nspname), str(relname)
+        )
 
     def _table_plans(
         self, table: str, relation: _Relation

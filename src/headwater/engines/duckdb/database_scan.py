@@ -1,0 +1,96 @@
+"""A source table read by DuckDB itself, straight from the source database.
+
+DuckDB's postgres extension reads a table with binary COPY on several connections that
+share one snapshot (ranges of pages), and writes the rows straight into DuckDB's vectors:
+no Arrow batch in between. ``postgres_scan_pushdown`` also sends the load's filters (the
+cursor window) to the server. The extension's file ships in a PyPI wheel
+(``duckdb-extension-postgres-scanner``), so it loads offline from the wheel's folder.
+
+Contract:
+
+- Nothing is attached to the warehouse: the scan is a table function with its own
+  connections, so other cursors never see the source's catalog and a source server that
+  dies cannot break their queries; the scan takes no part in the warehouse's COMMIT.
+- ``scan_sql`` names the table :data:`~headwater.engines.base.SOURCE_TABLE`;
+  :func:`scan_sql` puts the reader there. The result holds the password: it goes to
+  DuckDB only, and errors go through the source's ``translate_error``, which removes it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib import import_module
+from pathlib import Path
+
+import duckdb
+
+from headwater.engines.base import SOURCE_TABLE, DatabaseScan
+from headwater.engines.duckdb.capabilities import EXTENSION_WHEELS
+from headwater.errors import EngineError
+
+_lock = threading.Lock()  # one LOAD at a time
+_READERS = {"postgres": "postgres_scan_pushdown"}
+
+
+def extension_file(kind: str) -> Path:
+    """The extension file the wheel for ``kind`` ships for this DuckDB version."""
+    wheel, name = EXTENSION_WHEELS[kind]
+    try:
+        module = import_module(wheel)
+    except ImportError:
+        raise EngineError(
+            f"reading {kind} from DuckDB needs the {wheel} wheel: pip install 'headwater[{kind}]'"
+        ) from None
+    base = Path(str(module.__file__)).parent / "extensions"
+    exact = base / f"v{duckdb.__version__}" / f"{name}.duckdb_extension"
+    if exact.exists():
+        return exact
+    found = sorted(base.glob(f"*/{name}.duckdb_extension"))
+    if not found:
+        raise EngineError(f"{wheel} holds no {name} extension for DuckDB {duckdb.__version__}")
+    return found[-1]
+
+
+def load_extension(cur: duckdb.DuckDBPyConnection, kind: str) -> None:
+    """LOAD the extension for ``kind`` into this database instance, once."""
+    name = EXTENSION_WHEELS[kind][1]
+    loaded = "select count(*) from duckdb_extensions() where extension_name = ? and loaded"
+    with _lock:
+        row = cur.execute(loaded, [name]).fetchone()
+        if not (row and row[0]):
+            cur.execute(f"load '{extension_file(kind).as_posix()}'")
+
+
+def _text(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def scan_sql(sql: str, scan: DatabaseScan) -> str:
+    """``sql`` with :data:`SOURCE_TABLE` replaced by the reader of ``scan``.
+
+    >>> s = DatabaseScan("postgres", "postgresql://u@h/d", "public", "t", Exception)
+    >>> scan_sql("select * from _hw_source_table where id > 1", s)
+    "select * from postgres_scan_pushdown('postgresql://u@h/d', 'public', 't') where id > 1"
+    """
+    reader = _READERS[scan.kind]
+    call = f"{reader}({_text(scan.uri)}, {_text(scan.schema)}, {_text(scan.table)})"
+    return sql.replace(SOURCE_TABLE, call)
+
+
+@contextmanager
+def source_session(cur: duckdb.DuckDBPyConnection, scan: DatabaseScan) -> Iterator[None]:
+    """The cursor ready to read ``scan``: its extension loaded, its time zone UTC.
+
+    A cursor's time zone decides how a TIMESTAMPTZ literal without an offset (a cursor
+    window's bound) reads; the Arrow path's sessions read them as UTC, and so does this one,
+    whatever the machine's zone. The cursor's own setting comes back afterwards."""
+    load_extension(cur, scan.kind)
+    row = cur.execute("select current_setting('TimeZone')").fetchone()
+    saved = str(row[0]) if row else "UTC"
+    cur.execute("set TimeZone = 'UTC'")
+    try:
+        yield
+    finally:
+        cur.execute(f"set TimeZone = {_text(saved)}")
