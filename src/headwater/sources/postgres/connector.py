@@ -12,7 +12,7 @@ import pyarrow as pa
 
 from headwater.errors import ConnectionError_, HeadwaterError, SourceError
 from headwater.sources.connector import ConnectorCapabilities, TableRead
-from headwater.sources.postgres import native
+from headwater.sources.postgres import native, ranges
 from headwater.sources.postgres.errors import Address, connect_error, read_error
 from headwater.sources.postgres.native import NativeRead
 from headwater.sources.postgres.pgtypes import ColumnPlan, convert, ident, literal, plan_column
@@ -210,7 +210,7 @@ class PostgresConnector:
         except Exception as exc:
             raise read_error(self.address, label, exc) from None
         if isinstance(plan, native.NativeRead):
-            plan.start_probe(self._rows)
+            plan.start_probe(self._serial_rows)
             self._probe = plan
         return plan
 
@@ -313,16 +313,7 @@ class PostgresConnector:
 
     def _block_bounds(self, relation: _Relation, count: int) -> list[str]:
         block = int(self._scalar("select current_setting('block_size')::int"))
-        blocks = max(1, relation.size // block)
-        step = -(-blocks // count)
-        edges = list(range(0, blocks, step))
-        bounds = []
-        for i, lo in enumerate(edges):
-            cond = f"ctid >= '({lo},0)'::tid"
-            if i + 1 < len(edges):  # the last range is open: rows on pages added since
-                cond += f" and ctid < '({edges[i + 1]},0)'::tid"
-            bounds.append(cond)
-        return bounds
+        return ranges.block_bounds(relation.size, block, count)
 
     def _key_bounds(self, relation: _Relation, count: int) -> list[str]:
         rows = self._rows(
@@ -334,17 +325,7 @@ class PostgresConnector:
             return []
         key = ident(rows[0][0])
         lo, hi = self._rows(f"select min({key}), max({key}) from {relation.qualified}")[0]
-        if lo is None:
-            return []
-        step = max(1, -(-(int(hi) - int(lo) + 1) // count))
-        bounds = []
-        for start in range(int(lo), int(hi) + 1, step):
-            cond = f"{key} >= {start}" if start > int(lo) else f"{key} is not null"
-            if start + step <= int(hi):
-                cond += f" and {key} < {start + step}"
-            bounds.append(cond)
-        # rows inserted after min/max are invisible to the shared snapshot: nothing is lost
-        return bounds
+        return [] if lo is None else ranges.key_bounds(key, int(lo), int(hi), count)
 
     # -- planning -------------------------------------------------------------------
 
@@ -459,6 +440,12 @@ class PostgresConnector:
             return list(cur.fetchall())
         finally:
             cur.close()
+
+    def _serial_rows(self, sql: str) -> list[tuple[Any, ...]]:
+        """``_rows`` without parallel workers: a probe next to a scan must not take the
+        cores the scan's own connections need."""
+        self._execute("SET max_parallel_workers_per_gather TO 0")
+        return self._rows(sql)
 
     def _scalar(self, sql: str) -> Any:
         rows = self._rows(sql)
