@@ -344,7 +344,11 @@ def run(
                     )
                 )
         if only:
-            cases = [cases[0]] + [c for c in cases[1:] if any(o in c[0] for o in only)]
+
+            def wanted(name: str) -> bool:  # "=name": that case alone; else a part of names
+                return any(name == o[1:] if o.startswith("=") else o in name for o in only)
+
+            cases = [cases[0]] + [c for c in cases[1:] if wanted(c[0])]
         measured: dict[str, dict[str, Any]] = {}
         for _ in range(reps):  # interleaved: drift of a shared machine hits every case alike
             for name, argv, case_env, _n in cases:
@@ -406,7 +410,10 @@ def main() -> None:
     parser.add_argument("--flat", type=int, default=FLAT_ROWS, help="rows of the memory check")
     parser.add_argument("--no-dlt", action="store_true", help="skip dlt (and its venv)")
     parser.add_argument("--memory-limit", help="also run headwater with this memory_limit")
-    parser.add_argument("--only", help="comma-separated parts of case names to run (+ floor)")
+    parser.add_argument(
+        "--only",
+        help="comma-separated parts of case names to run (+ floor); '=name' for one case",
+    )
     parser.add_argument(
         "--child", choices=["duckdb", "connector", "drain", "dlt"], help=argparse.SUPPRESS
     )
