@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -171,6 +172,29 @@ def test_value_that_does_not_fit_names_the_column(postgres_url: str) -> None:
             con.read(TableRead("m")).read_all()
     finally:
         con.close()
+
+
+def test_native_read_refuses_a_numeric_nan(project_dir: Any, postgres_url: str) -> None:
+    """DuckDB's postgres extension reads NaN as 0: the load must fail, not store a 0.
+    (A numeric(p,s) cannot hold an infinity.)"""
+    pg(
+        postgres_url,
+        "create table prices (id int primary key, price numeric(9,2), qty numeric(5,0))",
+        "insert into prices values (1, 1.50, 0), (2, 0, 3)",  # real zeros in both columns
+        "insert into prices values (3, 'NaN', 1)",
+    )
+    source = 'tables = ["prices"]\nprimary_key = ["id"]\nwrite = "merge"\ntransport = "native"'
+    root = project(project_dir, postgres_url, f'[sources.pg]\nconnection = "pg"\n{source}\n')
+    error, attempts = failed_once(root)
+    assert "table 'prices'" in error and attempts == 1
+    assert "a NaN in numeric column 'price':" in error, error  # not 'qty'
+    pg(postgres_url, "update prices set price = 2 where id = 3")
+    assert run(load_project(root)).status == "success"
+    assert warehouse(root, "select id, price, qty from raw.pg_prices order by id") == [
+        (1, Decimal("1.50"), Decimal("0")),
+        (2, Decimal("0.00"), Decimal("3")),
+        (3, Decimal("2.00"), Decimal("1")),
+    ]
 
 
 @pytest.mark.slow

@@ -49,15 +49,16 @@ class DatabaseScan:
     filters on it run in the source database. ``uri`` holds the password: it is given to
     the engine only, never logged. ``translate_error`` turns an engine error raised while
     reading into the connector's error (naming the connection, never the password, and
-    saying whether a retry can help). ``verify``, when set, runs just before the load
-    commits and may raise to refuse it (values the engine's reader cannot represent)."""
+    saying whether a retry can help). ``verify(cursor, table)``, when set, runs just
+    before the load commits, with the engine's cursor and the table holding the loaded rows,
+    and may raise to refuse the load (values the engine's reader cannot represent)."""
 
     kind: str  # one of Capabilities.database_scan
     uri: str
     schema: str
     table: str
     translate_error: Callable[[BaseException], Exception]
-    verify: Callable[[], None] | None = None
+    verify: Callable[[Any, str], None] | None = None
 
 
 @dataclass(frozen=True)

@@ -143,7 +143,7 @@ def _database_scan(
         plan.schema,
         plan.table,
         translate_error=error,
-        verify=lambda: plan.verify(error),
+        verify=lambda cur, table: connector.native_verify(plan, read, cur, table),
     )
 
 

@@ -68,6 +68,8 @@ def _load(
         staged = target if direct else NEW
         _stage(cur, req, into=target if direct else None, meta=meta)
         rows_in = _scalar(cur, f"select count(*) from {staged}")
+        if req.database_scan is not None and req.database_scan.verify is not None:
+            req.database_scan.verify(cur, staged)  # every extracted row; may refuse the load
         rejected_before = _scalar(cur, f"select count(*) from {STATE_SCHEMA}.rejected_rows")
         _record_rejects(cur, asset, req)
         cols = _data_columns(cur, staged)
@@ -108,8 +110,6 @@ def _load(
             written = _write(cur, req, target, cols, meta)
         if req.audit is not None:  # may raise: nothing of this load commits
             req.audit(cur, target)
-        if req.database_scan is not None and req.database_scan.verify is not None:
-            req.database_scan.verify()  # may raise too
         rejected = (
             _scalar(cur, f"select count(*) from {STATE_SCHEMA}.rejected_rows") - rejected_before
         )

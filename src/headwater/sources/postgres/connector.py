@@ -107,7 +107,6 @@ class PostgresConnector:
         self._lock = threading.Lock()
         self._stream: Stream | None = None
         self._in_transaction = False  # the main connection holds a snapshot transaction
-        self._probe: NativeRead | None = None  # a native read's NaN probe (uses _conn)
         self._conn = self._connect()
         try:
             self.server_version = int(self._scalar("select current_setting('server_version_num')"))
@@ -165,9 +164,6 @@ class PostgresConnector:
 
     def _finish(self) -> None:
         """Stop the last read, if any, and end its snapshot transaction."""
-        if self._probe is not None:
-            self._probe.wait()
-            self._probe = None
         if self._stream is not None:
             self._stream.stop()
         if self._in_transaction:
@@ -203,16 +199,20 @@ class PostgresConnector:
                 wanted=[p.name for p in read.plans],
                 cursor=what.cursor,
                 conditions=read.bounds,
-                infinities=self.server_version >= 140000,
             )
         except HeadwaterError:
             raise
         except Exception as exc:
             raise read_error(self.address, label, exc) from None
-        if isinstance(plan, native.NativeRead):
-            plan.start_probe(self._serial_rows)
-            self._probe = plan
         return plan
+
+    def native_verify(self, plan: NativeRead, what: TableRead, cur: Any, table: str) -> None:
+        """Check a native read's loaded rows (``table`` in the warehouse cursor ``cur``)
+        against the server: see :meth:`NativeRead.verify`."""
+        try:
+            plan.verify(lambda sql: cur.execute(sql).fetchall(), table, self._rows)
+        except Exception as exc:
+            raise self.native_error(what, exc) from None
 
     def native_error(self, what: TableRead, exc: BaseException) -> Exception:
         """The connector's error for ``exc``, raised by the warehouse reading ``what``."""
@@ -440,12 +440,6 @@ class PostgresConnector:
             return list(cur.fetchall())
         finally:
             cur.close()
-
-    def _serial_rows(self, sql: str) -> list[tuple[Any, ...]]:
-        """``_rows`` without parallel workers: a probe next to a scan must not take the
-        cores the scan's own connections need."""
-        self._execute("SET max_parallel_workers_per_gather TO 0")
-        return self._rows(sql)
 
     def _scalar(self, sql: str) -> Any:
         rows = self._rows(sql)

@@ -20,18 +20,18 @@ Not mapped (read through Arrow): unconstrained or wider numeric (the extension r
 as DOUBLE), negative scales, money, domains, arrays, composites, and the types the Arrow
 path sends as text.
 
-One gap is closed by a probe: the extension reads a ``numeric`` NaN or infinity as 0.
-:meth:`NativeRead.verify` (run before the load commits) asks the server whether the
-window holds one, in a thread started with the scan, and refuses the load as the Arrow
-path does. It runs outside the scan's snapshot: a NaN written and removed again while
-the table is being read can slip past it.
+One gap is closed by a probe: the extension reads a ``numeric`` NaN as 0.
+Before the load commits, :meth:`NativeRead.verify` looks for zeros in the loaded numeric
+columns (a columnar scan in the warehouse) and asks the server whether the window holds a
+NaN in the columns that have some; if so the load fails as the Arrow path's
+does. The probe reads after the scan, outside its snapshot: a NaN written and removed
+again during the load can slip past it.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from headwater.engines.base import SOURCE_TABLE
@@ -118,47 +118,54 @@ def _exact_decimal(typmod: int) -> bool:
     )
 
 
-@dataclass
+@dataclass(frozen=True)
 class NativeRead:
     """A plan to read one table natively: ``sql`` reads SOURCE_TABLE; see the module."""
 
     schema: str
     table: str
     sql: str
-    numeric: list[str]  # columns a NaN or infinity probe must check
-    probe_sql: str | None = None
-    _probe: threading.Thread | None = field(default=None, repr=False)
-    _found: list[Any] = field(default_factory=list, repr=False)
+    numeric: list[str]  # columns where a NaN would have become 0
+    qualified: str  # the table, for the probe
+    window: str  # the cursor window, as PostgreSQL conditions (" and ..." or "")
 
-    def start_probe(self, rows: Callable[[str], list[tuple[Any, ...]]]) -> None:
-        """Ask the server, in a thread, whether the window holds a NaN or infinity."""
-        if self.probe_sql is None:
+    def zero_check(self, table: str) -> str | None:
+        """A warehouse query: for each numeric column, whether ``table`` (the loaded
+        rows) holds a 0. Only such columns can hide a NaN; most have no zero at all."""
+        if not self.numeric:
+            return None
+        tests = ", ".join(f"bool_or({ident(n)} = 0)" for n in self.numeric)
+        return f"select {tests} from {table}"
+
+    def probe_sql(self, columns: list[str]) -> str:
+        """A server query: for each of ``columns``, whether the window holds a NaN in it
+        (NULL: no row has one). Infinities need no probe: a ``numeric(p,s)`` cannot hold
+        them."""
+        nan = [f"{ident(n)} = 'NaN'" for n in columns]
+        found = ", ".join(f"bool_or({test})" for test in nan)
+        return f"select {found} from {self.qualified} where ({' or '.join(nan)}){self.window}"
+
+    def verify(
+        self,
+        warehouse: Callable[[str], list[tuple[Any, ...]]],
+        table: str,
+        server: Callable[[str], list[tuple[Any, ...]]],
+    ) -> None:
+        """Refuse the load if the window holds a numeric NaN: the extension read it as 0.
+        ``warehouse`` and ``server`` run a query there; ``table`` holds the loaded rows."""
+        check = self.zero_check(table)
+        if check is None:
             return
-        sql = self.probe_sql
-
-        def probe() -> None:
-            try:
-                self._found.extend(rows(sql))
-            except Exception as exc:  # reported by verify()
-                self._found.append(exc)
-
-        self._probe = threading.Thread(target=probe, name="hw-pg-nan-probe", daemon=True)
-        self._probe.start()
-
-    def wait(self) -> None:
-        if self._probe is not None:
-            self._probe.join()
-
-    def verify(self, error: Callable[[BaseException], Exception]) -> None:
-        """Raise if the probe found a value the warehouse's reader turned into 0."""
-        self.wait()
-        for found in self._found:
-            if isinstance(found, BaseException):
-                raise error(found)
-            names = " or ".join(repr(n) for n in self.numeric)
+        zeros = warehouse(check)[0]
+        suspects = [n for n, zero in zip(self.numeric, zeros, strict=True) if zero]
+        if not suspects:
+            return
+        found = server(self.probe_sql(suspects))[0]
+        names = [n for n, nan in zip(suspects, found, strict=True) if nan]
+        if names:
             raise SourceError(
-                f"a NaN or infinity in numeric column {names}: DECIMAL has neither "
-                "(cast the column to float8 or text in a query)"
+                f"a NaN in numeric column {' or '.join(repr(n) for n in names)}: DECIMAL has "
+                "no NaN (cast the column to float8 or text in a query)"
             )
 
 
@@ -171,12 +178,10 @@ def plan(
     wanted: list[str] | None,
     cursor: str | None,
     conditions: list[tuple[str, str, str]],
-    infinities: bool,
 ) -> NativeRead | str:
     """The native read of ``qualified``, or why it must go through Arrow.
 
-    ``conditions`` are (column, operator, value) of the cursor window; ``infinities``:
-    the server's numeric has infinities (PostgreSQL 14+).
+    ``conditions`` are (column, operator, value) of the cursor window.
     """
     by_name = {c.name: c for c in columns}
     chosen = [by_name[n] for n in wanted] if wanted else columns
@@ -198,12 +203,5 @@ def plan(
     if where:
         sql += " where " + " and ".join(where)
     numeric = [c.name for c in chosen if c.typname == "numeric"]
-    probe_sql = None
-    if numeric:
-        # PostgreSQL sorts NaN above +Infinity: two comparisons catch all three values
-        # (an IN list costs 1.7x as much server time on TPC-H lineitem's four columns)
-        test = "{c} >= 'Infinity' or {c} <= '-Infinity'" if infinities else "{c} = 'NaN'"
-        tests = " or ".join(test.format(c=ident(n)) for n in numeric)
-        window = "".join(f" and {ident(n)} {op} {literal(v)}" for n, op, v in conditions)
-        probe_sql = f"select 1 from {qualified} where ({tests}){window} limit 1"
-    return NativeRead(schema, table, sql, numeric, probe_sql)
+    window = "".join(f" and {ident(n)} {op} {literal(v)}" for n, op, v in conditions)
+    return NativeRead(schema, table, sql, numeric, qualified, window)
