@@ -1,5 +1,10 @@
 """PostgreSQL connector: ADBC (libpq binary COPY decoded to Arrow in C++), in parallel.
 
+Two transports. By default a table whose every column the warehouse maps exactly is read
+by the warehouse itself (DuckDB's postgres extension; :mod:`.native` decides, about 1.4x
+faster on TPC-H lineitem). Everything else (other types, custom queries, text cursors)
+comes through ADBC as below; the two give the same table type for type.
+
 Why ADBC (measured on TPC-H lineitem, 6M rows, 2 cores; see benchmarks/ingest_postgres.py):
 client CPU to decode the table into Arrow was 8-10 s with ADBC, 13.5 s with connectorx
 (``arrow_stream``), 17 s with psycopg 3 ``COPY ... (FORMAT csv)`` parsed by pyarrow's CSV
