@@ -197,6 +197,48 @@ def test_native_read_refuses_a_numeric_nan(project_dir: Any, postgres_url: str) 
     ]
 
 
+@pytest.mark.parametrize("transport", ["arrow", "native"])
+def test_step_timeout_stops_a_slow_extract(
+    project_dir: Any, postgres_url: str, transport: str
+) -> None:
+    """A source's ``timeout`` interrupts the extract on either transport: the step ends
+    soon after it, nothing is written, and the server stops sending."""
+    pg(
+        postgres_url,
+        "create table crawl_data (id bigint primary key, v text)",
+        "create function crawl(id bigint) returns boolean language plpgsql as $$ begin "
+        "if id % 100 = 0 then perform pg_sleep(0.05); end if; return true; end $$",
+        "create view crawl as select * from crawl_data where crawl(id)",
+        "insert into crawl_data select g, md5(g::text) from generate_series(1, 40000) g",
+    )  # 400 pauses of 50 ms: 20 s uninterrupted
+    source = (
+        '[sources.pg]\nconnection = "pg"\ntables = ["crawl"]\nprimary_key = ["id"]\n'
+        f'write = "replace"\ntimeout = 1\nretries = 0\ntransport = "{transport}"\n'
+    )
+    root = project(project_dir, postgres_url, source)
+    started = time.monotonic()
+    result = run(load_project(root))
+    elapsed = time.monotonic() - started
+    step = result.steps["raw.pg_crawl"]
+    assert step.status == "timed_out", step.error
+    assert "timed out after 1" in (step.error or "")
+    assert elapsed < 10, elapsed  # not the 20 s the extract needs
+    tables = "select count(*) from information_schema.tables where table_schema = 'raw'"
+    assert warehouse(root, tables) == [(0,)]
+    deadline = time.monotonic() + 10
+    active = (
+        "select count(*) from pg_stat_activity where query ilike 'COPY%crawl%' and state = 'active'"
+    )
+    while pg_rows(postgres_url, active) != [(0,)] and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert pg_rows(postgres_url, active) == [(0,)]
+
+
+def pg_rows(url: str, sql: str) -> list[tuple[Any, ...]]:
+    with psycopg.connect(url, autocommit=True) as con:
+        return con.execute(sql).fetchall()
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("transport", ["arrow", "native"])
 def test_server_killed_mid_extract(project_dir: Any, tmp_path: Path, transport: str) -> None:

@@ -90,11 +90,23 @@ def step_for(
         retries=asset.retries if asset.retries is not None else cfg.retries,
         retry_delay=asset.retry_delay if asset.retry_delay is not None else cfg.retry_delay,
         timeout=asset.timeout if asset.timeout is not None else cfg.timeout,
-        cancel=getattr(engine, "interrupt", None),
+        cancel=lambda thread_id: _cancel(engine, asset, thread_id),
         # a source whose server restarts mid-extract starts over cleanly (the failed attempt
         # committed nothing), so it gets a few retries even when none are configured
         transient_retries=3 if asset.kind == "source" else 0,
     )
+
+
+def _cancel(engine: Any, asset: Asset, thread_id: int) -> None:
+    """Stop what ``thread_id`` runs for ``asset``: the engine's statement and, for a
+    source, the connector's read (the engine may be waiting for its next batch)."""
+    interrupt = getattr(engine, "interrupt", None)
+    if interrupt is not None:
+        interrupt(thread_id)
+    if asset.kind == "source":
+        from headwater.sources import cancel_read
+
+        cancel_read(thread_id)
 
 
 class StepLogs:

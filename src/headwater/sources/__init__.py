@@ -7,6 +7,6 @@ the same shape.
 """
 
 from headwater.sources.connector import ConnectorCapabilities, connector_for
-from headwater.sources.step import run_source
+from headwater.sources.step import cancel_read, run_source
 
-__all__ = ["ConnectorCapabilities", "connector_for", "run_source"]
+__all__ = ["ConnectorCapabilities", "cancel_read", "connector_for", "run_source"]

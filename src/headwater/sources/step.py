@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -17,6 +18,20 @@ from headwater.project.asset import Asset
 from headwater.sources.connector import TableRead, connector_for
 from headwater.sources.files import plan_scan
 from headwater.sources.window import minus_lag
+
+_reading: dict[int, Any] = {}  # thread id -> the connector it is reading from
+_reading_lock = threading.Lock()
+
+
+def cancel_read(thread_id: int) -> None:
+    """Cancel the read the source step on ``thread_id`` is doing, if its connector can (a
+    timed-out step: the warehouse may be blocked waiting for the connector's next batch,
+    where an engine interrupt cannot reach)."""
+    with _reading_lock:
+        connector = _reading.get(thread_id)
+    cancel = getattr(connector, "cancel", None)
+    if cancel is not None:
+        cancel()
 
 
 def run_source(
@@ -72,6 +87,9 @@ def run_source(
         url = interpolate(conn.url, where=f"connection {conn_name!r}")
         log.info("connecting to %s", redact(url))
         connector = connector_for(url, root=root, name=conn_name)
+        me = threading.get_ident()
+        with _reading_lock:
+            _reading[me] = connector
         try:
             since = (mark if settings_.end_value is None else None) or spec.initial_value
             if since is not None and mark is not None and settings_.lag:
@@ -101,6 +119,8 @@ def run_source(
                     raise failure from None
                 raise
         finally:
+            with _reading_lock:
+                _reading.pop(me, None)
             connector.close()
     if result.rows_rejected:
         log.warning("%d rows rejected (see _headwater.rejected_rows)", result.rows_rejected)
@@ -147,4 +167,4 @@ def _database_scan(
     )
 
 
-__all__ = ["SourceError", "run_source"]
+__all__ = ["SourceError", "cancel_read", "run_source"]

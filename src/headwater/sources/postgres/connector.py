@@ -129,6 +129,13 @@ class PostgresConnector:
             with contextlib.suppress(Exception):
                 conn.close()
 
+    def cancel(self) -> None:
+        """Stop the running read from another thread (a step's timeout): its consumer
+        raises, its queries are cancelled on the server."""
+        stream = self._stream
+        if stream is not None:
+            stream.cancel(SourceError(f"{self.address.label}: the read was cancelled"))
+
     def tables(self, schema: str = "public") -> list[str]:
         """Tables, views and materialized views of ``schema``."""
         try:

@@ -78,6 +78,16 @@ class Stream:
         finally:
             self.stop()
 
+    def cancel(self, error: HeadwaterError) -> None:
+        """Make the consumer raise ``error`` at once (it may be blocked waiting for a
+        batch: a step's timeout cannot reach it otherwise), then stop the workers."""
+        with self._lock:
+            if self.failure is None:
+                self.failure = error
+        self._stop.set()
+        self._out.put(error)
+        self.stop(wait=0)
+
     def stop(self, wait: float = 30.0) -> None:
         """Stop the workers (cancelling running queries) and wait for them."""
         self._stop.set()
