@@ -208,3 +208,40 @@ def test_query_killed_mid_extract_is_retried(mariadb_url, tmp_path) -> None:
     assert warehouse(tmp_path / "p", "select count(*), count(distinct id) from raw.my_k") == [
         (200_000, 200_000)
     ]
+
+
+def test_step_timeout_stops_a_slow_extract(mariadb_url, tmp_path) -> None:
+    """A source's ``timeout`` stops the extract: the step ends soon after it, nothing is
+    written, and the server's query is killed (it is not left running)."""
+    execute(
+        mariadb_url,
+        "create table crawl_data (id bigint primary key, v varchar(40))",
+        "insert into crawl_data select seq, md5(seq) from seq_1_to_40000",
+        # 400 pauses of 50 ms: 20 s uninterrupted
+        "create view crawl as select id, v from crawl_data where "
+        "(case when id % 100 = 0 then sleep(0.05) else 0 end) = 0",
+    )
+    source = 'tables = ["crawl"]\nprimary_key = ["id"]\nwrite = "replace"\ntimeout = 1\nretries = 0'
+    started = time.monotonic()
+    result = write_and_run(tmp_path / "p", project_toml(mariadb_url, source))
+    elapsed = time.monotonic() - started
+    step = result.steps["raw.my_crawl"]
+    assert step.status == "timed_out", step.error
+    assert elapsed < 10, elapsed  # not the 20 s the extract needs
+    assert raw_tables(tmp_path / "p") == []
+    watcher = connect(mariadb_url)
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with watcher.cursor() as cur:
+                cur.execute(
+                    "select count(*) from information_schema.PROCESSLIST where "
+                    "INFO like '%crawl%' and ID <> CONNECTION_ID()"
+                )
+                if cur.fetchone()[0] == 0:
+                    break
+            time.sleep(0.1)
+        else:
+            pytest.fail("the extract's query still runs on the server")
+    finally:
+        watcher.close()

@@ -34,6 +34,7 @@ class TableRead:
     inclusive: bool = True  # ">=" (boundary rows are re-read and recognised by the load) or ">"
     until: str | None = None  # exclusive upper bound (a bounded backfill window)
     batch_size: int = 50_000
+    timeout: float | None = None  # seconds the step may take: the server may stop it then
 
 
 class Connector(Protocol):

@@ -102,6 +102,7 @@ def run_source(
                 since=since if incremental else None,
                 inclusive=True,
                 until=settings_.end_value if incremental else None,
+                timeout=asset.timeout if asset.timeout is not None else settings.project.timeout,
             )
             native = _database_scan(connector, read, engine, settings_.transport, asset, log)
             if native is not None:
