@@ -3,6 +3,9 @@ custom queries, and parallel range reads that equal a single-stream read."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -263,3 +266,42 @@ transport = "arrow"  # the connector's own ranges (a native read splits in the w
     )
     assert got == [(expected[0], expected[1], expected[2], expected[3])]  # type: ignore[index]
     assert warehouse(root, "select count(distinct id) from raw.pg_wide") == [(expected[0],)]  # type: ignore[index]
+
+
+@pytest.mark.parametrize("transport", ["arrow", "native"])
+def test_cursor_bounds_without_an_offset_are_utc_whatever_the_machine_zone(
+    project_dir: Any, postgres_url: str, transport: str
+) -> None:
+    """``initial_value``/``end_value`` without an offset are UTC on both transports, also
+    when the process runs in another zone (DuckDB's session zone follows ``TZ``)."""
+    pg(
+        postgres_url,
+        EVENTS.format(kind="timestamptz"),
+        "insert into events values (1, 'in', '2024-01-01 02:00:00+00'), "
+        "(2, 'after', '2024-01-01 06:00:00+00'), (3, 'before', '2023-12-31 23:00:00+00')",
+    )
+    root = project(
+        project_dir,
+        postgres_url,
+        f"""
+[sources.pg]
+connection = "pg"
+tables = ["events"]
+primary_key = ["id"]
+cursor = "updated_at"
+initial_value = "2024-01-01 00:00:00"
+end_value = "2024-01-01 05:00:00"
+write = "merge"
+transport = "{transport}"
+""",
+    )
+    env = {**os.environ, "TZ": "America/New_York"}  # UTC-5: the window would be 05:00-10:00
+    done = subprocess.run(
+        [sys.executable, "-m", "headwater", "run", "-p", str(root)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert warehouse(root, "select id from raw.pg_events order by id") == [(1,)]
