@@ -348,3 +348,16 @@ def _kill_when_copying(server: PostgresServer, restart_after: float | None) -> t
     thread = threading.Thread(target=watch, daemon=True)
     thread.start()
     return thread
+
+
+def test_reprs_never_show_the_password() -> None:
+    """Objects that carry the URL (for libpq, for DuckDB) may end up in a log or a
+    traceback by their repr: it must not hold the password."""
+    from headwater.engines.base import DatabaseScan
+    from headwater.sources.postgres.errors import Address
+
+    address = Address.parse(f"postgresql://app:{SECRET}@127.0.0.1:5432/shop", "pg")
+    scan = DatabaseScan("postgres", address.uri, "public", "t", translate_error=Exception)
+    for obj in (address, scan):
+        assert SECRET not in repr(obj) and SECRET not in str(obj)
+    assert SECRET in address.uri  # still there for the driver

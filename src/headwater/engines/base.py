@@ -54,7 +54,7 @@ class DatabaseScan:
     and may raise to refuse the load (values the engine's reader cannot represent)."""
 
     kind: str  # one of Capabilities.database_scan
-    uri: str
+    uri: str = field(repr=False)  # holds the password
     schema: str
     table: str
     translate_error: Callable[[BaseException], Exception]

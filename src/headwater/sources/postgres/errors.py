@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 from headwater.config.secrets import redact_text
@@ -29,9 +29,9 @@ class Address:
     """Where a connection points, for messages: ``name`` and ``host:port/database``."""
 
     name: str
-    uri: str  # for libpq: password included; never shown
-    where: str  # host:port/database
-    password: str
+    uri: str = field(repr=False)  # for libpq: password included; never shown
+    where: str = ""  # host:port/database
+    password: str = field(default="", repr=False)
 
     @classmethod
     def parse(cls, url: str, name: str) -> Address:
