@@ -666,6 +666,7 @@ class PostgresServer(_Server):
         password: str = "headwater-secret",
         database: str = "headwater",
         startup_timeout: float = 60.0,
+        tls: bool = False,
     ) -> None:
         super().__init__(
             base_dir,
@@ -675,6 +676,10 @@ class PostgresServer(_Server):
             database=database,
             startup_timeout=startup_timeout,
         )
+        #: TCP connections must use TLS (``hostssl`` only), with a self-signed certificate
+        #: for 127.0.0.1 whose path is :attr:`certificate` (a client's ``sslrootcert``).
+        self.tls = tls
+        self.certificate = self.base_dir / "server.crt"
         bin_dir = _pg_bin_dir()
         if bin_dir is None:
             raise RuntimeError(
@@ -720,12 +725,28 @@ class PostgresServer(_Server):
         finally:
             pwfile.unlink(missing_ok=True)
         # Only loopback TCP, always with a password; unix socket trusted (it is in a 0700 dir).
+        tcp = "hostssl" if self.tls else "host"
         (self.data_dir / "pg_hba.conf").write_text(
             "# written by headwater.testing.servers\n"
             "local all all trust\n"
-            "host  all all 127.0.0.1/32 scram-sha-256\n"
-            "host  all all ::1/128      scram-sha-256\n"
+            f"{tcp} all all 127.0.0.1/32 scram-sha-256\n"
+            f"{tcp} all all ::1/128      scram-sha-256\n"
         )
+        if self.tls:
+            self._make_certificate()
+
+    def _make_certificate(self) -> None:
+        """A self-signed certificate for 127.0.0.1 (subjectAltName, for verify-full)."""
+        key = self.data_dir / "server.key"
+        self._run(
+            [
+                "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                "-keyout", str(key), "-out", str(self.data_dir / "server.crt"),
+            ]
+        )  # fmt: skip
+        os.chmod(key, 0o600)
+        shutil.copyfile(self.data_dir / "server.crt", self.certificate)
 
     def _remove_stale_files(self) -> None:
         # Only ever called while no process of ours runs on this directory.
@@ -747,6 +768,15 @@ class PostgresServer(_Server):
         ]
         for key, value in self.settings.items():
             argv += ["-c", f"{key}={value}"]
+        if self.tls:
+            argv += [
+                "-c",
+                "ssl=on",
+                "-c",
+                "ssl_cert_file=server.crt",
+                "-c",
+                "ssl_key_file=server.key",
+            ]
         self._proc = self._spawn(argv)
 
     def _ready(self) -> bool:

@@ -71,6 +71,8 @@ _PERMANENT_CONNECT = (
     "permission denied",
     "invalid ",  # invalid connection option / URI
     "SSL is not enabled",
+    "server does not support SSL",
+    "certificate",  # verify failed, no root certificate file, a name that does not match
 )
 # SQLSTATE classes/codes that mean the session is gone or the server cannot serve yet
 _TRANSIENT_STATES = ("08", "57P01", "57P02", "57P03", "53300", "53400")
