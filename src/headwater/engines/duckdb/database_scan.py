@@ -89,7 +89,8 @@ def source_session(cur: duckdb.DuckDBPyConnection, scan: DatabaseScan) -> Iterat
       and so does this one, whatever the machine's zone.
     - ``preserve_insertion_order = false``: a source table has no order to keep, and
       keeping the scan's order makes DuckDB buffer and merge the parallel ranges' row
-      groups. Measured on 20M lineitem rows: 31.8 s instead of about 46 s."""
+      groups. Measured: a bare scan of 20M lineitem rows with a 256MB memory_limit,
+      38.4 s instead of 59.6 s."""
     load_extension(cur, scan.kind)
     settings = {"TimeZone": "'UTC'", "preserve_insertion_order": "false"}
     saved = {}
