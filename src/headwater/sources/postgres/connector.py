@@ -5,17 +5,17 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
-from dataclasses import dataclass
 from typing import Any
 
 import pyarrow as pa
 
 from headwater.errors import ConnectionError_, HeadwaterError, SourceError
 from headwater.sources.connector import ConnectorCapabilities, TableRead
-from headwater.sources.postgres import native, ranges
+from headwater.sources.postgres import catalog, native, ranges
+from headwater.sources.postgres.catalog import PlannedRead, Relation
 from headwater.sources.postgres.errors import Address, connect_error, read_error
 from headwater.sources.postgres.native import NativeRead
-from headwater.sources.postgres.pgtypes import ColumnPlan, convert, ident, literal, plan_column
+from headwater.sources.postgres.pgtypes import convert, ident, literal
 from headwater.sources.postgres.stream import Stream
 
 CAPABILITIES = ConnectorCapabilities(
@@ -52,32 +52,6 @@ def _driver() -> Any:
     except ImportError:  # pragma: no cover - the postgres extra is not installed
         return None
     return dbapi
-
-
-@dataclass(frozen=True)
-class _Relation:
-    oid: int
-    kind: str
-    qualified: str  # "schema"."table"
-    size: int  # bytes of the main fork
-    schema: str
-    name: str
-
-
-@dataclass(frozen=True)
-class _Prepared:
-    """A planned read: where from, which columns, which cursor window."""
-
-    relation: _Relation | None  # None for a query
-    source: str  # what the SELECT reads: a table, or "(query) as q"
-    plans: list[ColumnPlan]
-    conditions: list[str]  # the window, as PostgreSQL conditions
-    bounds: list[tuple[str, str, str]]  # the same, as (column, operator, value)
-
-    def sql(self, extra: str | None = None) -> str:
-        conds = [*self.conditions, *([extra] if extra else [])]
-        where_sql = f" where {' and '.join(f'({c})' for c in conds)}" if conds else ""
-        return f"select {', '.join(p.expr for p in self.plans)} from {self.source}{where_sql}"
 
 
 class PostgresConnector:
@@ -151,7 +125,7 @@ class PostgresConnector:
     def schema(self, table: str) -> pa.Schema:
         """The Arrow schema a read of ``table`` produces."""
         try:
-            plans, _ = self._table_plans(table, self._relation(table))
+            plans, _ = catalog.table_plans(self._rows, self._describe, self._relation(table))
         except HeadwaterError:
             raise
         except Exception as exc:
@@ -225,18 +199,18 @@ class PostgresConnector:
         """The connector's error for ``exc``, raised by the warehouse reading ``what``."""
         return read_error(self.address, self._what(what), exc)
 
-    def _prepare(self, what: TableRead) -> _Prepared:
+    def _prepare(self, what: TableRead) -> PlannedRead:
         """Plan the columns and the cursor window of ``what``; fail now, not mid-scan."""
         label = self._what(what)
-        relation: _Relation | None = None
+        relation: Relation | None = None
         if what.query:
             source = f"({what.query.strip().rstrip(';')}) as q"
-            plans, cursor_types = self._query_plans(source)
+            plans, cursor_types = catalog.query_plans(self._describe, source)
         else:
             assert what.table is not None
             relation = self._relation(what.table)
             source = relation.qualified
-            plans, cursor_types = self._table_plans(what.table, relation)
+            plans, cursor_types = catalog.table_plans(self._rows, self._describe, relation)
         names = [p.name for p in plans]
         if what.columns:
             missing = [c for c in what.columns if c not in names]
@@ -262,7 +236,7 @@ class PostgresConnector:
             raise SourceError(f"{self.address.label} {label}: has no columns to read")
         cast = cursor_types.get(what.cursor or "", "")
         conditions = [f"{ident(c)} {op} {literal(v)}::{cast}" for c, op, v in bounds]
-        read = _Prepared(relation, source, plans, conditions, bounds)
+        read = PlannedRead(relation, source, plans, conditions, bounds)
         # fail now, not inside the warehouse's scan: permissions, a bad cursor value...
         self._execute(f"{read.sql()} limit 0")
         return read
@@ -287,7 +261,7 @@ class PostgresConnector:
         self._stream = stream
         return pa.RecordBatchReader.from_batches(schema, stream.batches())
 
-    def _ranges(self, relation: _Relation, sql: Any) -> tuple[list[str], str | None]:
+    def _ranges(self, relation: Relation, sql: Any) -> tuple[list[str], str | None]:
         """Queries over disjoint ranges of ``relation`` and the snapshot they share."""
         split = self.split
         if split == "auto":
@@ -318,11 +292,11 @@ class PostgresConnector:
             return [sql()], None
         return [sql(b) for b in bounds], snapshot
 
-    def _block_bounds(self, relation: _Relation, count: int) -> list[str]:
+    def _block_bounds(self, relation: Relation, count: int) -> list[str]:
         block = int(self._scalar("select current_setting('block_size')::int"))
         return ranges.block_bounds(relation.size, block, count)
 
-    def _key_bounds(self, relation: _Relation, count: int) -> list[str]:
+    def _key_bounds(self, relation: Relation, count: int) -> list[str]:
         rows = self._rows(
             "select a.attname, format_type(a.atttypid, a.atttypmod) from pg_index i "
             "join pg_attribute a on a.attrelid = i.indrelid and a.attnum = i.indkey[0] "
@@ -336,15 +310,10 @@ class PostgresConnector:
 
     # -- planning -------------------------------------------------------------------
 
-    def _relation(self, table: str) -> _Relation:
-        schema, _, name = table.rpartition(".")
-        qualified = (ident(schema) + "." if schema else "") + ident(name)
-        rows = self._rows(
-            "select c.oid, c.relkind, quote_ident(n.nspname) || '.' || quote_ident(c.relname), "
-            "pg_relation_size(c.oid), n.nspname, c.relname from pg_class c join pg_namespace n "
-            f"on n.oid = c.relnamespace where c.oid = to_regclass({literal(qualified)})"
-        )
-        if not rows:
+    def _relation(self, table: str) -> Relation:
+        found = catalog.relation(self._rows, table)
+        if found is None:
+            schema = table.rpartition(".")[0]
             where = f"schema {schema!r}" if schema else "the search path"
             listed = self.tables(schema or "public")
             more = ", ..." if len(listed) > 20 else ""
@@ -352,37 +321,7 @@ class PostgresConnector:
                 f"{self.address.label} table {table!r}: does not exist in {where} "
                 f"(tables in {schema or 'public'}: {', '.join(listed[:20]) or 'none'}{more})"
             )
-        oid, kind, qualified_name, size, nspname, relname = rows[0]
-        return _Relation(
-            int(oid), str(kind), str(qualified_name), int(size or 0), str(nspname), str(relname)
-        )
-
-    def _table_plans(
-        self, table: str, relation: _Relation
-    ) -> tuple[list[ColumnPlan], dict[str, str]]:
-        catalog = self._rows(
-            "select attname, format_type(atttypid, atttypmod), atttypmod from pg_attribute "
-            f"where attrelid = {relation.oid} and attnum > 0 and not attisdropped "
-            "order by attnum"
-        )
-        if not catalog:
-            return [], {}
-        columns = ", ".join(ident(str(row[0])) for row in catalog)
-        described = self._describe(f"select {columns} from {relation.qualified}")
-        plans = [
-            plan_column(field, source=ident(field.name), pg_type=str(pg), typmod=int(mod))
-            for field, (_, pg, mod) in zip(described, catalog, strict=True)
-        ]
-        return plans, {str(row[0]): str(row[1]) for row in catalog}
-
-    def _query_plans(self, source: str) -> tuple[list[ColumnPlan], dict[str, str]]:
-        described = self._describe(f"select * from {source}")
-        plans = [plan_column(field, source=f"q.{ident(field.name)}") for field in described]
-        cursor_types = {}
-        for field in described:
-            typname = (field.metadata or {}).get(b"POSTGRESQL:type", b"").decode()
-            cursor_types[field.name] = ident(typname) if typname else "text"
-        return plans, cursor_types
+        return found
 
     def _describe(self, sql: str) -> pa.Schema:
         cur = self._conn.cursor()
