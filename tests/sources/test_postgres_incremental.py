@@ -305,3 +305,60 @@ transport = "{transport}"
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert warehouse(root, "select id from raw.pg_events order by id") == [(1,)]
+
+
+def test_native_small_window_is_one_query(
+    project_dir: Any, postgres_server: Any, postgres_url: str
+) -> None:
+    """A window the planner expects to be small is read with one query, which the server
+    can answer with the cursor's index; the full first read goes in parallel page ranges
+    (each of which reads its pages whatever the filter)."""
+    database = postgres_url.rsplit("/", 1)[1]
+    pg(
+        postgres_url,
+        "create table big (id integer primary key, v text, updated_at timestamptz not null)",
+        "create index big_updated_at on big (updated_at)",
+        "insert into big select g, repeat(md5(g::text), 4), "
+        "timestamptz '2024-01-01' + g * interval '1 s' from generate_series(1, 100000) g",
+        "analyze big",
+        f"alter database {database} set log_statement = 'all'",  # this database only
+    )
+    root = project(
+        project_dir,
+        postgres_url,
+        """
+[sources.pg]
+connection = "pg"
+tables = ["big"]
+primary_key = ["id"]
+cursor = "updated_at"
+write = "merge"
+transport = "native"
+""",
+    )
+
+    def copies_of_big(after: int) -> list[str]:
+        text = postgres_server.log_path.read_bytes()[after:].decode(errors="replace")
+        return [line for line in text.splitlines() if "COPY (SELECT" in line and '"big"' in line]
+
+    start = postgres_server.log_path.stat().st_size
+    load(root)  # the first, full read: several page ranges (the table spans > 1000 pages)
+    assert len(copies_of_big(start)) > 1
+    assert all("ctid" in line for line in copies_of_big(start))
+    pg(
+        postgres_url,
+        "insert into big select g, 'new', timestamptz '2025-01-01' + g * interval '1 s' "
+        "from generate_series(100001, 100010) g",
+    )
+    start = postgres_server.log_path.stat().st_size
+    assert load(root)["rows_in"] == 11  # the boundary row again, and the ten new ones
+    (window,) = copies_of_big(start)
+    assert "ctid" not in window and "updated_at" in window
+    assert warehouse(root, "select count(*), count(distinct id) from raw.pg_big") == [
+        (100010, 100010)
+    ]
+
+
+def pg_rows(url: str, sql: str) -> list[tuple[Any, ...]]:
+    with psycopg.connect(url, autocommit=True) as con:
+        return con.execute(sql).fetchall()

@@ -59,6 +59,9 @@ class DatabaseScan:
     table: str
     translate_error: Callable[[BaseException], Exception]
     verify: Callable[[Any, str], None] | None = None
+    # the load's filter keeps a small part of the table: one query the source database
+    # can answer with an index beats a parallel read of every page
+    selective: bool = False
 
 
 @dataclass(frozen=True)

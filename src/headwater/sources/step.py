@@ -165,6 +165,7 @@ def _database_scan(
         plan.table,
         translate_error=error,
         verify=lambda cur, table: connector.native_verify(plan, read, cur, table),
+        selective=plan.selective,
     )
 
 

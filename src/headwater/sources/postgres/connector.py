@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import threading
+from dataclasses import replace
 from typing import Any
 
 import pyarrow as pa
@@ -181,11 +183,28 @@ class PostgresConnector:
                 cursor=what.cursor,
                 conditions=read.bounds,
             )
+            if isinstance(plan, NativeRead) and read.conditions:
+                plan = replace(plan, selective=self._selective(read))
         except HeadwaterError:
             raise
         except Exception as exc:
             raise read_error(self.address, label, exc) from None
         return plan
+
+    def _selective(self, read: PlannedRead) -> bool:
+        """Whether the planner expects ``read``'s window to be a small part of the table."""
+        assert read.relation is not None
+        cur = self._conn.cursor()
+        try:  # EXPLAIN cannot run inside the COPY the driver wraps queries in by default
+            cur.adbc_statement.set_options(**{"adbc.postgresql.use_copy": "false"})
+            cur.execute(f"explain (format json) {read.sql()}")
+            found = cur.fetchone()
+        finally:
+            cur.close()
+        plan = found[0] if found else None
+        window = json.loads(plan)[0]["Plan"]["Plan Rows"] if plan else 0
+        table = self._scalar(f"select reltuples from pg_class where oid = {read.relation.oid}")
+        return native.selective(float(window), float(table if table is not None else -1))
 
     def native_verify(self, plan: NativeRead, what: TableRead, cur: Any, table: str) -> None:
         """Check a native read's loaded rows (``table`` in the warehouse cursor ``cur``)

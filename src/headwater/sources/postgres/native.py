@@ -118,6 +118,24 @@ def _exact_decimal(typmod: int) -> bool:
     )
 
 
+#: A window the planner expects to hold less than this share of the table is selective.
+SELECTIVE_SHARE = 0.2
+
+
+def selective(window_rows: float, table_rows: float) -> bool:
+    """Whether a window of ``window_rows`` (the planner's estimate) is worth one indexed
+    query rather than a parallel read of every page of a ``table_rows`` table.
+
+    >>> selective(60_000, 6_000_000), selective(3_000_000, 6_000_000)
+    (True, False)
+    >>> selective(50, -1)  # never analyzed: judged by the window alone
+    True
+    """
+    if table_rows <= 0:
+        return window_rows < 100_000
+    return window_rows < SELECTIVE_SHARE * table_rows
+
+
 @dataclass(frozen=True)
 class NativeRead:
     """A plan to read one table natively: ``sql`` reads SOURCE_TABLE; see the module."""
@@ -128,6 +146,9 @@ class NativeRead:
     numeric: list[str]  # columns where a NaN would have become 0
     qualified: str  # the table, for the probe
     window: str  # the cursor window, as PostgreSQL conditions (" and ..." or "")
+    # the window is a small part of the table: read it with one query the server can plan
+    # with an index, not in page ranges that read every page (set by the connector)
+    selective: bool = False
 
     def zero_check(self, table: str) -> str | None:
         """A warehouse query: for each numeric column, whether ``table`` (the loaded
