@@ -172,11 +172,12 @@ def measure_process(
 
 def duckdb_extension(module: Any, name: str) -> Path:
     """The extension file a ``duckdb-extension-*`` wheel ships (for this DuckDB version)."""
-    import duckdb
+    from headwater.engines.duckdb.database_scan import wheel_extension
 
-    base = Path(module.__file__).parent / "extensions"
-    exact = base / f"v{duckdb.__version__}" / f"{name}.duckdb_extension"
-    return exact if exact.exists() else next(base.glob(f"*/{name}.duckdb_extension"))
+    found = wheel_extension(module, name)
+    if found is None:
+        raise SystemExit(f"{module.__name__} holds no {name} extension")
+    return found
 
 
 def dlt_python(venv: Path, packages: Sequence[str], imports: str) -> Path | None:

@@ -25,6 +25,7 @@ import re
 import shutil
 import subprocess
 import time
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from benchmarks.ingest_postgres import TPCH_SF1_ROWS, prepare
@@ -32,6 +33,14 @@ from benchmarks.ingest_postgres import TPCH_SF1_ROWS, prepare
 TABLE = "lineitem_inc"
 NEW_ROWS = TPCH_SF1_ROWS // 100
 _STEP = re.compile(r"success in ([0-9.]+)s")
+
+
+@dataclass(frozen=True)
+class Case:
+    case: str
+    rows: int  # new rows it loads
+    wall_s: float
+    step_s: float  # the step's own time, from run.log
 
 
 def _headwater(root: Path) -> tuple[float, float]:
@@ -56,7 +65,7 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=3, help="1%% reruns, each with new rows")
     args = parser.parse_args()
     work = work_dir("ingest_postgres")
-    results: list[dict[str, object]] = []
+    results: list[Case] = []
     with PostgresServer(work / "pg") as server:
         url = prepare(server, TPCH_SF1_ROWS, 1_000_000)
         with psycopg.connect(url, autocommit=True) as con:
@@ -79,7 +88,7 @@ def main() -> None:
         def case(name: str, rows: int) -> None:
             log(f"{name} ...")
             wall, step = _headwater(root)
-            results.append({"case": name, "rows": rows, "wall_s": wall, "step_s": step})
+            results.append(Case(name, rows, wall, step))
 
         case("full", TPCH_SF1_ROWS)
         case("no new rows", 0)
@@ -98,13 +107,12 @@ def main() -> None:
     full = results[0]
     print(f"{'case':40} {'wall':>8} {'step':>8} {'wall vs full':>13} {'step vs full':>13}")
     for r in results:
-        wall, step = float(r["wall_s"]), float(r["step_s"])  # type: ignore[arg-type]
         print(
-            f"{r['case']!s:40} {wall:7.2f}s {step:7.2f}s "
-            f"{wall / float(full['wall_s']):12.3f}x {step / float(full['step_s']):12.3f}x"  # type: ignore[arg-type]
+            f"{r.case:40} {r.wall_s:7.2f}s {r.step_s:7.2f}s "
+            f"{r.wall_s / full.wall_s:12.3f}x {r.step_s / full.step_s:12.3f}x"
         )
     out = work / "incremental.json"
-    out.write_text(json.dumps(results, indent=1))
+    out.write_text(json.dumps([asdict(r) for r in results], indent=1))
     print(f"(written to {out})")
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import psycopg
 import pytest
-from test_postgres_helpers import pg
+from test_postgres_helpers import pg, pg_rows
 
 from headwater.errors import ConnectionError_, SourceError
 from headwater.metastore import Metastore
@@ -232,11 +232,6 @@ def test_step_timeout_stops_a_slow_extract(
     while pg_rows(postgres_url, active) != [(0,)] and time.monotonic() < deadline:
         time.sleep(0.1)
     assert pg_rows(postgres_url, active) == [(0,)]
-
-
-def pg_rows(url: str, sql: str) -> list[tuple[Any, ...]]:
-    with psycopg.connect(url, autocommit=True) as con:
-        return con.execute(sql).fetchall()
 
 
 @pytest.mark.slow

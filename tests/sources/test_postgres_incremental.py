@@ -3,6 +3,7 @@ custom queries, and parallel range reads that equal a single-stream read."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -23,9 +24,17 @@ from headwater.testing.servers import postgres_available
 pytestmark = pytest.mark.skipif(not postgres_available(), reason="PostgreSQL is not installed")
 
 
-def project(project_dir: Any, url: str, source: str) -> Path:
-    root: Path = project_dir({"headwater.toml": f'[connections.pg]\nurl = "{url}"\n{source}'})
+def project(project_dir: Any, url: str, *sources: str) -> Path:
+    toml = f'[connections.pg]\nurl = "{url}"\n' + "\n".join(sources)
+    root: Path = project_dir({"headwater.toml": toml})
     return root
+
+
+def source(name: str = "pg", **settings: Any) -> str:
+    """A ``[sources.<name>]`` table on connection ``pg``; values are written as TOML."""
+    lines = [f"[sources.{name}]", 'connection = "pg"']
+    lines += [f"{key} = {json.dumps(value)}" for key, value in settings.items()]
+    return "\n".join(lines) + "\n"
 
 
 def load(root: Path) -> dict[str, Any]:
@@ -63,14 +72,7 @@ def test_rows_sharing_the_boundary_value_are_neither_lost_nor_duplicated(
     root = project(
         project_dir,
         postgres_url,
-        f"""
-[sources.pg]
-connection = "pg"
-tables = ["events"]
-primary_key = ["id"]
-cursor = "updated_at"
-write = "{write}"
-""",
+        source(tables=["events"], primary_key=["id"], cursor="updated_at", write=write),
     )
     assert load(root)["rows_out"] == 2
     mark = state_cursor(root, "raw.pg_events")
@@ -102,14 +104,7 @@ def test_merge_updates_rows_by_key(project_dir: Any, postgres_url: str) -> None:
     root = project(
         project_dir,
         postgres_url,
-        """
-[sources.pg]
-connection = "pg"
-tables = ["events"]
-primary_key = ["id"]
-cursor = "updated_at"
-write = "merge"
-""",
+        source(tables=["events"], primary_key=["id"], cursor="updated_at", write="merge"),
     )
     load(root)
     pg(postgres_url, "update events set v = 'a2', updated_at = '2024-01-02 00:00' where id = 1")
@@ -129,13 +124,7 @@ def test_integer_cursor_compares_as_a_number(project_dir: Any, postgres_url: str
     root = project(
         project_dir,
         postgres_url,
-        """
-[sources.pg]
-connection = "pg"
-tables = ["seq"]
-cursor = "id"
-write = "append"
-""",
+        source(tables=["seq"], cursor="id", write="append"),
     )
     assert load(root)["rows_out"] == 9
     assert state_cursor(root, "raw.pg_seq") == "9"
@@ -156,15 +145,13 @@ def test_initial_value_starts_the_window(project_dir: Any, postgres_url: str) ->
     root = project(
         project_dir,
         postgres_url,
-        """
-[sources.pg]
-connection = "pg"
-tables = ["events"]
-primary_key = ["id"]
-cursor = "updated_at"
-initial_value = "2024-01-01"
-write = "merge"
-""",
+        source(
+            tables=["events"],
+            primary_key=["id"],
+            cursor="updated_at",
+            initial_value="2024-01-01",
+            write="merge",
+        ),
     )
     load(root)
     assert warehouse(root, "select id from raw.pg_events order by id") == [(2,), (3,)]
@@ -183,20 +170,15 @@ def test_query_source_with_a_cursor_and_schema_qualified_table(
     root = project(
         project_dir,
         postgres_url,
-        """
-[sources.big_orders]
-connection = "pg"
-query = "select id, amount * 2 as doubled, (amount * 2)::numeric(12,2) as typed, at from shop.orders where amount > 0"
-primary_key = ["id"]
-cursor = "at"
-write = "merge"
-
-[sources.pg]
-connection = "pg"
-tables = ["shop.orders"]
-primary_key = ["id"]
-write = "replace"
-""",
+        source(
+            name="big_orders",
+            query="select id, amount * 2 as doubled, (amount * 2)::numeric(12,2) as typed, "
+            "at from shop.orders where amount > 0",
+            primary_key=["id"],
+            cursor="at",
+            write="merge",
+        ),
+        source(tables=["shop.orders"], primary_key=["id"], write="replace"),
     )
     result = run(load_project(root))
     assert result.status == "success", {n: s.error for n, s in result.steps.items()}
@@ -243,14 +225,8 @@ def test_parallel_ranges_read_the_table_exactly_once(
     root = project(
         project_dir,
         postgres_url,
-        """
-[sources.pg]
-connection = "pg"
-tables = ["wide"]
-primary_key = ["id"]
-write = "replace"
-transport = "arrow"  # the connector's own ranges (a native read splits in the warehouse)
-""",
+        # the connector's own ranges (a native read splits in the warehouse)
+        source(tables=["wide"], primary_key=["id"], write="replace", transport="arrow"),
     )
     load(root)
     assert reads and reads[0] >= 6  # really split: 3 workers x several ranges
@@ -283,17 +259,15 @@ def test_cursor_bounds_without_an_offset_are_utc_whatever_the_machine_zone(
     root = project(
         project_dir,
         postgres_url,
-        f"""
-[sources.pg]
-connection = "pg"
-tables = ["events"]
-primary_key = ["id"]
-cursor = "updated_at"
-initial_value = "2024-01-01 00:00:00"
-end_value = "2024-01-01 05:00:00"
-write = "merge"
-transport = "{transport}"
-""",
+        source(
+            tables=["events"],
+            primary_key=["id"],
+            cursor="updated_at",
+            initial_value="2024-01-01 00:00:00",
+            end_value="2024-01-01 05:00:00",
+            write="merge",
+            transport=transport,
+        ),
     )
     env = {**os.environ, "TZ": "America/New_York"}  # UTC-5: the window would be 05:00-10:00
     done = subprocess.run(
@@ -326,15 +300,13 @@ def test_native_small_window_is_one_query(
     root = project(
         project_dir,
         postgres_url,
-        """
-[sources.pg]
-connection = "pg"
-tables = ["big"]
-primary_key = ["id"]
-cursor = "updated_at"
-write = "merge"
-transport = "native"
-""",
+        source(
+            tables=["big"],
+            primary_key=["id"],
+            cursor="updated_at",
+            write="merge",
+            transport="native",
+        ),
     )
 
     def copies_of_big(after: int) -> list[str]:
@@ -357,8 +329,3 @@ transport = "native"
     assert warehouse(root, "select count(*), count(distinct id) from raw.pg_big") == [
         (100010, 100010)
     ]
-
-
-def pg_rows(url: str, sql: str) -> list[tuple[Any, ...]]:
-    with psycopg.connect(url, autocommit=True) as con:
-        return con.execute(sql).fetchall()

@@ -355,9 +355,8 @@ NATIVE = {
 }  # fmt: skip
 
 
-def _load(
-    url: str, root: Path, table: str, types: list[tuple[Any, ...]], transport: str
-) -> duckdb.DuckDBPyConnection:
+def _table(url: str, table: str, types: list[tuple[Any, ...]]) -> None:
+    """``table`` with a column per row of ``types`` and three rows: A, B, all NULL."""
     with psycopg.connect(url, autocommit=True) as con:  # a session in New York
         columns = ", ".join(f"{c} {t}" for c, t, *_ in types)
         con.execute(f"create table {table} (id integer primary key, {columns})")
@@ -366,23 +365,24 @@ def _load(
         b = ", ".join(row[3] for row in types)
         nulls = ", ".join(["null"] * len(types))
         con.execute(f"insert into {table} (id, {names}) values (1, {a}), (2, {b}), (3, {nulls})")
-    write_project(
-        root,
-        {
-            "headwater.toml": f"""
-[connections.pg]
-url = "{url}"
 
-[sources.pg]
-connection = "pg"
-tables = ["{table}"]
-primary_key = ["id"]
-write = "replace"
-transport = "{transport}"
-"""
-        },
+
+def _run(url: str, root: Path, table: str, transport: str) -> Any:
+    """Load ``table`` into a new project at ``root``; returns the run's result."""
+    toml = (
+        f'[connections.pg]\nurl = "{url}"\n\n[sources.pg]\nconnection = "pg"\n'
+        f'tables = ["{table}"]\nprimary_key = ["id"]\nwrite = "replace"\n'
+        f'transport = "{transport}"\n'
     )
-    result = run(load_project(root))
+    write_project(root, {"headwater.toml": toml})
+    return run(load_project(root))
+
+
+def _load(
+    url: str, root: Path, table: str, types: list[tuple[Any, ...]], transport: str
+) -> duckdb.DuckDBPyConnection:
+    _table(url, table, types)
+    result = _run(url, root, table, transport)
     assert result.status == "success", result.steps[f"raw.pg_{table}"].error
     return duckdb.connect(str(root / ".headwater/warehouse.duckdb"), read_only=True)
 
@@ -447,16 +447,30 @@ def test_type(
 
 
 @pytest.mark.parametrize(("column", "pg_type"), [(c, t) for c, t, *_ in TYPES if c not in NATIVE])
-def test_types_native_reading_cannot_map_go_through_arrow(
-    postgres_url: str, tmp_path: Path, column: str, pg_type: str
+def test_types_native_cannot_map_are_refused_by_native_and_read_by_auto(
+    postgres_server: PostgresServer, tmp_path: Path, column: str, pg_type: str
 ) -> None:
-    """transport = "native" refuses a table with such a column, naming it; "auto" reads it
-    through Arrow (and so gets the values test_type checks)."""
+    """transport = "native" refuses a table with such a column, naming it; "auto" (the
+    default) reads it through Arrow and gets the values test_type checks."""
     row = next(r for r in TYPES if r[0] == column)
-    with psycopg.connect(postgres_url, autocommit=True) as con:
-        con.execute(SETUP)
-    with pytest.raises(AssertionError, match=rf"not possible: column {column!r} \("):
-        _load(postgres_url, tmp_path / "n", "t", [row], "native")
+    _, _, _, _, duck_type, a, b, read = row
+    postgres_url = _database(postgres_server)
+    _table(postgres_url, "t", [row])
+    refused = _run(postgres_url, tmp_path / "native", "t", "native")
+    assert refused.status == "failed"
+    error = refused.steps["raw.pg_t"].error or ""
+    assert f"transport = 'native' is not possible: column {column!r} (" in error, error
+    assert _run(postgres_url, tmp_path / "auto", "t", "auto").status == "success"
+    wh = duckdb.connect(str(tmp_path / "auto/.headwater/warehouse.duckdb"), read_only=True)
+    try:
+        rows = wh.execute(f"select {read.format(c=column)} from raw.pg_t order by id").fetchall()
+        (kind,) = wh.execute(
+            "select data_type from information_schema.columns where column_name = ?", [column]
+        ).fetchone() or (None,)
+    finally:
+        wh.close()
+    assert kind == duck_type, pg_type
+    assert [r[0] for r in rows] == [a, b, None], pg_type
 
 
 def test_row_count_and_keys(loaded: dict[str, duckdb.DuckDBPyConnection]) -> None:

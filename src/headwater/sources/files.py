@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from headwater.config.settings import SourceSettings
+from headwater.engines.duckdb.sql import string as sql_string
 from headwater.errors import SourceError
 
 _FORMAT_BY_SUFFIX = {
@@ -32,10 +33,6 @@ class FileScan:
     scan_sql: str | None  # None when there is nothing new
     rejects_sql: str | None
     state: dict[str, Any]
-
-
-def sql_string(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
 
 
 def file_format(settings: SourceSettings) -> str:

@@ -23,11 +23,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import import_module
 from pathlib import Path
+from types import ModuleType
 
 import duckdb
 
 from headwater.engines.base import SOURCE_TABLE, DatabaseScan
 from headwater.engines.duckdb.capabilities import EXTENSION_WHEELS
+from headwater.engines.duckdb.sql import string
 from headwater.errors import EngineError
 
 _lock = threading.Lock()  # one LOAD at a time
@@ -43,14 +45,21 @@ def extension_file(kind: str) -> Path:
         raise EngineError(
             f"reading {kind} from DuckDB needs the {wheel} wheel: pip install 'headwater[{kind}]'"
         ) from None
+    found = wheel_extension(module, name)
+    if found is None:
+        raise EngineError(f"{wheel} holds no {name} extension for DuckDB {duckdb.__version__}")
+    return found
+
+
+def wheel_extension(module: ModuleType, name: str) -> Path | None:
+    """The file of extension ``name`` in a ``duckdb-extension-*`` wheel's ``module``: the
+    one built for this DuckDB version, else the newest it ships (None: there is none)."""
     base = Path(str(module.__file__)).parent / "extensions"
     exact = base / f"v{duckdb.__version__}" / f"{name}.duckdb_extension"
     if exact.exists():
         return exact
     found = sorted(base.glob(f"*/{name}.duckdb_extension"))
-    if not found:
-        raise EngineError(f"{wheel} holds no {name} extension for DuckDB {duckdb.__version__}")
-    return found[-1]
+    return found[-1] if found else None
 
 
 def load_extension(cur: duckdb.DuckDBPyConnection, kind: str) -> None:
@@ -63,10 +72,6 @@ def load_extension(cur: duckdb.DuckDBPyConnection, kind: str) -> None:
             cur.execute(f"load '{extension_file(kind).as_posix()}'")
 
 
-def _text(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
 def scan_sql(sql: str, scan: DatabaseScan) -> str:
     """``sql`` with :data:`SOURCE_TABLE` replaced by the reader of ``scan``.
 
@@ -75,7 +80,7 @@ def scan_sql(sql: str, scan: DatabaseScan) -> str:
     "select * from postgres_scan_pushdown('postgresql://u@h/d', 'public', 't') where id > 1"
     """
     reader = _READERS[scan.kind]
-    call = f"{reader}({_text(scan.uri)}, {_text(scan.schema)}, {_text(scan.table)})"
+    call = f"{reader}({string(scan.uri)}, {string(scan.schema)}, {string(scan.table)})"
     return sql.replace(SOURCE_TABLE, call)
 
 
@@ -101,7 +106,7 @@ def source_session(cur: duckdb.DuckDBPyConnection, scan: DatabaseScan) -> Iterat
     saved = {}
     for name, value in settings.items():
         row = cur.execute(f"select current_setting('{name}')").fetchone()
-        saved[name] = _text(str(row[0])) if row else None
+        saved[name] = string(str(row[0])) if row else None
         cur.execute(f"set session {name} = {value}")
     try:
         yield

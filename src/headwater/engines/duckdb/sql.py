@@ -4,6 +4,8 @@
 '"order"'
 >>> qualified('raw', 'Orders')
 '"raw"."Orders"'
+>>> string("it's")
+"'it''s'"
 """
 
 from __future__ import annotations
@@ -12,6 +14,11 @@ from __future__ import annotations
 def ident(name: str) -> str:
     """Quote an identifier."""
     return '"' + name.replace('"', '""') + '"'
+
+
+def string(value: str) -> str:
+    """A string literal."""
+    return "'" + value.replace("'", "''") + "'"
 
 
 def qualified(schema: str, table: str) -> str:

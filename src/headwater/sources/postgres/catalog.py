@@ -7,8 +7,8 @@ returns its rows, ``describe(sql)`` returns the Arrow schema the driver would pr
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
 
 import pyarrow as pa
 
@@ -28,6 +28,17 @@ class Relation:
     size: int  # bytes of the main fork
     schema: str
     name: str
+    rows_estimate: float  # pg_class.reltuples: -1 if never analyzed
+
+
+class Attribute(NamedTuple):
+    """A column of a relation, as the catalog has it."""
+
+    name: str
+    typname: str  # pg_type.typname: int4, numeric, bpchar, an enum's name...
+    typtype: str  # b base, e enum, d domain, c composite...
+    typmod: int  # atttypmod: -1 if none
+    pg_type: str  # format_type(): the declared type, for messages and casts
 
 
 @dataclass(frozen=True)
@@ -39,6 +50,7 @@ class PlannedRead:
     plans: list[ColumnPlan]
     conditions: list[str]  # the window, as PostgreSQL conditions
     bounds: list[tuple[str, str, str]]  # the same, as (column, operator, value)
+    attributes: list[Attribute] = field(default_factory=list)  # a table's; [] for a query
 
     def sql(self, extra: str | None = None) -> str:
         """The SELECT of this read, with ``extra`` (a range) added to the window."""
@@ -53,43 +65,57 @@ def relation(rows: Rows, table: str) -> Relation | None:
     qualified = (ident(schema) + "." if schema else "") + ident(name)
     found = rows(
         "select c.oid, c.relkind, quote_ident(n.nspname) || '.' || quote_ident(c.relname), "
-        "pg_relation_size(c.oid), n.nspname, c.relname from pg_class c join pg_namespace n "
+        "pg_relation_size(c.oid), n.nspname, c.relname, c.reltuples "
+        "from pg_class c join pg_namespace n "
         f"on n.oid = c.relnamespace where c.oid = to_regclass({literal(qualified)})"
     )
     if not found:
         return None
-    oid, kind, qualified_name, size, nspname, relname = found[0]
+    oid, kind, qualified_name, size, nspname, relname, reltuples = found[0]
     return Relation(
-        int(oid), str(kind), str(qualified_name), int(size or 0), str(nspname), str(relname)
+        int(oid),
+        str(kind),
+        str(qualified_name),
+        int(size or 0),
+        str(nspname),
+        str(relname),
+        float(reltuples if reltuples is not None else -1),
     )
+
+
+def attributes(rows: Rows, rel: Relation) -> list[Attribute]:
+    """The columns of ``rel``, in order."""
+    found = rows(
+        "select a.attname, t.typname, t.typtype, a.atttypmod, "
+        "format_type(a.atttypid, a.atttypmod) from pg_attribute a "
+        f"join pg_type t on t.oid = a.atttypid where a.attrelid = {rel.oid} "
+        "and a.attnum > 0 and not a.attisdropped order by a.attnum"
+    )
+    return [Attribute(str(n), str(t), str(k), int(m), str(f)) for n, t, k, m, f in found]
 
 
 def table_plans(
-    rows: Rows, describe: Describe, rel: Relation
+    describe: Describe, rel: Relation, attrs: list[Attribute]
 ) -> tuple[list[ColumnPlan], dict[str, str]]:
     """A plan per column of ``rel`` (types from the catalog: typmods included), and each
     column's SQL type for cursor comparisons."""
-    catalog = rows(
-        "select attname, format_type(atttypid, atttypmod), atttypmod from pg_attribute "
-        f"where attrelid = {rel.oid} and attnum > 0 and not attisdropped order by attnum"
-    )
-    if not catalog:
+    if not attrs:
         return [], {}
-    columns = ", ".join(ident(str(row[0])) for row in catalog)
+    columns = ", ".join(ident(a.name) for a in attrs)
     described = describe(f"select {columns} from {rel.qualified}")
     plans = [
-        plan_column(field, source=ident(field.name), pg_type=str(pg), typmod=int(mod))
-        for field, (_, pg, mod) in zip(described, catalog, strict=True)
+        plan_column(f, source=ident(f.name), pg_type=a.pg_type, typmod=a.typmod)
+        for f, a in zip(described, attrs, strict=True)
     ]
-    return plans, {str(row[0]): str(row[1]) for row in catalog}
+    return plans, {a.name: a.pg_type for a in attrs}
 
 
 def query_plans(describe: Describe, source: str) -> tuple[list[ColumnPlan], dict[str, str]]:
     """A plan per column of the query ``source`` (``(query) as q``): types from the driver."""
     described = describe(f"select * from {source}")
-    plans = [plan_column(field, source=f"q.{ident(field.name)}") for field in described]
+    plans = [plan_column(f, source=f"q.{ident(f.name)}") for f in described]
     cursor_types = {}
-    for field in described:
-        typname = (field.metadata or {}).get(b"POSTGRESQL:type", b"").decode()
-        cursor_types[field.name] = ident(typname) if typname else "text"
+    for f in described:
+        typname = (f.metadata or {}).get(b"POSTGRESQL:type", b"").decode()
+        cursor_types[f.name] = ident(typname) if typname else "text"
     return plans, cursor_types

@@ -127,7 +127,9 @@ class PostgresConnector:
     def schema(self, table: str) -> pa.Schema:
         """The Arrow schema a read of ``table`` produces."""
         try:
-            plans, _ = catalog.table_plans(self._rows, self._describe, self._relation(table))
+            relation = self._relation(table)
+            attrs = catalog.attributes(self._rows, relation)
+            plans, _ = catalog.table_plans(self._describe, relation, attrs)
         except HeadwaterError:
             raise
         except Exception as exc:
@@ -156,39 +158,20 @@ class PostgresConnector:
 
     def native_read(self, what: TableRead) -> NativeRead | str:
         """A plan for the warehouse to read ``what`` itself, or why it must come as Arrow
-        (see :mod:`headwater.sources.postgres.native`). Checks what :meth:`read` checks
-        (the table, its columns, the cursor, permissions) and starts the NaN probe."""
+        (see :mod:`headwater.sources.postgres.native`). Checks what :meth:`read` checks:
+        the table, its columns, the cursor, permissions."""
         if what.query:
             return "a query is read through Arrow"
         self._finish()
-        label = self._what(what)
         try:
             read = self._prepare(what)
-            assert read.relation is not None and what.table is not None
-            catalog = self._rows(
-                "select a.attname, t.typname, t.typtype, a.atttypmod, "
-                "format_type(a.atttypid, a.atttypmod) from pg_attribute a "
-                f"join pg_type t on t.oid = a.atttypid where a.attrelid = {read.relation.oid} "
-                "and a.attnum > 0 and not a.attisdropped order by a.attnum"
-            )
-            plan = native.plan(
-                [
-                    native.Column(str(n), str(t), str(k), int(m), str(f))
-                    for n, t, k, m, f in catalog
-                ],
-                schema=read.relation.schema,
-                table=read.relation.name,
-                qualified=read.relation.qualified,
-                wanted=[p.name for p in read.plans],
-                cursor=what.cursor,
-                conditions=read.bounds,
-            )
+            plan = native.plan(read)
             if isinstance(plan, NativeRead) and read.conditions:
                 plan = replace(plan, selective=self._selective(read))
         except HeadwaterError:
             raise
         except Exception as exc:
-            raise read_error(self.address, label, exc) from None
+            raise read_error(self.address, self._what(what), exc) from None
         return plan
 
     def _selective(self, read: PlannedRead) -> bool:
@@ -201,10 +184,8 @@ class PostgresConnector:
             found = cur.fetchone()
         finally:
             cur.close()
-        plan = found[0] if found else None
-        window = json.loads(plan)[0]["Plan"]["Plan Rows"] if plan else 0
-        table = self._scalar(f"select reltuples from pg_class where oid = {read.relation.oid}")
-        return native.selective(float(window), float(table if table is not None else -1))
+        window = json.loads(found[0])[0]["Plan"]["Plan Rows"] if found else 0
+        return native.selective(float(window), read.relation.rows_estimate)
 
     def native_verify(self, plan: NativeRead, what: TableRead, cur: Any, table: str) -> None:
         """Check a native read's loaded rows (``table`` in the warehouse cursor ``cur``)
@@ -222,6 +203,7 @@ class PostgresConnector:
         """Plan the columns and the cursor window of ``what``; fail now, not mid-scan."""
         label = self._what(what)
         relation: Relation | None = None
+        attrs: list[catalog.Attribute] = []
         if what.query:
             source = f"({what.query.strip().rstrip(';')}) as q"
             plans, cursor_types = catalog.query_plans(self._describe, source)
@@ -229,7 +211,8 @@ class PostgresConnector:
             assert what.table is not None
             relation = self._relation(what.table)
             source = relation.qualified
-            plans, cursor_types = catalog.table_plans(self._rows, self._describe, relation)
+            attrs = catalog.attributes(self._rows, relation)
+            plans, cursor_types = catalog.table_plans(self._describe, relation, attrs)
         names = [p.name for p in plans]
         if what.columns:
             missing = [c for c in what.columns if c not in names]
@@ -255,7 +238,7 @@ class PostgresConnector:
             raise SourceError(f"{self.address.label} {label}: has no columns to read")
         cast = cursor_types.get(what.cursor or "", "")
         conditions = [f"{ident(c)} {op} {literal(v)}::{cast}" for c, op, v in bounds]
-        read = PlannedRead(relation, source, plans, conditions, bounds)
+        read = PlannedRead(relation, source, plans, conditions, bounds, attrs)
         # fail now, not inside the warehouse's scan: permissions, a bad cursor value...
         self._execute(f"{read.sql()} limit 0")
         return read

@@ -30,8 +30,8 @@ class Address:
 
     name: str
     uri: str = field(repr=False)  # for libpq: password included; never shown
-    where: str = ""  # host:port/database
-    password: str = field(default="", repr=False)
+    where: str  # host:port/database
+    password: str = field(repr=False)
 
     @classmethod
     def parse(cls, url: str, name: str) -> Address:

@@ -36,7 +36,13 @@ from typing import Any
 
 from headwater.engines.base import SOURCE_TABLE
 from headwater.errors import SourceError
-from headwater.sources.postgres.pgtypes import MAX_DECIMAL_PRECISION, ident, literal, numeric_arrow
+from headwater.sources.postgres.catalog import Attribute, PlannedRead
+from headwater.sources.postgres.pgtypes import (
+    MAX_DECIMAL_PRECISION,
+    ident,
+    literal,
+    numeric_typmod,
+)
 
 #: PostgreSQL type name -> what the warehouse selects from the extension's column ``{c}``
 AS_IS = frozenset(
@@ -70,23 +76,14 @@ CURSOR_TYPES = {
 }
 
 
-@dataclass(frozen=True)
-class Column:
-    name: str
-    typname: str
-    typtype: str  # b base, e enum, d domain, c composite...
-    typmod: int
-    pg_type: str  # format_type, for messages
-
-
-def expression(column: Column) -> str | None:
+def expression(column: Attribute) -> str | None:
     """The warehouse's select expression for ``column``, or None if it is not exact.
 
-    >>> expression(Column("n", "numeric", "b", ((12 << 16) | 2) + 4, "numeric(12,2)"))
+    >>> expression(Attribute("n", "numeric", "b", ((12 << 16) | 2) + 4, "numeric(12,2)"))
     '"n"'
-    >>> expression(Column("n", "numeric", "b", -1, "numeric")) is None
+    >>> expression(Attribute("n", "numeric", "b", -1, "numeric")) is None
     True
-    >>> expression(Column("c", "bpchar", "b", 3 + 4, "character(3)"))
+    >>> expression(Attribute("c", "bpchar", "b", 3 + 4, "character(3)"))
     'rpad("c", 3, \\' \\') AS "c"'
     """
     c = ident(column.name)
@@ -106,16 +103,12 @@ def expression(column: Column) -> str | None:
 
 
 def _exact_decimal(typmod: int) -> bool:
-    """numeric(p,s) that DECIMAL(p,s) holds as declared (no negative scale, p <= 38)."""
-    if typmod < 4:
+    """numeric(p,s) that DECIMAL(p,s) holds as declared: 0 <= s <= p <= 38."""
+    declared = numeric_typmod(typmod)
+    if declared is None:
         return False
-    precision, scale = ((typmod - 4) >> 16) & 0xFFFF, (typmod - 4) & 0x7FF
-    target = numeric_arrow(typmod)
-    return (
-        scale < 0x400  # not a negative scale
-        and precision <= MAX_DECIMAL_PRECISION
-        and getattr(target, "precision", None) == precision
-    )
+    precision, scale = declared
+    return 0 <= scale <= precision <= MAX_DECIMAL_PRECISION and precision >= 1
 
 
 #: A window the planner expects to hold less than this share of the table is selective.
@@ -145,7 +138,7 @@ class NativeRead:
     sql: str
     numeric: list[str]  # columns where a NaN would have become 0
     qualified: str  # the table, for the probe
-    window: str  # the cursor window, as PostgreSQL conditions (" and ..." or "")
+    conditions: list[str]  # the cursor window, as PostgreSQL conditions
     # the window is a small part of the table: read it with one query the server can plan
     # with an index, not in page ranges that read every page (set by the connector)
     selective: bool = False
@@ -164,7 +157,8 @@ class NativeRead:
         them."""
         nan = [f"{ident(n)} = 'NaN'" for n in columns]
         found = ", ".join(f"bool_or({test})" for test in nan)
-        return f"select {found} from {self.qualified} where ({' or '.join(nan)}){self.window}"
+        where = " and ".join(f"({c})" for c in [" or ".join(nan), *self.conditions])
+        return f"select {found} from {self.qualified} where {where}"
 
     def verify(
         self,
@@ -190,22 +184,11 @@ class NativeRead:
             )
 
 
-def plan(
-    columns: list[Column],
-    *,
-    schema: str,
-    table: str,
-    qualified: str,
-    wanted: list[str] | None,
-    cursor: str | None,
-    conditions: list[tuple[str, str, str]],
-) -> NativeRead | str:
-    """The native read of ``qualified``, or why it must go through Arrow.
-
-    ``conditions`` are (column, operator, value) of the cursor window.
-    """
-    by_name = {c.name: c for c in columns}
-    chosen = [by_name[n] for n in wanted] if wanted else columns
+def plan(read: PlannedRead) -> NativeRead | str:
+    """The native read of a table's planned read, or why it must go through Arrow."""
+    assert read.relation is not None, "a query is read through Arrow"
+    by_name = {a.name: a for a in read.attributes}
+    chosen = [by_name[p.name] for p in read.plans]
     select = []
     for column in chosen:
         expr = expression(column)
@@ -213,16 +196,18 @@ def plan(
             return f"column {column.name!r} ({column.pg_type}) has no exact native reading"
         select.append(expr)
     where = []
-    for name, op, value in conditions:
-        kind = CURSOR_TYPES.get(by_name[name].typname)
-        if kind is None and by_name[name].typname == "numeric":
-            kind = f"DECIMAL(38,{(by_name[name].typmod - 4) & 0x7FF})"
-        if kind is None or not expression(by_name[name]):
-            return f"cursor column {name!r} ({by_name[name].pg_type}) is compared through Arrow"
+    for name, op, value in read.bounds:
+        cursor = by_name[name]
+        kind = CURSOR_TYPES.get(cursor.typname)
+        declared = numeric_typmod(cursor.typmod) if cursor.typname == "numeric" else None
+        if declared is not None:
+            kind = f"DECIMAL(38,{declared[1]})"
+        if kind is None or not expression(cursor):
+            return f"cursor column {name!r} ({cursor.pg_type}) is compared through Arrow"
         where.append(f"{ident(name)} {op} CAST({literal(value)} AS {kind})")
     sql = f"select {', '.join(select)} from {SOURCE_TABLE}"
     if where:
         sql += " where " + " and ".join(where)
     numeric = [c.name for c in chosen if c.typname == "numeric"]
-    window = "".join(f" and {ident(n)} {op} {literal(v)}" for n, op, v in conditions)
-    return NativeRead(schema, table, sql, numeric, qualified, window)
+    rel = read.relation
+    return NativeRead(rel.schema, rel.name, sql, numeric, rel.qualified, read.conditions)

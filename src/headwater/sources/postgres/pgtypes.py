@@ -66,6 +66,21 @@ def literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
+def numeric_typmod(typmod: int) -> tuple[int, int] | None:
+    """(precision, scale) declared by a ``numeric`` type modifier; None: unconstrained.
+
+    >>> numeric_typmod(((12 << 16) | 2) + 4), numeric_typmod(((3 << 16) | (-2 & 0x7FF)) + 4)
+    ((12, 2), (3, -2))
+    """
+    if typmod < 4:
+        return None
+    bits = typmod - 4
+    precision, scale = (bits >> 16) & 0xFFFF, bits & 0x7FF
+    if scale & 0x400:  # 11-bit signed scale (PostgreSQL 15 allows negative scales)
+        scale -= 0x800
+    return precision, scale
+
+
 def numeric_arrow(typmod: int) -> pa.DataType:
     """Arrow type for ``numeric`` with type modifier ``typmod`` (-1: unconstrained).
 
@@ -76,12 +91,10 @@ def numeric_arrow(typmod: int) -> pa.DataType:
     >>> numeric_arrow(((3 << 16) | (-2 & 0x7FF)) + 4)  # numeric(3,-2): up to 99900
     Decimal128Type(decimal128(5, 0))
     """
-    if typmod < 4:
+    declared = numeric_typmod(typmod)
+    if declared is None:
         return pa.string()
-    bits = typmod - 4
-    precision, scale = (bits >> 16) & 0xFFFF, bits & 0x7FF
-    if scale & 0x400:  # 11-bit signed scale (PostgreSQL 15 allows negative scales)
-        scale -= 0x800
+    precision, scale = declared
     if scale < 0:
         precision, scale = precision - scale, 0
     precision = max(precision, scale)
