@@ -10,6 +10,10 @@ Contract:
   engine interrupt) and counts as a failed attempt (status ``timed_out`` if it was the last).
 - When a step finally fails, every step downstream of it becomes ``upstream_failed``; steps
   that do not depend on it still run (failures stay local).
+- ``run()`` returns only when every timed-out attempt has returned too (it is cancelled again
+  every second), or after ``drain_timeout`` seconds: the caller then closes the resources
+  the steps share (an engine closed under a running statement crashes the process). Attempts
+  still running then are named in ``stragglers``; their resources must stay open.
 """
 
 from __future__ import annotations
@@ -90,6 +94,7 @@ class _Pool:
         self.jobs: queue.Queue[_Attempt | None] = queue.Queue()
         self.done = done
         self.live = 0
+        self.abandoned: list[_Attempt] = []
         for _ in range(size):
             self._spawn()
 
@@ -100,7 +105,8 @@ class _Pool:
     def submit(self, attempt: _Attempt) -> None:
         self.jobs.put(attempt)
 
-    def replace_stuck(self) -> None:
+    def replace_stuck(self, attempt: _Attempt) -> None:
+        self.abandoned.append(attempt)
         self._spawn()
 
     def close(self) -> None:
@@ -127,6 +133,12 @@ class _Pool:
             self.done.put(attempt)
 
 
+def _cancel(att: _Attempt) -> None:
+    if att.step.cancel and att.thread and att.thread.ident:
+        with contextlib.suppress(Exception):  # cancelling is best effort
+            att.step.cancel(att.thread.ident)
+
+
 def describe(exc: BaseException) -> str:
     """One line for a user error; the traceback for a bug."""
     if isinstance(exc, HeadwaterError):
@@ -141,11 +153,18 @@ class Executor:
     """Execute ``steps`` (a DAG by ``deps``); ``on_event`` is called from the main thread."""
 
     def __init__(
-        self, steps: list[Step], *, threads: int, on_event: Callable[[Event], None]
+        self,
+        steps: list[Step],
+        *,
+        threads: int,
+        on_event: Callable[[Event], None],
+        drain_timeout: float = 30.0,
     ) -> None:
         self.steps = {s.name: s for s in steps}
         self.threads = max(1, threads)
         self.on_event = on_event
+        self.drain_timeout = drain_timeout
+        self.stragglers: list[str] = []  # timed-out steps still running when run() returned
         self.state = {s.name: StepState() for s in steps}
         self._children: dict[str, list[str]] = {s.name: [] for s in steps}
         for s in steps:
@@ -159,6 +178,22 @@ class Executor:
             return self._run()
         finally:
             self._pool.close()
+            self._drain()
+
+    def _drain(self) -> None:
+        """Wait for the timed-out attempts to return, cancelling them again every second:
+        a cancel can land between two statements of a step and stop only the first."""
+        deadline = time.monotonic() + self.drain_timeout
+        for att in self._pool.abandoned:
+            while not att.done and time.monotonic() < deadline:
+                wait = min(1.0, max(0.0, deadline - time.monotonic()))
+                if att.thread is not None:
+                    att.thread.join(wait)
+                else:  # not picked up by a worker yet
+                    time.sleep(min(wait, 0.05))
+                if not att.done:
+                    _cancel(att)
+        self.stragglers = [a.step.name for a in self._pool.abandoned if not a.done]
 
     def _run(self) -> dict[str, StepState]:
         waiting = {n: len(s.deps) for n, s in self.steps.items()}
@@ -187,10 +222,8 @@ class Executor:
                 if limit is not None and time.monotonic() - att.started > limit:
                     del running[name]
                     att.abandoned = True
-                    self._pool.replace_stuck()  # keep N workers while this one is busy
-                    if att.step.cancel and att.thread and att.thread.ident:
-                        with contextlib.suppress(Exception):  # cancelling is best effort
-                            att.step.cancel(att.thread.ident)
+                    self._pool.replace_stuck(att)  # keep N workers while this one is busy
+                    _cancel(att)
                     message = f"timed out after {limit:g} s (attempt {att.number})"
                     self._settle(att, False, message, TIMED_OUT, ready, waiting, retry_at)
         return self.state

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import queue
 import secrets
@@ -23,6 +24,8 @@ from headwater.project import Project, select
 from headwater.runtime.checks import preflight
 from headwater.runtime.executor import SUCCESS, Event, Executor, StepState
 from headwater.runtime.steps import RunLog, StepLogs, step_for
+
+_log = logging.getLogger("headwater.run")
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,7 @@ def run(
     chosen_set = set(chosen)
     run_id = new_run_id()
     started = time.monotonic()
+    stragglers: list[str] = []
     store = Metastore.open(project.metastore_url)
     engine = open_engine(
         project.settings.project.engine,
@@ -101,10 +105,12 @@ def run(
         ]
         kinds = {s.name: s.kind for s in steps}
         recorder = _Recorder(store, run_id, kinds, str(project.logs_dir / run_id), on_event)
+        executor = Executor(
+            steps, threads=threads or project.settings.project.threads, on_event=recorder
+        )
         try:
-            state = Executor(
-                steps, threads=threads or project.settings.project.threads, on_event=recorder
-            ).run()
+            state = executor.run()
+            stragglers = executor.stragglers
         finally:
             recorder.close()  # every event recorded before the run is marked finished
             compiled.save()
@@ -115,7 +121,16 @@ def run(
         store.finish_run(run_id, "failed")
         raise
     finally:
-        engine.close()
+        if stragglers:
+            # closing the engine under a running statement crashes the process: it stays
+            # open (and the steps' statements run on) until the process exits
+            _log.warning(
+                "run %s: %s still running after its timeout; the warehouse stays open",
+                run_id,
+                ", ".join(stragglers),
+            )
+        else:
+            engine.close()
         store.close()
 
 
