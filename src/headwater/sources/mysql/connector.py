@@ -404,7 +404,11 @@ class MySQLConnector:
         """Whether the server still answers (a reconnect, if need be, within the timeout)."""
         self._con._read_timeout = self.connect_timeout
         try:
-            self._con.ping(reconnect=True)
+            try:
+                self._con.ping(reconnect=False)
+            except Exception:  # what ping(reconnect=True) did, before PyMySQL deprecated it
+                self._con.connect()
+                self._con.ping(reconnect=False)
         except Exception:
             return False
         finally:
