@@ -9,6 +9,8 @@ from __future__ import annotations
 import threading
 import time
 
+import pytest
+
 from headwater.project import load_project
 from headwater.runtime import run
 from headwater.runtime.executor import TIMED_OUT, Executor, Step
@@ -36,11 +38,11 @@ def test_run_returns_after_the_timed_out_attempt_returns():
 
 def test_an_attempt_running_past_the_drain_timeout_is_named():
     finished = threading.Event()
-    step = Step("stuck", (), _stubborn(3.0, finished), timeout=0.1)
+    step = Step("stuck", (), _stubborn(20.0, finished), timeout=0.1)  # a daemon thread
     executor = Executor([step], threads=1, on_event=lambda e: None, drain_timeout=0.3)
     started = time.monotonic()
     executor.run()
-    assert time.monotonic() - started < 2.5
+    assert time.monotonic() - started < 10  # the drain's 0.3 s, not the step's 20 s
     assert not finished.is_set()
     assert executor.stragglers == ["stuck"]
 
@@ -70,3 +72,23 @@ def test_a_model_past_its_timeout_finishes_before_the_warehouse_closes(project_d
     assert result.steps["marts.slow"].status == TIMED_OUT
     assert time.monotonic() - started >= 1.0  # waited for the model's return
     assert run(project, include=["s.base"]).status == "success"  # the warehouse reopens
+
+
+def test_an_interrupted_run_waits_for_its_running_steps():
+    """Ctrl-C (here: the event callback raising) cancels the running steps and waits for
+    them: the caller then closes the engine they use."""
+    finished = threading.Event()
+    cancels: list[int] = []
+    slow = Step("slow", (), _stubborn(0.8, finished), cancel=cancels.append)
+    other = Step("other", (), lambda: None)
+
+    def interrupt(event) -> None:
+        if event.step == "other" and event.kind == "started":
+            raise KeyboardInterrupt
+
+    executor = Executor([slow, other], threads=2, on_event=interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        executor.run()
+    assert finished.is_set(), "run() raised while the interrupted step still ran"
+    assert len(cancels) >= 1
+    assert executor.stragglers == []

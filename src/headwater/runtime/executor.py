@@ -10,8 +10,9 @@ Contract:
   engine interrupt) and counts as a failed attempt (status ``timed_out`` if it was the last).
 - When a step finally fails, every step downstream of it becomes ``upstream_failed``; steps
   that do not depend on it still run (failures stay local).
-- ``run()`` returns only when every timed-out attempt has returned too (it is cancelled again
-  every second), or after ``drain_timeout`` seconds: the caller then closes the resources
+- ``run()`` returns (or raises, when interrupted) only when every timed-out or interrupted
+  attempt has returned too (it is cancelled again every second), or after ``drain_timeout``
+  seconds: the caller then closes the resources
   the steps share (an engine closed under a running statement crashes the process). Attempts
   still running then are named in ``stragglers``; their resources must stay open.
 """
@@ -174,8 +175,17 @@ class Executor:
 
     def run(self) -> dict[str, StepState]:
         self._pool = _Pool(self.threads, self._done)
+        self._running: dict[str, _Attempt] = {}
         try:
             return self._run()
+        except BaseException:
+            # interrupted (Ctrl-C, or an on_event that raised): stop what runs, so that the
+            # caller may close what the steps share once the drain below has waited for them
+            for att in self._running.values():
+                att.abandoned = True
+                self._pool.abandoned.append(att)
+                _cancel(att)
+            raise
         finally:
             self._pool.close()
             self._drain()
@@ -199,7 +209,7 @@ class Executor:
         waiting = {n: len(s.deps) for n, s in self.steps.items()}
         ready = [n for n, c in waiting.items() if c == 0]
         retry_at: dict[str, float] = {}
-        running: dict[str, _Attempt] = {}
+        running = self._running
         while ready or running or retry_at:
             now = time.monotonic()
             for name in [n for n, t in retry_at.items() if t <= now]:

@@ -110,8 +110,8 @@ def run(
         )
         try:
             state = executor.run()
-            stragglers = executor.stragglers
         finally:
+            stragglers = executor.stragglers
             recorder.close()  # every event recorded before the run is marked finished
             compiled.save()
         status = SUCCESS if all(s.status == SUCCESS for s in state.values()) else "failed"
@@ -125,7 +125,7 @@ def run(
             # closing the engine under a running statement crashes the process: it stays
             # open (and the steps' statements run on) until the process exits
             _log.warning(
-                "run %s: %s still running after its timeout; the warehouse stays open",
+                "run %s: %s still running (timed out or interrupted); the warehouse stays open",
                 run_id,
                 ", ".join(stragglers),
             )
