@@ -67,7 +67,7 @@ def main() -> None:
     work = work_dir("ingest_postgres")
     results: list[Case] = []
     with PostgresServer(work / "pg") as server:
-        url = prepare(server, TPCH_SF1_ROWS, 1_000_000)
+        url = prepare(server, TPCH_SF1_ROWS, [1_000_000])
         with psycopg.connect(url, autocommit=True) as con:
             log(f"copying lineitem to {TABLE}, index on l_shipdate")
             con.execute(f"drop table if exists {TABLE}")

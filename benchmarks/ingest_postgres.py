@@ -1,7 +1,7 @@
 """A PostgreSQL table into the warehouse: Headwater against the tools a user would otherwise pick.
 
     .venv/bin/python -m benchmarks.ingest_postgres [--rows 6001215] [--reps 1] [--no-dlt]
-        [--flat 1000000]
+        [--flat 1000000[,5000000,...]]
 
 TPC-H lineitem (DuckDB's ``tpch`` extension, from the ``duckdb-extension-tpch`` wheel, loaded
 from its file: no network) of ``--rows`` rows (default: all of SF1, 6,001,215) sits in a local
@@ -26,8 +26,8 @@ from an empty warehouse:
   own under ``benchmarks/.work`` (dlt pins another DuckDB); skipped when it cannot install;
 - **connector alone (drain)**: the connector's batches counted and dropped: its own memory.
 
-And ``headwater run`` and the drain of a ``--flat``-row copy of the table, to compare peak
-memory against table size.
+And ``headwater run`` and the drain of a copy of the table with each ``--flat`` row count
+(``lineitem_<rows>``), to draw peak memory against table size.
 
 Reported: wall seconds (median of ``--reps``), rows/s, speed against the text floor
 (floor seconds / seconds: 1.0 is the wire's speed), peak RSS of the process (VmHWM, polled;
@@ -46,6 +46,7 @@ import shutil
 import statistics
 import sys
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -164,8 +165,9 @@ def _count(url: str, table: str) -> int | None:
         return int(row[0]) if row else None
 
 
-def prepare(server: Any, rows: int, flat: int) -> str:
-    """``lineitem`` with ``rows`` rows (and ``lineitem_flat`` with ``flat``); returns its URL."""
+def prepare(server: Any, rows: int, flat: list[int]) -> str:
+    """``lineitem`` with ``rows`` rows (and ``lineitem_<n>`` with ``n`` for each smaller count
+    of ``flat``); returns its URL."""
     import duckdb
     import duckdb_extension_postgres_scanner as pg_ext
     import duckdb_extension_tpch as tpch
@@ -174,7 +176,7 @@ def prepare(server: Any, rows: int, flat: int) -> str:
     from benchmarks._common import log
 
     url: str = server.create_database("bench")
-    tables = {"lineitem": rows, "lineitem_flat": min(flat, rows)}
+    tables = {"lineitem": rows, **{f"lineitem_{n}": n for n in flat if n < rows}}
     if all(_count(url, t) == n for t, n in tables.items()):
         return url
     # dbgen's scale factor has two decimals that count: round up, plus a margin
@@ -221,7 +223,7 @@ def run(
     rows: int = TPCH_SF1_ROWS,
     reps: int = 1,
     with_dlt: bool = True,
-    flat: int = FLAT_ROWS,
+    flat: list[int] | None = None,
     memory_limit: str | None = None,
     only: list[str] | None = None,
 ) -> list[Any]:
@@ -237,7 +239,8 @@ def run(
     work = work_dir("ingest_postgres")
     results: list[Row] = []
     with PostgresServer(work / "pg") as server:
-        url = prepare(server, rows, flat)
+        sizes = [n for n in (flat or [FLAT_ROWS]) if n < rows]
+        url = prepare(server, rows, sizes)
         psql = [str(server.bin_dir / "psql"), "--no-psqlrc", "--quiet", url, "-c"]
         env = {**os.environ, "RUNTIME__DLTHUB_TELEMETRY": "false", "PYTHONDONTWRITEBYTECODE": "1"}
         env.pop("HEADWATER_PG_PARALLEL", None)
@@ -315,14 +318,14 @@ def run(
                 )
             )
         cases.append(("headwater connector alone (drain)", lambda: child("drain"), env, rows))
-        if flat < rows:
+        for n in sizes:
             cases += [
-                (f"headwater run, {flat:,} rows", lambda: project("lineitem_flat"), env, flat),
+                (f"headwater run, {n:,} rows", partial(project, f"lineitem_{n}"), env, n),
                 (
-                    f"headwater connector alone (drain), {flat:,} rows",
-                    lambda: child("drain", "lineitem_flat"),
+                    f"headwater connector alone (drain), {n:,} rows",
+                    partial(child, "drain", f"lineitem_{n}"),
                     env,
-                    flat,
+                    n,
                 ),
             ]
         if memory_limit:
@@ -334,13 +337,13 @@ def run(
                     rows,
                 )
             )
-            if flat < rows:
+            for n in sizes:
                 cases.append(
                     (
-                        f"headwater run, memory_limit {memory_limit}, {flat:,} rows",
-                        lambda: project("lineitem_flat", memory_limit),
+                        f"headwater run, memory_limit {memory_limit}, {n:,} rows",
+                        partial(project, f"lineitem_{n}", memory_limit),
                         env,
-                        flat,
+                        n,
                     )
                 )
         if only:
@@ -407,7 +410,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=TPCH_SF1_ROWS)
     parser.add_argument("--reps", type=int, default=1)
-    parser.add_argument("--flat", type=int, default=FLAT_ROWS, help="rows of the memory check")
+    parser.add_argument(
+        "--flat",
+        default=str(FLAT_ROWS),
+        help="comma-separated row counts of the memory check's smaller tables",
+    )
     parser.add_argument("--no-dlt", action="store_true", help="skip dlt (and its venv)")
     parser.add_argument("--memory-limit", help="also run headwater with this memory_limit")
     parser.add_argument(
@@ -433,7 +440,8 @@ def main() -> None:
     from benchmarks._common import WORK, fmt_seconds
 
     only = [o for o in (args.only or "").split(",") if o] or None
-    rows = run(args.rows, args.reps, not args.no_dlt, args.flat, args.memory_limit, only)
+    flat = [int(n) for n in args.flat.split(",") if n]
+    rows = run(args.rows, args.reps, not args.no_dlt, flat, args.memory_limit, only)
     print(
         f"{'case':40} {'wall':>9} {'rows/s':>11} {'vs floor':>9} {'peak RSS':>9} "
         f"{'CPU':>7} {'server CPU':>10} {'load':>5}"

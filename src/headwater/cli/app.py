@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -78,6 +80,16 @@ def init(directory: Annotated[Path, typer.Argument(help="Folder to create.")] = 
     typer.echo(f"created {len(written)} files in {directory}; try: headwater run -p {directory}")
 
 
+@contextlib.contextmanager
+def _interruptible() -> Iterator[None]:
+    """Ctrl-C: the run has cancelled its steps and recorded itself failed; say so, exit 130."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted: the run stopped (`headwater retry RUN_ID` resumes it)\n")
+        raise typer.Exit(130) from None
+
+
 @app.command()
 def run(
     project: ProjectOpt = Path("."),
@@ -102,7 +114,7 @@ def run(
         include, skip = include + pipe.select, skip + pipe.exclude
     names = do_select(proj.graph, include, skip)
     console = _console()
-    with RunDisplay(console, len(names)) as display:
+    with _interruptible(), RunDisplay(console, len(names)) as display:
         result = do_run(proj, names=names, include=include, threads=threads, on_event=display)
     summary(console, result)
     if result.status != "success":
@@ -121,7 +133,7 @@ def retry(
 
     proj = _load(project)
     console = _console()
-    with RunDisplay(console, 0) as display:
+    with _interruptible(), RunDisplay(console, 0) as display:
         result = retry_run(proj, run_id, threads=threads, on_event=display)
     summary(console, result)
     if result.status != "success":
