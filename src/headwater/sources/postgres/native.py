@@ -13,8 +13,8 @@ What the extension maps exactly, checked against the Arrow path type by type
   timestamp, timestamptz, interval, uuid, bytea, and ``numeric(p,s)`` with
   0 <= s <= p <= 38;
 - with a cast in the warehouse: enums (``::VARCHAR``), json and jsonb (``::JSON``), oid
-  (``::BIGINT``: the extension says UINTEGER), ``char(n)`` (``rpad(.., n)``: the extension
-  drops the padding PostgreSQL keeps).
+  (``::BIGINT``: the extension says UINTEGER), ``char(n)`` (``rpad(.., n)`` where shorter: the
+  extension drops the padding PostgreSQL keeps).
 
 Not mapped (read through Arrow): unconstrained or wider numeric (the extension reads it
 as DOUBLE), negative scales, money, domains, arrays, composites, and the types the Arrow
@@ -84,7 +84,7 @@ def expression(column: Attribute) -> str | None:
     >>> expression(Attribute("n", "numeric", "b", -1, "numeric")) is None
     True
     >>> expression(Attribute("c", "bpchar", "b", 3 + 4, "character(3)"))
-    'rpad("c", 3, \\' \\') AS "c"'
+    'CASE WHEN length("c") < 3 THEN rpad("c", 3, \\' \\') ELSE "c" END AS "c"'
     """
     c = ident(column.name)
     if column.typtype == "e":
@@ -98,7 +98,10 @@ def expression(column: Attribute) -> str | None:
     if column.typname == "numeric":
         return c if _exact_decimal(column.typmod) else None
     if column.typname == "bpchar" and column.typmod > 4:
-        return f"rpad({c}, {column.typmod - 4}, ' ') AS {c}"
+        # rpad only the values the extension shortened: rpad on every value cost 0.7 CPU s
+        # per 10M values, length() 0.05 s (most values already have their full width)
+        n = column.typmod - 4
+        return f"CASE WHEN length({c}) < {n} THEN rpad({c}, {n}, ' ') ELSE {c} END AS {c}"
     return None
 
 
