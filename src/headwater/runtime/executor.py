@@ -12,9 +12,9 @@ Contract:
   that do not depend on it still run (failures stay local).
 - ``run()`` returns (or raises, when interrupted) only when every timed-out or interrupted
   attempt has returned too (it is cancelled again every second), or after ``drain_timeout``
-  seconds: the caller then closes the resources
-  the steps share (an engine closed under a running statement crashes the process). Attempts
-  still running then are named in ``stragglers``; their resources must stay open.
+  seconds: the caller then closes the resources the steps share (an engine closed under a
+  running statement crashes the process). Attempts still running then are named in
+  ``stragglers``; their resources must stay open.
 """
 
 from __future__ import annotations
@@ -165,7 +165,7 @@ class Executor:
         self.threads = max(1, threads)
         self.on_event = on_event
         self.drain_timeout = drain_timeout
-        self.stragglers: list[str] = []  # timed-out steps still running when run() returned
+        self.stragglers: list[str] = []  # steps still running when run() returned
         self.state = {s.name: StepState() for s in steps}
         self._children: dict[str, list[str]] = {s.name: [] for s in steps}
         for s in steps:
@@ -191,7 +191,7 @@ class Executor:
             self._drain()
 
     def _drain(self) -> None:
-        """Wait for the timed-out attempts to return, cancelling them again every second:
+        """Wait for the abandoned attempts to return, cancelling them again every second:
         a cancel can land between two statements of a step and stop only the first."""
         deadline = time.monotonic() + self.drain_timeout
         for att in self._pool.abandoned:
