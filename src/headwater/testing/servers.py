@@ -314,6 +314,8 @@ class _Server:
     shutdown_signal: ClassVar[int]
     #: Log lines that mean the TCP port was taken (then another port is tried).
     port_in_use_markers: ClassVar[tuple[str, ...]] = ("Address already in use",)
+    #: The server's self-signed certificate, for clients (servers started with ``tls=True``).
+    certificate: Path
 
     def __init__(
         self,
@@ -544,6 +546,21 @@ class _Server:
                 preexec_fn=preexec,
             )
 
+    def _make_certificate(self, folder: Path) -> None:
+        """``server.key`` and a self-signed ``server.crt`` for 127.0.0.1 in ``folder`` (made
+        by the server's user, so it may read its key), the certificate copied to
+        ``self.certificate`` for clients. Its subjectAltName passes a host-name check."""
+        key = folder / "server.key"
+        self._run(
+            [
+                "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                "-keyout", str(key), "-out", str(folder / "server.crt"),
+            ]
+        )  # fmt: skip
+        os.chmod(key, 0o600)
+        shutil.copyfile(folder / "server.crt", self.certificate)
+
     def _run(self, argv: Sequence[str], *, as_db_user: bool = True, timeout: float = 120) -> str:
         """Run a helper command to completion; RuntimeError with its output if it fails."""
         cmd, uid, gid, _ = self._command(argv, as_db_user=as_db_user, deathsig=None)
@@ -733,20 +750,7 @@ class PostgresServer(_Server):
             f"{tcp} all all ::1/128      scram-sha-256\n"
         )
         if self.tls:
-            self._make_certificate()
-
-    def _make_certificate(self) -> None:
-        """A self-signed certificate for 127.0.0.1 (subjectAltName, for verify-full)."""
-        key = self.data_dir / "server.key"
-        self._run(
-            [
-                "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-                "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-                "-keyout", str(key), "-out", str(self.data_dir / "server.crt"),
-            ]
-        )  # fmt: skip
-        os.chmod(key, 0o600)
-        shutil.copyfile(self.data_dir / "server.crt", self.certificate)
+            self._make_certificate(self.data_dir)
 
     def _remove_stale_files(self) -> None:
         # Only ever called while no process of ours runs on this directory.
@@ -881,6 +885,7 @@ class MariaDBServer(_Server):
         password: str = "headwater-secret",
         database: str = "headwater",
         startup_timeout: float = 60.0,
+        tls: bool = False,
     ) -> None:
         super().__init__(
             base_dir,
@@ -890,6 +895,10 @@ class MariaDBServer(_Server):
             database=database,
             startup_timeout=startup_timeout,
         )
+        #: TCP connections must use TLS (``require_secure_transport``), with a self-signed
+        #: certificate for 127.0.0.1 whose path is :attr:`certificate` (a client's ssl-ca).
+        self.tls = tls
+        self.certificate = self.base_dir / "server.crt"
         binaries = _mariadb_binaries()
         if binaries is None:
             raise RuntimeError(
@@ -942,6 +951,8 @@ class MariaDBServer(_Server):
             self._run(argv)
         except RuntimeError as exc:
             raise RuntimeError(f"{exc}\n(mariadb-install-db for {self.base_dir})") from None
+        if self.tls:
+            self._make_certificate(self.data_dir)
 
     def _remove_stale_files(self) -> None:
         # Only ever called while no process of ours runs on this directory.
@@ -963,6 +974,12 @@ class MariaDBServer(_Server):
             f"--pid-file={self.pid_path}",
             f"--log-error={self.log_path}",
         ]
+        if self.tls:
+            argv += [
+                f"--ssl-cert={self.data_dir / 'server.crt'}",
+                f"--ssl-key={self.data_dir / 'server.key'}",
+                "--require-secure-transport=ON",  # TCP only: root's unix socket stays plain
+            ]
         self._proc = self._spawn(argv)
 
     def _ready(self) -> bool:

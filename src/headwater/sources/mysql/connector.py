@@ -26,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import ssl
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -36,6 +37,7 @@ import pyarrow as pa
 from headwater.config.secrets import redact_text
 from headwater.errors import ConnectionError_, HeadwaterError, SourceError
 from headwater.sources.connector import ConnectorCapabilities, TableRead
+from headwater.sources.mysql.tls import Tls, is_certificate_error
 from headwater.sources.mysql.types import Column, column, convert, literal, quote_ident
 
 CAPABILITIES = ConnectorCapabilities(
@@ -106,6 +108,7 @@ class MySQLConnector:
         self.where = f"connection {name!r} ({self.host}:{self.port}/{self.database})"
         if not self.database:
             raise ConnectionError_(f"{self.where}: the URL names no database (mysql://.../db)")
+        self.tls = Tls.from_params(params, self.where)
         self.failure: HeadwaterError | None = None
         self._con = self._connect()
 
@@ -113,6 +116,10 @@ class MySQLConnector:
 
     def _connect(self) -> Any:
         pymysql = _require("pymysql", self.name)
+        try:
+            tls = self.tls.pymysql_options()
+        except (OSError, ssl.SSLError) as exc:  # an ssl-ca that cannot be read
+            raise ConnectionError_(f"{self.where}: ssl-ca {self.tls.ca!r}: {exc}") from None
         try:
             con = pymysql.connect(
                 host=self.host,
@@ -127,9 +134,16 @@ class MySQLConnector:
                 read_timeout=self.connect_timeout,
                 autocommit=True,
                 init_command="SET time_zone = '+00:00'",
+                **tls,
             )
         except pymysql.err.MySQLError as exc:
+            if "server doesn't support it" in str(exc):  # PyMySQL, when TLS is required
+                raise self.tls.no_tls_error(self.where) from None
             raise self._error(exc, connecting=True) from None
+        with con.cursor() as cur:
+            cur.execute("SHOW SESSION STATUS LIKE 'Ssl_cipher'")
+            row = cur.fetchone()
+        self.encrypted = bool(row and row[1])  # the extract's sessions follow this one
         con._read_timeout = None  # metadata queries (a view's LIMIT 0) may take their time
         return con
 
@@ -155,8 +169,9 @@ class MySQLConnector:
         text = self._scrub(str(exc.args[1] if len(exc.args) > 1 else exc))
         what = f" table {table!r}" if table else ""
         if code == 1045:
+            hint = " or the server requires TLS" if self.tls.mode == "disabled" else ""
             return ConnectionError_(
-                f"{self.where}: access denied for user {self.user!r} (wrong user or password)"
+                f"{self.where}: access denied for user {self.user!r} (wrong user or password{hint})"
             )
         if code == 1044:
             return ConnectionError_(
@@ -164,6 +179,8 @@ class MySQLConnector:
             )
         if code == 1049:
             return ConnectionError_(f"{self.where}: database {self.database!r} does not exist")
+        if is_certificate_error(text):  # a retry cannot fix it
+            return ConnectionError_(f"{self.where}: TLS: {text}")
         if code in (2002, 2003) or (connecting and code in _TRANSIENT_CODES):
             return _transient(f"{self.where}: cannot connect to {self.host}:{self.port} ({text})")
         if code in _TRANSIENT_CODES:
@@ -322,7 +339,7 @@ class MySQLConnector:
     def _cx_url(self) -> str:
         user, password = quote(self.user, safe=""), quote(self._password, safe="")
         database = quote(self.database, safe="")
-        return f"mysql://{user}:{password}@{self.host}:{self.port}/{database}"
+        return f"mysql://{user}:{password}@{self.host}:{self.port}/{database}{self.tls.url_params(self.encrypted)}"
 
     def _batches(self, plan: _Plan, what: TableRead) -> Iterator[pa.RecordBatch]:
         os.environ.setdefault("RUST_LOG", "off")  # connectorx's pool logs every failed retry
