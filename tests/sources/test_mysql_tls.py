@@ -115,6 +115,7 @@ def test_required_refuses_a_server_without_tls(mariadb_url: str) -> None:
         ("ssl-mode=sometimes", "unknown ssl-mode 'sometimes'"),
         ("ssl-mode=required&ssl-ca=/ca.pem", "does not verify the certificate"),
         ("ssl-ca=/nonexistent/ca.pem", "ssl-ca '/nonexistent/ca.pem'"),
+        ("sslmode=required", "unknown URL parameter 'sslmode' \\(did you mean 'ssl-mode'"),
     ],
 )
 def test_bad_tls_settings_are_named(mariadb_url: str, query: str, message: str) -> None:

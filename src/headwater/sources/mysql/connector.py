@@ -24,6 +24,7 @@ runtime retries with backoff; the retry extracts from the start of the same wind
 from __future__ import annotations
 
 import contextlib
+import difflib
 import os
 import re
 import ssl
@@ -49,6 +50,7 @@ CAPABILITIES = ConnectorCapabilities(
 )
 DEFAULT_PORT = 3306
 CONNECT_TIMEOUT = 10.0  # seconds; ?connect_timeout=N in the URL overrides it
+URL_PARAMETERS = frozenset({"connect_timeout", "parallel", "ssl-mode", "ssl-ca"})
 PARALLEL_MIN_ROWS = 2_000_000  # estimated rows from which a full read is split in ranges
 _INTEGER_KINDS = re.compile(r"^(tinyint|smallint|mediumint|int|bigint)( unsigned)?$")
 # connectorx errors that mean the connection, not the query, failed
@@ -108,6 +110,14 @@ class MySQLConnector:
         self.where = f"connection {name!r} ({self.host}:{self.port}/{self.database})"
         if not self.database:
             raise ConnectionError_(f"{self.where}: the URL names no database (mysql://.../db)")
+        unknown = sorted(set(params) - URL_PARAMETERS)
+        if unknown:  # a misspelt ssl-mode must not quietly mean `preferred`
+            close = difflib.get_close_matches(unknown[0], URL_PARAMETERS, n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            raise ConnectionError_(
+                f"{self.where}: unknown URL parameter {unknown[0]!r} "
+                f"({hint}known: {', '.join(sorted(URL_PARAMETERS))})"
+            )
         self.tls = Tls.from_params(params, self.where)
         self.failure: HeadwaterError | None = None
         self._con = self._connect()
