@@ -20,6 +20,9 @@ its ``exit_code``. Anything else is a bug and keeps its traceback.
     ├── RunFailed                       exit 5   a run finished with failed steps
     └── StepTimeout                              a step exceeded its timeout (internal to runs)
 
+    KeyboardInterrupt
+    └── RunInterrupted                  exit 130 Ctrl-C stopped a run (its id attached)
+
 Messages never contain secrets: connection URLs are shown through
 :func:`headwater.config.redact`.
 """
@@ -110,3 +113,12 @@ class RunFailed(HeadwaterError):
 
 class StepTimeout(HeadwaterError):
     """A step ran longer than its timeout."""
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """Ctrl-C stopped run ``run_id``: its running steps were cancelled and it is recorded
+    as failed. A KeyboardInterrupt still, so that code which stops on one stops here too."""
+
+    def __init__(self, run_id: str) -> None:
+        super().__init__(run_id)
+        self.run_id = run_id

@@ -1,8 +1,9 @@
 """Ctrl-C during `headwater run`: the running statement is cancelled, the process exits 130
-(not a crash), nothing half-built is left, and the next run succeeds."""
+(not a crash) naming the run, nothing half-built is left, and `retry` finishes the rest."""
 
 from __future__ import annotations
 
+import re
 import signal
 import subprocess
 import sys
@@ -10,25 +11,29 @@ import time
 from pathlib import Path
 
 from headwater.project import load_project
-from headwater.runtime import run
+from headwater.runtime import retry_run
 
 SLOW = (
     "-- headwater:\n--   materialized: table\n"
     "select sum(a.range * b.range) as s from range(200000000) a, range(1000) b"
 )
+QUICK = "-- headwater:\n--   materialized: table\nselect 1 as y"
 
 
-def _wait_for_start(root: Path, timeout: float = 60.0) -> None:
+def _wait_for(root: Path, line: str, timeout: float = 60.0) -> None:
+    """Until the run's run.log holds ``line``."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if any("started" in p.read_text() for p in root.glob(".headwater/logs/*/run.log")):
+        if any(line in p.read_text() for p in root.glob(".headwater/logs/*/run.log")):
             return
         time.sleep(0.05)
-    raise AssertionError("the run never started its step")
+    raise AssertionError(f"the run never logged {line!r}")
 
 
 def test_ctrl_c_cancels_the_run_and_exits_130(project_dir):
-    root = project_dir({"headwater.toml": "", "models/s/slow.sql": SLOW})
+    root = project_dir(
+        {"headwater.toml": "", "models/s/slow.sql": SLOW, "models/s/quick.sql": QUICK}
+    )
     proc = subprocess.Popen(
         [sys.executable, "-m", "headwater", "run", "-p", str(root)],
         stdout=subprocess.PIPE,
@@ -36,21 +41,25 @@ def test_ctrl_c_cancels_the_run_and_exits_130(project_dir):
         text=True,
     )
     try:
-        _wait_for_start(root)
-        time.sleep(0.3)  # inside the query
+        _wait_for(root, "s.slow started")
+        _wait_for(root, "s.quick success")
+        time.sleep(0.3)  # inside the slow query
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=60)
     finally:
         proc.kill()
     assert proc.returncode == 130, (proc.returncode, out, err)
-    assert "interrupted" in err
+    found = re.search(r"interrupted: run (\S+) stopped; `headwater retry \1`", err)
+    assert found, err
     project = load_project(root)
     tables = project_tables(project)
-    assert "slow" not in tables  # the interrupted build left nothing
+    assert "slow" not in tables and "quick" in tables  # the interrupted build left nothing
     (root / "models/s/slow.sql").write_text(
         "-- headwater:\n--   materialized: table\nselect 1 as s"
     )
-    assert run(load_project(root)).status == "success"
+    again = retry_run(load_project(root), found.group(1))
+    assert again.status == "success"
+    assert list(again.steps) == ["s.slow"]  # the step that did not finish, alone
 
 
 def project_tables(project) -> set[str]:

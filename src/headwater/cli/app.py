@@ -82,11 +82,17 @@ def init(directory: Annotated[Path, typer.Argument(help="Folder to create.")] = 
 
 @contextlib.contextmanager
 def _interruptible() -> Iterator[None]:
-    """Ctrl-C: the run has cancelled its steps and recorded itself failed; say so, exit 130."""
+    """Ctrl-C: the run has cancelled its steps and recorded itself failed; say which run and
+    how to resume it, and exit 130."""
     try:
         yield
-    except KeyboardInterrupt:
-        sys.stderr.write("interrupted: the run stopped (`headwater retry RUN_ID` resumes it)\n")
+    except KeyboardInterrupt as exc:
+        run_id = getattr(exc, "run_id", None)  # RunInterrupted, once the run had started
+        if run_id:
+            line = f"run {run_id} stopped; `headwater retry {run_id}` reruns what did not finish"
+        else:
+            line = "stopped before the run started"
+        sys.stderr.write(f"interrupted: {line}\n")
         raise typer.Exit(130) from None
 
 

@@ -17,7 +17,7 @@ from typing import Any
 from headwater.config.secrets import redact_text
 from headwater.engines import open_engine
 from headwater.engines.base import STATE_SCHEMA
-from headwater.errors import HeadwaterError
+from headwater.errors import HeadwaterError, RunInterrupted
 from headwater.metastore import Metastore
 from headwater.models import CompiledCache
 from headwater.project import Project, select
@@ -55,7 +55,10 @@ def run(
     parent_run_id: str | None = None,
     on_event: Callable[[Event], None] | None = None,
 ) -> RunResult:
-    """Run the selected steps (``names`` overrides the selection) and record the run."""
+    """Run the selected steps (``names`` overrides the selection) and record the run.
+
+    Ctrl-C cancels the running steps, waits for them, records the run as failed and raises
+    :class:`~headwater.errors.RunInterrupted` (a KeyboardInterrupt) with the run's id."""
     chosen = names if names is not None else select(project.graph, include, exclude)
     chosen_set = set(chosen)
     run_id = new_run_id()
@@ -117,6 +120,9 @@ def run(
         status = SUCCESS if all(s.status == SUCCESS for s in state.values()) else "failed"
         store.finish_run(run_id, status)
         return RunResult(run_id, status, state, time.monotonic() - started)
+    except KeyboardInterrupt:
+        store.finish_run(run_id, "failed")
+        raise RunInterrupted(run_id) from None
     except BaseException:
         store.finish_run(run_id, "failed")
         raise
