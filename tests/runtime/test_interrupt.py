@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+from headwater.metastore import Metastore
 from headwater.project import load_project
 from headwater.runtime import retry_run
 
@@ -57,6 +58,11 @@ def test_ctrl_c_cancels_the_run_and_exits_130(project_dir):
     (root / "models/s/slow.sql").write_text(
         "-- headwater:\n--   materialized: table\nselect 1 as s"
     )
+    with Metastore.open(project.metastore_url) as store:  # not left "running"
+        steps = {s.step: s for s in store.step_runs(found.group(1))}
+    assert steps["s.slow"].status == "failed"
+    assert steps["s.slow"].error == "interrupted (Ctrl-C)"
+    assert steps["s.quick"].status == "success"
     again = retry_run(load_project(root), found.group(1))
     assert again.status == "success"
     assert list(again.steps) == ["s.slow"]  # the step that did not finish, alone

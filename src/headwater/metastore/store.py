@@ -419,20 +419,25 @@ class Metastore:
         except sa.exc.IntegrityError as exc:
             raise ValueError(f"run {run_id!r} already exists in the metastore") from exc
 
-    def finish_run(self, run_id: str, status: str) -> None:
+    def finish_run(self, run_id: str, status: str, *, unfinished: str | None = None) -> None:
         """Set a run's final status (``success``, ``failed`` or ``abandoned``), finished now.
+        With ``unfinished`` (an error), its steps and attempts still ``running`` become
+        ``failed`` with that error (a run stopped by Ctrl-C).
 
         Raises ``ValueError`` for another status or an unknown run.
         """
         _check_choice("final run status", status, _FINAL_RUN_STATUSES)
+        now = _utcnow()
         with self._write() as conn:
             result = conn.execute(
                 t.runs.update()
                 .where(t.runs.c.run_id == run_id)
-                .values(status=status, finished_at=_utcnow())
+                .values(status=status, finished_at=now)
             )
             if result.rowcount == 0:
                 raise ValueError(f"unknown run {run_id!r}")
+            if unfinished is not None:
+                _fail_running(conn, [run_id], unfinished, now)
 
     def runs(self, limit: int = 20) -> list[RunRecord]:
         """The ``limit`` most recent runs, newest first (ties broken by run id, descending)."""
@@ -498,16 +503,7 @@ class Metastore:
                 .where(t.runs.c.run_id.in_(dead), t.runs.c.status == "running")
                 .values(status="abandoned", finished_at=now)
             )
-            for table in (t.step_runs, t.attempts):
-                conn.execute(
-                    table.update()
-                    .where(table.c.run_id.in_(dead), table.c.status == "running")
-                    .values(
-                        status="failed",
-                        error=ABANDONED_ERROR,
-                        finished_at=sa.func.coalesce(table.c.finished_at, now),
-                    )
-                )
+            _fail_running(conn, dead, ABANDONED_ERROR, now)
         return dead
 
     # ------------------------------------------------------------------ steps and attempts
@@ -693,3 +689,17 @@ class Metastore:
         query = sa.select(t.watermarks).order_by(t.watermarks.c.asset)
         with self._read() as conn:
             return [_watermark_record(row) for row in conn.execute(query)]
+
+
+def _fail_running(conn: sa.Connection, run_ids: list[str], error: str, now: datetime) -> None:
+    """The ``running`` steps and attempts of ``run_ids`` become ``failed`` with ``error``."""
+    for table in (t.step_runs, t.attempts):
+        conn.execute(
+            table.update()
+            .where(table.c.run_id.in_(run_ids), table.c.status == "running")
+            .values(
+                status="failed",
+                error=error,
+                finished_at=sa.func.coalesce(table.c.finished_at, now),
+            )
+        )

@@ -121,10 +121,10 @@ def run(
         store.finish_run(run_id, status)
         return RunResult(run_id, status, state, time.monotonic() - started)
     except KeyboardInterrupt:
-        store.finish_run(run_id, "failed")
+        store.finish_run(run_id, "failed", unfinished="interrupted (Ctrl-C)")
         raise RunInterrupted(run_id) from None
-    except BaseException:
-        store.finish_run(run_id, "failed")
+    except BaseException as exc:
+        store.finish_run(run_id, "failed", unfinished=f"the run stopped: {type(exc).__name__}")
         raise
     finally:
         if stragglers:
