@@ -5,7 +5,6 @@ sessions (PyMySQL for metadata, connectorx for the rows)."""
 from __future__ import annotations
 
 import ssl
-import subprocess
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -15,7 +14,7 @@ from test_mysql_helpers import connect, project_toml, warehouse, write_and_run
 
 from headwater.errors import ConnectionError_
 from headwater.sources.mysql import MySQLConnector
-from headwater.testing.servers import MariaDBServer, mariadb_available
+from headwater.testing.servers import MariaDBServer, mariadb_available, self_signed_certificate
 
 pytestmark = pytest.mark.skipif(not mariadb_available(), reason="MariaDB is not installed")
 
@@ -38,19 +37,6 @@ def tls_url(tls_server: MariaDBServer) -> str:
     finally:
         con.close()
     return url
-
-
-def other_certificate(folder: Path) -> Path:
-    """A self-signed certificate for 127.0.0.1 that is not the server's."""
-    crt = folder / "other-ca.crt"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-         "-keyout", str(folder / "other.key"), "-out", str(crt)],
-        check=True,
-        capture_output=True,
-    )  # fmt: skip
-    return crt
 
 
 def test_loads_over_verified_tls(tls_server: MariaDBServer, tls_url: str, tmp_path: Path) -> None:
@@ -91,7 +77,7 @@ def test_without_ssl_mode_tls_is_used_when_offered(tls_url: str, tmp_path: Path)
 def test_tls_failures_name_the_connection_and_are_not_retried(
     tls_server: MariaDBServer, tls_url: str, tmp_path: Path, query: str, message: str
 ) -> None:
-    url = f"{tls_url}?{query.format(wrong=other_certificate(tmp_path))}"
+    url = f"{tls_url}?{query.format(wrong=self_signed_certificate(tmp_path, 'other'))}"
     result = write_and_run(
         tmp_path / "p", project_toml(url, 'tables = ["orders"]', project="retry_delay = 0.05")
     )

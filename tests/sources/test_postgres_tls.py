@@ -3,7 +3,6 @@ read on both transports with the certificate verified (``sslmode=verify-full``).
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -14,7 +13,7 @@ from test_postgres_helpers import pg
 from headwater.project import load_project
 from headwater.runtime import run
 from headwater.testing.cli import query_warehouse as warehouse
-from headwater.testing.servers import PostgresServer, postgres_available
+from headwater.testing.servers import PostgresServer, postgres_available, self_signed_certificate
 
 pytestmark = pytest.mark.skipif(not postgres_available(), reason="PostgreSQL is not installed")
 
@@ -71,14 +70,7 @@ def test_loads_over_verified_tls(
 def test_tls_failures_name_the_connection_and_are_not_retried(
     tls_server: PostgresServer, tls_url: str, tmp_path: Path, query: str, message: str
 ) -> None:
-    wrong = tmp_path / "other-ca.crt"  # another self-signed certificate: not the server's
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-         "-keyout", str(tmp_path / "other.key"), "-out", str(wrong)],
-        check=True,
-        capture_output=True,
-    )  # fmt: skip
+    wrong = self_signed_certificate(tmp_path, "other")  # not the server's
     url = f"{tls_url}?{query.format(wrong=wrong)}"
     root = project(tmp_path / "p", url, "auto")
     result = run(load_project(root))

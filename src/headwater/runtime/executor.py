@@ -106,9 +106,13 @@ class _Pool:
     def submit(self, attempt: _Attempt) -> None:
         self.jobs.put(attempt)
 
-    def replace_stuck(self, attempt: _Attempt) -> None:
+    def abandon(self, attempt: _Attempt, *, replace: bool) -> None:
+        """Give up waiting for ``attempt``: its worker retires when (if) it returns, and
+        ``replace`` spawns another so that N workers stay available."""
+        attempt.abandoned = True
         self.abandoned.append(attempt)
-        self._spawn()
+        if replace:
+            self._spawn()
 
     def close(self) -> None:
         for _ in range(self.live):
@@ -182,8 +186,7 @@ class Executor:
             # interrupted (Ctrl-C, or an on_event that raised): stop what runs, so that the
             # caller may close what the steps share once the drain below has waited for them
             for att in self._running.values():
-                att.abandoned = True
-                self._pool.abandoned.append(att)
+                self._pool.abandon(att, replace=False)  # no more steps start
                 _cancel(att)
             raise
         finally:
@@ -231,8 +234,7 @@ class Executor:
                 limit = att.step.timeout
                 if limit is not None and time.monotonic() - att.started > limit:
                     del running[name]
-                    att.abandoned = True
-                    self._pool.replace_stuck(att)  # keep N workers while this one is busy
+                    self._pool.abandon(att, replace=True)
                     _cancel(att)
                     message = f"timed out after {limit:g} s (attempt {att.number})"
                     self._settle(att, False, message, TIMED_OUT, ready, waiting, retry_at)

@@ -63,6 +63,8 @@ __all__ = [
     "free_port",
     "mariadb_available",
     "postgres_available",
+    "self_signed_certificate",
+    "self_signed_command",
 ]
 
 LOOPBACK = "127.0.0.1"
@@ -78,6 +80,26 @@ def free_port() -> int:
         s.bind((LOOPBACK, 0))
         port: int = s.getsockname()[1]
         return port
+
+
+def self_signed_command(key: Path, certificate: Path) -> list[str]:
+    """The openssl command that writes ``key`` and a self-signed ``certificate`` for
+    127.0.0.1, valid two days; its subjectAltName passes a client's host-name check."""
+    return [
+        "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+        "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+        "-keyout", str(key), "-out", str(certificate),
+    ]  # fmt: skip
+
+
+def self_signed_certificate(folder: Path, name: str) -> Path:
+    """``folder/<name>.crt`` (and its key): a certificate no test server uses, for a
+    client that must fail to verify one (a wrong CA)."""
+    certificate = folder / f"{name}.crt"
+    subprocess.run(
+        self_signed_command(folder / f"{name}.key", certificate), check=True, capture_output=True
+    )
+    return certificate
 
 
 # --- finding binaries -------------------------------------------------------------
@@ -314,8 +336,6 @@ class _Server:
     shutdown_signal: ClassVar[int]
     #: Log lines that mean the TCP port was taken (then another port is tried).
     port_in_use_markers: ClassVar[tuple[str, ...]] = ("Address already in use",)
-    #: The server's self-signed certificate, for clients (servers started with ``tls=True``).
-    certificate: Path
 
     def __init__(
         self,
@@ -326,8 +346,13 @@ class _Server:
         password: str = "headwater-secret",
         database: str = "headwater",
         startup_timeout: float = 60.0,
+        tls: bool = False,
     ) -> None:
         self.base_dir = Path(base_dir).absolute()
+        #: TCP connections must use TLS, with a self-signed certificate for 127.0.0.1 made
+        #: when the data directory is; clients verify against :attr:`certificate`.
+        self.tls = tls
+        self.certificate = self.base_dir / "server.crt"
         self.host = LOOPBACK
         self._auto_port = port is None
         self.port: int = free_port() if port is None else port
@@ -400,6 +425,8 @@ class _Server:
         self._prepare_dirs()
         if not self._initialized():
             self._initialize()
+            if self.tls:
+                self._make_certificate(self.data_dir)
         deadline = time.monotonic() + self.startup_timeout
         attempts = 3 if self._auto_port else 1
         for attempt in range(attempts):
@@ -547,17 +574,11 @@ class _Server:
             )
 
     def _make_certificate(self, folder: Path) -> None:
-        """``server.key`` and a self-signed ``server.crt`` for 127.0.0.1 in ``folder`` (made
-        by the server's user, so it may read its key), the certificate copied to
-        ``self.certificate`` for clients. Its subjectAltName passes a host-name check."""
+        """``server.key`` and ``server.crt`` (:func:`self_signed_command`) in ``folder``, made
+        by the server's user so that it may read its key; the certificate is copied to
+        :attr:`certificate` for clients."""
         key = folder / "server.key"
-        self._run(
-            [
-                "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-                "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-                "-keyout", str(key), "-out", str(folder / "server.crt"),
-            ]
-        )  # fmt: skip
+        self._run(self_signed_command(key, folder / "server.crt"))
         os.chmod(key, 0o600)
         shutil.copyfile(folder / "server.crt", self.certificate)
 
@@ -692,11 +713,8 @@ class PostgresServer(_Server):
             password=password,
             database=database,
             startup_timeout=startup_timeout,
+            tls=tls,
         )
-        #: TCP connections must use TLS (``hostssl`` only), with a self-signed certificate
-        #: for 127.0.0.1 whose path is :attr:`certificate` (a client's ``sslrootcert``).
-        self.tls = tls
-        self.certificate = self.base_dir / "server.crt"
         bin_dir = _pg_bin_dir()
         if bin_dir is None:
             raise RuntimeError(
@@ -749,8 +767,6 @@ class PostgresServer(_Server):
             f"{tcp} all all 127.0.0.1/32 scram-sha-256\n"
             f"{tcp} all all ::1/128      scram-sha-256\n"
         )
-        if self.tls:
-            self._make_certificate(self.data_dir)
 
     def _remove_stale_files(self) -> None:
         # Only ever called while no process of ours runs on this directory.
@@ -894,11 +910,8 @@ class MariaDBServer(_Server):
             password=password,
             database=database,
             startup_timeout=startup_timeout,
+            tls=tls,
         )
-        #: TCP connections must use TLS (``require_secure_transport``), with a self-signed
-        #: certificate for 127.0.0.1 whose path is :attr:`certificate` (a client's ssl-ca).
-        self.tls = tls
-        self.certificate = self.base_dir / "server.crt"
         binaries = _mariadb_binaries()
         if binaries is None:
             raise RuntimeError(
@@ -951,8 +964,6 @@ class MariaDBServer(_Server):
             self._run(argv)
         except RuntimeError as exc:
             raise RuntimeError(f"{exc}\n(mariadb-install-db for {self.base_dir})") from None
-        if self.tls:
-            self._make_certificate(self.data_dir)
 
     def _remove_stale_files(self) -> None:
         # Only ever called while no process of ours runs on this directory.

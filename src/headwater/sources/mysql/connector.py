@@ -150,10 +150,14 @@ class MySQLConnector:
             if "server doesn't support it" in str(exc):  # PyMySQL, when TLS is required
                 raise self.tls.no_tls_error(self.where) from None
             raise self._error(exc, connecting=True) from None
-        with con.cursor() as cur:
-            cur.execute("SHOW SESSION STATUS LIKE 'Ssl_cipher'")
-            row = cur.fetchone()
-        self.encrypted = bool(row and row[1])  # the extract's sessions follow this one
+        # whether the session got TLS; under `preferred` the server decides, and the
+        # extract's sessions follow this one (see Tls.url_params)
+        self.encrypted = self.tls.mode != "disabled"
+        if self.tls.mode == "preferred":
+            with con.cursor() as cur:
+                cur.execute("SHOW SESSION STATUS LIKE 'Ssl_cipher'")
+                row = cur.fetchone()
+            self.encrypted = bool(row and row[1])
         con._read_timeout = None  # metadata queries (a view's LIMIT 0) may take their time
         return con
 
@@ -349,7 +353,8 @@ class MySQLConnector:
     def _cx_url(self) -> str:
         user, password = quote(self.user, safe=""), quote(self._password, safe="")
         database = quote(self.database, safe="")
-        return f"mysql://{user}:{password}@{self.host}:{self.port}/{database}{self.tls.url_params(self.encrypted)}"
+        tls = self.tls.url_params(self.encrypted)
+        return f"mysql://{user}:{password}@{self.host}:{self.port}/{database}{tls}"
 
     def _batches(self, plan: _Plan, what: TableRead) -> Iterator[pa.RecordBatch]:
         os.environ.setdefault("RUST_LOG", "off")  # connectorx's pool logs every failed retry

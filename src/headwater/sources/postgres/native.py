@@ -98,8 +98,8 @@ def expression(column: Attribute) -> str | None:
     if column.typname == "numeric":
         return c if _exact_decimal(column.typmod) else None
     if column.typname == "bpchar" and column.typmod > 4:
-        # rpad only the values the extension shortened: rpad on every value cost 0.7 CPU s
-        # per 10M values, length() 0.05 s (most values already have their full width)
+        # rpad only the values the extension shortened: rpad on every value cost about
+        # 0.37 CPU s per 10M values, the length() guard 0.04 s (most values are full width)
         n = column.typmod - 4
         return f"CASE WHEN length({c}) < {n} THEN rpad({c}, {n}, ' ') ELSE {c} END AS {c}"
     return None
