@@ -78,6 +78,26 @@ def test_query_is_read_only(tmp_path):
     assert result.exit_code == 4 and "read-only" in result.stderr
 
 
+def test_query_prints_instants_in_utc_and_reports_errors_in_one_line(tmp_path):
+    root = tmp_path / "shop"
+    invoke("init", str(root))
+    invoke("run", "-p", str(root))
+    # every loaded row has a TIMESTAMP WITH TIME ZONE column (_hw_loaded_at)
+    result = invoke(
+        "query", "select * from raw.customers order by 1", "-p", str(root), "-f", "json"
+    )
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)
+    assert rows and all(row["_hw_loaded_at"].endswith("+00:00") for row in rows)
+    table = invoke("query", "select timestamptz '2026-01-02 03:04:05+02' as t", "-p", str(root))
+    assert "2026-01-02 01:04:05+00:00" in table.stdout
+    # a SELECT that fails while it runs (not while it is parsed)
+    bad = invoke("query", "select cast(name as integer) from raw.customers", "-p", str(root))
+    assert bad.exit_code == 4
+    assert bad.stderr.strip().startswith("error: query failed: Conversion Error")
+    assert "Traceback" not in bad.output
+
+
 def test_import_is_light_and_side_effect_free(tmp_path):
     code = (
         "import sys, headwater; heavy = [m for m in ('duckdb', 'pyarrow', 'sqlglot', 'pydantic', "

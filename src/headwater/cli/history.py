@@ -94,14 +94,16 @@ def print_query(console: Console, project: Project, sql: str, fmt: str) -> None:
         )
     con = duckdb.connect(str(project.warehouse_path), read_only=True)
     try:
+        # instants print in UTC, as the warehouse keeps them: the same answer on every machine
+        con.execute("set TimeZone = 'UTC'")
         try:
             rel = con.sql(sql)
+            if rel is None:
+                return
+            columns = rel.columns
+            rows = rel.fetchall()  # a SELECT runs here: its errors too
         except duckdb.Error as exc:
             raise EngineError(f"query failed: {str(exc).splitlines()[0]}") from None
-        if rel is None:
-            return
-        columns = rel.columns
-        rows = rel.fetchall()
     finally:
         con.close()
     _emit(console, columns, rows, fmt)
