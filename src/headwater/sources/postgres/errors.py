@@ -35,16 +35,26 @@ class Address:
 
     @classmethod
     def parse(cls, url: str, name: str) -> Address:
+        """Read ``url`` as libpq does, including ``host``, ``port`` and ``dbname`` given as
+        parameters (a unix socket's folder is a ``host`` parameter).
+
+        >>> Address.parse("postgresql://app:pw@db:6432/shop", "c").where
+        'db:6432/shop'
+        >>> Address.parse("postgresql://app@/shop?host=/run/postgresql&port=5433", "c").where
+        '/run/postgresql:5433/shop'
+        """
         parts = urlsplit(url)
         scheme = "postgresql"
-        host = parts.hostname or "localhost"
+        query = dict(parse_qsl(parts.query, keep_blank_values=True))
+        host = query.get("host") or parts.hostname or "localhost"
         try:
-            port = parts.port or 5432
+            port = int(query.get("port") or parts.port or 5432)
         except ValueError:
             raise ConnectionError_(f"connection {name!r}: the URL has an invalid port") from None
-        database = unquote(parts.path.lstrip("/")) or unquote(parts.username or "")
+        database = (
+            query.get("dbname") or unquote(parts.path.lstrip("/")) or unquote(parts.username or "")
+        )
         password = unquote(parts.password or "")
-        query = dict(parse_qsl(parts.query, keep_blank_values=True))
         query.setdefault("connect_timeout", str(CONNECT_TIMEOUT))
         query.setdefault("application_name", "headwater")
         uri = urlunsplit((scheme, parts.netloc, parts.path, urlencode(query), ""))
