@@ -1,6 +1,9 @@
 -- headwater:
 --   materialized: table
 --   description: Customers (customer_key = region-customer_id), latest version.
+--   checks:
+--     - unique: customer_key
+--     - not_null: customer_key
 select
     customer_key,
     region,

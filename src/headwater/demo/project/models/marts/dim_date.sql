@@ -1,6 +1,8 @@
 -- headwater:
 --   materialized: table
 --   description: One row per calendar day covered by the currency rates (the whole history).
+--   checks:
+--     - unique: date_key
 with bounds as (
     select min(rate_date) as first_day, max(rate_date) as last_day
     from staging.stg_rates

@@ -1,6 +1,10 @@
 -- headwater:
 --   materialized: table
 --   description: One row per cart event (add / remove), times in UTC.
+--   checks:
+--     - unique: event_key
+--     - relationships: {column: customer_key, to: dim_customer}
+--     - relationships: {column: product_key, to: dim_product}
 select
     event_key,
     region,

@@ -1,6 +1,12 @@
 -- headwater:
 --   materialized: table
 --   description: One row per valid order item. is_sold is false for cancelled and returned orders. Times in UTC, amounts in USD at the rate of the order's day.
+--   checks:
+--     - unique: sale_key
+--     - relationships: {column: customer_key, to: dim_customer}
+--     - relationships: {column: product_key, to: dim_product}
+--     - relationships: {column: date_key, to: dim_date}
+--     - expression: amount_usd >= 0
 select
     i.order_item_key as sale_key,
     i.region,

@@ -1,5 +1,8 @@
 -- headwater:
 --   description: Cart events (add / remove) of the four regions, one row per (region, event_id), times in UTC.
+--   checks:
+--     - unique: event_key
+--     - accepted_values: {column: action, values: [add, remove]}
 with unioned as (
     select
         'europe' as region,

@@ -1,5 +1,7 @@
 -- headwater:
 --   description: Customers of the four regions; a customer is (region, customer_id). Times in UTC.
+--   checks:
+--     - unique: customer_key
 with unioned as (
     -- Europe: ISO 8601 text with offset (Europe/Paris)
     select

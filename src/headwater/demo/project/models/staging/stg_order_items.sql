@@ -1,5 +1,9 @@
 -- headwater:
 --   description: Valid order items, latest version per (region, order_id, line_no), with USD prices at the rate of the order's day (UTC). Items of invalid orders, with a quantity below 1 or an SKU missing from the catalog are left out.
+--   checks:
+--     - unique: order_item_key
+--     - range: {column: quantity, min: 1}
+--     - relationships: {column: order_key, to: stg_orders}
 with unioned as (
     select
         'europe' as region,

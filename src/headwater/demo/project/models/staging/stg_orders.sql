@@ -1,5 +1,9 @@
 -- headwater:
 --   description: Orders of the four regions, latest version per (region, order_id), ordered_at in UTC. Orders whose ordered_at does not parse are left out.
+--   checks:
+--     - unique: [region, order_id]
+--     - not_null: ordered_at
+--     - accepted_values: {column: status, values: [placed, paid, shipped, delivered, cancelled, returned]}
 with unioned as (
     select
         'europe' as region,

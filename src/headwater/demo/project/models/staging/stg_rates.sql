@@ -1,5 +1,8 @@
 -- headwater:
 --   description: Daily currency rates, USD per unit of each currency (one row per day and currency).
+--   checks:
+--     - unique: [rate_date, currency]
+--     - range: {column: usd_per_unit, min: 0, min_inclusive: false}
 with typed as (
     select
         try_cast(day as date) as rate_date,
