@@ -151,3 +151,23 @@ def test_step_logs_on_disk(project_dir):
     assert any(" s.bad failed in " in line and "nosuchcolumn" in line for line in run_log)
     assert any(" s.after_bad upstream_failed: upstream s.bad failed" in line for line in run_log)
     assert any(" marts.flaky attempt 1 failed" in line and "retrying" in line for line in run_log)
+
+
+LAZY = """
+from headwater import model
+
+@model(materialized="table")
+def lazy_bad(base):
+    return base.project("cast('x' || i as integer) as n")  # fails only when it runs
+"""
+
+
+def test_a_python_models_query_that_fails_names_the_model_file(project_dir):
+    """A Python model returns a lazy relation: its query runs, and fails, while the table is
+    written. The error is one line naming the model's file and asset, like a SQL model's."""
+    project = load_project(project_dir(graph_files({"python/lazy.py": LAZY})))
+    result = run(project, threads=2)
+    error = result.steps["marts.lazy_bad"].error or ""
+    assert result.steps["marts.lazy_bad"].status == "failed"
+    assert "python/lazy.py:4: marts.lazy_bad: Conversion Error" in error
+    assert "Traceback" not in error and len(error.splitlines()) == 1

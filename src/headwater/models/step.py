@@ -23,6 +23,8 @@ def run_model(
 ) -> int | None:
     """Materialize ``asset``; returns its row count (None for views). ``compiled`` keeps
     compiled SQL between runs."""
+    import duckdb
+
     cfg = asset.model
     assert cfg is not None and asset.schema and asset.table
     if asset.function is not None:
@@ -31,21 +33,24 @@ def run_model(
             for d in asset.deps[: len(asset.params)]
         ]
         log.info("calling %s(%s)", asset.function.__name__, ", ".join(asset.params))
-        result = asset.function(*inputs)
+        result = asset.function(*inputs)  # its own exceptions keep their traceback
         if result is None:
             raise EngineError(f"{asset.location}: Python model {asset.name} returned None")
-        return engine.write_table(
-            asset.schema,
-            asset.table,
-            result,
-            materialized=cfg.materialized,
-            unique_key=cfg.unique_key,
-            audit=audit,
-        )
+        try:
+            # a relation is lazy: the query the function built runs (and fails) here
+            return engine.write_table(
+                asset.schema,
+                asset.table,
+                result,
+                materialized=cfg.materialized,
+                unique_key=cfg.unique_key,
+                audit=audit,
+            )
+        except duckdb.Error as exc:
+            first = str(exc).splitlines()[0]
+            raise EngineError(f"{asset.location}: {asset.name}: {first}") from None
     sql = compiled.compile(asset, graph) if compiled else compile_sql(asset, graph)
     log.debug("materializing %s as %s: %s", asset.name, cfg.materialized, sql)
-    import duckdb
-
     try:
         return engine.materialize_sql(
             asset.schema,
