@@ -67,11 +67,19 @@ def test_retry_reruns_only_what_did_not_succeed(project_dir):
     (root / "models/s/bad.sql").write_text("select i as x from base")
     project = load_project(root)
     second = retry_run(project, first.run_id)
+    assert second is not None
     assert set(second.steps) == {"s.bad", "s.after_bad", "s.after_after"}
     assert second.status == "success"
     store = Metastore.open(project.metastore_url)
     assert store.get_run(second.run_id).parent_run_id == first.run_id
+    runs = len(store.runs())
     store.close()
+    # a run whose every step succeeded has nothing to retry: no new run
+    assert retry_run(project, second.run_id) is None
+    cli = invoke("retry", second.run_id, "-p", str(root))
+    assert cli.exit_code == 0 and "nothing to retry" in cli.stdout
+    with Metastore.open(project.metastore_url) as store:
+        assert len(store.runs()) == runs
 
 
 def test_retries_recover_a_transient_failure(project_dir):

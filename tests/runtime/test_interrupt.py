@@ -64,7 +64,7 @@ def test_ctrl_c_cancels_the_run_and_exits_130(project_dir):
     assert steps["s.slow"].error == "interrupted (Ctrl-C)"
     assert steps["s.quick"].status == "success"
     again = retry_run(load_project(root), found.group(1))
-    assert again.status == "success"
+    assert again is not None and again.status == "success"
     assert list(again.steps) == ["s.slow"]  # the step that did not finish, alone
 
 

@@ -141,6 +141,9 @@ def retry(
     console = _console()
     with _interruptible(), RunDisplay(console, 0) as display:
         result = retry_run(proj, run_id, threads=threads, on_event=display)
+    if result is None:
+        console.print(f"run {run_id}: every step succeeded, nothing to retry")
+        return
     summary(console, result)
     if result.status != "success":
         raise typer.Exit(5)

@@ -140,8 +140,9 @@ def run(
         store.close()
 
 
-def retry_run(project: Project, run_id: str, **kwargs: Any) -> RunResult:
-    """Rerun the steps of ``run_id`` that did not succeed (failed, skipped, never started)."""
+def retry_run(project: Project, run_id: str, **kwargs: Any) -> RunResult | None:
+    """Rerun the steps of ``run_id`` that did not succeed (failed, skipped, never started);
+    None, and no new run, when every step of it succeeded."""
     store = Metastore.open(project.metastore_url)
     try:
         store.mark_abandoned()
@@ -154,6 +155,8 @@ def retry_run(project: Project, run_id: str, **kwargs: Any) -> RunResult:
     steps = record.params.get("steps", [])
     planned = [n for n in steps if n in project.graph] if isinstance(steps, list) else []
     todo = project.graph.order(n for n in planned if n not in done)
+    if not todo:
+        return None
     return run(project, names=todo, trigger="retry", parent_run_id=record.run_id, **kwargs)
 
 
