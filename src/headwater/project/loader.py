@@ -23,7 +23,8 @@ from headwater.config.settings import (
 from headwater.config.textfile import locate_key
 from headwater.errors import ConfigError, ProjectError, UnknownAssetError
 from headwater.project.asset import Asset, SourceSpec
-from headwater.project.checks import Check, parse_checks, resolve_references
+from headwater.project.check_parser import parse_checks
+from headwater.project.checks import Check, resolve_references
 from headwater.project.graph import Graph
 from headwater.project.python_assets import discover
 from headwater.project.sql_model import read_sql_model

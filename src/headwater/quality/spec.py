@@ -1,6 +1,8 @@
-"""Check declarations live in :mod:`headwater.project.checks` (the project loader parses
-them, and ``project`` sits below ``quality``); this module re-exports them."""
+"""Check declarations live in :mod:`headwater.project.checks` and are parsed by
+:mod:`headwater.project.check_parser` (the project loader parses them, and ``project`` sits
+below ``quality``); this module re-exports them."""
 
+from headwater.project.check_parser import parse_checks
 from headwater.project.checks import (
     CHECK_TYPES,
     ROW_LEVEL,
@@ -8,7 +10,6 @@ from headwater.project.checks import (
     THIS,
     Check,
     Threshold,
-    parse_checks,
     parse_duration,
     resolve_references,
     validate_columns,
