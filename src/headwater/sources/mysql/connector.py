@@ -2,7 +2,8 @@
 
 Why two drivers: connectorx (Rust) decodes the wire protocol straight into Arrow and
 streams it (``arrow_stream``: batches of ``batch_size`` rows; memory does not grow with the
-table). On 1M lineitem rows it extracts in 4.7 s where mysqlclient's SSCursor needs 7.9 s
+table), in a child process (:mod:`.extract_process`: in this one it would hold the GIL
+while it waits for the server). On 1M lineitem rows it extracts in 4.7 s where mysqlclient's SSCursor needs 7.9 s
 (raw values, Arrow casts) to 15 s (Python objects), DuckDB's mysql_scanner 14 s and pymysql
 47 s. But it retries a failed login for 30 s, mis-decodes zero dates, wide DECIMALs and long
 TIMEs, and names no column in its errors; so every read first opens a pymysql session (short
@@ -38,6 +39,7 @@ import pyarrow as pa
 from headwater.config.secrets import redact_text
 from headwater.errors import ConnectionError_, HeadwaterError, SourceError
 from headwater.sources.connector import ConnectorCapabilities, TableRead
+from headwater.sources.mysql.extract_process import ExtractProcess
 from headwater.sources.mysql.tls import Tls, is_certificate_error
 from headwater.sources.mysql.types import Column, column, convert, literal, quote_ident
 
@@ -120,6 +122,7 @@ class MySQLConnector:
             )
         self.tls = Tls.from_params(params, self.where)
         self.failure: HeadwaterError | None = None
+        self._process: ExtractProcess | None = None  # the extract in progress
         self._con = self._connect()
 
     # -- the metadata session ------------------------------------------------------------
@@ -347,8 +350,20 @@ class MySQLConnector:
 
     def read(self, what: TableRead) -> pa.RecordBatchReader:
         _require("connectorx", self.name)
-        plan = self.plan(what)
-        return pa.RecordBatchReader.from_batches(plan.schema, self._batches(plan, what))
+        # started first: the child's imports overlap the planning queries
+        process = ExtractProcess()
+        try:
+            plan = self.plan(what)
+        except BaseException:
+            process.close()
+            raise
+        return pa.RecordBatchReader.from_batches(plan.schema, self._batches(plan, what, process))
+
+    def cancel(self) -> None:
+        """Stop the extract in progress, from another thread (a timed-out step)."""
+        process = self._process
+        if process is not None:
+            process.kill()
 
     def _cx_url(self) -> str:
         user, password = quote(self.user, safe=""), quote(self._password, safe="")
@@ -356,23 +371,21 @@ class MySQLConnector:
         tls = self.tls.url_params(self.encrypted)
         return f"mysql://{user}:{password}@{self.host}:{self.port}/{database}{tls}"
 
-    def _batches(self, plan: _Plan, what: TableRead) -> Iterator[pa.RecordBatch]:
-        os.environ.setdefault("RUST_LOG", "off")  # connectorx's pool logs every failed retry
-        cx = _require("connectorx", self.name)
-        options: dict[str, Any] = {}
+    def _batches(
+        self, plan: _Plan, what: TableRead, process: ExtractProcess
+    ) -> Iterator[pa.RecordBatch]:
+        request: dict[str, Any] = {
+            "url": self._cx_url(),
+            "sql": plan.sql,
+            "batch_size": what.batch_size,
+            "pre_execution_query": ["SET time_zone = '+00:00'", *self._time_limit(what)],
+        }
         if plan.partition is not None:
-            options = {"partition_on": plan.partition[0], "partition_num": plan.partition[1]}
-        schema, offset, stream = plan.schema, 0, None
+            request.update(partition_on=plan.partition[0], partition_num=plan.partition[1])
+        schema, offset = plan.schema, 0
+        self._process = process
         try:
-            stream = cx.read_sql(
-                self._cx_url(),
-                plan.sql,
-                return_type="arrow_stream",
-                batch_size=what.batch_size,
-                pre_execution_query=["SET time_zone = '+00:00'", *self._time_limit(what)],
-                **options,
-            )
-            for batch in stream:
+            for batch in process.batches(request):
                 if batch.num_rows:
                     yield self._convert(batch, plan, schema, offset, what)
                 offset += batch.num_rows
@@ -381,19 +394,17 @@ class MySQLConnector:
         except HeadwaterError as exc:
             self.failure = exc
             raise
-        except BaseException as exc:  # connectorx raises RuntimeError, or a Rust panic
+        except BaseException as exc:  # ExtractFailed: the driver's words, or why it died
             self.failure = self._stream_error(exc, what, offset)
             raise self.failure from None
         finally:
-            if stream is not None:
-                with contextlib.suppress(BaseException):
-                    stream.close()
+            self._process = None
+            process.close()
 
     def _time_limit(self, what: TableRead) -> list[str]:
-        """The server stops the extract when the step's time is up. Nothing else can:
-        connectorx holds the GIL while it waits for rows, so no Python thread (the
-        runtime's timeout included) runs until the next batch arrives (measured: a step
-        with a 1 s timeout on a 20 s query ended after 20 s)."""
+        """The server stops the extract's query when the step's time is up. The runtime's
+        timeout also kills the extract process (:meth:`cancel`), but only the server can
+        stop the query's work on the server at once."""
         if what.timeout is None:
             return []
         row = self._query("SELECT VERSION()").fetchone()
