@@ -33,7 +33,7 @@ def extract_processes() -> list[int]:
                 cmdline = (entry / "cmdline").read_bytes()
             except OSError:
                 continue
-            if b"headwater.sources.mysql.extract_process" in cmdline:
+            if b"sources/mysql/extract_process.py" in cmdline:
                 found.append(int(entry.name))
     return found
 

@@ -123,7 +123,13 @@ class MySQLConnector:
         self.tls = Tls.from_params(params, self.where)
         self.failure: HeadwaterError | None = None
         self._process: ExtractProcess | None = None  # the extract in progress
-        self._con = self._connect()
+        # the first read's process, started now: its imports overlap the connect and plan
+        self._spare: ExtractProcess | None = ExtractProcess()
+        try:
+            self._con = self._connect()
+        except BaseException:
+            self._spare.close()
+            raise
 
     # -- the metadata session ------------------------------------------------------------
 
@@ -165,6 +171,9 @@ class MySQLConnector:
         return con
 
     def close(self) -> None:
+        if self._spare is not None:
+            self._spare.close()
+            self._spare = None
         with contextlib.suppress(Exception):
             self._con.close()
 
@@ -350,8 +359,8 @@ class MySQLConnector:
 
     def read(self, what: TableRead) -> pa.RecordBatchReader:
         _require("connectorx", self.name)
-        # started first: the child's imports overlap the planning queries
-        process = ExtractProcess()
+        # started first (or when connecting): the child's imports overlap the planning
+        process, self._spare = self._spare or ExtractProcess(), None
         try:
             plan = self.plan(what)
         except BaseException:
