@@ -228,3 +228,69 @@ def test_gzip_hive_folders_and_typed_columns(project_dir):
     ]
     rejected = table(root, 'select line, "column", raw from _headwater.rejected_rows order by line')
     assert rejected == [(3, "id", "x,2026-11-20"), (4, "at", "3,not a date")]
+
+
+JSON_TOML = """
+[sources.events]
+files = "drops/*/events.jsonl*"
+format = "jsonl"
+primary_key = ["id"]
+write = "merge"
+"""
+
+
+def test_malformed_json_lines_are_recorded_with_their_own_line(project_dir):
+    """DuckDB names the line after a malformed one and would load it as NULLs if told to
+    ignore errors: each bad line is recorded with its file and line, the good ones load."""
+    import gzip
+
+    root = project_dir(
+        {
+            "headwater.toml": JSON_TOML,
+            "drops/d1/events.jsonl": '{"id": 1, "kind": "a"}\n{"id": 2, "kind": "b"}\nnot json\n'
+            '\n{"id": 3, "kind": "c"\n[5]\n{"id": 6, "kind": "f"}\n',
+            "drops/d2/events.jsonl": '{"id": 7, "kind": "g"}\n',
+        }
+    )
+    with gzip.open(root / "drops/d2/events.jsonl.gz", "wt") as gz:
+        gz.write('{"id": 8, "kind": "h"}\n{"id": 9,\n')
+    result = run(load_project(root))
+    step = result.steps["raw.events"]
+    assert step.status == "success", step.error
+    assert (step.result["rows_in"], step.result["rows_rejected"]) == (5, 4)
+    assert table(root, "select id, kind, _hw_file from raw.events order by id") == [
+        (1, "a", "drops/d1/events.jsonl"),
+        (2, "b", "drops/d1/events.jsonl"),
+        (6, "f", "drops/d1/events.jsonl"),
+        (7, "g", "drops/d2/events.jsonl"),
+        (8, "h", "drops/d2/events.jsonl.gz"),
+    ]
+    rejects = table(
+        root, "select file, line, error, raw from _headwater.rejected_rows order by all"
+    )
+    assert [(r[0], r[1], r[3]) for r in rejects] == [
+        ("drops/d1/events.jsonl", 3, "not json"),
+        ("drops/d1/events.jsonl", 5, '{"id": 3, "kind": "c"'),
+        ("drops/d1/events.jsonl", 6, "[5]"),
+        ("drops/d2/events.jsonl.gz", 2, '{"id": 9,'),
+    ]
+    assert rejects[2][2] == "not a JSON object"
+    # the files are remembered: nothing is read (or rejected) again
+    again = run(load_project(root)).steps["raw.events"].result
+    assert (again["rows_in"], again["rows_rejected"]) == (0, 0)
+
+
+def test_a_malformed_json_line_can_fail_the_load(project_dir):
+    root = project_dir(
+        {
+            "headwater.toml": JSON_TOML + 'on_bad_line = "fail"\n',
+            "drops/d1/events.jsonl": '{"id": 1}\n{"id": 2}\nnot json\n{"id": 4}\n',
+        }
+    )
+    result = run(load_project(root))
+    error = result.steps["raw.events"].error or ""
+    assert result.steps["raw.events"].status == "failed"
+    assert "drops/d1/events.jsonl:3: malformed JSON: Expecting value at column 1" in error
+    assert table(
+        root, "select count(*) from information_schema.tables where table_name = 'events'"
+    ) == [(0,)]

@@ -1,15 +1,15 @@
 """File sources: CSV, JSON lines and Parquet, read by the engine itself from a glob.
 
 Incremental by file: the state remembers each loaded file's size and modification time; a
-run reads only new or changed files (``replace`` always reads them all). Bad CSV lines are
-recorded with file and line (``on_bad_line = "skip_and_record"``) or fail the load
-(``"fail"``).
+run reads only new or changed files (``replace`` always reads them all). Bad CSV lines and
+malformed JSON lines (:mod:`.json_lines`) are recorded with file and line
+(``on_bad_line = "skip_and_record"``) or fail the load (``"fail"``).
 """
 
 from __future__ import annotations
 
 import glob
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -100,13 +100,49 @@ def plan_scan(
         )
         reader = f"read_csv({listing}, {', '.join(opts)})"
     elif fmt == "jsonl":
-        reader = f"read_json({listing}, format = 'newline_delimited', filename = true)"
+        # strict: a malformed line fails the scan, and json_lines.py takes over
+        return FileScan(todo, _json_scan(root, todo, {}), None, new_state)
     else:
         reader = f"read_parquet({listing}, filename = true)"
     scan_sql = (
         f"select * exclude (filename), replace(filename, {strip}, '') as _hw_file from {reader}"
     )
     return FileScan(todo, scan_sql, rejects_sql, new_state)
+
+
+def without_bad_json_lines(scan: FileScan, root: Path, folder: Path) -> tuple[FileScan, list[Any]]:
+    """``scan`` (JSON lines) reading, for each file with malformed lines, a copy of its good
+    lines, with the bad lines as its rejected rows (see :mod:`.json_lines`); and the bad
+    lines (none: the files are all well-formed, the failure was something else)."""
+    from headwater.sources import json_lines
+
+    bad = json_lines.bad_lines(root, scan.files)
+    if not bad:
+        return scan, []
+    copies, rejects = json_lines.set_aside(root, bad, folder)
+    rejects_sql = (
+        f'select file, line, null::varchar as "column", error, raw from read_json('
+        f"{sql_string(str(rejects))}, format = 'newline_delimited', "
+        "columns = {file: 'VARCHAR', line: 'BIGINT', error: 'VARCHAR', raw: 'VARCHAR'})"
+    )
+    return replace(
+        scan, scan_sql=_json_scan(root, scan.files, copies), rejects_sql=rejects_sql
+    ), bad
+
+
+def _json_scan(root: Path, files: list[str], copies: dict[str, Path]) -> str:
+    """The SELECT over JSON-lines ``files``, reading ``copies`` in place of some of them;
+    ``_hw_file`` names the original either way."""
+    paths = [str(copies.get(f) or (f if Path(f).is_absolute() else root / f)) for f in files]
+    listing = "[" + ", ".join(sql_string(p) for p in paths) + "]"
+    origin = f"replace(filename, {sql_string(str(root) + '/')}, '')"
+    if copies:
+        cases = " ".join(
+            f"when {sql_string(str(copy))} then {sql_string(name)}" for name, copy in copies.items()
+        )
+        origin = f"case filename {cases} else {origin} end"
+    reader = f"read_json({listing}, format = 'newline_delimited', filename = true)"
+    return f"select * exclude (filename), {origin} as _hw_file from {reader}"
 
 
 def _rel(path: str, root: Path) -> str:

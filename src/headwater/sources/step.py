@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import tempfile
 import threading
 from collections.abc import Callable
 from dataclasses import replace
@@ -16,7 +17,8 @@ from headwater.engines.base import DatabaseScan, Engine, LoadRequest, LoadResult
 from headwater.errors import SourceError
 from headwater.project.asset import Asset
 from headwater.sources.connector import TableRead, connector_for
-from headwater.sources.files import plan_scan
+from headwater.sources.files import FileScan, file_format, plan_scan, without_bad_json_lines
+from headwater.sources.json_lines import MALFORMED
 from headwater.sources.window import minus_lag
 
 _reading: dict[int, Any] = {}  # thread id -> the connector it is reading from
@@ -79,7 +81,15 @@ def run_source(
             fail_on_reject=spec.settings.on_bad_line == "fail",
             state=scan.state,
         )
-        result = engine.load(asset.name, request)
+        try:
+            result = engine.load(asset.name, request)
+        except SourceError as exc:
+            if file_format(spec.settings) != "jsonl" or MALFORMED not in str(exc):
+                raise
+            retried = _load_without_bad_json_lines(engine, asset.name, request, scan, root)
+            if retried is None:  # every line parses here: DuckDB's own words stand
+                raise
+            result = retried
     else:
         conn_name = spec.settings.connection
         assert conn_name is not None
@@ -127,6 +137,26 @@ def run_source(
         log.warning("%d rows rejected (see _headwater.rejected_rows)", result.rows_rejected)
     log.info("%d rows in, %d written", result.rows_in, result.rows_written)
     return result
+
+
+def _load_without_bad_json_lines(
+    engine: Engine, asset: str, request: LoadRequest, scan: FileScan, root: Path
+) -> LoadResult | None:
+    """The load again, after its strict scan failed on malformed JSON (which rolled it back
+    whole): the bad lines named, then refused or set aside per ``on_bad_line``. None if no
+    line is malformed by Python's parser."""
+    with tempfile.TemporaryDirectory(prefix="headwater-json-") as folder:
+        clean, bad = without_bad_json_lines(scan, root, Path(folder))
+        if not bad:
+            return None
+        if request.fail_on_reject:
+            first = bad[0]
+            raise SourceError(
+                f"{first.file}:{first.line}: malformed JSON: {first.error} (line: {first.raw!r})"
+            ) from None
+        return engine.load(
+            asset, replace(request, scan_sql=clean.scan_sql, rejects_sql=clean.rejects_sql)
+        )
 
 
 def _database_scan(
