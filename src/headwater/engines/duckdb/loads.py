@@ -21,8 +21,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
-import threading
 from collections.abc import Iterator
 
 import duckdb
@@ -192,46 +190,13 @@ def _stream(
             return
         ended = True
 
-    with _writer_threads(cur):
-        while not ended:
-            cur.register("_hw_batches", pa.RecordBatchReader.from_batches(reader.schema, one()))
-            cur.execute(f"insert into {dest} select *{extra} from _hw_batches")
-
-
-#: Machines with at most this many cores write streams with DuckDB on one thread.
-SINGLE_THREAD_MAX_CPUS = 2
-_threads_lock = threading.Lock()
-_threads_held: dict[str, tuple[int, int]] = {}  # database -> (loads streaming, saved threads)
-_DATABASE_PATH = "select path from duckdb_databases() where database_name = current_database()"
-
-
-@contextlib.contextmanager
-def _writer_threads(cur: duckdb.DuckDBPyConnection) -> Iterator[None]:
-    """While streamed loads run on a small machine, the database's ``threads`` is 1: a
-    one-batch INSERT is one task, and with more threads the calling thread busy-waits for
-    the worker running it (DuckDB's Python client polls), taking CPU from the source's
-    decoders and server (6M lineitem rows, 2 cores: 27 vs 18.5 CPU s). ``threads`` is
-    database-wide: concurrent loads share one count, the last one restores the old value,
-    and statements running meanwhile use one thread."""
-    if (os.cpu_count() or 1) > SINGLE_THREAD_MAX_CPUS:
-        yield
-        return
-    key = str(cur.execute(_DATABASE_PATH).fetchone())
-    with _threads_lock:
-        users, saved = _threads_held.get(key, (0, 0))
-        if users == 0:
-            saved = _scalar(cur, "select current_setting('threads')")
-            cur.execute("set threads = 1")
-        _threads_held[key] = (users + 1, saved)
-    try:
-        yield
-    finally:
-        with _threads_lock:
-            users, saved = _threads_held.pop(key)
-            if users > 1:
-                _threads_held[key] = (users - 1, saved)
-            elif saved:  # on a connection of its own: this one's transaction may be aborted
-                cur.cursor().execute(f"set threads = {saved}").close()
+    # DuckDB's `threads` is left as it is. Setting it to 1 while streaming (the calling
+    # thread busy-waits for a worker on a one-batch INSERT: 27 against 18.5 CPU s for 6M
+    # rows on 2 cores) deadlocked a run: `SET threads` waits for DuckDB's workers, and one
+    # of them was checkpointing another step's COMMIT (seen in the demo, 2026-11-21).
+    while not ended:
+        cur.register("_hw_batches", pa.RecordBatchReader.from_batches(reader.schema, one()))
+        cur.execute(f"insert into {dest} select *{extra} from _hw_batches")
 
 
 def _record_rejects(cur: duckdb.DuckDBPyConnection, asset: str, req: LoadRequest) -> None:
