@@ -84,6 +84,29 @@ def test_merge_dedupes_across_batches(engine):
     assert engine.execute("select count(*), count(distinct id) from raw.t").fetchone() == (3, 3)
 
 
+def test_batches_are_gathered_into_bounded_inserts(engine, monkeypatch):
+    """Rows go in by INSERTs of INSERT_ROWS (or INSERT_BYTES), the last one partial, and
+    nothing is lost or doubled at their edges."""
+    from headwater.engines.duckdb import loads
+
+    inserted: list[int] = []
+    real = loads._insert
+
+    def counted(cur, dest, extra, rows):  # type: ignore[no-untyped-def]
+        inserted.append(rows.num_rows)
+        real(cur, dest, extra, rows)
+
+    monkeypatch.setattr(loads, "INSERT_ROWS", 5)
+    monkeypatch.setattr(loads, "_insert", counted)
+    assert load(engine, [batch(i * 2, 2) for i in range(6)]) == 12
+    assert inserted == [6, 6]
+    inserted.clear()
+    monkeypatch.setattr(loads, "INSERT_BYTES", 1)  # every batch is "big"
+    assert load(engine, [batch(100, 3), batch(103, 1)], load_id="L2") == 4
+    assert inserted == [3, 1]
+    assert engine.execute("select count(*), count(distinct id) from raw.t").fetchone() == (16, 16)
+
+
 def test_a_failing_stream_commits_nothing(engine):
     def failing() -> Iterator[pa.RecordBatch]:
         yield batch(0, 5)
