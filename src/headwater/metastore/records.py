@@ -3,12 +3,22 @@
 This module imports nothing heavy: the CLI, the API and the UI can type against these records
 without loading SQLAlchemy. Every datetime is timezone-aware UTC; ``params`` is a dict decoded
 from JSON.
+
+Only the metastore calls the private functions: ``_check_choice`` and ``_check_id`` refuse
+(``ValueError``) a value outside the allowed statuses and kinds, or an empty id, before it is
+written; the ``_*_record`` functions at the end turn a row read from the matching table
+(``runs``, ``step_runs``, ``attempts``, ``watermarks``) into its record.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import sqlalchemy as sa
 
 RUN_STATUSES: frozenset[str] = frozenset({"running", "success", "failed", "abandoned"})
 """Every value ``runs.status`` may hold. ``running`` is the only non-final one."""
@@ -30,6 +40,16 @@ STEP_STATUSES: frozenset[str] = frozenset(
 
 STEP_KINDS: frozenset[str] = frozenset({"source", "model", "task", "check"})
 """Every value ``step_runs.kind`` may hold."""
+
+
+def _check_choice(what: str, value: str, allowed: frozenset[str]) -> None:
+    if value not in allowed:
+        raise ValueError(f"unknown {what} {value!r}; expected one of {', '.join(sorted(allowed))}")
+
+
+def _check_id(what: str, value: str) -> None:
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"{what} must be a non-empty string, got {value!r}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,3 +113,33 @@ class WatermarkRecord:
     location: str
     updated_at: datetime
     run_id: str
+
+
+def _run_record(row: sa.Row[Any]) -> RunRecord:
+    params = json.loads(row.params) if row.params else {}
+    return RunRecord(
+        run_id=row.run_id,
+        project=row.project,
+        pipeline=row.pipeline,
+        selection=row.selection,
+        trigger=row.trigger,
+        parent_run_id=row.parent_run_id,
+        status=row.status,
+        started_at=row.started_at,
+        finished_at=row.finished_at,
+        pid=row.pid,
+        hostname=row.hostname,
+        params=params if isinstance(params, dict) else {"value": params},
+    )
+
+
+def _step_record(row: sa.Row[Any]) -> StepRunRecord:
+    return StepRunRecord(**row._asdict())
+
+
+def _attempt_record(row: sa.Row[Any]) -> AttemptRecord:
+    return AttemptRecord(**row._asdict())
+
+
+def _watermark_record(row: sa.Row[Any]) -> WatermarkRecord:
+    return WatermarkRecord(**row._asdict())

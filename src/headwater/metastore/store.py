@@ -5,16 +5,10 @@ writes are serialised by a lock and each runs in its own short transaction; read
 connections and never wait for the lock (except on an in-memory SQLite database, which has a
 single connection).
 
-On SQLite every connection gets ``journal_mode=WAL`` (readers in other processes, such as
-``headwater runs`` while a run goes on, never block and are never blocked), a busy timeout
-(writers in other processes wait instead of failing), ``foreign_keys=ON`` (same behaviour as
-PostgreSQL), and real transactions: SQLAlchemy emits ``BEGIN`` itself, ``BEGIN IMMEDIATE`` for
-writes so that two writing processes queue on the busy timeout instead of failing on a lock
-upgrade.
-
-Alembic is imported only to upgrade a database that exists at an older revision (importing
-it costs about a second): an empty database gets the newest schema from ``tables.py`` and is
-stamped at :data:`HEAD_REVISION`.
+Opening the database (the SQLite pragmas, creating or migrating the schema) lives in
+:mod:`headwater.metastore.database`; the records returned, the conversion of rows into them
+and the checks of values written, in :mod:`headwater.metastore.records`; telling whether the
+process of a run is alive, in :mod:`headwater.metastore.processes`.
 """
 
 from __future__ import annotations
@@ -26,17 +20,16 @@ import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, datetime
-from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection, Engine, make_url
-from sqlalchemy.pool import StaticPool
+from sqlalchemy.engine import Connection, Engine
 
 from headwater.metastore import tables as t
-from headwater.metastore.errors import AmbiguousRunIdError, MetastoreError
-from headwater.metastore.migrations import HEAD_REVISION, SCRIPT_LOCATION
+from headwater.metastore.database import open_engine, write_engine
+from headwater.metastore.errors import AmbiguousRunIdError
+from headwater.metastore.processes import _pid_alive
 from headwater.metastore.records import (
     RUN_STATUSES,
     STEP_KINDS,
@@ -45,6 +38,12 @@ from headwater.metastore.records import (
     RunRecord,
     StepRunRecord,
     WatermarkRecord,
+    _attempt_record,
+    _check_choice,
+    _check_id,
+    _run_record,
+    _step_record,
+    _watermark_record,
 )
 
 __all__ = ["ABANDONED_ERROR", "Metastore"]
@@ -53,93 +52,10 @@ ABANDONED_ERROR = "abandoned: process died"
 """``error`` of the steps and attempts of a run found dead by :meth:`Metastore.mark_abandoned`."""
 
 _FINAL_RUN_STATUSES = RUN_STATUSES - {"running"}
-_BEGIN_OPTION = "headwater_sqlite_begin"
-# Key of the PostgreSQL advisory lock that serialises concurrent migrations ("hwmeta" in hex).
-_PG_MIGRATION_LOCK = 0x68776D657461
-# Alembic keeps its running environment in module globals: one migration at a time per process.
-_ALEMBIC_LOCK = threading.Lock()
 
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-def _check_choice(what: str, value: str, allowed: frozenset[str]) -> None:
-    if value not in allowed:
-        raise ValueError(f"unknown {what} {value!r}; expected one of {', '.join(sorted(allowed))}")
-
-
-def _check_id(what: str, value: str) -> None:
-    if not isinstance(value, str) or not value:
-        raise ValueError(f"{what} must be a non-empty string, got {value!r}")
-
-
-def _pid_alive(pid: int | None) -> bool:
-    """Whether a process with this id exists on this host (a zombie counts as dead).
-
-    A recycled pid makes a dead run look alive: the run is then left ``running`` (never wrongly
-    abandoned). On Windows ``os.kill(pid, 0)`` would terminate the process, so every pid is
-    reported alive there.
-    """
-    if pid is None or pid <= 0:  # os.kill(0 or negative, ...) addresses process groups
-        return False
-    if os.name == "nt":
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # exists, owned by another user
-        return True
-    except OSError:
-        return False
-    try:  # Linux: an exited but unreaped child still answers kill(pid, 0)
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return True
-    return stat.rpartition(")")[2].split()[:1] != ["Z"]
-
-
-def _retry_locked(statement: Any, seconds: float = 10.0) -> None:
-    """Switching to WAL needs a moment alone with the file and does not always wait for the
-    busy timeout: several processes opening a fresh metastore at once retry briefly."""
-    import sqlite3
-    import time
-
-    deadline = time.monotonic() + seconds
-    while True:
-        try:
-            statement()
-            return
-        except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) or time.monotonic() > deadline:
-                raise
-            time.sleep(0.05)
-
-
-def _install_sqlite_pragmas(engine: Engine, *, wal: bool, busy_timeout_ms: int) -> None:
-    @sa.event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection: Any, connection_record: Any) -> None:
-        # Take transaction control away from the sqlite3 module: it does not BEGIN before DDL
-        # and never BEGIN IMMEDIATE. The "begin" listener below emits BEGIN itself.
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        try:
-            cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
-            if wal:
-                _retry_locked(lambda: cursor.execute("PRAGMA journal_mode = WAL"))
-                # WAL + NORMAL: a commit survives the process dying (the case that matters
-                # for run history); only an OS crash may lose the last commits. FULL made
-                # every step event wait for an fsync (~8 ms each on these disks).
-                cursor.execute("PRAGMA synchronous = NORMAL")
-            cursor.execute("PRAGMA foreign_keys = ON")
-        finally:
-            cursor.close()
-
-    @sa.event.listens_for(engine, "begin")
-    def _on_begin(conn: Connection) -> None:
-        mode = conn.get_execution_options().get(_BEGIN_OPTION, "DEFERRED")
-        conn.exec_driver_sql(f"BEGIN {mode}")
 
 
 class _ReplaceStatements:
@@ -161,42 +77,6 @@ class _ReplaceStatements:
 _REPLACE = _ReplaceStatements()
 
 
-def _current_revisions(conn: Connection) -> set[str]:
-    if not sa.inspect(conn).has_table("alembic_version"):
-        return set()
-    return {row[0] for row in conn.execute(sa.text("SELECT version_num FROM alembic_version"))}
-
-
-def _run_record(row: sa.Row[Any]) -> RunRecord:
-    params = json.loads(row.params) if row.params else {}
-    return RunRecord(
-        run_id=row.run_id,
-        project=row.project,
-        pipeline=row.pipeline,
-        selection=row.selection,
-        trigger=row.trigger,
-        parent_run_id=row.parent_run_id,
-        status=row.status,
-        started_at=row.started_at,
-        finished_at=row.finished_at,
-        pid=row.pid,
-        hostname=row.hostname,
-        params=params if isinstance(params, dict) else {"value": params},
-    )
-
-
-def _step_record(row: sa.Row[Any]) -> StepRunRecord:
-    return StepRunRecord(**row._asdict())
-
-
-def _attempt_record(row: sa.Row[Any]) -> AttemptRecord:
-    return AttemptRecord(**row._asdict())
-
-
-def _watermark_record(row: sa.Row[Any]) -> WatermarkRecord:
-    return WatermarkRecord(**row._asdict())
-
-
 class Metastore:
     """Run history (runs, steps, attempts) and a copy of each asset's watermark.
 
@@ -211,10 +91,7 @@ class Metastore:
     def __init__(self, engine: Engine, *, single_connection: bool = False) -> None:
         """Wrap an engine as is (no migration). Prefer :meth:`open`."""
         self._engine = engine
-        self._sqlite = engine.dialect.name == "sqlite"
-        self._write_engine = (
-            engine.execution_options(**{_BEGIN_OPTION: "IMMEDIATE"}) if self._sqlite else engine
-        )
+        self._write_engine = write_engine(engine)
         self._lock = threading.Lock()
         self._batch = threading.local()
         self._read_guard: AbstractContextManager[Any] = (
@@ -240,93 +117,8 @@ class Metastore:
         Raises :class:`MetastoreError` when the database cannot be reached or was migrated by a
         newer Headwater.
         """
-        parsed = make_url(url)
-        shown = parsed.render_as_string(hide_password=True)
-        kwargs: dict[str, Any] = {}
-        single_connection = False
-        is_sqlite = parsed.get_backend_name() == "sqlite"
-        if is_sqlite:
-            database = parsed.database or ""
-            single_connection = database in ("", ":memory:") or (
-                parsed.query.get("mode") == "memory"
-            )
-            if single_connection:
-                kwargs["poolclass"] = StaticPool
-                kwargs["connect_args"] = {"check_same_thread": False}
-            elif not database.startswith("file:"):
-                Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        else:
-            kwargs["pool_pre_ping"] = True
-        engine = sa.create_engine(parsed, **kwargs)
-        if is_sqlite:
-            _install_sqlite_pragmas(
-                engine, wal=not single_connection, busy_timeout_ms=int(busy_timeout_s * 1000)
-            )
-        store = cls(engine, single_connection=single_connection)
-        try:
-            store._migrate(shown)
-        except MetastoreError:
-            engine.dispose()
-            raise
-        except sa.exc.SQLAlchemyError as exc:
-            engine.dispose()
-            detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-            raise MetastoreError(f"cannot open the metastore {shown}: {detail}") from exc
-        except BaseException:
-            engine.dispose()
-            raise
-        return store
-
-    def _migrate(self, shown_url: str) -> None:
-        with self._read_guard, self._engine.connect() as conn:
-            current = _current_revisions(conn)
-        if current == {HEAD_REVISION}:
-            return
-        if not current and self._create_at_head():
-            return
-        # Slow imports, paid only when the schema must change.
-        from alembic import command
-        from alembic.config import Config
-        from alembic.util.exc import CommandError
-
-        config = Config()
-        config.set_main_option("script_location", str(SCRIPT_LOCATION).replace("%", "%%"))
-        with _ALEMBIC_LOCK, self._lock, self._write_engine.begin() as conn:
-            if conn.dialect.name == "postgresql":
-                conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_PG_MIGRATION_LOCK)))
-            config.attributes["connection"] = conn
-            try:
-                command.upgrade(config, "head")
-            except CommandError as exc:
-                raise MetastoreError(
-                    f"cannot migrate the metastore {shown_url} (at revision "
-                    f"{', '.join(sorted(current)) or 'none'}) to {HEAD_REVISION}: {exc}; "
-                    "was it written by a newer Headwater?"
-                ) from exc
-
-    def _create_at_head(self) -> bool:
-        """Create the newest schema in an empty database with plain DDL and stamp it at
-        :data:`HEAD_REVISION`, as Alembic would (a test keeps the revisions and ``tables.py``
-        equal): a project's first run does not pay for importing Alembic. Returns False when
-        the database is not empty, which is Alembic's case."""
-        with self._lock, self._write_engine.begin() as conn:
-            if conn.dialect.name == "postgresql":
-                conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_PG_MIGRATION_LOCK)))
-            existing = set(sa.inspect(conn).get_table_names())
-            if "alembic_version" in existing:  # another process created it meanwhile
-                return _current_revisions(conn) == {HEAD_REVISION}
-            if existing & set(t.metadata.tables):
-                return False
-            t.metadata.create_all(conn)
-            version = sa.Table(
-                "alembic_version",
-                sa.MetaData(),
-                sa.Column("version_num", sa.String(32), nullable=False),
-                sa.PrimaryKeyConstraint("version_num", name="alembic_version_pkc"),
-            )
-            version.create(conn)
-            conn.execute(version.insert().values(version_num=HEAD_REVISION))
-        return True
+        engine, single_connection = open_engine(url, busy_timeout_s=busy_timeout_s)
+        return cls(engine, single_connection=single_connection)
 
     def close(self) -> None:
         """Release every pooled connection. The instance must not be used afterwards."""

@@ -1,6 +1,6 @@
 """Alembic environment of the metastore, run programmatically by ``Metastore.open``.
 
-There is no ``alembic.ini``: :func:`headwater.metastore.store._alembic_config` builds the
+There is no ``alembic.ini``: :mod:`headwater.metastore.database` builds the
 configuration in code with ``script_location`` pointing at this folder.
 
 :data:`HEAD_REVISION` lets ``Metastore.open`` see that a database is current with one plain
