@@ -11,6 +11,7 @@ import pyarrow as pa
 import pytest
 
 from headwater.engines.base import LoadRequest
+from headwater.engines.duckdb import loads
 from headwater.engines.duckdb.engine import DuckDBEngine
 
 SCHEMA = pa.schema([("id", pa.int64()), ("v", pa.string()), ("d", pa.decimal128(15, 2))])
@@ -84,30 +85,10 @@ def test_merge_dedupes_across_batches(engine):
     assert engine.execute("select count(*), count(distinct id) from raw.t").fetchone() == (3, 3)
 
 
-def test_batches_are_gathered_into_bounded_inserts(engine, monkeypatch):
-    """Rows go in by INSERTs of INSERT_ROWS (or INSERT_BYTES), the last one partial, and
-    nothing is lost or doubled at their edges."""
-    from headwater.engines.duckdb import loads
+def test_a_failing_stream_commits_nothing_and_restores_threads(engine, monkeypatch):
+    monkeypatch.setattr(loads, "SINGLE_THREAD_MAX_CPUS", 1 << 20)
+    engine.execute("set threads = 3")
 
-    inserted: list[int] = []
-    real = loads._insert
-
-    def counted(cur, dest, extra, rows):  # type: ignore[no-untyped-def]
-        inserted.append(rows.num_rows)
-        real(cur, dest, extra, rows)
-
-    monkeypatch.setattr(loads, "INSERT_ROWS", 5)
-    monkeypatch.setattr(loads, "_insert", counted)
-    assert load(engine, [batch(i * 2, 2) for i in range(6)]) == 12
-    assert inserted == [6, 6]
-    inserted.clear()
-    monkeypatch.setattr(loads, "INSERT_BYTES", 1)  # every batch is "big"
-    assert load(engine, [batch(100, 3), batch(103, 1)], load_id="L2") == 4
-    assert inserted == [3, 1]
-    assert engine.execute("select count(*), count(distinct id) from raw.t").fetchone() == (16, 16)
-
-
-def test_a_failing_stream_commits_nothing(engine):
     def failing() -> Iterator[pa.RecordBatch]:
         yield batch(0, 5)
         raise RuntimeError("source went away")
@@ -116,20 +97,51 @@ def test_a_failing_stream_commits_nothing(engine):
         load(engine, failing())
     assert not engine.exists("raw", "t")
     assert engine.read_state("raw.t") == {}
+    assert threads(engine) == 3
 
 
-def test_concurrent_streams_and_commits_leave_threads_alone(engine):
-    """Two streamed loads and a third connection's commits at once: nobody waits for
-    anybody (a load used to SET threads = 1 while streaming, which deadlocked a run when a
-    worker was checkpointing another commit), and ``threads`` stays as it was."""
+def test_duckdb_runs_on_one_thread_while_streaming_on_small_machines(engine, monkeypatch):
+    monkeypatch.setattr(loads, "SINGLE_THREAD_MAX_CPUS", 1 << 20)
+    engine.execute("set threads = 3")
+    seen: list[int] = []
+    other = engine._con.cursor()  # another connection to the same database
+
+    def watched() -> Iterator[pa.RecordBatch]:
+        for i in range(3):
+            seen.append(int(other.execute("select current_setting('threads')").fetchone()[0]))
+            yield batch(i * 10, 10)
+
+    load(engine, watched())
+    assert seen == [1, 1, 1]
+    assert threads(engine) == 3
+
+
+def test_threads_are_left_alone_on_larger_machines(engine, monkeypatch):
+    monkeypatch.setattr(loads, "SINGLE_THREAD_MAX_CPUS", 0)
+    engine.execute("set threads = 3")
+    seen: list[int] = []
+    other = engine._con.cursor()
+
+    def watched() -> Iterator[pa.RecordBatch]:
+        seen.append(int(other.execute("select current_setting('threads')").fetchone()[0]))
+        yield batch(0, 1)
+
+    load(engine, watched())
+    assert seen == [3]
+
+
+def test_concurrent_streams_restore_threads_after_the_last(engine, monkeypatch):
+    monkeypatch.setattr(loads, "SINGLE_THREAD_MAX_CPUS", 1 << 20)
     engine.execute("set threads = 3")
     first_started, second_done = threading.Event(), threading.Event()
-    other = engine._con.cursor()  # another connection to the same database
+    during: list[int] = []
+    other = engine._con.cursor()
 
     def slow() -> Iterator[pa.RecordBatch]:
         yield batch(0, 1)
         first_started.set()
         assert second_done.wait(30)
+        during.append(int(other.execute("select current_setting('threads')").fetchone()[0]))
         yield batch(1, 1)
 
     def first() -> None:
@@ -145,10 +157,8 @@ def test_concurrent_streams_and_commits_leave_threads_alone(engine):
         schema="raw", table="b", load_id="B", write="append", batches=reader([batch(0, 2)])
     )
     engine.load("raw.b", req)
-    for n in range(5):
-        other.execute(f"create or replace table raw.c{n} as select * from range(100000)")
     second_done.set()
     thread.join(30)
-    assert not thread.is_alive()
+    assert during == [1]  # the second load's end did not restore threads under the first
     assert threads(engine) == 3
     assert engine.execute("select count(*) from raw.a").fetchone() == (2,)

@@ -21,6 +21,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
+import threading
+from collections.abc import Iterator
 
 import duckdb
 import pyarrow as pa
@@ -168,45 +171,72 @@ def _stage(
 def _stream(
     cur: duckdb.DuckDBPyConnection, reader: pa.RecordBatchReader, *, into: str | None, meta: str
 ) -> None:
-    """Write an Arrow stream into NEW (or create ``into``), one INSERT per
-    :data:`INSERT_ROWS` rows (or :data:`INSERT_BYTES`), gathered as an Arrow table.
+    """Write an Arrow stream into NEW (or create ``into``), one INSERT per batch.
 
     Not one ``CREATE TABLE AS`` over the stream: DuckDB then buffers row groups and
-    read-ahead batches (peak RSS ~1.1 GB for 6M lineitem rows); here at most one INSERT's
-    rows are held. Not one INSERT per batch either: DuckDB scans a one-batch stream as one
-    task, which one worker writes while the calling thread spins, waiting for it. A table
-    is scanned on every thread. The table takes the stream's types even with no rows;
-    ``now()`` (load time) is the transaction's start, the same in every statement."""
+    read-ahead batches (peak RSS ~1.1 GB for 6M lineitem rows). DuckDB pulls each batch
+    itself, so the wait for the source is inside a statement, where an engine interrupt
+    lands. The table takes the stream's types even with no rows; ``now()`` (load time) is
+    the transaction's start, the same in every statement."""
     dest, extra = (NEW, "") if into is None else (into, f", {meta}")
     cur.register("_hw_batches", reader.schema.empty_table())
     temp = "temp " if into is None else ""
     cur.execute(f"create {temp}table {dest} as select *{extra} from _hw_batches")
-    pending: list[pa.RecordBatch] = []
-    rows = size = 0
-    for batch in reader:
-        pending.append(batch)
-        rows, size = rows + batch.num_rows, size + batch.nbytes
-        if rows >= INSERT_ROWS or size >= INSERT_BYTES:
-            _insert(cur, dest, extra, pa.Table.from_batches(pending, schema=reader.schema))
-            pending, rows, size = [], 0, 0
-    if pending:
-        _insert(cur, dest, extra, pa.Table.from_batches(pending, schema=reader.schema))
+    batches = iter(reader)
+    ended = False
+
+    def one() -> Iterator[pa.RecordBatch]:
+        nonlocal ended
+        for batch in batches:
+            yield batch
+            return
+        ended = True
+
+    with _writer_threads(cur):
+        while not ended:
+            cur.register("_hw_batches", pa.RecordBatchReader.from_batches(reader.schema, one()))
+            cur.execute(f"insert into {dest} select *{extra} from _hw_batches")
 
 
-#: Rows (or bytes) of a stream written by one INSERT. Measured on 2 cores, 1.2M lineitem
-#: rows from memory into a new file: one 50k-row batch per INSERT 4.4-5.4 s (4.2-5.1 CPU s)
-#: on one DuckDB thread, 4.4-5.1 s (6.2-6.5 CPU s) on two; four batches per INSERT as a
-#: table 2.1-2.2 s (3.2-3.3 CPU s) on two.
-INSERT_ROWS = 200_000
-INSERT_BYTES = 64 << 20
+#: Machines with at most this many cores write streams with DuckDB on one thread.
+SINGLE_THREAD_MAX_CPUS = 2
+_threads_lock = threading.Lock()
+_threads_held: dict[str, tuple[int, int]] = {}  # database -> (loads streaming, saved threads)
+_DATABASE_PATH = "select path from duckdb_databases() where database_name = current_database()"
 
 
-def _insert(cur: duckdb.DuckDBPyConnection, dest: str, extra: str, rows: pa.Table) -> None:
-    # DuckDB's `threads` is left as it is: setting it to 1 while streaming (against the
-    # spinning above, before the tables) deadlocked a run; `SET threads` waits for
-    # DuckDB's workers, one of which was checkpointing another step's COMMIT (2026-11-21)
-    cur.register("_hw_batches", rows)
-    cur.execute(f"insert into {dest} select *{extra} from _hw_batches")
+@contextlib.contextmanager
+def _writer_threads(cur: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """While streamed loads run on a small machine, the database's ``threads`` is 1: a
+    one-batch INSERT is one task, and with more threads the calling thread busy-waits for
+    the worker running it (DuckDB's Python client polls), taking CPU from the source's
+    decoders and server (6M lineitem rows, 2 cores: 27 vs 18.5 CPU s). ``threads`` is
+    database-wide: concurrent loads share one count, the last one restores the old value,
+    and statements running meanwhile use one thread.
+
+    Two open problems (2026-11-21, see benchmarks/README.md): `SET threads` once hung a run
+    (it waits for DuckDB's workers; one was in another step's COMMIT), and with DuckDB on
+    two threads instead, tests/sources/test_postgres_errors.py::test_server_killed_mid_extract
+    [arrow] fails every time: the retry after the restart reads no rows and commits."""
+    if (os.cpu_count() or 1) > SINGLE_THREAD_MAX_CPUS:
+        yield
+        return
+    key = str(cur.execute(_DATABASE_PATH).fetchone())
+    with _threads_lock:
+        users, saved = _threads_held.get(key, (0, 0))
+        if users == 0:
+            saved = _scalar(cur, "select current_setting('threads')")
+            cur.execute("set threads = 1")
+        _threads_held[key] = (users + 1, saved)
+    try:
+        yield
+    finally:
+        with _threads_lock:
+            users, saved = _threads_held.pop(key)
+            if users > 1:
+                _threads_held[key] = (users - 1, saved)
+            elif saved:  # on a connection of its own: this one's transaction may be aborted
+                cur.cursor().execute(f"set threads = {saved}").close()
 
 
 def _record_rejects(cur: duckdb.DuckDBPyConnection, asset: str, req: LoadRequest) -> None:
