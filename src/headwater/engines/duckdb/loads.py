@@ -66,8 +66,14 @@ def _load(
         # first load, nothing to screen: write straight into the table (no temp copy)
         direct = req.screen is None and req.write != "scd2" and not _exists(cur, *req_table)
         staged = target if direct else NEW
-        _stage(cur, req, into=target if direct else None, meta=meta)
+        inserted = _stage(cur, req, into=target if direct else None, meta=meta)
         rows_in = _scalar(cur, f"select count(*) from {staged}")
+        if inserted is not None and rows_in != inserted:
+            # a safety net under MAX_INSERT_ROWS: DuckDB has lost a stream's rows silently
+            raise _transient_error(
+                f"{asset}: the warehouse staged {rows_in} of the {inserted} rows inserted; "
+                "nothing of this load is kept"
+            )
         if req.database_scan is not None and req.database_scan.verify is not None:
             req.database_scan.verify(cur, staged)  # every extracted row; may refuse the load
         rejected_before = _scalar(cur, f"select count(*) from {STATE_SCHEMA}.rejected_rows")
@@ -145,12 +151,12 @@ def _load(
 
 def _stage(
     cur: duckdb.DuckDBPyConnection, req: LoadRequest, *, into: str | None, meta: str
-) -> None:
-    """Stage the new rows in the temp table NEW, or (``into``) create the target from them."""
+) -> int | None:
+    """Stage the new rows in the temp table NEW, or (``into``) create the target from them;
+    for a stream, the number of rows its INSERTs reported."""
     cur.execute(f"drop table if exists {NEW}")
     if req.batches is not None:
-        _stream(cur, req.batches, into=into, meta=meta)
-        return
+        return _stream(cur, req.batches, into=into, meta=meta)
     if req.scan_sql is None:
         raise EngineError("a load needs batches or scan_sql")
     scan = req.scan_sql
@@ -166,12 +172,14 @@ def _stage(
         if req.database_scan is not None:
             raise req.database_scan.translate_error(exc) from None
         raise SourceError(f"{req.schema}.{req.table}: {str(exc).splitlines()[0]}") from None
+    return None
 
 
 def _stream(
     cur: duckdb.DuckDBPyConnection, reader: pa.RecordBatchReader, *, into: str | None, meta: str
-) -> None:
-    """Write an Arrow stream into NEW (or create ``into``), one INSERT per batch.
+) -> int:
+    """Write an Arrow stream into NEW (or create ``into``), one INSERT per batch; return
+    the rows the INSERTs reported.
 
     Not one ``CREATE TABLE AS`` over the stream: DuckDB then buffers row groups and
     read-ahead batches (peak RSS ~1.1 GB for 6M lineitem rows). DuckDB pulls each batch
@@ -182,7 +190,7 @@ def _stream(
     cur.register("_hw_batches", reader.schema.empty_table())
     temp = "temp " if into is None else ""
     cur.execute(f"create {temp}table {dest} as select *{extra} from _hw_batches")
-    batches = iter(reader)
+    batches = _slices(reader)
     ended = False
 
     def one() -> Iterator[pa.RecordBatch]:
@@ -192,10 +200,32 @@ def _stream(
             return
         ended = True
 
+    inserted = 0
     with _writer_threads(cur):
         while not ended:
             cur.register("_hw_batches", pa.RecordBatchReader.from_batches(reader.schema, one()))
-            cur.execute(f"insert into {dest} select *{extra} from _hw_batches")
+            row = cur.execute(f"insert into {dest} select *{extra} from _hw_batches").fetchone()
+            inserted += int(row[0]) if row else 0
+    return inserted
+
+
+#: The most rows one INSERT of a stream takes. DuckDB 1.5.5 loses every row of an INSERT of
+#: a full row group (122,880 rows) or more, from Arrow, on two or more threads, into a table
+#: created in the same transaction (NEW always is; a first load's target too): the INSERT
+#: reports its rows, the table has none, before and after the COMMIT. Found with
+#: PostgreSQL's 133,152-row batches; tests/engines/test_stream_load.py reproduces it.
+MAX_INSERT_ROWS = 100_000
+
+
+def _slices(reader: pa.RecordBatchReader) -> Iterator[pa.RecordBatch]:
+    """The stream's batches, each cut into pieces of at most :data:`MAX_INSERT_ROWS` rows
+    (zero-copy)."""
+    for batch in reader:
+        if batch.num_rows <= MAX_INSERT_ROWS:
+            yield batch
+            continue
+        for offset in range(0, batch.num_rows, MAX_INSERT_ROWS):
+            yield batch.slice(offset, MAX_INSERT_ROWS)
 
 
 #: Machines with at most this many cores write streams with DuckDB on one thread.
@@ -214,10 +244,8 @@ def _writer_threads(cur: duckdb.DuckDBPyConnection) -> Iterator[None]:
     database-wide: concurrent loads share one count, the last one restores the old value,
     and statements running meanwhile use one thread.
 
-    Two open problems (2026-11-21, see benchmarks/README.md): `SET threads` once hung a run
-    (it waits for DuckDB's workers; one was in another step's COMMIT), and with DuckDB on
-    two threads instead, tests/sources/test_postgres_errors.py::test_server_killed_mid_extract
-    [arrow] fails every time: the retry after the restart reads no rows and commits."""
+    An open problem (2026-11-21, see benchmarks/README.md): `SET threads` once hung a run
+    (it waits for DuckDB's workers; one was in another step's COMMIT)."""
     if (os.cpu_count() or 1) > SINGLE_THREAD_MAX_CPUS:
         yield
         return
@@ -253,6 +281,13 @@ def _record_rejects(cur: duckdb.DuckDBPyConnection, asset: str, req: LoadRequest
         f'select ?, ?, file, line, "column", error, raw from ({req.rejects_sql})',
         [req.load_id, asset],
     )
+
+
+def _transient_error(message: str) -> EngineError:
+    """An error the runtime retries (the next attempt starts over, from the same window)."""
+    error = EngineError(message)
+    error.transient = True  # type: ignore[attr-defined]  # read by the runtime's retries
+    return error
 
 
 def _data_columns(cur: duckdb.DuckDBPyConnection, rel: str) -> list[str]:
