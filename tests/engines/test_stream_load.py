@@ -205,3 +205,66 @@ def test_a_load_never_commits_fewer_rows_than_it_inserted(engine, monkeypatch):
     else:
         assert written == rows
         assert engine.execute("select count(*) from raw.t").fetchone() == (rows,)
+
+
+SET_THREADS_RACE = """
+import sys, threading, time
+import duckdb, pyarrow as pa
+from headwater.engines.duckdb import loads
+
+loads.SINGLE_THREAD_MAX_CPUS = 1 << 20  # take the SET threads path on any machine
+schema = pa.schema([("id", pa.int64())])
+for attempt in range(4):
+    db = duckdb.connect(sys.argv[1] + str(attempt))
+    db.execute("set threads = 2")
+    y = db.cursor()
+    y.execute("create table t (id bigint)")
+
+    def slow():
+        for i in range(20):
+            time.sleep(0.05)
+            yield pa.record_batch([pa.array(range(i * 10, i * 10 + 10))], schema=schema)
+
+    def stream():  # an INSERT whose task calls Python (needs the GIL) for every batch
+        loads.register(y, "s", pa.RecordBatchReader.from_batches(schema, slow()))
+        y.execute("insert into t select * from s")
+
+    def set_threads():  # a streamed load starting: SET threads = 1
+        x = db.cursor()
+        with loads._writer_threads(x):
+            pass
+
+    def registers():  # other loads registering their batches meanwhile
+        z = db.cursor()
+        for _ in range(200):
+            loads.register(z, "e", schema.empty_table())
+            z.execute("select count(*) from e").fetchall()
+
+    first = threading.Thread(target=stream)
+    first.start()
+    time.sleep(0.2)
+    others = [threading.Thread(target=f) for f in (set_threads, registers)]
+    for thread in others:
+        thread.start()
+    for thread in [first, *others]:
+        thread.join()
+    db.close()
+print("done")
+"""
+
+
+def test_set_threads_and_register_never_deadlock(tmp_path):
+    """DuckDB's register keeps the GIL while it waits for the lock SET threads holds, and
+    SET threads waits for an INSERT whose task needs the GIL: the whole process hung (a
+    demo run, 2026-11-21; this script hung 2 times in 4 without the fix). In a child
+    process, since a deadlock holding the GIL would hang the test runner too."""
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-c", SET_THREADS_RACE, str(tmp_path / "race")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0 and result.stdout.strip() == "done", result.stderr

@@ -216,9 +216,11 @@ class DuckDBEngine:
         """Materialize a Python model's result (Arrow table/reader, DuckDB relation, pandas,
         polars) atomically."""
         cur = self.cursor()
+        from headwater.engines.duckdb.loads import register, unregister
+
         if isinstance(data, duckdb.DuckDBPyRelation):
             data = data.to_arrow_table()
-        cur.register("_hw_python_result", data)
+        register(cur, "_hw_python_result", data)
         try:
             count = self.materialize_sql(
                 schema,
@@ -229,7 +231,7 @@ class DuckDBEngine:
                 audit=audit,
             )
         finally:
-            cur.unregister("_hw_python_result")
+            unregister(cur, "_hw_python_result")
         return count or 0
 
     def relation(self, schema: str, table: str) -> duckdb.DuckDBPyRelation:

@@ -24,6 +24,7 @@ import json
 import os
 import threading
 from collections.abc import Iterator
+from typing import Any
 
 import duckdb
 import pyarrow as pa
@@ -143,7 +144,7 @@ def _load(
         cur.execute(f"drop table if exists {DELTA}")
         if req.batches is not None:
             with contextlib.suppress(duckdb.Error):
-                cur.unregister("_hw_batches")
+                unregister(cur, "_hw_batches")
     return LoadResult(
         rows_in=rows_in, rows_written=written, rows_rejected=rejected, cursor_max=cursor_max
     )
@@ -187,7 +188,7 @@ def _stream(
     lands. The table takes the stream's types even with no rows; ``now()`` (load time) is
     the transaction's start, the same in every statement."""
     dest, extra = (NEW, "") if into is None else (into, f", {meta}")
-    cur.register("_hw_batches", reader.schema.empty_table())
+    register(cur, "_hw_batches", reader.schema.empty_table())
     temp = "temp " if into is None else ""
     cur.execute(f"create {temp}table {dest} as select *{extra} from _hw_batches")
     batches = _slices(reader)
@@ -203,7 +204,7 @@ def _stream(
     inserted = 0
     with _writer_threads(cur):
         while not ended:
-            cur.register("_hw_batches", pa.RecordBatchReader.from_batches(reader.schema, one()))
+            register(cur, "_hw_batches", pa.RecordBatchReader.from_batches(reader.schema, one()))
             row = cur.execute(f"insert into {dest} select *{extra} from _hw_batches").fetchone()
             inserted += int(row[0]) if row else 0
     return inserted
@@ -235,6 +236,24 @@ _threads_held: dict[str, tuple[int, int]] = {}  # database -> (loads streaming, 
 _DATABASE_PATH = "select path from duckdb_databases() where database_name = current_database()"
 
 
+def register(cur: duckdb.DuckDBPyConnection, name: str, data: Any) -> None:
+    """``cur.register``, never at the same time as a ``SET threads``.
+
+    DuckDB's ``register`` keeps the GIL while it waits for the database's lock, which
+    ``SET threads`` holds while it waits for the other connections' running tasks; an
+    INSERT from a Python stream needs the GIL to finish its task: a deadlock of the whole
+    process (it hung a demo run; ``tests/engines/test_stream_load.py`` reproduces it). A
+    Python lock, which waits without the GIL, keeps the two apart."""
+    with _threads_lock:
+        cur.register(name, data)
+
+
+def unregister(cur: duckdb.DuckDBPyConnection, name: str) -> None:
+    """``cur.unregister``, never at the same time as a ``SET threads`` (see :func:`register`)."""
+    with _threads_lock:
+        cur.unregister(name)
+
+
 @contextlib.contextmanager
 def _writer_threads(cur: duckdb.DuckDBPyConnection) -> Iterator[None]:
     """While streamed loads run on a small machine, the database's ``threads`` is 1: a
@@ -244,8 +263,8 @@ def _writer_threads(cur: duckdb.DuckDBPyConnection) -> Iterator[None]:
     database-wide: concurrent loads share one count, the last one restores the old value,
     and statements running meanwhile use one thread.
 
-    An open problem (2026-11-21, see benchmarks/README.md): `SET threads` once hung a run
-    (it waits for DuckDB's workers; one was in another step's COMMIT)."""
+    `SET threads` waits for the other connections' running tasks: every ``register`` goes
+    through :func:`register`, so that the two never deadlock."""
     if (os.cpu_count() or 1) > SINGLE_THREAD_MAX_CPUS:
         yield
         return
@@ -339,7 +358,7 @@ def _drop_already_loaded(cur: duckdb.DuckDBPyConnection, req: LoadRequest, cols:
     expr = "hash(" + ", ".join(ident(c) if c else "null" for c in hashed) + ")::varchar"
     # the hashes as a registered Arrow table, not a list parameter: with 10,000 rows at
     # the boundary, `in (select unnest(?::varchar[]))` took 2.1 s, this takes milliseconds
-    cur.register("_hw_seen", pa.table({"h": pa.array(seen, pa.string())}))
+    register(cur, "_hw_seen", pa.table({"h": pa.array(seen, pa.string())}))
     try:
         cur.execute(
             f"delete from {NEW} where {ident(req.cursor)}::varchar = ? and {expr} in "
@@ -347,7 +366,7 @@ def _drop_already_loaded(cur: duckdb.DuckDBPyConnection, req: LoadRequest, cols:
             [req.boundary],
         )
     finally:
-        cur.unregister("_hw_seen")
+        unregister(cur, "_hw_seen")
 
 
 def _record_exact_duplicates(
