@@ -11,7 +11,7 @@ import pyarrow as pa
 import pytest
 
 from headwater.engines.base import LoadRequest
-from headwater.engines.duckdb import loads
+from headwater.engines.duckdb import stream
 from headwater.engines.duckdb.engine import DuckDBEngine
 
 SCHEMA = pa.schema([("id", pa.int64()), ("v", pa.string()), ("d", pa.decimal128(15, 2))])
@@ -86,7 +86,7 @@ def test_merge_dedupes_across_batches(engine):
 
 
 def test_a_failing_stream_commits_nothing_and_restores_threads(engine, monkeypatch):
-    monkeypatch.setattr(loads, "SINGLE_THREAD_MAX_CPUS", 1 << 20)
+    monkeypatch.setattr(stream, "SINGLE_THREAD_MAX_CPUS", 1 << 20)
     engine.execute("set threads = 3")
 
     def failing() -> Iterator[pa.RecordBatch]:
@@ -101,7 +101,7 @@ def test_a_failing_stream_commits_nothing_and_restores_threads(engine, monkeypat
 
 
 def test_duckdb_runs_on_one_thread_while_streaming_on_small_machines(engine, monkeypatch):
-    monkeypatch.setattr(loads, "SINGLE_THREAD_MAX_CPUS", 1 << 20)
+    monkeypatch.setattr(stream, "SINGLE_THREAD_MAX_CPUS", 1 << 20)
     engine.execute("set threads = 3")
     seen: list[int] = []
     other = engine._con.cursor()  # another connection to the same database
@@ -117,7 +117,7 @@ def test_duckdb_runs_on_one_thread_while_streaming_on_small_machines(engine, mon
 
 
 def test_threads_are_left_alone_on_larger_machines(engine, monkeypatch):
-    monkeypatch.setattr(loads, "SINGLE_THREAD_MAX_CPUS", 0)
+    monkeypatch.setattr(stream, "SINGLE_THREAD_MAX_CPUS", 0)
     engine.execute("set threads = 3")
     seen: list[int] = []
     other = engine._con.cursor()
@@ -131,7 +131,7 @@ def test_threads_are_left_alone_on_larger_machines(engine, monkeypatch):
 
 
 def test_concurrent_streams_restore_threads_after_the_last(engine, monkeypatch):
-    monkeypatch.setattr(loads, "SINGLE_THREAD_MAX_CPUS", 1 << 20)
+    monkeypatch.setattr(stream, "SINGLE_THREAD_MAX_CPUS", 1 << 20)
     engine.execute("set threads = 3")
     first_started, second_done = threading.Event(), threading.Event()
     during: list[int] = []
@@ -179,7 +179,7 @@ def test_batches_of_a_row_group_or_more_land_on_several_threads(engine, monkeypa
     """DuckDB 1.5.5 loses every row of an Arrow INSERT of >= 122,880 rows on two threads
     into a table created in the same transaction (a first load's target, the staging table
     NEW): the load cuts batches below that, and every row lands."""
-    monkeypatch.setattr(loads, "SINGLE_THREAD_MAX_CPUS", 0)  # as on a larger machine
+    monkeypatch.setattr(stream, "SINGLE_THREAD_MAX_CPUS", 0)  # as on a larger machine
     engine.execute("set threads = 2")
     rows = 130_000
     assert load(engine, [big_batch(0, rows), big_batch(rows, rows)]) == 2 * rows  # first load
@@ -191,8 +191,8 @@ def test_batches_of_a_row_group_or_more_land_on_several_threads(engine, monkeypa
 def test_a_load_never_commits_fewer_rows_than_it_inserted(engine, monkeypatch):
     """The safety net under the cut: with batches left whole, DuckDB's loss (if this
     DuckDB still has it) fails the load loudly instead of committing a short table."""
-    monkeypatch.setattr(loads, "SINGLE_THREAD_MAX_CPUS", 0)
-    monkeypatch.setattr(loads, "MAX_INSERT_ROWS", 10**9)
+    monkeypatch.setattr(stream, "SINGLE_THREAD_MAX_CPUS", 0)
+    monkeypatch.setattr(stream, "MAX_INSERT_ROWS", 10**9)
     engine.execute("set threads = 2")
     rows = 130_000
     try:
@@ -210,9 +210,9 @@ def test_a_load_never_commits_fewer_rows_than_it_inserted(engine, monkeypatch):
 SET_THREADS_RACE = """
 import sys, threading, time
 import duckdb, pyarrow as pa
-from headwater.engines.duckdb import loads
+from headwater.engines.duckdb import stream
 
-loads.SINGLE_THREAD_MAX_CPUS = 1 << 20  # take the SET threads path on any machine
+stream.SINGLE_THREAD_MAX_CPUS = 1 << 20  # take the SET threads path on any machine
 schema = pa.schema([("id", pa.int64())])
 for attempt in range(4):
     db = duckdb.connect(sys.argv[1] + str(attempt))
@@ -225,22 +225,22 @@ for attempt in range(4):
             time.sleep(0.05)
             yield pa.record_batch([pa.array(range(i * 10, i * 10 + 10))], schema=schema)
 
-    def stream():  # an INSERT whose task calls Python (needs the GIL) for every batch
-        loads.register(y, "s", pa.RecordBatchReader.from_batches(schema, slow()))
+    def insert():  # an INSERT whose task calls Python (needs the GIL) for every batch
+        stream.register(y, "s", pa.RecordBatchReader.from_batches(schema, slow()))
         y.execute("insert into t select * from s")
 
     def set_threads():  # a streamed load starting: SET threads = 1
         x = db.cursor()
-        with loads._writer_threads(x):
+        with stream._writer_threads(x):
             pass
 
     def registers():  # other loads registering their batches meanwhile
         z = db.cursor()
         for _ in range(200):
-            loads.register(z, "e", schema.empty_table())
+            stream.register(z, "e", schema.empty_table())
             z.execute("select count(*) from e").fetchall()
 
-    first = threading.Thread(target=stream)
+    first = threading.Thread(target=insert)
     first.start()
     time.sleep(0.2)
     others = [threading.Thread(target=f) for f in (set_threads, registers)]

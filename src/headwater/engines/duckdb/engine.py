@@ -216,7 +216,7 @@ class DuckDBEngine:
         """Materialize a Python model's result (Arrow table/reader, DuckDB relation, pandas,
         polars) atomically."""
         cur = self.cursor()
-        from headwater.engines.duckdb.loads import register, unregister
+        from headwater.engines.duckdb.stream import register, unregister
 
         if isinstance(data, duckdb.DuckDBPyRelation):
             data = data.to_arrow_table()

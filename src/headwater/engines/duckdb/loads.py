@@ -21,10 +21,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
-import threading
-from collections.abc import Iterator
-from typing import Any
 
 import duckdb
 import pyarrow as pa
@@ -41,6 +37,7 @@ from headwater.engines.base import (
 )
 from headwater.engines.duckdb import contract, database_scan
 from headwater.engines.duckdb.sql import column_list, ident, qualified
+from headwater.engines.duckdb.stream import register, unregister, write_stream
 from headwater.errors import EngineError, SourceError
 
 NEW = "_hw_new"
@@ -157,7 +154,7 @@ def _stage(
     for a stream, the number of rows its INSERTs reported."""
     cur.execute(f"drop table if exists {NEW}")
     if req.batches is not None:
-        return _stream(cur, req.batches, into=into, meta=meta)
+        return write_stream(cur, req.batches, into=into, meta=meta, new=NEW)
     if req.scan_sql is None:
         raise EngineError("a load needs batches or scan_sql")
     scan = req.scan_sql
@@ -174,116 +171,6 @@ def _stage(
             raise req.database_scan.translate_error(exc) from None
         raise SourceError(f"{req.schema}.{req.table}: {str(exc).splitlines()[0]}") from None
     return None
-
-
-def _stream(
-    cur: duckdb.DuckDBPyConnection, reader: pa.RecordBatchReader, *, into: str | None, meta: str
-) -> int:
-    """Write an Arrow stream into NEW (or create ``into``), one INSERT per batch; return
-    the rows the INSERTs reported.
-
-    Not one ``CREATE TABLE AS`` over the stream: DuckDB then buffers row groups and
-    read-ahead batches (peak RSS ~1.1 GB for 6M lineitem rows). DuckDB pulls each batch
-    itself, so the wait for the source is inside a statement, where an engine interrupt
-    lands. The table takes the stream's types even with no rows; ``now()`` (load time) is
-    the transaction's start, the same in every statement."""
-    dest, extra = (NEW, "") if into is None else (into, f", {meta}")
-    register(cur, "_hw_batches", reader.schema.empty_table())
-    temp = "temp " if into is None else ""
-    cur.execute(f"create {temp}table {dest} as select *{extra} from _hw_batches")
-    batches = _slices(reader)
-    ended = False
-
-    def one() -> Iterator[pa.RecordBatch]:
-        nonlocal ended
-        for batch in batches:
-            yield batch
-            return
-        ended = True
-
-    inserted = 0
-    with _writer_threads(cur):
-        while not ended:
-            register(cur, "_hw_batches", pa.RecordBatchReader.from_batches(reader.schema, one()))
-            row = cur.execute(f"insert into {dest} select *{extra} from _hw_batches").fetchone()
-            inserted += int(row[0]) if row else 0
-    return inserted
-
-
-#: The most rows one INSERT of a stream takes. DuckDB 1.5.5 loses every row of an INSERT of
-#: a full row group (122,880 rows) or more, from Arrow, on two or more threads, into a table
-#: created in the same transaction (NEW always is; a first load's target too): the INSERT
-#: reports its rows, the table has none, before and after the COMMIT. Found with
-#: PostgreSQL's 133,152-row batches; tests/engines/test_stream_load.py reproduces it.
-MAX_INSERT_ROWS = 100_000
-
-
-def _slices(reader: pa.RecordBatchReader) -> Iterator[pa.RecordBatch]:
-    """The stream's batches, each cut into pieces of at most :data:`MAX_INSERT_ROWS` rows
-    (zero-copy)."""
-    for batch in reader:
-        if batch.num_rows <= MAX_INSERT_ROWS:
-            yield batch
-            continue
-        for offset in range(0, batch.num_rows, MAX_INSERT_ROWS):
-            yield batch.slice(offset, MAX_INSERT_ROWS)
-
-
-#: Machines with at most this many cores write streams with DuckDB on one thread.
-SINGLE_THREAD_MAX_CPUS = 2
-_threads_lock = threading.Lock()
-_threads_held: dict[str, tuple[int, int]] = {}  # database -> (loads streaming, saved threads)
-_DATABASE_PATH = "select path from duckdb_databases() where database_name = current_database()"
-
-
-def register(cur: duckdb.DuckDBPyConnection, name: str, data: Any) -> None:
-    """``cur.register``, never at the same time as a ``SET threads``.
-
-    DuckDB's ``register`` keeps the GIL while it waits for the database's lock, which
-    ``SET threads`` holds while it waits for the other connections' running tasks; an
-    INSERT from a Python stream needs the GIL to finish its task: a deadlock of the whole
-    process (it hung a demo run; ``tests/engines/test_stream_load.py`` reproduces it). A
-    Python lock, which waits without the GIL, keeps the two apart."""
-    with _threads_lock:
-        cur.register(name, data)
-
-
-def unregister(cur: duckdb.DuckDBPyConnection, name: str) -> None:
-    """``cur.unregister``, never at the same time as a ``SET threads`` (see :func:`register`)."""
-    with _threads_lock:
-        cur.unregister(name)
-
-
-@contextlib.contextmanager
-def _writer_threads(cur: duckdb.DuckDBPyConnection) -> Iterator[None]:
-    """While streamed loads run on a small machine, the database's ``threads`` is 1: a
-    one-batch INSERT is one task, and with more threads the calling thread busy-waits for
-    the worker running it (DuckDB's Python client polls), taking CPU from the source's
-    decoders and server (6M lineitem rows, 2 cores: 27 vs 18.5 CPU s). ``threads`` is
-    database-wide: concurrent loads share one count, the last one restores the old value,
-    and statements running meanwhile use one thread.
-
-    `SET threads` waits for the other connections' running tasks: every ``register`` goes
-    through :func:`register`, so that the two never deadlock."""
-    if (os.cpu_count() or 1) > SINGLE_THREAD_MAX_CPUS:
-        yield
-        return
-    key = str(cur.execute(_DATABASE_PATH).fetchone())
-    with _threads_lock:
-        users, saved = _threads_held.get(key, (0, 0))
-        if users == 0:
-            saved = _scalar(cur, "select current_setting('threads')")
-            cur.execute("set threads = 1")
-        _threads_held[key] = (users + 1, saved)
-    try:
-        yield
-    finally:
-        with _threads_lock:
-            users, saved = _threads_held.pop(key)
-            if users > 1:
-                _threads_held[key] = (users - 1, saved)
-            elif saved:  # on a connection of its own: this one's transaction may be aborted
-                cur.cursor().execute(f"set threads = {saved}").close()
 
 
 def _record_rejects(cur: duckdb.DuckDBPyConnection, asset: str, req: LoadRequest) -> None:
