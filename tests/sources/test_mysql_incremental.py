@@ -9,7 +9,7 @@ import pyarrow as pa
 import pytest
 from test_mysql_helpers import execute, project_toml, warehouse, write_and_run
 
-import headwater.sources.mysql.connector as mysql_connector
+import headwater.sources.mysql.catalog as mysql_catalog
 from headwater.sources.connector import TableRead
 from headwater.sources.mysql import MySQLConnector
 
@@ -165,7 +165,7 @@ def test_parallel_ranges_read_every_row_once(mariadb_url, monkeypatch) -> None:
         "insert into r select seq, concat('v', seq) from seq_1_to_5000",
         "analyze table r",
     )
-    monkeypatch.setattr(mysql_connector, "PARALLEL_MIN_ROWS", 1)
+    monkeypatch.setattr(mysql_catalog, "PARALLEL_MIN_ROWS", 1)
     con = MySQLConnector(mariadb_url + "?parallel=3", name="my")
     try:
         assert con.plan(TableRead(table="r")).partition == ("id", 3)

@@ -39,9 +39,11 @@ import pyarrow as pa
 from headwater.config.secrets import redact_text
 from headwater.errors import ConnectionError_, HeadwaterError, SourceError
 from headwater.sources.connector import ConnectorCapabilities, TableRead
+from headwater.sources.mysql import catalog
+from headwater.sources.mysql.catalog import strip
 from headwater.sources.mysql.extract_process import ExtractProcess
 from headwater.sources.mysql.tls import Tls, is_certificate_error
-from headwater.sources.mysql.types import Column, column, convert, literal, quote_ident
+from headwater.sources.mysql.types import Column, convert, literal, quote_ident
 
 CAPABILITIES = ConnectorCapabilities(
     name="mysql",
@@ -53,8 +55,6 @@ CAPABILITIES = ConnectorCapabilities(
 DEFAULT_PORT = 3306
 CONNECT_TIMEOUT = 10.0  # seconds; ?connect_timeout=N in the URL overrides it
 URL_PARAMETERS = frozenset({"connect_timeout", "parallel", "ssl-mode", "ssl-ca"})
-PARALLEL_MIN_ROWS = 2_000_000  # estimated rows from which a full read is split in ranges
-_INTEGER_KINDS = re.compile(r"^(tinyint|smallint|mediumint|int|bigint)( unsigned)?$")
 # connectorx errors that mean the connection, not the query, failed
 _LOST = re.compile(
     r"io error|broken pipe|connection (reset|refused|aborted|closed)|could not connect|"
@@ -240,68 +240,10 @@ class MySQLConnector:
     def schema(self, table: str) -> pa.Schema:
         return pa.schema([(c.name, c.arrow) for c in self._columns(table, None)])
 
-    def _source(self, table: str) -> str:
-        if "." in table:
-            database, name = table.split(".", 1)
-            return f"{quote_ident(database)}.{quote_ident(name)}"
-        return quote_ident(table)
-
     def _columns(self, table: str | None, query: str | None) -> list[Column]:
-        source = f"({_strip(query)}) AS _hw_q" if query else self._source(table or "")
-        cur = self._query(f"SELECT * FROM {source} LIMIT 0", table=table)
-        fields = cur._result.fields if cur._result is not None else []
-        precision = self._decimal_precision(table) if table and not query else {}
-        names = [f.name for f in fields]
-        for n in names:
-            if names.count(n) > 1:
-                raise SourceError(f"{self._at(table)}: the result has two columns named {n!r}")
-        return [
-            column(
-                f.name,
-                f.type_code,
-                length=f.length,
-                decimals=f.scale,
-                flags=f.flags,
-                charset=f.charsetnr,
-                precision=precision.get(f.name),
-            )
-            for f in fields
-        ]
-
-    def _table_ref(self, table: str) -> tuple[str, str]:
-        if "." in table:
-            database, name = table.split(".", 1)
-            return database, name
-        return self.database, table
-
-    def _decimal_precision(self, table: str) -> dict[str, int]:
-        cur = self._query(
-            "SELECT COLUMN_NAME, NUMERIC_PRECISION FROM information_schema.COLUMNS "
-            "WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s AND DATA_TYPE = 'decimal'",
-            list(self._table_ref(table)),
+        return catalog.columns(
+            self._query, table, query, at=self._at(table), database=self.database
         )
-        return {name: int(p) for name, p in cur.fetchall()}
-
-    def _integer_key(self, table: str, columns: list[Column]) -> str | None:
-        """The integer primary key column worth splitting ``table`` on, if any."""
-        cur = self._query(
-            "SELECT k.COLUMN_NAME, t.TABLE_ROWS FROM information_schema.KEY_COLUMN_USAGE k "
-            "JOIN information_schema.TABLES t ON t.TABLE_SCHEMA = k.TABLE_SCHEMA "
-            "AND t.TABLE_NAME = k.TABLE_NAME WHERE k.TABLE_SCHEMA = %s AND k.TABLE_NAME = %s "
-            "AND k.CONSTRAINT_NAME = 'PRIMARY' ORDER BY k.ORDINAL_POSITION",
-            list(self._table_ref(table)),
-        )
-        rows = cur.fetchall()
-        if not rows or int(rows[0][1] or 0) < PARALLEL_MIN_ROWS:
-            return None
-        key = rows[0][0]  # the leading key column: ranges of it are index range scans
-        by_name = {c.name: c for c in columns}
-        col = by_name.get(key)
-        if col is None or not _INTEGER_KINDS.match(col.kind):
-            return None
-        return str(key)
-
-    # -- reading -------------------------------------------------------------------------
 
     def _at(self, table: str | None) -> str:
         return f"{self.where} table {table or 'query'!r}"
@@ -322,7 +264,7 @@ class MySQLConnector:
             chosen = [lower[n.lower()] for n in what.columns]
         select = ", ".join(f"{c.expr} AS {quote_ident(c.name)}" for c in chosen)
         source = (
-            f"({_strip(what.query)}) AS _hw_q" if what.query else self._source(what.table or "")
+            f"({strip(what.query)}) AS _hw_q" if what.query else catalog.source(what.table or "")
         )
         conditions = []
         until = getattr(what, "until", None)
@@ -348,7 +290,7 @@ class MySQLConnector:
             sql += " WHERE " + " AND ".join(conditions)
         partition = None
         if what.table and not what.query and not what.cursor and self.parallel > 1:
-            key = self._integer_key(what.table, every)
+            key = catalog.integer_key(self._query, what.table, every, database=self.database)
             if key is not None and key in [c.name for c in chosen]:
                 partition = (key, self.parallel)
         self._query(f"{sql} LIMIT 0", table=what.table)  # grants, expressions: fail here
@@ -477,7 +419,3 @@ def _require(module: str, name: str) -> Any:
             f"connection {name!r}: MySQL/MariaDB needs the {module} package: "
             "pip install 'headwater[mysql]'"
         ) from None
-
-
-def _strip(query: str) -> str:
-    return query.strip().rstrip(";").strip()
