@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from headwater.errors import EngineError
@@ -23,8 +24,6 @@ def run_model(
 ) -> int | None:
     """Materialize ``asset``; returns its row count (None for views). ``compiled`` keeps
     compiled SQL between runs."""
-    import duckdb
-
     cfg = asset.model
     assert cfg is not None and asset.schema and asset.table
     if asset.function is not None:
@@ -36,8 +35,8 @@ def run_model(
         result = asset.function(*inputs)  # its own exceptions keep their traceback
         if result is None:
             raise EngineError(f"{asset.location}: Python model {asset.name} returned None")
-        try:
-            # a relation is lazy: the query the function built runs (and fails) here
+        # a relation is lazy: the query the function built runs (and fails) here
+        with _located(asset):
             return engine.write_table(
                 asset.schema,
                 asset.table,
@@ -46,12 +45,9 @@ def run_model(
                 unique_key=cfg.unique_key,
                 audit=audit,
             )
-        except duckdb.Error as exc:
-            first = str(exc).splitlines()[0]
-            raise EngineError(f"{asset.location}: {asset.name}: {first}") from None
     sql = compiled.compile(asset, graph) if compiled else compile_sql(asset, graph)
     log.debug("materializing %s as %s: %s", asset.name, cfg.materialized, sql)
-    try:
+    with _located(asset):
         return engine.materialize_sql(
             asset.schema,
             asset.table,
@@ -62,6 +58,15 @@ def run_model(
             lookback=cfg.lookback,
             audit=audit,
         )
+
+
+@contextmanager
+def _located(asset: Asset) -> Iterator[None]:
+    """A warehouse error as one line naming the model's file and asset."""
+    import duckdb
+
+    try:
+        yield
     except duckdb.Error as exc:
         first = str(exc).splitlines()[0]
         raise EngineError(f"{asset.location}: {asset.name}: {first}") from None
