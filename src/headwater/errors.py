@@ -31,13 +31,17 @@ from __future__ import annotations
 
 
 class HeadwaterError(Exception):
-    """Base of every error Headwater raises on purpose."""
+    """Base of every error Headwater raises on purpose. ``transient``: a retry may succeed
+    (a lost connection, a server restarting); the runtime gives such errors extra attempts."""
 
     exit_code: int = 1
+    transient: bool = False
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, *, transient: bool | None = None) -> None:
         super().__init__(message)
         self.message = message
+        if transient is not None:
+            self.transient = transient
 
     def __str__(self) -> str:
         return self.message

@@ -8,7 +8,7 @@ from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 import pytest
-from test_postgres_helpers import pg
+from test_postgres_helpers import orders_project, pg
 
 from headwater.project import load_project
 from headwater.runtime import run
@@ -23,16 +23,6 @@ def socket_url(server: PostgresServer, database: str, port: int) -> str:
     return f"postgresql://{server.user}@/{database}?host={folder}&port={port}"
 
 
-def project(root: Path, url: str, transport: str) -> Path:
-    root.mkdir(parents=True)
-    (root / "headwater.toml").write_text(
-        f'[project]\nname = "sock"\nretry_delay = 0.05\n\n[connections.pg]\nurl = "{url}"\n\n'
-        f'[sources.pg]\nconnection = "pg"\ntables = ["orders"]\nwrite = "replace"\n'
-        f'transport = "{transport}"\n'
-    )
-    return root
-
-
 @pytest.mark.parametrize("transport", ["arrow", "native"])
 def test_loads_through_the_unix_socket(
     postgres_server: PostgresServer, postgres_url: str, tmp_path: Path, transport: str
@@ -44,7 +34,7 @@ def test_loads_through_the_unix_socket(
     )
     database = urlsplit(postgres_url).path.lstrip("/")
     # no password: the socket trusts local users, so only the socket can have let it in
-    root = project(
+    root = orders_project(
         tmp_path / "p", socket_url(postgres_server, database, postgres_server.port), transport
     )
     result = run(load_project(root))
@@ -60,7 +50,7 @@ def test_a_wrong_socket_port_names_the_socket(
 ) -> None:
     database = urlsplit(postgres_url).path.lstrip("/")
     wrong = postgres_server.port + 1
-    root = project(tmp_path / "p", socket_url(postgres_server, database, wrong), "auto")
+    root = orders_project(tmp_path / "p", socket_url(postgres_server, database, wrong), "auto")
     result = run(load_project(root))
     error = result.steps["raw.pg_orders"].error or ""
     assert result.status == "failed"

@@ -8,7 +8,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from test_postgres_helpers import pg
+from test_postgres_helpers import orders_project, pg
 
 from headwater.project import load_project
 from headwater.runtime import run
@@ -35,22 +35,12 @@ def tls_url(tls_server: PostgresServer) -> str:
     return url
 
 
-def project(root: Path, url: str, transport: str) -> Path:
-    root.mkdir(parents=True)
-    (root / "headwater.toml").write_text(
-        f'[project]\nname = "tls"\nretry_delay = 0.05\n\n[connections.pg]\nurl = "{url}"\n\n'
-        f'[sources.pg]\nconnection = "pg"\ntables = ["orders"]\nprimary_key = ["id"]\n'
-        f'write = "merge"\ntransport = "{transport}"\n'
-    )
-    return root
-
-
 @pytest.mark.parametrize("transport", ["arrow", "native"])
 def test_loads_over_verified_tls(
     tls_server: PostgresServer, tls_url: str, tmp_path: Path, transport: str
 ) -> None:
     url = f"{tls_url}?sslmode=verify-full&sslrootcert={tls_server.certificate}"
-    root = project(tmp_path / "p", url, transport)
+    root = orders_project(tmp_path / "p", url, transport)
     result = run(load_project(root))
     step = result.steps["raw.pg_orders"]
     assert result.status == "success", step.error
@@ -72,7 +62,7 @@ def test_tls_failures_name_the_connection_and_are_not_retried(
 ) -> None:
     wrong = self_signed_certificate(tmp_path, "other")  # not the server's
     url = f"{tls_url}?{query.format(wrong=wrong)}"
-    root = project(tmp_path / "p", url, "auto")
+    root = orders_project(tmp_path / "p", url, "auto")
     result = run(load_project(root))
     step = result.steps["raw.pg_orders"]
     assert result.status == "failed"

@@ -16,6 +16,7 @@ from typing import Any
 from headwater.config.settings import SourceSettings
 from headwater.engines.duckdb.sql import string as sql_string
 from headwater.errors import SourceError
+from headwater.sources import json_lines
 
 _FORMAT_BY_SUFFIX = {
     ".csv": "csv",
@@ -110,12 +111,12 @@ def plan_scan(
     return FileScan(todo, scan_sql, rejects_sql, new_state)
 
 
-def without_bad_json_lines(scan: FileScan, root: Path, folder: Path) -> tuple[FileScan, list[Any]]:
+def without_bad_json_lines(
+    scan: FileScan, root: Path, folder: Path
+) -> tuple[FileScan, list[json_lines.BadLine]]:
     """``scan`` (JSON lines) reading, for each file with malformed lines, a copy of its good
     lines, with the bad lines as its rejected rows (see :mod:`.json_lines`); and the bad
     lines (none: the files are all well-formed, the failure was something else)."""
-    from headwater.sources import json_lines
-
     bad = json_lines.bad_lines(root, scan.files)
     if not bad:
         return scan, []

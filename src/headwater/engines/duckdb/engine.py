@@ -215,9 +215,9 @@ class DuckDBEngine:
     ) -> int:
         """Materialize a Python model's result (Arrow table/reader, DuckDB relation, pandas,
         polars) atomically."""
-        cur = self.cursor()
         from headwater.engines.duckdb.stream import register, unregister
 
+        cur = self.cursor()
         if isinstance(data, duckdb.DuckDBPyRelation):
             data = data.to_arrow_table()
         register(cur, "_hw_python_result", data)

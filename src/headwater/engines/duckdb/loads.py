@@ -68,9 +68,10 @@ def _load(
         rows_in = _scalar(cur, f"select count(*) from {staged}")
         if inserted is not None and rows_in != inserted:
             # a safety net under MAX_INSERT_ROWS: DuckDB has lost a stream's rows silently
-            raise _transient_error(
+            raise EngineError(
                 f"{asset}: the warehouse staged {rows_in} of the {inserted} rows inserted; "
-                "nothing of this load is kept"
+                "nothing of this load is kept",
+                transient=True,
             )
         if req.database_scan is not None and req.database_scan.verify is not None:
             req.database_scan.verify(cur, staged)  # every extracted row; may refuse the load
@@ -187,13 +188,6 @@ def _record_rejects(cur: duckdb.DuckDBPyConnection, asset: str, req: LoadRequest
         f'select ?, ?, file, line, "column", error, raw from ({req.rejects_sql})',
         [req.load_id, asset],
     )
-
-
-def _transient_error(message: str) -> EngineError:
-    """An error the runtime retries (the next attempt starts over, from the same window)."""
-    error = EngineError(message)
-    error.transient = True  # type: ignore[attr-defined]  # read by the runtime's retries
-    return error
 
 
 def _data_columns(cur: duckdb.DuckDBPyConnection, rel: str) -> list[str]:

@@ -26,8 +26,8 @@ def write_stream(
     meta: str,
     new: str,
 ) -> int:
-    """Write an Arrow stream into the temp table ``new`` (or create ``into``), one INSERT per batch; return
-    the rows the INSERTs reported.
+    """Write an Arrow stream into the temp table ``new`` (or create ``into``), one INSERT
+    per batch (cut to :data:`MAX_INSERT_ROWS`); return the rows the INSERTs reported.
 
     Not one ``CREATE TABLE AS`` over the stream: DuckDB then buffers row groups and
     read-ahead batches (peak RSS ~1.1 GB for 6M lineitem rows). DuckDB pulls each batch

@@ -67,12 +67,6 @@ _TRANSIENT_CODES = {1040, 1053, 1205, 1213, 1317, 1927, 2002, 2003, 2006, 2013, 
 _SERVER_ERROR = re.compile(r"ERROR (\d+) \(\w+\): (.*?)\s*\}")
 
 
-def _transient(message: str) -> ConnectionError_:
-    error = ConnectionError_(message)
-    error.transient = True  # type: ignore[attr-defined]  # read by the runtime's retries
-    return error
-
-
 @dataclass(frozen=True)
 class _Plan:
     sql: str
@@ -123,13 +117,7 @@ class MySQLConnector:
         self.tls = Tls.from_params(params, self.where)
         self.failure: HeadwaterError | None = None
         self._process: ExtractProcess | None = None  # the extract in progress
-        # the first read's process, started now: its imports overlap the connect and plan
-        self._spare: ExtractProcess | None = ExtractProcess()
-        try:
-            self._con = self._connect()
-        except BaseException:
-            self._spare.close()
-            raise
+        self._con = self._connect()
 
     # -- the metadata session ------------------------------------------------------------
 
@@ -171,9 +159,6 @@ class MySQLConnector:
         return con
 
     def close(self) -> None:
-        if self._spare is not None:
-            self._spare.close()
-            self._spare = None
         with contextlib.suppress(Exception):
             self._con.close()
 
@@ -208,9 +193,11 @@ class MySQLConnector:
         if is_certificate_error(text):  # a retry cannot fix it
             return ConnectionError_(f"{self.where}: TLS: {text}")
         if code in (2002, 2003) or (connecting and code in _TRANSIENT_CODES):
-            return _transient(f"{self.where}: cannot connect to {self.host}:{self.port} ({text})")
+            return ConnectionError_(
+                f"{self.where}: cannot connect to {self.host}:{self.port} ({text})", transient=True
+            )
         if code in _TRANSIENT_CODES:
-            return _transient(f"{self.where}: connection lost ({text})")
+            return ConnectionError_(f"{self.where}: connection lost ({text})", transient=True)
         if code == 1146:
             return SourceError(f"{self.where}{what}: table does not exist ({text})")
         if code in (1142, 1143):
@@ -301,8 +288,7 @@ class MySQLConnector:
 
     def read(self, what: TableRead) -> pa.RecordBatchReader:
         _require("connectorx", self.name)
-        # started first (or when connecting): the child's imports overlap the planning
-        process, self._spare = self._spare or ExtractProcess(), None
+        process = ExtractProcess()  # started first: its imports overlap the planning
         try:
             plan = self.plan(what)
         except BaseException:
@@ -389,8 +375,9 @@ class MySQLConnector:
             text = re.sub(r"^cx writer failed: ", "", text)
             text = re.sub(r"^(Source\(|MySQLError\()+(.*?)\)*$", r"\2", text)
         if code in _TRANSIENT_CODES or (not code and _LOST.search(text)) or not self._alive():
-            return _transient(
-                f"{self._at(what.table)}: extract interrupted after {offset} rows ({text})"
+            return ConnectionError_(
+                f"{self._at(what.table)}: extract interrupted after {offset} rows ({text})",
+                transient=True,
             )
         return SourceError(f"{self._at(what.table)}: after {offset} rows: {text}")
 

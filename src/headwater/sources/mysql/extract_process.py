@@ -130,12 +130,26 @@ class ExtractProcess:
             raise ExtractFailed("the extract was cancelled")
         self._stderr.seek(0)
         lines = self._stderr.read().decode(errors="replace").strip().splitlines()
-        with contextlib.suppress(ValueError, IndexError, TypeError, KeyError):
-            raise ExtractFailed(str(json.loads(lines[-1])["error"]))
+        reported = _reported_error(lines[-1]) if lines else None
+        if reported is not None:
+            raise ExtractFailed(reported)
         if status < 0:
             raise ExtractFailed(f"the extract process died ({signal.Signals(-status).name})")
         last = lines[-1] if lines else "no message"
         raise ExtractFailed(f"the extract process failed (exit status {status}: {last})")
+
+
+def _reported_error(line: str) -> str | None:
+    """The error a failed child reported on its last stderr line, if that line is one.
+
+    >>> _reported_error('{"error": "Access denied"}'), _reported_error("Segmentation fault")
+    ('Access denied', None)
+    """
+    try:
+        report = json.loads(line)
+    except ValueError:
+        return None
+    return str(report["error"]) if isinstance(report, dict) and "error" in report else None
 
 
 def _die_with_parent() -> None:

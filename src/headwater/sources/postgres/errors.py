@@ -19,10 +19,6 @@ class LostConnection(ConnectionError_):
 
     transient = True
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.transient = True  # also if the base class ever sets its own per instance
-
 
 @dataclass(frozen=True)
 class Address:
