@@ -3,8 +3,10 @@ Soda Core when it installs).
 
     .venv/bin/python -m benchmarks.quality_checks [--rows 10000000] [--quick] [--reps 3]
                                                   [--no-gx] [--no-soda] [--gx-pandas] [--reuse]
+                                                  [--rules R,R | --without R,R]
 
-``--quick`` is ``--rows 1000000``. Data goes to ``benchmarks/.work/quality/`` (an orders-like
+``--quick`` is ``--rows 1000000``. ``--rules``/``--without`` keep or drop rules (names as in
+:data:`CHECK_IDS`) for every tool alike, to see what one rule costs each of them. Data goes to ``benchmarks/.work/quality/`` (an orders-like
 table as ``data.parquet`` and as ``raw.orders`` in ``warehouse.duckdb``, with the dimension
 ``raw.products``), results to ``benchmarks/.work/quality/results.json``.
 
@@ -201,6 +203,7 @@ def spec_for(meta: dict[str, Any], *, now: datetime) -> dict[str, Any]:
         "max_age_days": max_age_days,
         "statuses": STATUSES,
         "email_regex": EMAIL_REGEX,
+        "rules": list(CHECK_IDS),
     }
 
 
@@ -240,6 +243,7 @@ def worker_headwater(spec: dict[str, Any], reps: int) -> dict[str, Any]:
     checks = parse_checks(
         yaml.safe_load(text)["checks"], path=Path("models/raw/orders.yml"), text=text
     )
+    checks = tuple(c for c in checks if c.name in spec["rules"])
     engine = DuckDBEngine(Path(spec["db"]), read_only=True)
     cur = engine.cursor()
     runs: list[float] = []
@@ -357,7 +361,9 @@ def worker_gx(spec: dict[str, Any], reps: int, engine: str) -> dict[str, Any]:
         batch_definition = asset.add_batch_definition_whole_dataframe("all")
         label = f"pandas {pd.__version__} (data.parquet read in {read_seconds:.1f} s, not counted)"
     suite = context.suites.add(gx.ExpectationSuite(name="orders"))
-    expectations = gx_suite(gx, spec, skus, now=now, engine=engine)
+    named = zip(gx_suite(gx, spec, skus, now=now, engine=engine), CHECK_IDS, strict=True)
+    kept = [(x, name) for x, name in named if name in spec["rules"]]
+    expectations = [x for x, _ in kept]
     for expectation in expectations:
         suite.add_expectation(expectation)
     definition = context.validation_definitions.add(
@@ -370,7 +376,7 @@ def worker_gx(spec: dict[str, Any], reps: int, engine: str) -> dict[str, Any]:
         started = time.perf_counter()
         outcome = definition.run(batch_parameters=params, result_format="BASIC")
         runs.append(time.perf_counter() - started)
-    by_id = {e.id: name for e, name in zip(expectations, CHECK_IDS, strict=True)}
+    by_id = {x.id: name for x, name in kept}
     failing: dict[str, int | None] = {}
     status: dict[str, str] = {}
     messages: dict[str, str] = {}
@@ -436,70 +442,64 @@ def _gx_duckdb_shim() -> None:
 
 
 def soda_contract(spec: dict[str, Any]) -> str:
-    """The ten rules as a Soda Core 4 data contract (YAML), in :data:`CHECK_IDS` order."""
+    """The rules in ``spec["rules"]`` as a Soda Core 4 data contract (YAML)."""
     statuses = ", ".join(spec["statuses"])
-    return f"""\
-dataset: warehouse/raw/orders
-columns:
-  - name: id
-    checks:
-      - duplicate:
-          name: unique
-  - name: customer_id
-    checks:
-      - missing:
-          name: not_null
-  - name: email
-    checks:
-      - invalid:
-          name: regex
-          valid_format:
-            name: email
-            regex: '{spec["email_regex"]}'
-  - name: status
-    checks:
-      - invalid:
-          name: accepted_values
-          valid_values: [{statuses}]
-  - name: amount
-    checks:
-      - invalid:
-          name: range
-          valid_min: 0
-          valid_max: 10000
-  - name: discount
-  - name: quantity
-  - name: sku
-    checks:
-      - invalid:
-          name: relationships
-          valid_reference_data:
-            dataset: warehouse/raw/products
-            column: sku
-  - name: country
-  - name: store_id
-  - name: receipt_no
-  - name: created_at
-checks:
-  - row_count:
-      name: row_count
-      threshold:
-        must_be_between:
-          greater_than_or_equal: {spec["row_count_min"]}
-          less_than_or_equal: {spec["row_count_max"]}
-  - freshness:
-      name: freshness
-      column: created_at
-      threshold:
-        unit: day
-        must_be_less_than_or_equal: {spec["max_age_days"]}
-  - failed_rows:
-      name: expression
-      expression: discount > amount
-  - duplicate:
-      name: unique_compound
-      columns: [store_id, receipt_no]
-"""
+    # rule -> (column, check); column None: a dataset-level check
+    checks = {
+        "unique": ("id", "- duplicate:\n    name: unique"),
+        "not_null": ("customer_id", "- missing:\n    name: not_null"),
+        "regex": (
+            "email",
+            "- invalid:\n    name: regex\n    valid_format:\n      name: email\n"
+            f"      regex: '{spec['email_regex']}'",
+        ),
+        "accepted_values": (
+            "status",
+            f"- invalid:\n    name: accepted_values\n    valid_values: [{statuses}]",
+        ),
+        "range": ("amount", "- invalid:\n    name: range\n    valid_min: 0\n    valid_max: 10000"),
+        "relationships": (
+            "sku",
+            "- invalid:\n    name: relationships\n    valid_reference_data:\n"
+            "      dataset: warehouse/raw/products\n      column: sku",
+        ),
+        "row_count": (
+            None,
+            "- row_count:\n    name: row_count\n    threshold:\n      must_be_between:\n"
+            f"        greater_than_or_equal: {spec['row_count_min']}\n"
+            f"        less_than_or_equal: {spec['row_count_max']}",
+        ),
+        "freshness": (
+            None,
+            "- freshness:\n    name: freshness\n    column: created_at\n    threshold:\n"
+            f"      unit: day\n      must_be_less_than_or_equal: {spec['max_age_days']}",
+        ),
+        "expression": (
+            None,
+            "- failed_rows:\n    name: expression\n    expression: discount > amount",
+        ),
+        "unique_compound": (
+            None,
+            "- duplicate:\n    name: unique_compound\n    columns: [store_id, receipt_no]",
+        ),
+    }
+    columns = ["id", "customer_id", "email", "status", "amount", "discount", "quantity", "sku"]
+    columns += ["country", "store_id", "receipt_no", "created_at"]
+    kept = {rule: checks[rule] for rule in spec["rules"]}
+
+    def block(text: str, indent: int) -> str:
+        return "\n".join(" " * indent + line for line in text.splitlines())
+
+    out = ["dataset: warehouse/raw/orders", "columns:"]
+    for column in columns:
+        out.append(f"  - name: {column}")
+        mine = [check for col, check in kept.values() if col == column]
+        if mine:
+            out += ["    checks:", *(block(check, 6) for check in mine)]
+    dataset = [check for col, check in kept.values() if col is None]
+    if dataset:
+        out += ["checks:", *(block(check, 2) for check in dataset)]
+    return "\n".join(out) + "\n"
 
 
 def worker_soda(spec: dict[str, Any], reps: int) -> dict[str, Any]:
@@ -651,13 +651,13 @@ def measure_all(
 
 
 def overhead(python: Path | str, tool: str, spec: dict[str, Any], reps: int) -> dict[str, Any]:
-    """The ten checks on a 10-row table, ``reps`` times in one process."""
+    """The checks on a 10-row table, ``reps`` times in one process."""
     report, wall, _, err = run_worker(python, tool, spec, reps)
     if report is None:
         raise RuntimeError(f"{tool} overhead run failed:\n{err}")
     runs = report["validation_seconds"][1:] or report["validation_seconds"]  # first: warm-up
     report["suite_median"] = statistics.median(runs)
-    report["per_check_ms"] = 1000 * report["suite_median"] / len(CHECK_IDS)
+    report["per_check_ms"] = 1000 * report["suite_median"] / len(spec["rules"])
     report["process"] = wall
     return report
 
@@ -671,6 +671,9 @@ def main() -> None:
     parser.add_argument("--no-soda", action="store_true")
     parser.add_argument("--gx-pandas", action="store_true", help="also GX's pandas engine")
     parser.add_argument("--reuse", action="store_true", help="keep data of the same size")
+    rules = parser.add_mutually_exclusive_group()
+    rules.add_argument("--rules", type=_rule_list, help="only these rules, e.g. regex,unique")
+    rules.add_argument("--without", type=_rule_list, help="every rule but these")
     parser.add_argument("--worker", choices=["headwater", "gx", "gx-pandas", "soda"])
     parser.add_argument("--spec", type=Path)
     args = parser.parse_args()
@@ -688,14 +691,31 @@ def main() -> None:
         print(json.dumps(report, default=str))
         return
     rows = 1_000_000 if args.quick else args.rows
-    report = benchmark(rows, args)
-    path = QUALITY / "results.json"
+    if args.rules:
+        chosen = [r for r in CHECK_IDS if r in args.rules]
+    else:
+        chosen = [r for r in CHECK_IDS if r not in (args.without or [])]
+    report = benchmark(rows, args, chosen)
+    label = "" if chosen == CHECK_IDS else "-" + "-".join(chosen)
+    if len(chosen) > len(CHECK_IDS) // 2:
+        label = label and "-without-" + "-".join(r for r in CHECK_IDS if r not in chosen)
+    path = QUALITY / f"results{label}.json"
     path.write_text(json.dumps(report, indent=1, default=str))
-    (QUALITY / f"report-{rows}.md").write_text(report_text(report) + "\n")
+    (QUALITY / f"report-{rows}{label}.md").write_text(report_text(report) + "\n")
     log(f"results: {path.relative_to(ROOT)}")
 
 
-def benchmark(rows: int, args: argparse.Namespace) -> dict[str, Any]:
+def _rule_list(text: str) -> list[str]:
+    rules = [r.strip() for r in text.split(",") if r.strip()]
+    unknown = sorted(set(rules) - set(CHECK_IDS))
+    if unknown or not rules:
+        raise argparse.ArgumentTypeError(
+            f"unknown rule(s) {', '.join(unknown) or '(none given)'}; rules: {', '.join(CHECK_IDS)}"
+        )
+    return rules
+
+
+def benchmark(rows: int, args: argparse.Namespace, rules: list[str]) -> dict[str, Any]:
     QUALITY.mkdir(parents=True, exist_ok=True)
     meta_path = QUALITY / "meta.json"
     meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
@@ -710,6 +730,7 @@ def benchmark(rows: int, args: argparse.Namespace) -> dict[str, Any]:
     tiny = generate(10, tiny_dir)
     now = datetime.now(UTC).replace(tzinfo=None)
     spec, tiny_spec = spec_for(meta, now=now), spec_for(tiny, now=now)
+    spec["rules"] = tiny_spec["rules"] = rules
     expected = planted(rows)
 
     pythons: dict[str, Path | str] = {"headwater": sys.executable}
@@ -724,7 +745,13 @@ def benchmark(rows: int, args: argparse.Namespace) -> dict[str, Any]:
         if soda_python:
             pythons["soda"] = soda_python
 
-    results: dict[str, Any] = {"rows": rows, "expected": expected, "tools": {}, "overhead": {}}
+    results: dict[str, Any] = {
+        "rows": rows,
+        "rules": rules,
+        "expected": expected,
+        "tools": {},
+        "overhead": {},
+    }
     for tool, python in pythons.items():
         log(f"{tool}: fixed overhead on a 10-row table")
         reps = OVERHEAD_REPS if tool == "headwater" else GX_OVERHEAD_REPS
@@ -753,8 +780,10 @@ def report_text(results: dict[str, Any]) -> str:
     tools = results["tools"]
     base = tools.get("headwater")
     rows = results["rows"]
+    rules = results.get("rules", CHECK_IDS)
+    which = "The ten checks" if rules == CHECK_IDS else f"{len(rules)} checks ({', '.join(rules)})"
     out = [
-        f"Ten checks on {rows:,} rows (medians of up to {results.get('reps', 3)} processes):",
+        f"{which} on {rows:,} rows (medians of up to {results.get('reps', 3)} processes):",
         "",
     ]
     out.append(
@@ -787,7 +816,7 @@ def report_text(results: dict[str, Any]) -> str:
     names = list(tools)
     out.append("| check | planted | " + " | ".join(names) + " | all agree |")
     out.append("|---|---|" + "---|" * len(names) + "---|")
-    for check in CHECK_IDS:
+    for check in rules:
         planted_rows = results["expected"][check]
         cells, agree = [], True
         for t in names:
@@ -807,8 +836,8 @@ def report_text(results: dict[str, Any]) -> str:
             "Headwater per check (s, median over its processes): "
             + ", ".join(f"{k} {v:.2f}" for k, v in base["per_check_median"].items()),
         ]
-    out += ["", "Fixed overhead: the ten checks on a 10-row table, in one process:", ""]
-    out.append("| tool | ten checks (median) | per check | process s |")
+    out += ["", "Fixed overhead: the same checks on a 10-row table, in one process:", ""]
+    out.append("| tool | all checks (median) | per check | process s |")
     out.append("|---|---|---|---|")
     for tool, r in results["overhead"].items():
         out.append(
@@ -838,7 +867,7 @@ def report_text(results: dict[str, Any]) -> str:
         ok = hw["per_check_ms"] < 100
         out.append(
             f"Target fixed overhead per check run < 100 ms: {hw['per_check_ms']:.1f} ms per "
-            f"check, {1000 * hw['suite_median']:.1f} ms for all ten ({'met' if ok else 'NOT met'})."
+            f"check, {1000 * hw['suite_median']:.1f} ms for all {len(rules)} ({'met' if ok else 'NOT met'})."
         )
     return "\n".join(out)
 
