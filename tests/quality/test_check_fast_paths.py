@@ -122,18 +122,36 @@ def test_unique_duplicates_everywhere(cur) -> None:
 
 
 def test_unique_data_changed_since_the_bounds(cur, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Keys outside the bounds read first land in bucket -1; the general query then runs."""
-    cur.execute("create table t as select * from (values (1), (2), (3), (9), (9)) v(id)")
-    stale = KeySpace(("id",), (1,), (3,), ("INTEGER",))
-    buckets = cur.execute(buckets_query(stale, "t")).fetchall()
-    assert (-1, 2, 1) in buckets
+    """Keys outside the bounds read first (rows added in between) still give the exact
+    answer; a key whose arithmetic overflows sends the check to the general query."""
+    cur.execute("create table t (id BIGINT)")
+    cur.execute("insert into t values (1), (2), (3), (9), (9), (5), (-7)")
     monkeypatch.setattr(
-        "headwater.quality.unique.bounds_query", lambda check, rel: "SELECT 5, 1, 3, 'INTEGER'"
+        "headwater.quality.unique.bounds_query", lambda check, rel: "SELECT 7, 1, 3, 'BIGINT'"
     )
     check = Check("unique", "u", columns=("id",))
+    got = fast(cur, check, "t")
+    assert got is not None
+    assert got[0] == 2 == general(cur, check, "t")[0]
+    assert got[2] == [{"id": 9, "_hw_count": 2}]
+
+    cur.execute("insert into t values (-9223372036854775808)")  # id - 1 overflows BIGINT
     assert fast(cur, check, "t") is None
     (result,) = run_checks(cur, "t", "t", [check])
-    assert result.failing == 2
+    assert (result.status, result.failing) == ("fail", 2)
+
+
+def test_unique_buckets_alias_keys_outside_the_bounds(cur, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Stale bounds make keys share bits across columns ((0, 4) lands on (1, 0)); that only
+    flags a bucket, and the exact GROUP BY there finds no duplicate."""
+    cur.execute("create table t as select * from (values (0, 4), (1, 0), (1, 1)) v(a, b)")
+    stale = KeySpace(("a", "b"), (0, 0), (1, 3), ("INTEGER", "INTEGER"))
+    assert cur.execute(buckets_query(stale, "t")).fetchall() == [(4, 2, 1)]  # key 4, twice
+    monkeypatch.setattr(
+        "headwater.quality.unique.bounds_query",
+        lambda check, rel: "SELECT 3, 0, 1, 'INTEGER', 0, 3, 'INTEGER'",
+    )
+    assert fast(cur, Check("unique", "u", columns=("a", "b")), "t") == (0, 3, [])
 
 
 def test_relationships_sample_by_orphan_keys(tmp_path: Path, cur) -> None:
