@@ -54,7 +54,9 @@ CAPABILITIES = ConnectorCapabilities(
 )
 DEFAULT_PORT = 3306
 CONNECT_TIMEOUT = 10.0  # seconds; ?connect_timeout=N in the URL overrides it
-URL_PARAMETERS = frozenset({"connect_timeout", "parallel", "ssl-mode", "ssl-ca"})
+URL_PARAMETERS = frozenset(
+    {"connect_timeout", "parallel", "ssl-mode", "ssl-ca", "socket", "unix_socket"}
+)
 # connectorx errors that mean the connection, not the query, failed
 _LOST = re.compile(
     r"io error|broken pipe|connection (reset|refused|aborted|closed)|could not connect|"
@@ -82,9 +84,11 @@ class MySQLConnector:
     """Read MySQL 5.7+/8.x and MariaDB 10.x tables (or queries) as Arrow record batches.
 
     URL: ``mysql://user:password@host:port/database`` (also ``mariadb://``,
-    ``mysql+pymysql://``); query parameters ``connect_timeout`` (seconds, default 10) and
+    ``mysql+pymysql://``); query parameters ``connect_timeout`` (seconds, default 10),
     ``parallel`` (key ranges for large full reads; default: the CPU count, at most 4;
-    ``parallel=1`` turns splitting off). Types: ``docs/types-mysql.md``.
+    ``parallel=1`` turns splitting off), ``socket`` (or ``unix_socket``: the server's unix
+    socket file, used instead of host and port) and ``ssl-mode``/``ssl-ca`` (:mod:`.tls`).
+    Types: ``docs/types-mysql.md``.
     """
 
     capabilities = CAPABILITIES
@@ -103,7 +107,11 @@ class MySQLConnector:
         except ValueError as exc:
             raise ConnectionError_(f"connection {name!r}: malformed URL ({exc})") from None
         self.database = unquote(parts.path.lstrip("/"))
-        self.where = f"connection {name!r} ({self.host}:{self.port}/{self.database})"
+        self.socket = params.get("socket") or params.get("unix_socket") or None
+        self.address = f"{self.host}:{self.port}"
+        if self.socket:
+            self.host, self.address = "localhost", f"unix socket {self.socket}"
+        self.where = f"connection {name!r} ({self.address}/{self.database})"
         if not self.database:
             raise ConnectionError_(f"{self.where}: the URL names no database (mysql://.../db)")
         unknown = sorted(set(params) - URL_PARAMETERS)
@@ -115,6 +123,11 @@ class MySQLConnector:
                 f"({hint}known: {', '.join(sorted(URL_PARAMETERS))})"
             )
         self.tls = Tls.from_params(params, self.where)
+        if self.socket and self.tls.mode not in ("disabled", "preferred"):
+            raise ConnectionError_(
+                f"{self.where}: ssl-mode={self.tls.mode} does not apply to a unix socket (the "
+                "connection never leaves this machine); drop ssl-mode or connect by host:port"
+            )
         self.failure: HeadwaterError | None = None
         self._process: ExtractProcess | None = None  # the extract in progress
         self._con = self._connect()
@@ -131,6 +144,7 @@ class MySQLConnector:
             con = pymysql.connect(
                 host=self.host,
                 port=self.port,
+                unix_socket=self.socket,
                 user=self.user,
                 password=self._password.encode(),  # UTF-8 (pymysql would send latin-1)
                 database=self.database,
@@ -194,7 +208,7 @@ class MySQLConnector:
             return ConnectionError_(f"{self.where}: TLS: {text}")
         if code in (2002, 2003) or (connecting and code in _TRANSIENT_CODES):
             return ConnectionError_(
-                f"{self.where}: cannot connect to {self.host}:{self.port} ({text})", transient=True
+                f"{self.where}: cannot connect to {self.address} ({text})", transient=True
             )
         if code in _TRANSIENT_CODES:
             return ConnectionError_(f"{self.where}: connection lost ({text})", transient=True)
@@ -305,8 +319,10 @@ class MySQLConnector:
     def _cx_url(self) -> str:
         user, password = quote(self.user, safe=""), quote(self._password, safe="")
         database = quote(self.database, safe="")
-        tls = self.tls.url_params(self.encrypted)
-        return f"mysql://{user}:{password}@{self.host}:{self.port}/{database}{tls}"
+        query = self.tls.url_params(self.encrypted)
+        if self.socket:  # the Rust mysql crate's own parameter; host and port are then unused
+            query += ("&" if query else "?") + f"socket={quote(self.socket, safe='')}"
+        return f"mysql://{user}:{password}@{self.host}:{self.port}/{database}{query}"
 
     def _batches(
         self, plan: _Plan, what: TableRead, process: ExtractProcess
