@@ -27,7 +27,6 @@ from __future__ import annotations
 import contextlib
 import difflib
 import os
-import re
 import ssl
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -36,13 +35,13 @@ from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 import pyarrow as pa
 
-from headwater.config.secrets import redact_text
 from headwater.errors import ConnectionError_, HeadwaterError, SourceError
 from headwater.sources.connector import ConnectorCapabilities, TableRead
 from headwater.sources.mysql import catalog
 from headwater.sources.mysql.catalog import strip
+from headwater.sources.mysql.errors import Endpoint
 from headwater.sources.mysql.extract_process import ExtractProcess
-from headwater.sources.mysql.tls import Tls, is_certificate_error
+from headwater.sources.mysql.tls import Tls
 from headwater.sources.mysql.types import Column, convert, literal, quote_ident
 
 CAPABILITIES = ConnectorCapabilities(
@@ -57,16 +56,6 @@ CONNECT_TIMEOUT = 10.0  # seconds; ?connect_timeout=N in the URL overrides it
 URL_PARAMETERS = frozenset(
     {"connect_timeout", "parallel", "ssl-mode", "ssl-ca", "socket", "unix_socket"}
 )
-# connectorx errors that mean the connection, not the query, failed
-_LOST = re.compile(
-    r"io error|broken pipe|connection (reset|refused|aborted|closed)|could not connect|"
-    r"lost connection|gone away|timed out|bytes remaining on stream|unexpected eof|driver ?error",
-    re.I,
-)
-# server error codes: lost connection, cannot connect, too many connections, shutdown,
-# query killed (by an administrator or a restart), deadlock / lock wait timeout
-_TRANSIENT_CODES = {1040, 1053, 1205, 1213, 1317, 1927, 2002, 2003, 2006, 2013, 2055, 4031}
-_SERVER_ERROR = re.compile(r"ERROR (\d+) \(\w+\): (.*?)\s*\}")
 
 
 @dataclass(frozen=True)
@@ -123,6 +112,14 @@ class MySQLConnector:
                 f"({hint}known: {', '.join(sorted(URL_PARAMETERS))})"
             )
         self.tls = Tls.from_params(params, self.where)
+        self.endpoint = Endpoint(
+            self.where,
+            self.address,
+            self.user,
+            self.database,
+            self._password,
+            tls_disabled=self.tls.mode == "disabled",
+        )
         if self.socket and self.tls.mode not in ("disabled", "preferred"):
             raise ConnectionError_(
                 f"{self.where}: ssl-mode={self.tls.mode} does not apply to a unix socket (the "
@@ -190,42 +187,7 @@ class MySQLConnector:
         self, exc: Exception, *, table: str | None = None, connecting: bool = False
     ) -> HeadwaterError:
         """One line naming the connection (never the password) for a pymysql error."""
-        code = exc.args[0] if exc.args and isinstance(exc.args[0], int) else 0
-        text = self._scrub(str(exc.args[1] if len(exc.args) > 1 else exc))
-        what = f" table {table!r}" if table else ""
-        if code == 1045:
-            hint = " or the server requires TLS" if self.tls.mode == "disabled" else ""
-            return ConnectionError_(
-                f"{self.where}: access denied for user {self.user!r} (wrong user or password{hint})"
-            )
-        if code == 1044:
-            return ConnectionError_(
-                f"{self.where}: user {self.user!r} may not use database {self.database!r}"
-            )
-        if code == 1049:
-            return ConnectionError_(f"{self.where}: database {self.database!r} does not exist")
-        if is_certificate_error(text):  # a retry cannot fix it
-            return ConnectionError_(f"{self.where}: TLS: {text}")
-        if code in (2002, 2003) or (connecting and code in _TRANSIENT_CODES):
-            return ConnectionError_(
-                f"{self.where}: cannot connect to {self.address} ({text})", transient=True
-            )
-        if code in _TRANSIENT_CODES:
-            return ConnectionError_(f"{self.where}: connection lost ({text})", transient=True)
-        if code == 1146:
-            return SourceError(f"{self.where}{what}: table does not exist ({text})")
-        if code in (1142, 1143):
-            return SourceError(
-                f"{self.where}{what}: permission denied: user {self.user!r} may not read it "
-                f"(grant SELECT) ({text})"
-            )
-        return SourceError(f"{self.where}{what}: {text}")
-
-    def _scrub(self, text: str) -> str:
-        text = redact_text(" ".join(text.split()))
-        if len(self._password) >= 4:
-            text = text.replace(self._password, "***")
-        return text
+        return self.endpoint.driver_error(exc, table=table, connecting=connecting)
 
     # -- discovery ---------------------------------------------------------------------
 
@@ -382,20 +344,10 @@ class MySQLConnector:
         return pa.RecordBatch.from_arrays(arrays, schema=schema)
 
     def _stream_error(self, exc: BaseException, what: TableRead, offset: int) -> HeadwaterError:
-        text = self._scrub(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
-        server = _SERVER_ERROR.search(text)
-        code = int(server.group(1)) if server else 0
-        if server:  # the server's own words: "Query execution was interrupted (error 1317)"
-            text = f"{server.group(2).strip()} (error {code})"
-        else:  # the driver's: strip connectorx's wrappers
-            text = re.sub(r"^cx writer failed: ", "", text)
-            text = re.sub(r"^(Source\(|MySQLError\()+(.*?)\)*$", r"\2", text)
-        if code in _TRANSIENT_CODES or (not code and _LOST.search(text)) or not self._alive():
-            return ConnectionError_(
-                f"{self._at(what.table)}: extract interrupted after {offset} rows ({text})",
-                transient=True,
-            )
-        return SourceError(f"{self._at(what.table)}: after {offset} rows: {text}")
+        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        return self.endpoint.stream_error(
+            message, at=self._at(what.table), offset=offset, alive=self._alive
+        )
 
     def _alive(self) -> bool:
         """Whether the server still answers (a reconnect, if need be, within the timeout)."""
