@@ -133,3 +133,13 @@ def test_unknown_connection_suggests(project_dir):
     result = invoke("graph", "-p", str(root))
     assert result.exit_code == 2
     assert "unknown connection 'eurpe' (did you mean europe?)" in result.stderr
+
+
+def test_a_secret_that_contains_another_is_redacted_whole(monkeypatch):
+    """Two ${ENV} secrets, one inside the other: the longer is masked whole, so no part of
+    it is left beside the mask."""
+    from headwater.config import secrets
+
+    # a list, not the set: the shorter secret first, whatever the set's hash order would be
+    monkeypatch.setattr(secrets, "_known_secrets", ["t0ken", "t0ken-and-more"])
+    assert secrets.redact_text("failed with t0ken-and-more") == "failed with ***"

@@ -245,3 +245,18 @@ def test_step_timeout_stops_a_slow_extract(mariadb_url, tmp_path) -> None:
             pytest.fail("the extract's query still runs on the server")
     finally:
         watcher.close()
+
+
+def test_scrub_masks_the_whole_password_when_a_known_secret_is_part_of_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A secret read from the environment elsewhere ("s3cret") must not be masked first,
+    leaving the rest of this connection's password ("s3cret!") in the message."""
+    from headwater.config import secrets
+    from headwater.sources.mysql.errors import Endpoint
+
+    monkeypatch.setattr(secrets, "_known_secrets", {"s3cret"})
+    endpoint = Endpoint("connection 'my' (h:1/db)", "h:1", "app", "db", "s3cret!")
+    assert endpoint.scrub("Access denied (using password s3cret!)") == (
+        "Access denied (using password ***)"
+    )

@@ -52,8 +52,11 @@ def redact(url: str) -> str:
 
 
 def redact_text(text: str) -> str:
-    """Redact URLs in free text and every secret value read through :func:`interpolate`."""
+    """Redact URLs in free text and every secret value read through :func:`interpolate`.
+
+    Longer secrets go first: one that contains another must not lose only its middle.
+    """
     text = redact(text)
-    for secret in _known_secrets:
+    for secret in sorted(_known_secrets, key=len, reverse=True):
         text = text.replace(secret, "***")
     return text

@@ -45,13 +45,16 @@ class Endpoint:
     def scrub(self, text: str) -> str:
         """``text`` on one line, without the password or URL credentials.
 
-        >>> Endpoint("c", "h:1", "app", "shop", "s3cret!").scrub("denied for s3cret!\\n  x")
+        The password goes first: masking a known secret that is part of it first would
+        leave the rest of the password in the text.
+
+        >>> Endpoint("c", "h:1", "app", "shop", "Qx7-zr!2").scrub("denied for Qx7-zr!2\\n  x")
         'denied for *** x'
         """
-        text = redact_text(" ".join(text.split()))
+        text = " ".join(text.split())
         if len(self.password) >= 4:
             text = text.replace(self.password, "***")
-        return text
+        return redact_text(text)
 
     def driver_error(
         self, exc: Exception, *, table: str | None = None, connecting: bool = False
