@@ -19,9 +19,9 @@ each from an empty warehouse:
 - **dlt**: ``sql_table(..., backend="pyarrow")`` into a DuckDB destination, in a venv of its
   own under ``benchmarks/.work`` (dlt wants another DuckDB); skipped when it cannot install.
 
-Reported: wall seconds (median of ``--reps``), rows/s, ratio to the floor, peak RSS of the
-process (``wait4``; the database server is not counted). Results also go to
-``benchmarks/.work/results_ingest_mysql.json``.
+Reported: wall seconds (median of ``--reps`` rounds, the cases taking turns in each), rows/s,
+ratio to the floor, peak RSS of the process (``wait4``; the database server is not counted).
+Results also go to ``benchmarks/.work/results_ingest_mysql.json``.
 """
 
 from __future__ import annotations
@@ -276,16 +276,21 @@ def run(rows: int = ROWS, reps: int = 1, with_dlt: bool = True) -> list[Any]:
         ]
         if dlt_py is not None:
             cases.append(("dlt sql_table (pyarrow backend)", dlt))
-        measured: dict[str, dict[str, Any]] = {}
-        for name, argv in cases:
-            samples = []
-            for _ in range(reps):
+        # interleaved rounds: drift of a shared machine falls on every case alike
+        runs: dict[str, list[dict[str, Any]]] = {name: [] for name, _ in cases}
+        failed: set[str] = set()
+        for _ in range(reps):
+            for name, argv in cases:
+                if name in failed:
+                    continue
                 log(f"{name} ...")
                 try:
-                    samples.append(measure_process(argv(), cwd=ROOT, env=env))
+                    runs[name].append(measure_process(argv(), cwd=ROOT, env=env))
                 except RuntimeError as exc:
                     log(f"{name} failed: {exc}")
-                    break
+                    failed.add(name)
+        measured: dict[str, dict[str, Any]] = {}
+        for name, samples in runs.items():
             if samples:
                 measured[name] = {
                     "seconds": statistics.median(s["seconds"] for s in samples),
