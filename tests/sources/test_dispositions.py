@@ -87,6 +87,29 @@ def test_lag_rereads_recent_rows_for_merge(project_dir):
     assert rows(root, "select id, v from raw.db_t order by id") == [(1, "a2"), (2, "b")]
 
 
+def test_merge_rewrites_only_new_and_changed_rows(project_dir):
+    """A full merge compares each new row with the stored row of its key: unchanged rows keep
+    their load id (NULL keys included), changed and new ones get this load's."""
+    root, con = setup(
+        project_dir, 'write = "merge"', [(1, "a", "d1"), (2, "b", "d1"), (None, "n", "d1")]
+    )
+    load(root)
+    first = dict(rows(root, "select coalesce(id, -1), _hw_load_id from raw.db_t"))
+    con.execute("update t set v = 'b2' where id = 2")
+    insert(con, [(3, "c", "d2")])
+    assert load(root)["rows_out"] == 2
+    after = dict(rows(root, "select coalesce(id, -1), _hw_load_id from raw.db_t"))
+    assert after[1] == first[1] and after[-1] == first[-1]  # untouched
+    assert after[2] != first[2] and after[3] == after[2]  # this load's
+    assert rows(root, "select id, v from raw.db_t order by id nulls first") == [
+        (None, "n"),
+        (1, "a"),
+        (2, "b2"),
+        (3, "c"),
+    ]
+    assert load(root)["rows_out"] == 0  # nothing changed: nothing written
+
+
 def test_scd2_keeps_history(project_dir):
     root, con = setup(project_dir, 'write = "scd2"', [(1, "a", "d1"), (2, "b", "d1")])
     load(root)

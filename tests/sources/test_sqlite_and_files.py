@@ -117,6 +117,37 @@ def test_replace_swaps_content(shop):
     assert table(root, "select id from raw.shop_customers order by id") == [(2,), (3,)]
 
 
+def test_replace_with_the_same_rows_rewrites_nothing(shop):
+    root, _ = shop(write="replace")
+    run(load_project(root))
+    before = table(root, "select id, _hw_load_id from raw.shop_customers order by id")
+    second = run(load_project(root))
+    assert second.steps["raw.shop_customers"].result["rows_out"] == 0
+    assert table(root, "select id, _hw_load_id from raw.shop_customers order by id") == before
+
+
+def test_replace_sees_values_moved_between_rows_and_columns(shop):
+    """Every column keeps the same values overall, only their rows change: the rows differ,
+    so the table is rewritten."""
+    root, con = shop(write="replace")
+    run(load_project(root))
+    con.execute(
+        "update customers set email = case id when 1 then 'b@x' when 2 then 'a@x' end "
+        "where id in (1, 2)"
+    )
+    con.commit()
+    assert run(load_project(root)).steps["raw.shop_customers"].result["rows_out"] == 3
+    assert table(root, "select id, email from raw.shop_customers order by id") == [
+        (1, "b@x"),
+        (2, "a@x"),
+        (3, "c@x"),
+    ]
+    # two values of one row trade columns: score 0.5 and balance 10.50 of row 1
+    con.execute("update customers set balance = 0.5, score = 10.5 where id = 1")
+    con.commit()
+    assert run(load_project(root)).steps["raw.shop_customers"].result["rows_out"] == 3
+
+
 def test_value_that_does_not_fit_its_type_is_named(shop):
     root, con = shop()
     con.execute("insert into customers values (5, 'e@x', 'lots', 1, 1, '2026-01-09 00:00:00')")

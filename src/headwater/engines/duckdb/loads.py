@@ -5,7 +5,8 @@ Write dispositions:
 - ``append``: insert every new row. Reads are inclusive of the last cursor value; rows at
   that boundary already loaded are recognised by a hash kept in the state, so a row added
   later with the same cursor value is neither lost nor duplicated.
-- ``replace``: swap the table's content for the extracted rows (skipped when identical).
+- ``replace``: swap the table's content for the extracted rows (skipped when identical, by
+  row count and a sum of row hashes: see :func:`_fingerprint`).
 - ``merge``: upsert on the primary key. Within a load the newest row per key wins (by the
   cursor column when there is one). Rows identical to what the table holds are not
   rewritten, so a rerun with no new source data changes nothing, not even load ids. A row
@@ -302,6 +303,18 @@ def _create(
     return _scalar(cur, f"select count(*) from {target}")
 
 
+def _fingerprint(cur: duckdb.DuckDBPyConnection, rel: str, collist: str) -> tuple[int, int]:
+    """The rows of ``rel`` as a multiset: their count and the exact sum of their 64-bit
+    hashes over ``collist`` (order-free; a duplicate counts twice; DuckDB's hash of several
+    columns depends on their order). Two tables with equal fingerprints are taken to hold the
+    same rows: a changed row goes unnoticed only if its hash collides, about once in 2^64.
+    Measured on 1M lineitem rows: 0.15 s for both tables, where ``EXCEPT ALL`` both ways
+    took 3.2 s (5.9 CPU s)."""
+    row = cur.execute(f"select count(*), sum(hash({collist})::hugeint) from {rel}").fetchone()
+    assert row is not None
+    return int(row[0]), int(row[1] or 0)
+
+
 def _write(
     cur: duckdb.DuckDBPyConnection, req: LoadRequest, target: str, cols: list[str], meta: str
 ) -> int:
@@ -310,12 +323,7 @@ def _write(
         cur.execute(f"insert into {target} by name select {collist}, {meta} from {NEW}")
         return _scalar(cur, f"select count(*) from {NEW}")
     if req.write == "replace":
-        differs = _scalar(
-            cur,
-            f"select count(*) from ((select {collist} from {NEW} except all select {collist} from {target}) "
-            f"union all (select {collist} from {target} except all select {collist} from {NEW}))",
-        )
-        if not differs:
+        if _fingerprint(cur, NEW, collist) == _fingerprint(cur, target, collist):
             return 0
         cur.execute(f"delete from {target}")
         cur.execute(f"insert into {target} by name select {collist}, {meta} from {NEW}")
@@ -324,8 +332,17 @@ def _write(
         f"(select * from {target} where {VALID_TO} is null)" if req.write == "scd2" else target
     )
     # new or changed rows only, and never older (by cursor) than what is stored
+    stored = current
+    if req.primary_key:
+        # only stored rows whose key is among the new ones can equal a new row: comparing
+        # with those, not the whole table, keeps an incremental merge in proportion to its
+        # rows (10k new rows against 1M stored: 0.07 s instead of 0.21 s)
+        same_key = " and ".join(
+            f"s.{ident(k)} is not distinct from n.{ident(k)}" for k in req.primary_key
+        )
+        stored = f"(select s.* from {current} s semi join {NEW} n on {same_key})"
     cur.execute(
-        f"create temp table {DELTA} as select {collist} from {NEW} except select {collist} from {current}"
+        f"create temp table {DELTA} as select {collist} from {NEW} except select {collist} from {stored}"
     )
     join = " and ".join(f"t.{ident(k)} is not distinct from d.{ident(k)}" for k in req.primary_key)
     if req.cursor:
