@@ -59,6 +59,8 @@ BUCKETS = 1024
 """Ranges of the key space counted apart; those with duplicates are grouped exactly."""
 
 _BIG_INTS = frozenset({"UBIGINT", "HUGEINT", "UHUGEINT"})  # values beyond BIGINT
+# what DuckDB raises when a key far outside the bounds read first overflows the arithmetic
+_OVERFLOW = (duckdb.OutOfRangeException, duckdb.ConversionException)
 
 
 @dataclass(frozen=True)
@@ -176,8 +178,8 @@ def measure_unique(
         return None
     try:
         found = cur.execute(buckets_query(space, relation)).fetchall()
-    except (duckdb.OutOfRangeException, duckdb.ConversionException):
-        return None  # a key far outside the bounds: the data changed since they were read
+    except _OVERFLOW:
+        return None  # the data changed since the bounds were read
     buckets = sorted(int(b) for b, _, _ in found)
     if not buckets:
         return 0, total, None
@@ -187,7 +189,7 @@ def measure_unique(
         where = f"{space.bucket_sql} IN ({', '.join(map(str, buckets))})"
     try:
         row = cur.execute(unique_query(check, relation, sample_limit, where=where)).fetchone()
-    except (duckdb.OutOfRangeException, duckdb.ConversionException):
+    except _OVERFLOW:
         return None
     assert row is not None
     return int(row[0] or 0), total, row[2]

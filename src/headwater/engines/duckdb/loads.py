@@ -37,7 +37,7 @@ from headwater.engines.base import (
     LoadResult,
 )
 from headwater.engines.duckdb import contract, database_scan
-from headwater.engines.duckdb.sql import column_list, ident, qualified
+from headwater.engines.duckdb.sql import column_list, ident, qualified, same_keys
 from headwater.engines.duckdb.stream import register, unregister, write_stream
 from headwater.errors import EngineError, SourceError
 
@@ -337,14 +337,11 @@ def _write(
         # only stored rows whose key is among the new ones can equal a new row: comparing
         # with those, not the whole table, keeps an incremental merge in proportion to its
         # rows (10k new rows against 1M stored: 0.07 s instead of 0.21 s)
-        same_key = " and ".join(
-            f"s.{ident(k)} is not distinct from n.{ident(k)}" for k in req.primary_key
-        )
-        stored = f"(select s.* from {current} s semi join {NEW} n on {same_key})"
+        stored = f"(select s.* from {current} s semi join {NEW} n on {same_keys(req.primary_key, 's', 'n')})"
     cur.execute(
         f"create temp table {DELTA} as select {collist} from {NEW} except select {collist} from {stored}"
     )
-    join = " and ".join(f"t.{ident(k)} is not distinct from d.{ident(k)}" for k in req.primary_key)
+    join = same_keys(req.primary_key, "t", "d")
     if req.cursor:
         c = ident(req.cursor)
         cur.execute(
@@ -357,10 +354,9 @@ def _write(
     # scd2: close the current versions of changed keys (and of vanished keys on full extracts)
     closed = f"exists (select 1 from {DELTA} d where {join})"
     if not req.cursor:
-        keys_new = " and ".join(
-            f"t.{ident(k)} is not distinct from n.{ident(k)}" for k in req.primary_key
+        closed += (
+            f" or not exists (select 1 from {NEW} n where {same_keys(req.primary_key, 't', 'n')})"
         )
-        closed += f" or not exists (select 1 from {NEW} n where {keys_new})"
     cur.execute(f"update {target} t set {VALID_TO} = now() where {VALID_TO} is null and ({closed})")
     cur.execute(
         f"insert into {target} by name select {collist}, {meta}, now() as {VALID_FROM}, "

@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 import duckdb
 
-from headwater.engines.duckdb.sql import ident, qualified
+from headwater.engines.duckdb.sql import ident, qualified, same_keys
 from headwater.errors import EngineError
 
 
@@ -138,7 +138,7 @@ def _incremental(
 
 
 def _delete_keys(cur: duckdb.DuckDBPyConnection, target: str, keys: list[str]) -> None:
-    join = " and ".join(f"t.{ident(k)} is not distinct from n.{ident(k)}" for k in keys)
+    join = same_keys(keys, "t", "n")
     cur.execute(f"delete from {target} t where exists (select 1 from _hw_increment n where {join})")
 
 

@@ -112,6 +112,11 @@ class MySQLConnector:
                 f"({hint}known: {', '.join(sorted(URL_PARAMETERS))})"
             )
         self.tls = Tls.from_params(params, self.where)
+        if self.socket and self.tls.mode not in ("disabled", "preferred"):
+            raise ConnectionError_(
+                f"{self.where}: ssl-mode={self.tls.mode} does not apply to a unix socket (the "
+                "connection never leaves this machine); drop ssl-mode or connect by host:port"
+            )
         self.endpoint = Endpoint(
             self.where,
             self.address,
@@ -120,11 +125,6 @@ class MySQLConnector:
             self._password,
             tls_disabled=self.tls.mode == "disabled",
         )
-        if self.socket and self.tls.mode not in ("disabled", "preferred"):
-            raise ConnectionError_(
-                f"{self.where}: ssl-mode={self.tls.mode} does not apply to a unix socket (the "
-                "connection never leaves this machine); drop ssl-mode or connect by host:port"
-            )
         self.failure: HeadwaterError | None = None
         self._process: ExtractProcess | None = None  # the extract in progress
         self._con = self._connect()
