@@ -85,8 +85,9 @@ class RawLayer:
     def load(self) -> dict[str, int]:
         """Load every source once; returns the number of rows extracted per asset."""
         self.loads += 1
-        self.load_id = f"load-{self.loads:04d}"
         self.loaded_at = datetime(2026, 11, 20, 6, tzinfo=UTC) + timedelta(hours=self.loads)
+        # microseconds since 1970 at the load's start, as the format document says
+        self.load_id = int(self.loaded_at.timestamp()) * 1_000_000
         counts: dict[str, int] = {}
         for name, src in self.config["sources"].items():
             if "connection" in src:
@@ -140,7 +141,7 @@ class RawLayer:
             name: pa.array([_convert(r[i], typ) for r in rows], type=typ)
             for i, (name, typ) in enumerate(columns)
         }
-        arrays["_hw_load_id"] = pa.array([self.load_id] * len(rows), pa.string())
+        arrays["_hw_load_id"] = pa.array([self.load_id] * len(rows), pa.int64())
         arrays["_hw_loaded_at"] = pa.array([self.loaded_at] * len(rows), pa.timestamp("us", "UTC"))
         arrow = pa.table(arrays)
         if rows or not self._exists(asset):
@@ -189,7 +190,7 @@ class RawLayer:
             ).fetchone()
             self.rejected[name] = self.rejected.get(name, 0) + (bad[0] if bad else 0)
         rel = self.con.from_arrow(data).project(
-            f"*, '{self.load_id}' as _hw_load_id, "
+            f"*, cast({self.load_id} as bigint) as _hw_load_id, "
             f"timestamptz '{self.loaded_at.isoformat()}' as _hw_loaded_at"
         )
         self._merge(name, rel, src)

@@ -45,7 +45,7 @@ def load(engine: DuckDBEngine, batches, **kw) -> int:
     req = LoadRequest(
         schema="raw",
         table="t",
-        load_id=kw.pop("load_id", "L1"),
+        load_id=kw.pop("load_id", 1),
         write=kw.pop("write", "append"),
         batches=reader(batches),
         **kw,
@@ -65,7 +65,7 @@ def test_every_batch_lands_with_one_load_id_and_time(engine):
     ).fetchone()
     assert rows == (7, 7, 1, 1)
     # a second load goes through the staged path (append onto the existing table)
-    assert load(engine, [batch(7, 2), batch(9, 1)], load_id="L2") == 3
+    assert load(engine, [batch(7, 2), batch(9, 1)], load_id=2) == 3
     assert engine.execute("select count(*), max(id) from raw.t").fetchone() == (10, 9)
 
 
@@ -75,7 +75,7 @@ def test_an_empty_stream_creates_the_table_with_the_stream_types(engine):
         "id": "BIGINT",
         "v": "VARCHAR",
         "d": "DECIMAL(15,2)",
-        "_hw_load_id": "VARCHAR",
+        "_hw_load_id": "BIGINT",
         "_hw_loaded_at": "TIMESTAMP WITH TIME ZONE",
     }
 
@@ -146,7 +146,7 @@ def test_concurrent_streams_restore_threads_after_the_last(engine, monkeypatch):
 
     def first() -> None:
         req = LoadRequest(
-            schema="raw", table="a", load_id="A", write="append", batches=reader(slow())
+            schema="raw", table="a", load_id=1, write="append", batches=reader(slow())
         )
         engine.load("raw.a", req)
 
@@ -154,7 +154,7 @@ def test_concurrent_streams_restore_threads_after_the_last(engine, monkeypatch):
     thread.start()
     assert first_started.wait(30)
     req = LoadRequest(
-        schema="raw", table="b", load_id="B", write="append", batches=reader([batch(0, 2)])
+        schema="raw", table="b", load_id=2, write="append", batches=reader([batch(0, 2)])
     )
     engine.load("raw.b", req)
     second_done.set()
@@ -183,7 +183,7 @@ def test_batches_of_a_row_group_or_more_land_on_several_threads(engine, monkeypa
     engine.execute("set threads = 2")
     rows = 130_000
     assert load(engine, [big_batch(0, rows), big_batch(rows, rows)]) == 2 * rows  # first load
-    assert load(engine, [big_batch(2 * rows, rows)], load_id="L2") == rows  # through NEW
+    assert load(engine, [big_batch(2 * rows, rows)], load_id=2) == rows  # through NEW
     got = engine.execute("select count(*), count(distinct id), max(id) from raw.t").fetchone()
     assert got == (3 * rows, 3 * rows, 3 * rows - 1)
 

@@ -48,7 +48,7 @@ def spec(tmp_path: Path, items: list[dict]):
     return parse_checks(items, path=tmp_path / "headwater.toml", text="", quarantine_allowed=True)
 
 
-def load(cur: duckdb.DuckDBPyConnection, rows_sql: str, load_id: str, checks, asset="raw.orders"):
+def load(cur: duckdb.DuckDBPyConnection, rows_sql: str, load_id: int, checks, asset="raw.orders"):
     """What the engine's load does: stage, split, write the good rows, commit."""
     cur.execute("begin transaction")
     try:
@@ -74,7 +74,7 @@ def quarantined(cur) -> list[tuple]:
 
 def test_split_moves_failing_rows_once_with_all_reasons(tmp_path: Path, cur) -> None:
     checks = spec(tmp_path, CHECKS)
-    counts = load(cur, ROWS, "run1:raw.orders", checks)
+    counts = load(cur, ROWS, 101, checks)
     assert counts == {"not_null_email": 2, "accepted_values_status": 2}
     assert [r[0] for r in cur.execute("select id from raw.orders order by id").fetchall()] == [
         1,
@@ -82,19 +82,19 @@ def test_split_moves_failing_rows_once_with_all_reasons(tmp_path: Path, cur) -> 
         6,
     ]
     assert quarantined(cur) == [
-        (2, "not_null_email", "not_null_email: email is null", "run1:raw.orders"),
+        (2, "not_null_email", "not_null_email: email is null", 101),
         (
             3,
             "accepted_values_status",
             "accepted_values_status: status is not one of 'placed', 'shipped'",
-            "run1:raw.orders",
+            101,
         ),
         (
             4,
             "not_null_email,accepted_values_status",
             "not_null_email: email is null; accepted_values_status: status is not one of "
             "'placed', 'shipped'",
-            "run1:raw.orders",
+            101,
         ),
     ]
     columns = cur.execute("describe quarantine.orders").fetchall()
@@ -111,18 +111,18 @@ def test_split_moves_failing_rows_once_with_all_reasons(tmp_path: Path, cur) -> 
 
 def test_reextracted_rows_are_not_quarantined_twice(tmp_path: Path, cur) -> None:
     checks = spec(tmp_path, CHECKS)
-    load(cur, ROWS, "run1", checks)
-    counts = load(cur, ROWS + " where id in (2, 4)", "run2", checks)
+    load(cur, ROWS, 101, checks)
+    counts = load(cur, ROWS + " where id in (2, 4)", 102, checks)
     assert counts == {"not_null_email": 2, "accepted_values_status": 1}
     assert len(quarantined(cur)) == 3  # unchanged
-    assert [r[3] for r in quarantined(cur)] == ["run1"] * 3
+    assert [r[3] for r in quarantined(cur)] == [101] * 3
 
 
 def test_rollback_leaves_no_quarantine(tmp_path: Path, cur) -> None:
     checks = spec(tmp_path, CHECKS)
     cur.execute("begin transaction")
     cur.execute(f"create temp table _hw_new as {ROWS}")
-    split_quarantine(cur, "_hw_new", "raw.orders", "run1", checks)
+    split_quarantine(cur, "_hw_new", "raw.orders", 101, checks)
     cur.execute("rollback")
     n = cur.execute(
         "select count(*) from information_schema.tables where table_schema = 'quarantine'"
@@ -136,8 +136,8 @@ def test_error_if_refuses_the_load(tmp_path: Path, cur) -> None:
         [{"type": "not_null", "column": "email", "on_fail": "quarantine", "error_if": "> 30%"}],
     )
     with pytest.raises(QuarantineLimitExceeded) as info:
-        load(cur, ROWS, "run1", checks)
-    assert "load run1 refused, nothing written" in str(info.value)
+        load(cur, ROWS, 101, checks)
+    assert "load 101 refused, nothing written" in str(info.value)
     assert "2 of 6 rows (33.3%) failing: email is null [error_if > 30%]" in str(info.value)
     (result,) = info.value.results
     assert result.status == "fail" and len(result.sample) == 2
@@ -152,7 +152,7 @@ def test_error_if_refuses_the_load(tmp_path: Path, cur) -> None:
         tmp_path,
         [{"type": "not_null", "column": "email", "on_fail": "quarantine", "error_if": "> 34%"}],
     )
-    assert load(cur, ROWS, "run2", checks) == {"not_null_email": 2}
+    assert load(cur, ROWS, 102, checks) == {"not_null_email": 2}
 
 
 def test_quarantine_results(tmp_path: Path, cur) -> None:
@@ -160,8 +160,8 @@ def test_quarantine_results(tmp_path: Path, cur) -> None:
         tmp_path,
         [*CHECKS[:1], {**CHECKS[1], "warn_if": "> 50%"}, CHECKS[2]],
     )
-    counts = load(cur, ROWS, "run1", checks)
-    results = quarantine_results(counts, checks, "raw.orders", 6, cur=cur, load_id="run1")
+    counts = load(cur, ROWS, 101, checks)
+    results = quarantine_results(counts, checks, "raw.orders", 6, cur=cur, load_id=101)
     assert [(r.check, r.status, r.failing, r.quarantined) for r in results] == [
         ("not_null_email", "warn", 2, True),
         ("accepted_values_status", "pass", 2, True),
@@ -173,7 +173,7 @@ def test_quarantine_results(tmp_path: Path, cur) -> None:
 
 
 def test_no_quarantine_checks_is_a_no_op(tmp_path: Path, cur) -> None:
-    assert load(cur, ROWS, "run1", spec(tmp_path, CHECKS[2:])) == {}
+    assert load(cur, ROWS, 101, spec(tmp_path, CHECKS[2:])) == {}
     assert cur.execute("select count(*) from raw.orders").fetchone()[0] == 6
 
 
@@ -193,19 +193,19 @@ def test_relationships_and_unique_quarantine(tmp_path: Path, cur) -> None:
             {"type": "unique", "columns": ["qty"], "on_fail": "quarantine"},
         ],
     )
-    counts = load(cur, ROWS, "run1", checks)
+    counts = load(cur, ROWS, 101, checks)
     assert counts == {"relationships_sku": 1, "unique_qty": 2}
     assert [r[0] for r in quarantined(cur)] == [2, 3, 4]
 
 
 def test_new_columns_are_added_to_the_quarantine_table(tmp_path: Path, cur) -> None:
     checks = spec(tmp_path, CHECKS[:1])
-    load(cur, ROWS, "run1", checks)
+    load(cur, ROWS, 101, checks)
     cur.execute("alter table raw.orders add column note varchar")
     load(
         cur,
         "select 7 as id, null as email, 'placed' as status, 1 as qty, 'A' as sku, 'hi' as note",
-        "run2",
+        102,
         checks,
     )
     assert cur.execute("select note from quarantine.orders where id = 7").fetchone() == ("hi",)
@@ -215,7 +215,7 @@ def test_a_column_named_rowid(tmp_path: Path, cur) -> None:
     checks = spec(tmp_path, CHECKS[:1])
     cur.execute("begin transaction")
     cur.execute(f"create temp table _hw_new as select id * 100 as rowid, * from ({ROWS})")
-    assert split_quarantine(cur, "_hw_new", "raw.orders", "run1", checks) == {"not_null_email": 2}
+    assert split_quarantine(cur, "_hw_new", "raw.orders", 101, checks) == {"not_null_email": 2}
     assert cur.execute("select count(*) from _hw_new").fetchone()[0] == 4
     assert cur.execute("select rowid from quarantine.orders order by 1").fetchall() == [
         (200,),
@@ -225,11 +225,11 @@ def test_a_column_named_rowid(tmp_path: Path, cur) -> None:
 
 
 def test_summary(tmp_path: Path, cur) -> None:
-    load(cur, ROWS, "run1", spec(tmp_path, CHECKS))
+    load(cur, ROWS, 101, spec(tmp_path, CHECKS))
     load(
         cur,
         "select 8 as id, null as email, 'placed' as status, 1 as qty, 'A' as sku",
-        "run2",
+        102,
         spec(tmp_path, CHECKS),
     )
     groups = quarantine_summary(cur)
@@ -244,7 +244,7 @@ def test_summary(tmp_path: Path, cur) -> None:
 
 
 def test_release_round_trip(tmp_path: Path, cur) -> None:
-    load(cur, ROWS, "run1", spec(tmp_path, CHECKS))
+    load(cur, ROWS, 101, spec(tmp_path, CHECKS))
     # the business adds 'weird' and 'bogus' to the accepted statuses
     now = spec(
         tmp_path,
@@ -268,14 +268,14 @@ def test_release_round_trip(tmp_path: Path, cur) -> None:
     assert (again.rows, again.remaining) == (0, 2)
     # a forced release takes them all
     cur.execute("begin transaction")
-    forced = release(cur, "raw.orders", checks=now, force=True, load_id="run1")
+    forced = release(cur, "raw.orders", checks=now, force=True, load_id=101)
     cur.execute("rollback")  # ... unless the caller rolls back
     assert forced.rows == 2
     assert [r[0] for r in quarantined(cur)] == [2, 4]
 
 
 def test_release_after_the_check_is_removed(tmp_path: Path, cur) -> None:
-    load(cur, ROWS, "run1", spec(tmp_path, CHECKS))
+    load(cur, ROWS, 101, spec(tmp_path, CHECKS))
     cur.execute("begin transaction")
     released = release(cur, "raw.orders", checks=spec(tmp_path, CHECKS[:1]))
     ids = sorted(r[0] for r in cur.execute(f"select id from {RELEASED}").fetchall())
@@ -290,21 +290,21 @@ def test_release_and_discard_of_unknown_asset(tmp_path: Path, cur) -> None:
 
 
 def test_discard(tmp_path: Path, cur) -> None:
-    load(cur, ROWS, "run1", spec(tmp_path, CHECKS))
+    load(cur, ROWS, 101, spec(tmp_path, CHECKS))
     assert discard(cur, "raw.orders", check="accepted_values_status") == 2
     assert [r[0] for r in quarantined(cur)] == [2]
-    assert discard(cur, "raw.orders", load_id="other") == 0
+    assert discard(cur, "raw.orders", load_id=202) == 0
     assert discard(cur, "raw.orders") == 1
 
 
 def test_a_type_change_keeps_every_value_as_text(tmp_path: Path, cur) -> None:
     checks = spec(tmp_path, CHECKS[:1])
-    load(cur, ROWS, "run1", checks)
+    load(cur, ROWS, 101, checks)
     # the next extract has qty as text (a CSV drop) and an all-null email typed INTEGER
     cur.execute("alter table raw.orders alter column qty type varchar")
     rows = "select 9 as id, null as email, 'placed' as status, 'lots' as qty, 'A' as sku"
-    load(cur, rows, "run2", checks)
-    load(cur, rows, "run3", checks)  # not quarantined twice, even compared as text
+    load(cur, rows, 102, checks)
+    load(cur, rows, 103, checks)  # not quarantined twice, even compared as text
     types = dict(
         cur.execute("select column_name, column_type from (describe quarantine.orders)").fetchall()
     )
@@ -327,7 +327,7 @@ def test_a_broken_predicate_reports_the_engine_error(tmp_path: Path, cur) -> Non
         SourceError,
         match=r"raw.orders: the quarantine checks could not run: .*nowhere.*checks: relationships_sku \(.*headwater.toml:1\)",
     ):
-        split_quarantine(cur, "_hw_new", "raw.orders", "run1", checks)
+        split_quarantine(cur, "_hw_new", "raw.orders", 101, checks)
     cur.execute("rollback")
 
 
@@ -342,5 +342,5 @@ def test_quarantine_and_run_checks_judge_a_row_alike(tmp_path: Path, cur) -> Non
     cur.execute(f"create table staged as {rows}")
     (result,) = run_checks(cur, "raw.big", "staged", checks)
     assert result.failing == 1
-    assert load(cur, rows, "run1", checks, asset="raw.big") == {checks[0].name: 1}
+    assert load(cur, rows, 101, checks, asset="raw.big") == {checks[0].name: 1}
     assert cur.execute("select n from quarantine.big").fetchall() == [(limit + 1,)]

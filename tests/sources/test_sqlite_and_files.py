@@ -63,9 +63,7 @@ def test_types_follow_declared_affinity(shop):
     )
     assert types["id"] == "BIGINT" and types["balance"] == "DECIMAL(12,2)"
     assert types["score"] == "DOUBLE" and types["active"] == "BOOLEAN"
-    assert (
-        types["_hw_load_id"] == "VARCHAR" and types["_hw_loaded_at"] == "TIMESTAMP WITH TIME ZONE"
-    )
+    assert types["_hw_load_id"] == "BIGINT" and types["_hw_loaded_at"] == "TIMESTAMP WITH TIME ZONE"
     assert table(root, "select balance::varchar from raw.shop_customers order by id") == [
         ("10.50",),
         ("20.00",),

@@ -78,7 +78,7 @@ def print_loads(console: Console, project: Project, asset: str | None, limit: in
             raise HeadwaterError(f"no source asset {asset!r}")
         where = f"where asset = '{names[0]}'"
     sql = (
-        'select load_id, asset, rows_in as "rows read", rows_written as "rows written", '
+        'select load_id, asset, run_id as run, rows_in as "rows read", rows_written as "rows written", '
         "rows_rejected as \"rows rejected\", strftime(loaded_at at time zone 'UTC', '%Y-%m-%d %H:%M:%S') "
         f'as "loaded at (UTC)" from _headwater.loads {where} order by loaded_at desc limit {int(limit)}'
     )

@@ -172,7 +172,6 @@ def _release(
     from headwater.engines.base import LoadRequest
     from headwater.quality import release
     from headwater.quality.release import RELEASED
-    from headwater.runtime.run import new_run_id
 
     spec = asset.source
     outcome: dict[str, Any] = {}
@@ -188,7 +187,7 @@ def _release(
     request = LoadRequest(
         schema=asset.schema,
         table=asset.table,
-        load_id=f"{new_run_id()}:release:{asset.name}",
+        load_id=engine.new_load_id(),
         write=spec.write,
         primary_key=spec.primary_key,
         cursor=spec.cursor,

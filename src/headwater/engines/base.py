@@ -13,6 +13,9 @@ if TYPE_CHECKING:  # pyarrow is imported where batches are made, not by every ru
 WriteDisposition = Literal["append", "replace", "merge", "scd2"]
 Contract = Literal["evolve", "freeze", "discard_row", "discard_value"]
 
+#: Every loaded row's load: a BIGINT, see ``Engine.new_load_id``. An integer, not a text id,
+#: because DuckDB appends a constant string row by row (about 170 ns a row: 1.3 s of a
+#: 7.7M-row CSV load) and a constant integer almost for free.
 LOAD_ID = "_hw_load_id"
 LOADED_AT = "_hw_loaded_at"
 FILE = "_hw_file"
@@ -74,7 +77,7 @@ class LoadRequest:
 
     schema: str
     table: str
-    load_id: str
+    load_id: int
     write: WriteDisposition
     primary_key: list[str] = field(default_factory=list)
     cursor: str | None = None
@@ -84,6 +87,7 @@ class LoadRequest:
     rejects_sql: str | None = None  # rows rejected by the scan: (file, line, error, raw)
     fail_on_reject: bool = False  # a rejected row fails the load instead of being recorded
     contract: Contract = "evolve"  # what to do when the source's schema changed
+    run_id: str = ""  # the run the load is part of, recorded with it in ``_headwater.loads``
     advance_state: bool = True  # False for a bounded backfill window (end_value)
     boundary: str | None = None  # cursor value of the last load: rows at it may be re-read
     # Quality hooks, called inside the load's transaction with the engine's cursor:
@@ -115,6 +119,7 @@ class Engine(Protocol):
     def close(self) -> None: ...
     def ensure_schemas(self, schemas: set[str]) -> None: ...
     def read_state(self, asset: str) -> dict[str, Any]: ...
+    def new_load_id(self) -> int: ...
     def load(self, asset: str, request: LoadRequest) -> LoadResult: ...
     def materialize_sql(
         self, schema: str, table: str, sql: str, *, materialized: str, **options: Any

@@ -5,7 +5,7 @@ moves the failing rows of the staged temp table into ``quarantine.<table>``::
 
     _hw_check           VARCHAR      names of the failed checks, comma-separated
     _hw_reason          VARCHAR      what is wrong, one reason per check, "; "-separated
-    _hw_load_id         VARCHAR      the load that brought the row
+    _hw_load_id         BIGINT       the load that brought the row
     _hw_quarantined_at  TIMESTAMPTZ
     ...                 the row's own columns, values as they arrived
 
@@ -73,7 +73,7 @@ def split_quarantine(
     cur: duckdb.DuckDBPyConnection,
     staged: str,
     asset: str,
-    load_id: str,
+    load_id: int,
     checks: Sequence[Check],
 ) -> dict[str, int]:
     """Move the rows of ``staged`` failing quarantine checks to ``quarantine.<table>``.
@@ -144,7 +144,7 @@ def split_quarantine(
         own = ", ".join(f"s.{quote(c)}" for c in columns)
         cur.execute(
             f"INSERT INTO {target} BY NAME SELECT concat_ws(',', {names}) AS _hw_check, "
-            f"concat_ws('; ', {reasons}) AS _hw_reason, ? AS _hw_load_id, "
+            f"concat_ws('; ', {reasons}) AS _hw_reason, CAST(? AS BIGINT) AS _hw_load_id, "
             f"now() AS _hw_quarantined_at, {own} FROM {src} "
             f"WHERE NOT EXISTS (SELECT 1 FROM {target} AS q WHERE {same})",
             [load_id],
@@ -169,7 +169,7 @@ def quarantine_results(
     total: int,
     *,
     cur: duckdb.DuckDBPyConnection | None = None,
-    load_id: str | None = None,
+    load_id: int | None = None,
     staged: str | None = None,
     duration: float = 0.0,
 ) -> list[CheckResult]:
@@ -256,7 +256,7 @@ def _ensure_table(
         own = ", ".join(quote(c) for c in columns)
         cur.execute(
             f"CREATE TABLE {target} AS SELECT CAST(NULL AS VARCHAR) AS _hw_check, "
-            "CAST(NULL AS VARCHAR) AS _hw_reason, CAST(NULL AS VARCHAR) AS _hw_load_id, "
+            "CAST(NULL AS VARCHAR) AS _hw_reason, CAST(NULL AS BIGINT) AS _hw_load_id, "
             f"CAST(NULL AS TIMESTAMPTZ) AS _hw_quarantined_at, {own} FROM {rel} LIMIT 0"
         )
         return target, set()
@@ -296,7 +296,7 @@ def _sample(
     check: Check,
     asset: str,
     *,
-    load_id: str | None,
+    load_id: int | None,
     staged: str | None,
 ) -> tuple[dict[str, object], ...]:
     if staged is not None:
@@ -308,10 +308,11 @@ def _sample(
         sql = (
             f"SELECT * EXCLUDE (_hw_quarantined_at) FROM {quarantine_relation(asset)} "
             "WHERE list_contains(string_split(_hw_check, ','), ?)"
-            + (" AND _hw_load_id = ?" if load_id is not None else "")
+            # as text: the quarantine of a warehouse made before numeric ids holds text ones
+            + (" AND CAST(_hw_load_id AS VARCHAR) = ?" if load_id is not None else "")
             + " LIMIT 5"
         )
-        params = [check.name, *([load_id] if load_id is not None else [])]
+        params = [check.name, *([str(load_id)] if load_id is not None else [])]
     else:
         return ()
     row = cur.execute(f"SELECT to_json(list(_hw_s)) FROM ({sql}) AS _hw_s", params).fetchone()

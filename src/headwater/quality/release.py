@@ -51,7 +51,7 @@ def release(
     *,
     checks: Sequence[Check],
     check: str | None = None,
-    load_id: str | None = None,
+    load_id: int | str | None = None,
     force: bool = False,
 ) -> Released:
     """Take out of quarantine the rows that pass the asset's current quarantine ``checks``.
@@ -103,7 +103,7 @@ def discard(
     asset: str,
     *,
     check: str | None = None,
-    load_id: str | None = None,
+    load_id: int | str | None = None,
 ) -> int:
     """Delete quarantined rows for good (all of the asset's, or those of a check / load)."""
     if not _exists(cur, table_name(asset)):
@@ -115,13 +115,14 @@ def discard(
     return count
 
 
-def _selection(check: str | None, load_id: str | None) -> tuple[str, list[object]]:
+def _selection(check: str | None, load_id: int | str | None) -> tuple[str, list[object]]:
     """WHERE condition (and its parameters) picking quarantined rows of a check / a load."""
     where, params = ["TRUE"], list[object]()
     if check is not None:
         where.append("list_contains(string_split(_hw_check, ','), ?)")
         params.append(check)
     if load_id is not None:
-        where.append("_hw_load_id = ?")
-        params.append(load_id)
+        # compared as text, so the text ids of warehouses made before numeric ones match too
+        where.append("CAST(_hw_load_id AS VARCHAR) = ?")
+        params.append(str(load_id))
     return " AND ".join(where), params

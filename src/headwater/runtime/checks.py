@@ -28,7 +28,7 @@ class AssetChecks:
         asset: Asset,
         *,
         run_id: str,
-        load_id: str,
+        load_id: int | None,  # None for a model: its rows are rebuilt, not loaded
         history: Callable[[str], Sequence[int]] | None,
     ) -> None:
         self.asset = asset
@@ -44,7 +44,8 @@ class AssetChecks:
 
     @property
     def screen(self) -> Callable[[Any, str], None] | None:
-        if not self.quarantine:
+        load_id = self.load_id
+        if not self.quarantine or load_id is None:
             return None
 
         def screen(cur: Any, staged: str) -> None:
@@ -54,7 +55,7 @@ class AssetChecks:
             row = cur.execute(f"select count(*) from {staged}").fetchone()
             self.staged_rows = int(row[0]) if row else 0
             self.quarantined = split_quarantine(
-                cur, staged, self.asset.name, self.load_id, self.quarantine
+                cur, staged, self.asset.name, load_id, self.quarantine
             )
             left = cur.execute(f"select count(*) from {staged}").fetchone()
             self.quarantined_rows = self.staged_rows - (int(left[0]) if left else 0)
@@ -64,7 +65,7 @@ class AssetChecks:
                 self.asset.name,
                 self.staged_rows,
                 cur=cur,
-                load_id=self.load_id,
+                load_id=load_id,
             )
 
         return screen

@@ -36,10 +36,11 @@ def step_for(
 
     def work() -> dict[str, Any]:
         log = logger(asset.name)
-        load_id = f"{run_id}:{asset.name}"
+        # only a source's rows carry a load id (a model's are rebuilt, not loaded)
+        load_id = engine.new_load_id() if asset.kind == "source" else None
         checks = AssetChecks(asset, run_id=run_id, load_id=load_id, history=history)
         try:
-            if asset.kind == "source":
+            if load_id is not None:  # a source
                 # sources (and pyarrow) load only for runs that extract
                 from headwater.sources import run_source
 
@@ -49,6 +50,7 @@ def step_for(
                     settings=project.settings,
                     root=project.root,
                     load_id=load_id,
+                    run_id=run_id,
                     log=log,
                     screen=checks.screen,
                     audit=checks.audit,

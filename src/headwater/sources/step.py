@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
 import tempfile
 import threading
 from collections.abc import Callable
@@ -42,8 +41,9 @@ def run_source(
     engine: Engine,
     settings: ProjectSettings,
     root: Path,
-    load_id: str,
+    load_id: int,
     log: logging.Logger,
+    run_id: str = "",
     screen: Callable[[Any, str], Any] | None = None,
     audit: Callable[[Any, str], Any] | None = None,
 ) -> LoadResult:
@@ -59,6 +59,7 @@ def run_source(
         schema=asset.schema,
         table=asset.table,
         load_id=load_id,
+        run_id=run_id,
         write=spec.write,  # type: ignore[arg-type]  # validated by the settings model
         primary_key=spec.primary_key,
         cursor=spec.cursor,
@@ -69,7 +70,7 @@ def run_source(
         audit=audit,
     )
     if spec.settings.files is not None:
-        reject_table = "_hw_rejects_" + re.sub(r"\W", "_", load_id)
+        reject_table = f"_hw_rejects_{load_id}"
         scan = plan_scan(spec.settings, root, state, reject_table=reject_table)
         log.info("%d new or changed files of %s", len(scan.files), spec.settings.files)
         if scan.scan_sql is None:

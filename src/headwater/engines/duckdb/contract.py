@@ -80,7 +80,7 @@ def apply(
     schema: str,
     table: str,
     asset: str,
-    load_id: str,
+    load_id: int,
 ) -> list[str]:
     """Enforce ``contract``; returns the staged columns to write (others are discarded)."""
     target = qualified(schema, table)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -31,13 +32,16 @@ from headwater.errors import EngineError
 _STATE_DDL = f"""
 create schema if not exists {STATE_SCHEMA};
 create table if not exists {STATE_SCHEMA}.state (
-    asset varchar primary key, state json, load_id varchar, updated_at timestamptz);
+    asset varchar primary key, state json, load_id bigint, updated_at timestamptz);
 create table if not exists {STATE_SCHEMA}.loads (
-    load_id varchar primary key, asset varchar, rows_in bigint, rows_written bigint,
-    rows_rejected bigint, loaded_at timestamptz);
+    load_id bigint primary key, asset varchar, rows_in bigint, rows_written bigint,
+    rows_rejected bigint, loaded_at timestamptz, run_id varchar);
 create table if not exists {STATE_SCHEMA}.rejected_rows (
-    load_id varchar, asset varchar, file varchar, line bigint, "column" varchar,
+    load_id bigint, asset varchar, file varchar, line bigint, "column" varchar,
     error varchar, raw varchar);
+-- warehouses made before loads recorded their run (their load ids are text; new ones are
+-- numbers, which those text columns take as their digits)
+alter table {STATE_SCHEMA}.loads add column if not exists run_id varchar;
 """
 
 
@@ -62,6 +66,7 @@ class DuckDBEngine:
         self._local = threading.local()
         self._cursors: dict[int, duckdb.DuckDBPyConnection] = {}
         self._lock = threading.Lock()
+        self._last_load_id: int | None = None
 
     # -- connections -------------------------------------------------------------------------
 
@@ -167,6 +172,27 @@ class DuckDBEngine:
             .fetchone()
         )
         return json.loads(row[0]) if row and row[0] else {}
+
+    def new_load_id(self) -> int:
+        """A new load's id: when it was made, in microseconds since 1970 (UTC), raised past
+        the last id this warehouse recorded or handed out, so ids are unique and increase.
+
+        ``make_timestamptz(_hw_load_id)`` reads the time back. Call after
+        :meth:`ensure_schemas`.
+        """
+        cur = self.cursor()  # outside the lock: a thread's first cursor() takes it too
+        with self._lock:
+            if self._last_load_id is None:
+                # try_cast: warehouses made before numeric ids hold text ones ("run:asset")
+                try:
+                    row = cur.execute(
+                        f"select max(try_cast(load_id as bigint)) from {STATE_SCHEMA}.loads"
+                    ).fetchone()
+                except duckdb.CatalogException:  # nothing loaded yet
+                    row = None
+                self._last_load_id = int(row[0]) if row and row[0] is not None else 0
+            self._last_load_id = max(time.time_ns() // 1000, self._last_load_id + 1)
+            return self._last_load_id
 
     # -- loads and materializations ---------------------------------------------------------
 

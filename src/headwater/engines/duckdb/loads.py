@@ -47,7 +47,7 @@ DELTA = "_hw_delta"
 
 def run_load(cur: duckdb.DuckDBPyConnection, asset: str, req: LoadRequest) -> LoadResult:
     target = qualified(req.schema, req.table)
-    meta = f"'{req.load_id}' as {LOAD_ID}, now() as {LOADED_AT}"
+    meta = f"cast({int(req.load_id)} as bigint) as {LOAD_ID}, now() as {LOADED_AT}"
     if req.database_scan is not None:
         with database_scan.source_session(cur, req.database_scan):
             return _load(cur, asset, req, target, meta)
@@ -131,8 +131,9 @@ def _load(
                 [asset, json.dumps(state, sort_keys=True), req.load_id],
             )
         cur.execute(
-            f"insert or replace into {STATE_SCHEMA}.loads values (?, ?, ?, ?, ?, now())",
-            [req.load_id, asset, rows_in, written, rejected],
+            f"insert or replace into {STATE_SCHEMA}.loads (load_id, asset, rows_in, "
+            "rows_written, rows_rejected, loaded_at, run_id) values (?, ?, ?, ?, ?, now(), ?)",
+            [req.load_id, asset, rows_in, written, rejected, req.run_id],
         )
         cur.execute("commit")
     except BaseException:
