@@ -140,4 +140,7 @@ def test_loads_lists_what_each_load_brought(tmp_path):
     assert result.exit_code == 0
     lines = [ln for ln in result.stdout.splitlines() if "raw.orders" in ln]
     assert len(lines) == 2
-    assert [ln.split("│")[3].strip() for ln in lines] == ["1", "3"]  # newest first: rows read
+    cells = [[c.strip() for c in ln.split("│")] for ln in lines]
+    assert [c[4] for c in cells] == ["1", "3"]  # newest first: rows read
+    assert int(cells[0][1]) > int(cells[1][1])  # load ids increase
+    assert cells[0][3] != cells[1][3] and all(c[3] for c in cells)  # each names its run
