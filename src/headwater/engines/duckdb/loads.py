@@ -133,7 +133,7 @@ def _load(
         cur.execute(
             f"insert or replace into {STATE_SCHEMA}.loads (load_id, asset, rows_in, "
             "rows_written, rows_rejected, loaded_at, run_id) values (?, ?, ?, ?, ?, now(), ?)",
-            [req.load_id, asset, rows_in, written, rejected, req.run_id],
+            [req.load_id, asset, rows_in, written, rejected, req.run_id or None],
         )
         cur.execute("commit")
     except BaseException:
