@@ -120,6 +120,12 @@ def test_check_command_and_release_after_a_fix(project_dir):
     assert "released 1 rows" in released.stdout and "2 still fail" in released.stdout
     assert q(root, "select id from raw.orders order by id") == [("1",), ("3",), ("5",)]
     assert q(root, "select id from quarantine.orders order by id") == [("2",), ("4",)]
+    # the released row came in under a load of its own, after the run's, outside any run
+    [(first, released_id)] = q(root, "select min(_hw_load_id), max(_hw_load_id) from raw.orders")
+    assert released_id > first
+    assert q(root, "select id from raw.orders where _hw_load_id = ?", [released_id]) == [("3",)]
+    loads = "select run_id is null from _headwater.loads where load_id = ? "
+    assert q(root, loads, [first]) == [(False,)] and q(root, loads, [released_id]) == [(True,)]
     discarded = invoke("quarantine", "discard", "orders", "--check", "range_qty", "-p", str(root))
     assert "discarded 2" in discarded.stdout
     assert q(root, "select count(*) from quarantine.orders") == [(0,)]
