@@ -4,23 +4,13 @@ warehouses made when load ids were text keep loading."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pyarrow as pa
-import pytest
 
 from headwater.engines.base import LoadRequest
 from headwater.engines.duckdb.engine import DuckDBEngine
-
-
-@pytest.fixture
-def engine(tmp_path: Path) -> Iterator[DuckDBEngine]:
-    eng = DuckDBEngine(tmp_path / "w.duckdb")
-    eng.ensure_schemas({"raw"})
-    yield eng
-    eng.close()
 
 
 def load(engine: DuckDBEngine, ids: list[int], load_id: int, run_id: str = "r1") -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from pathlib import Path
 
 import pyarrow as pa
 import pytest
@@ -31,14 +30,6 @@ def batch(start: int, n: int) -> pa.RecordBatch:
 
 def reader(batches: Iterator[pa.RecordBatch] | list[pa.RecordBatch]) -> pa.RecordBatchReader:
     return pa.RecordBatchReader.from_batches(SCHEMA, iter(batches))
-
-
-@pytest.fixture
-def engine(tmp_path: Path) -> Iterator[DuckDBEngine]:
-    eng = DuckDBEngine(tmp_path / "w.duckdb")
-    eng.ensure_schemas({"raw"})
-    yield eng
-    eng.close()
 
 
 def load(engine: DuckDBEngine, batches, **kw) -> int:
