@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from headwater.engines.duckdb.engine import DuckDBEngine
 from headwater.testing.cli import write_project
 from headwater.testing.servers import MariaDBServer, PostgresServer
 
@@ -20,6 +21,15 @@ def project_dir(tmp_path: Path):  # type: ignore[no-untyped-def]
         return write_project(tmp_path / name, files)
 
     return make
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Iterator[DuckDBEngine]:
+    """A new warehouse file with the schema ``raw`` and Headwater's state tables."""
+    eng = DuckDBEngine(tmp_path / "w.duckdb")
+    eng.ensure_schemas({"raw"})
+    yield eng
+    eng.close()
 
 
 @pytest.fixture(scope="session")

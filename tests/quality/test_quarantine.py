@@ -179,7 +179,7 @@ def test_no_quarantine_checks_is_a_no_op(tmp_path: Path, cur) -> None:
 
 def test_relationships_and_unique_quarantine(tmp_path: Path, cur) -> None:
     cur.execute(
-        "create schema raw; create table raw.products as select * from (values ('A'), ('B')) v(sku)"
+        "create schema if not exists raw; create table raw.products as select * from (values ('A'), ('B')) v(sku)"
     )
     checks = spec(
         tmp_path,

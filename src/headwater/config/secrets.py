@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterable
 
 from headwater.errors import ConfigError
 
@@ -51,12 +52,16 @@ def redact(url: str) -> str:
     return _KEY_VALUE.sub(lambda m: f"{m.group(1)}=***", url)
 
 
-def redact_text(text: str) -> str:
-    """Redact URLs in free text and every secret value read through :func:`interpolate`.
+def redact_text(text: str, *, also: Iterable[str] = ()) -> str:
+    """Redact URLs in free text, every secret value read through :func:`interpolate`, and
+    the secrets in ``also`` (a connection's password, say).
 
     Longer secrets go first: one that contains another must not lose only its middle.
+
+    >>> redact_text("denied for s3cret!x", also=["s3cret!x", "s3cret"])
+    'denied for ***'
     """
     text = redact(text)
-    for secret in sorted(_known_secrets, key=len, reverse=True):
+    for secret in sorted({*_known_secrets, *(s for s in also if s)}, key=len, reverse=True):
         text = text.replace(secret, "***")
     return text

@@ -87,7 +87,7 @@ class LoadRequest:
     rejects_sql: str | None = None  # rows rejected by the scan: (file, line, error, raw)
     fail_on_reject: bool = False  # a rejected row fails the load instead of being recorded
     contract: Contract = "evolve"  # what to do when the source's schema changed
-    run_id: str = ""  # the run the load is part of, recorded with it in ``_headwater.loads``
+    run_id: str | None = None  # the run it belongs to (None: a release, outside any run)
     advance_state: bool = True  # False for a bounded backfill window (end_value)
     boundary: str | None = None  # cursor value of the last load: rows at it may be re-read
     # Quality hooks, called inside the load's transaction with the engine's cursor:

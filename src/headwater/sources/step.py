@@ -43,7 +43,7 @@ def run_source(
     root: Path,
     load_id: int,
     log: logging.Logger,
-    run_id: str = "",
+    run_id: str | None = None,
     screen: Callable[[Any, str], Any] | None = None,
     audit: Callable[[Any, str], Any] | None = None,
 ) -> LoadResult:

@@ -26,7 +26,7 @@ from headwater.engines.base import (
     LoadResult,
 )
 from headwater.engines.duckdb.capabilities import CAPABILITIES
-from headwater.engines.duckdb.sql import ident, qualified
+from headwater.engines.duckdb.sql import column_list, fingerprint_query, ident, qualified
 from headwater.errors import EngineError
 
 _STATE_DDL = f"""
@@ -151,15 +151,8 @@ class DuckDBEngine:
     def fingerprint(self, schema: str, table: str) -> str:
         """Order-independent content hash of a table, load metadata columns excluded."""
         cols = [c for c in self.columns(schema, table) if not c.startswith(METADATA_PREFIX)]
-        row_hash = "hash(" + ", ".join(ident(c) for c in cols) + ")"
-        row = (
-            self.cursor()
-            .execute(
-                f"select count(*), coalesce(sum({row_hash}::hugeint), 0) "
-                f"from {qualified(schema, table)}"
-            )
-            .fetchone()
-        )
+        query = fingerprint_query(qualified(schema, table), column_list(cols))
+        row = self.cursor().execute(query).fetchone()
         assert row is not None
         return f"{row[0]}:{row[1]}"
 

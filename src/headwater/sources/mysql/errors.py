@@ -43,18 +43,14 @@ class Endpoint:
     tls_disabled: bool = False
 
     def scrub(self, text: str) -> str:
-        """``text`` on one line, without the password or URL credentials.
-
-        The password goes first: masking a known secret that is part of it first would
-        leave the rest of the password in the text.
+        """``text`` on one line, without the password or URL credentials (a password under 4
+        characters is left: masking it would mangle the message more than it hides).
 
         >>> Endpoint("c", "h:1", "app", "shop", "Qx7-zr!2").scrub("denied for Qx7-zr!2\\n  x")
         'denied for *** x'
         """
-        text = " ".join(text.split())
-        if len(self.password) >= 4:
-            text = text.replace(self.password, "***")
-        return redact_text(text)
+        password = [self.password] if len(self.password) >= 4 else []
+        return redact_text(" ".join(text.split()), also=password)
 
     def driver_error(
         self, exc: Exception, *, table: str | None = None, connecting: bool = False

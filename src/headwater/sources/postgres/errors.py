@@ -62,9 +62,7 @@ class Address:
 
     def scrub(self, text: str) -> str:
         """``text`` without the password (and without URLs' passwords)."""
-        if self.password:
-            text = text.replace(self.password, "***")
-        return redact_text(text)
+        return redact_text(text, also=[self.password])
 
 
 # libpq messages of a failed connection that retrying will not fix
