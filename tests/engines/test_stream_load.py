@@ -91,20 +91,27 @@ def test_a_failing_stream_commits_nothing_and_restores_threads(engine, monkeypat
     assert threads(engine) == 3
 
 
-def test_duckdb_runs_on_one_thread_while_streaming_on_small_machines(engine, monkeypatch):
+WRITER_SETTINGS = (
+    "select current_setting('threads'), current_setting('write_buffer_row_group_count')"
+)
+
+
+def test_duckdb_writes_on_one_thread_a_row_group_at_a_time_on_small_machines(
+    engine, monkeypatch
+):
     monkeypatch.setattr(stream, "SINGLE_THREAD_MAX_CPUS", 1 << 20)
-    engine.execute("set threads = 3")
-    seen: list[int] = []
+    engine.execute("set threads = 3; set write_buffer_row_group_count = 7")
+    seen: list[tuple[int, int]] = []
     other = engine._con.cursor()  # another connection to the same database
 
     def watched() -> Iterator[pa.RecordBatch]:
         for i in range(3):
-            seen.append(int(other.execute("select current_setting('threads')").fetchone()[0]))
+            seen.append(other.execute(WRITER_SETTINGS).fetchone())
             yield batch(i * 10, 10)
 
     load(engine, watched())
-    assert seen == [1, 1, 1]
-    assert threads(engine) == 3
+    assert seen == [(1, 1)] * 3
+    assert engine.execute(WRITER_SETTINGS).fetchone() == (3, 7)
 
 
 def test_threads_are_left_alone_on_larger_machines(engine, monkeypatch):
