@@ -96,9 +96,7 @@ WRITER_SETTINGS = (
 )
 
 
-def test_duckdb_writes_on_one_thread_a_row_group_at_a_time_on_small_machines(
-    engine, monkeypatch
-):
+def test_duckdb_writes_on_one_thread_a_row_group_at_a_time_on_small_machines(engine, monkeypatch):
     monkeypatch.setattr(stream, "SINGLE_THREAD_MAX_CPUS", 1 << 20)
     engine.execute("set threads = 3; set write_buffer_row_group_count = 7")
     seen: list[tuple[int, int]] = []
