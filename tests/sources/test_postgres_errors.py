@@ -356,3 +356,37 @@ def test_reprs_never_show_the_password() -> None:
     for obj in (address, scan):
         assert SECRET not in repr(obj) and SECRET not in str(obj)
     assert SECRET in address.uri  # still there for the driver
+
+
+def test_native_read_does_not_wait_for_a_nan_probe_it_does_not_need(
+    project_dir: Any, postgres_url: str
+) -> None:
+    """The NaN probe runs beside the warehouse's scan. When no loaded numeric value is 0
+    (the only value a NaN can hide behind) the load commits without waiting for it, and
+    no probe is left running on the server."""
+    pg(
+        postgres_url,
+        "create table priced_data (id int primary key, price numeric(9,2))",
+        "insert into priced_data select g, g + 0.5 from generate_series(1, 400) g",
+        # 50 ms per row, but only in a query that looks for a NaN: 20 s for the probe
+        "create function probe_crawl() returns boolean language plpgsql as $$ begin "
+        "if current_query() like '%NaN%' then perform pg_sleep(0.05); end if; "
+        "return true; end $$",
+        "create view priced as select * from priced_data where probe_crawl()",
+    )
+    source = '[sources.pg]\nconnection = "pg"\ntables = ["priced"]\ntransport = "native"\n'
+    root = project(project_dir, postgres_url, source)
+    started = time.monotonic()
+    assert run(load_project(root)).status == "success"
+    assert time.monotonic() - started < 10  # not the probe's 20 s
+    assert warehouse(root, "select count(*), min(price) from raw.pg_priced") == [
+        (400, Decimal("1.50"))
+    ]
+    probes = (
+        "select count(*) from pg_stat_activity where query like '%NaN%' "
+        "and pid <> pg_backend_pid()"
+    )
+    deadline = time.monotonic() + 5  # a cancelled backend may take a moment to go
+    while pg_rows(postgres_url, probes) != [(0,)] and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert pg_rows(postgres_url, probes) == [(0,)]

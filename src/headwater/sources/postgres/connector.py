@@ -18,6 +18,7 @@ from headwater.sources.postgres.catalog import PlannedRead, Relation
 from headwater.sources.postgres.errors import Address, connect_error, read_error
 from headwater.sources.postgres.native import NativeRead
 from headwater.sources.postgres.pgtypes import convert, ident, literal
+from headwater.sources.postgres.probe import BackgroundQuery
 from headwater.sources.postgres.stream import Stream
 
 CAPABILITIES = ConnectorCapabilities(
@@ -82,6 +83,7 @@ class PostgresConnector:
         self._extra: list[Any] = []  # worker connections
         self._lock = threading.Lock()
         self._stream: Stream | None = None
+        self._probe: BackgroundQuery | None = None  # a native read's NaN probe
         self._in_transaction = False  # the main connection holds a snapshot transaction
         self._conn = self._connect()
         try:
@@ -111,6 +113,9 @@ class PostgresConnector:
         stream = self._stream
         if stream is not None:
             stream.cancel(SourceError(f"{self.address.label}: the read was cancelled"))
+        probe = self._probe
+        if probe is not None:
+            probe.cancel()
 
     def tables(self, schema: str = "public") -> list[str]:
         """Tables, views and materialized views of ``schema``."""
@@ -151,6 +156,9 @@ class PostgresConnector:
         """Stop the last read, if any, and end its snapshot transaction."""
         if self._stream is not None:
             self._stream.stop()
+        if self._probe is not None:
+            self._probe.close()
+            self._probe = None
         if self._in_transaction:
             self._in_transaction = False
             with contextlib.suppress(Exception):
@@ -172,6 +180,9 @@ class PostgresConnector:
             raise
         except Exception as exc:
             raise read_error(self.address, self._what(what), exc) from None
+        probe = plan.probe_sql() if isinstance(plan, NativeRead) else None
+        if probe is not None:  # beside the warehouse's scan, which follows: see .probe
+            self._probe = BackgroundQuery(self._connect, probe)
         return plan
 
     def _selective(self, read: PlannedRead) -> bool:
@@ -190,10 +201,19 @@ class PostgresConnector:
     def native_verify(self, plan: NativeRead, what: TableRead, cur: Any, table: str) -> None:
         """Check a native read's loaded rows (``table`` in the warehouse cursor ``cur``)
         against the server: see :meth:`NativeRead.verify`."""
+        probe, self._probe = self._probe, None
+
+        def found() -> list[tuple[Any, ...]]:  # the plan has numeric columns: a probe runs
+            assert probe is not None, "native_read starts the probe of numeric columns"
+            return probe.rows()
+
         try:
-            plan.verify(lambda sql: cur.execute(sql).fetchall(), table, self._rows)
+            plan.verify(lambda sql: cur.execute(sql).fetchall(), table, found)
         except Exception as exc:
             raise self.native_error(what, exc) from None
+        finally:
+            if probe is not None:
+                probe.close()
 
     def native_error(self, what: TableRead, exc: BaseException) -> Exception:
         """The connector's error for ``exc``, raised by the warehouse reading ``what``."""

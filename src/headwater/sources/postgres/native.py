@@ -20,12 +20,13 @@ Not mapped (read through Arrow): unconstrained or wider numeric (the extension r
 as DOUBLE), negative scales, money, domains, arrays, composites, and the types the Arrow
 path sends as text.
 
-One gap is closed by a probe: the extension reads a ``numeric`` NaN as 0.
-Before the load commits, :meth:`NativeRead.verify` looks for zeros in the loaded numeric
-columns (a columnar scan in the warehouse) and asks the server whether the window holds a
-NaN in the columns that have some; if so the load fails as the Arrow path's
-does. The probe reads after the scan, outside its snapshot: a NaN written and removed
-again during the load can slip past it.
+One gap is closed by a probe: the extension reads a ``numeric`` NaN as 0. While the
+warehouse scans, the server answers, on a connection of its own (:mod:`.probe`), whether
+the window holds a NaN in each numeric column. Before the load commits,
+:meth:`NativeRead.verify` looks for zeros in the loaded numeric columns (a columnar scan in
+the warehouse); if a column with zeros has a NaN, the load fails as the Arrow path's does.
+The probe reads in its own snapshot, beside the scan's: a NaN written and removed again
+during the load can slip past it.
 """
 
 from __future__ import annotations
@@ -154,11 +155,17 @@ class NativeRead:
         tests = ", ".join(f"bool_or({ident(n)} = 0)" for n in self.numeric)
         return f"select {tests} from {table}"
 
-    def probe_sql(self, columns: list[str]) -> str:
-        """A server query: for each of ``columns``, whether the window holds a NaN in it
+    def probe_sql(self) -> str | None:
+        """A server query: for each numeric column, whether the window holds a NaN in it
         (NULL: no row has one). Infinities need no probe: a ``numeric(p,s)`` cannot hold
-        them."""
-        nan = [f"{ident(n)} = 'NaN'" for n in columns]
+        them. None when the read has no numeric column.
+
+        >>> print(NativeRead("s", "t", "", ["a", "b"], '"s"."t"', ["id > 5"]).probe_sql())
+        select bool_or("a" = 'NaN'), bool_or("b" = 'NaN') from "s"."t" where ("a" = 'NaN' or "b" = 'NaN') and (id > 5)
+        """
+        if not self.numeric:
+            return None
+        nan = [f"{ident(n)} = 'NaN'" for n in self.numeric]
         found = ", ".join(f"bool_or({test})" for test in nan)
         where = " and ".join(f"({c})" for c in [" or ".join(nan), *self.conditions])
         return f"select {found} from {self.qualified} where {where}"
@@ -167,19 +174,21 @@ class NativeRead:
         self,
         warehouse: Callable[[str], list[tuple[Any, ...]]],
         table: str,
-        server: Callable[[str], list[tuple[Any, ...]]],
+        probe: Callable[[], list[tuple[Any, ...]]],
     ) -> None:
         """Refuse the load if the window holds a numeric NaN: the extension read it as 0.
-        ``warehouse`` and ``server`` run a query there; ``table`` holds the loaded rows."""
+        ``warehouse`` runs a query there (``table`` holds the loaded rows); ``probe`` waits
+        for the rows of :meth:`probe_sql`, which the connector started beside the scan.
+        Only a column with a 0 among the loaded rows can hide a NaN: without one, the probe
+        is not waited for."""
         check = self.zero_check(table)
         if check is None:
             return
         zeros = warehouse(check)[0]
-        suspects = [n for n, zero in zip(self.numeric, zeros, strict=True) if zero]
-        if not suspects:
+        if not any(zeros):
             return
-        found = server(self.probe_sql(suspects))[0]
-        names = [n for n, nan in zip(suspects, found, strict=True) if nan]
+        found = probe()[0]
+        names = [n for n, zero, nan in zip(self.numeric, zeros, found, strict=True) if zero and nan]
         if names:
             raise SourceError(
                 f"a NaN in numeric column {' or '.join(repr(n) for n in names)}: DECIMAL has "
