@@ -22,7 +22,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from headwater.errors import SourceError
 
@@ -289,6 +288,10 @@ def _infinity_fix(name: str, kind: pa.DataType) -> Fix | None:
 def _fix_wrapped(
     name: str, storage: pa.DataType, minimum: int, pos_inf: int, neg_inf: int, duck_inf: int
 ) -> Fix:
+    # imported here: a native read (the warehouse reads the rows) never needs it, and it
+    # costs 60-100 ms of every run's start-up
+    import pyarrow.compute as pc
+
     low = pa.scalar(minimum, storage)
 
     def fix(array: pa.Array) -> pa.Array:
