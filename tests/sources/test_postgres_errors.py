@@ -383,8 +383,7 @@ def test_native_read_does_not_wait_for_a_nan_probe_it_does_not_need(
         (400, Decimal("1.50"))
     ]
     probes = (
-        "select count(*) from pg_stat_activity where query like '%NaN%' "
-        "and pid <> pg_backend_pid()"
+        "select count(*) from pg_stat_activity where query like '%NaN%' and pid <> pg_backend_pid()"
     )
     deadline = time.monotonic() + 5  # a cancelled backend may take a moment to go
     while pg_rows(postgres_url, probes) != [(0,)] and time.monotonic() < deadline:

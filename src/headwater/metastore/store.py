@@ -411,8 +411,6 @@ class Metastore:
         with self._read() as conn:
             return [_attempt_record(row) for row in conn.execute(query)]
 
-    # ------------------------------------------------------------------ watermarks
-
     def replace_steps(
         self,
         steps: Sequence[Mapping[str, Any]],
@@ -440,6 +438,8 @@ class Metastore:
                 )
                 conn.execute(_REPLACE.insert_attempts, [dict(r) for r in attempts])
 
+    # ------------------------------------------------------------------ check results
+
     def record_check_results(self, rows: Sequence[Mapping[str, Any]]) -> None:
         """Insert check results (rows of ``check_results``); a (run, asset, check) already
         recorded is replaced, so a retried step keeps only its last results."""
@@ -456,6 +456,8 @@ class Metastore:
                     )
                 )
             conn.execute(table.insert(), [dict(r) for r in rows])
+
+    # ------------------------------------------------------------------ watermarks
 
     def set_watermark(self, asset: str, value: str, *, location: str, run_id: str) -> None:
         """Record (insert or replace) the copy of ``asset``'s watermark, updated now.
