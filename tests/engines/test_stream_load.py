@@ -227,7 +227,7 @@ for attempt in range(4):
 
     def set_threads():  # a streamed load starting: SET threads = 1
         x = db.cursor()
-        with stream._writer_threads(x):
+        with stream._writer_settings(x):
             pass
 
     def registers():  # other loads registering their batches meanwhile

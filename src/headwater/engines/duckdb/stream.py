@@ -1,8 +1,8 @@
-"""Writing an Arrow stream into a DuckDB table, and DuckDB's thread count meanwhile.
+"""Writing an Arrow stream into a DuckDB table, and DuckDB's writer settings meanwhile.
 
 A stream goes in by one INSERT per batch (cut below a row group: see :data:`MAX_INSERT_ROWS`),
-inside the caller's transaction. On small machines DuckDB runs on one thread while streams
-are written (:func:`_writer_threads`); every ``register`` of a Python object goes through
+inside the caller's transaction. On small machines DuckDB runs on one thread and writes one
+row group at a time while streams are written (:func:`_writer_settings`); every ``register`` of a Python object goes through
 :func:`register`, so that it never deadlocks with that ``SET threads``.
 """
 
@@ -49,7 +49,7 @@ def write_stream(
         ended = True
 
     inserted = 0
-    with _writer_threads(cur):
+    with _writer_settings(cur):
         while not ended:
             register(cur, "_hw_batches", pa.RecordBatchReader.from_batches(reader.schema, one()))
             row = cur.execute(f"insert into {dest} select *{extra} from _hw_batches").fetchone()
@@ -82,7 +82,7 @@ _threads_lock = threading.Lock()
 _WRITE_BUFFER = "write_buffer_row_group_count"
 _SAVED_SETTINGS = f"select current_setting('threads'), current_setting('{_WRITE_BUFFER}')"
 # database -> (loads streaming, the saved (threads, write buffer))
-_threads_held: dict[str, tuple[int, tuple[int, ...]]] = {}
+_settings_held: dict[str, tuple[int, tuple[int, ...]]] = {}
 _DATABASE_PATH = "select path from duckdb_databases() where database_name = current_database()"
 
 
@@ -105,7 +105,7 @@ def unregister(cur: duckdb.DuckDBPyConnection, name: str) -> None:
 
 
 @contextlib.contextmanager
-def _writer_threads(cur: duckdb.DuckDBPyConnection) -> Iterator[None]:
+def _writer_settings(cur: duckdb.DuckDBPyConnection) -> Iterator[None]:
     """While streamed loads run on a small machine, the database's ``threads`` is 1: a
     one-batch INSERT is one task, and with more threads the calling thread busy-waits for
     the worker running it (DuckDB's Python client polls), taking CPU from the source's
@@ -126,19 +126,19 @@ def _writer_threads(cur: duckdb.DuckDBPyConnection) -> Iterator[None]:
         return
     key = str(cur.execute(_DATABASE_PATH).fetchone())
     with _threads_lock:
-        users, saved = _threads_held.get(key, (0, ()))
+        users, saved = _settings_held.get(key, (0, ()))
         if users == 0:
             row = cur.execute(_SAVED_SETTINGS).fetchone()
             saved = tuple(int(v) for v in row) if row else ()
             cur.execute(f"set threads = 1; set {_WRITE_BUFFER} = 1")
-        _threads_held[key] = (users + 1, saved)
+        _settings_held[key] = (users + 1, saved)
     try:
         yield
     finally:
         with _threads_lock:
-            users, saved = _threads_held.pop(key)
+            users, saved = _settings_held.pop(key)
             if users > 1:
-                _threads_held[key] = (users - 1, saved)
+                _settings_held[key] = (users - 1, saved)
             elif saved:  # on a connection of its own: this one's transaction may be aborted
                 threads, buffered = saved
                 restore = cur.cursor()
