@@ -369,10 +369,11 @@ def test_native_read_does_not_wait_for_a_nan_probe_it_does_not_need(
         "create table priced_data (id int primary key, price numeric(9,2))",
         "insert into priced_data select g, g + 0.5 from generate_series(1, 400) g",
         # 50 ms per row, but only in a query that looks for a NaN: 20 s for the probe
-        "create function probe_crawl() returns boolean language plpgsql as $$ begin "
-        "if current_query() like '%NaN%' then perform pg_sleep(0.05); end if; "
-        "return true; end $$",
-        "create view priced as select * from priced_data where probe_crawl()",
+        "create function probe_crawl(v numeric) returns numeric language plpgsql as $$ "
+        "begin if current_query() like '%NaN%' then perform pg_sleep(0.05); end if; "
+        "return v; end $$",
+        "create view priced as select id, probe_crawl(price)::numeric(9,2) as price "
+        "from priced_data",
     )
     source = '[sources.pg]\nconnection = "pg"\ntables = ["priced"]\ntransport = "native"\n'
     root = project(project_dir, postgres_url, source)
@@ -382,6 +383,41 @@ def test_native_read_does_not_wait_for_a_nan_probe_it_does_not_need(
     assert warehouse(root, "select count(*), min(price) from raw.pg_priced") == [
         (400, Decimal("1.50"))
     ]
+    probes = (
+        "select count(*) from pg_stat_activity where query like '%NaN%' and pid <> pg_backend_pid()"
+    )
+    deadline = time.monotonic() + 5  # a cancelled backend may take a moment to go
+    while pg_rows(postgres_url, probes) != [(0,)] and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert pg_rows(postgres_url, probes) == [(0,)]
+
+
+def test_step_timeout_stops_a_nan_probe_the_load_waits_for(
+    project_dir: Any, postgres_url: str
+) -> None:
+    """With a 0 among the loaded numeric values the load waits for the NaN probe; a step
+    timeout during that wait ends the step and the probe on the server."""
+    pg(
+        postgres_url,
+        "create table zeroed_data (id int primary key, price numeric(9,2))",
+        "insert into zeroed_data select g, g % 2 from generate_series(1, 400) g",
+        "create function probe_crawl_z(v numeric) returns numeric language plpgsql as $$ "
+        "begin if current_query() like '%NaN%' then perform pg_sleep(0.05); end if; "
+        "return v; end $$",
+        "create view zeroed as select id, probe_crawl_z(price)::numeric(9,2) as price "
+        "from zeroed_data",
+    )
+    source = (
+        '[sources.pg]\nconnection = "pg"\ntables = ["zeroed"]\ntransport = "native"\n'
+        "timeout = 2\nretries = 0\n"
+    )
+    root = project(project_dir, postgres_url, source)
+    started = time.monotonic()
+    step = run(load_project(root)).steps["raw.pg_zeroed"]
+    assert step.status == "timed_out", step.error
+    assert time.monotonic() - started < 10  # not the probe's 20 s
+    tables = "select count(*) from information_schema.tables where table_schema = 'raw'"
+    assert warehouse(root, tables) == [(0,)]
     probes = (
         "select count(*) from pg_stat_activity where query like '%NaN%' and pid <> pg_backend_pid()"
     )

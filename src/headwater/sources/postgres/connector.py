@@ -201,7 +201,7 @@ class PostgresConnector:
     def native_verify(self, plan: NativeRead, what: TableRead, cur: Any, table: str) -> None:
         """Check a native read's loaded rows (``table`` in the warehouse cursor ``cur``)
         against the server: see :meth:`NativeRead.verify`."""
-        probe, self._probe = self._probe, None
+        probe = self._probe  # kept until the end: cancel() must reach it during the wait
 
         def found() -> list[tuple[Any, ...]]:  # the plan has numeric columns: a probe runs
             assert probe is not None, "native_read starts the probe of numeric columns"
@@ -214,6 +214,7 @@ class PostgresConnector:
         finally:
             if probe is not None:
                 probe.close()
+            self._probe = None
 
     def native_error(self, what: TableRead, exc: BaseException) -> Exception:
         """The connector's error for ``exc``, raised by the warehouse reading ``what``."""
