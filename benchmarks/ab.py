@@ -2,6 +2,7 @@
 
     .venv/bin/python -m benchmarks.ab files --before 41c0811 [--reps 5]
     .venv/bin/python -m benchmarks.ab postgres --before 41c0811
+    .venv/bin/python -m benchmarks.ab postgres-arrow --before 41c0811   # transport = "arrow"
     .venv/bin/python -m benchmarks.ab mysql --before 41c0811
 
 Each case reuses the data another benchmark made (run that one first): ``files`` the CSV
@@ -63,20 +64,23 @@ def project_toml(case: str) -> Iterator[str]:
 
     server_type, data, kind = {
         "postgres": (PostgresServer, work_dir("ingest_postgres") / "pg", "postgres"),
+        "postgres-arrow": (PostgresServer, work_dir("ingest_postgres") / "pg", "postgres"),
         "mysql": (MariaDBServer, work_dir("ingest_mysql") / "mariadb", "mysql"),
     }[case]
     if not data.exists():
-        raise SystemExit(f"no {kind} data: run benchmarks.ingest_{case} first")
+        raise SystemExit(f"no {kind} data: run benchmarks.ingest_{kind} first")
+    transport = 'transport = "arrow"\n' if case == "postgres-arrow" else ""
     with server_type(data) as server:
         yield (
             f'[project]\nname = "ab"\n\n[connections.db]\nurl = "{server.url_for("bench")}"\n\n'
             '[sources.db]\nconnection = "db"\ntables = ["lineitem"]\nwrite = "replace"\n'
+            + transport
         )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("case", choices=["files", "postgres", "mysql"])
+    parser.add_argument("case", choices=["files", "postgres", "postgres-arrow", "mysql"])
     parser.add_argument("--before", required=True, help="the earlier commit")
     parser.add_argument("--reps", type=int, default=5)
     args = parser.parse_args()
