@@ -9,7 +9,9 @@ while it waits for the server). On 1M lineitem rows it extracts in 4.7 s where m
 TIMEs, and names no column in its errors; so every read first opens a pymysql session (short
 connect timeout) that checks the login, the table, the columns and the grants and reads the
 result metadata, and the SELECT it hands to connectorx reads each column through an
-expression connectorx decodes exactly (see :mod:`.types`).
+expression connectorx decodes exactly (see :mod:`.types`). A connection with a client
+certificate (``ssl-cert``), which connectorx cannot present, reads its rows through PyMySQL
+(:mod:`.pymysql_extract`), with the same SELECT.
 
 A read is one SELECT on one connection, hence one consistent snapshot (InnoDB, REPEATABLE
 READ), except a full read (no cursor) of a large table whose primary key is an integer: it
@@ -28,7 +30,7 @@ import contextlib
 import difflib
 import os
 import ssl
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
@@ -37,7 +39,7 @@ import pyarrow as pa
 
 from headwater.errors import ConnectionError_, HeadwaterError, SourceError
 from headwater.sources.connector import ConnectorCapabilities, TableRead
-from headwater.sources.mysql import catalog
+from headwater.sources.mysql import catalog, pymysql_extract
 from headwater.sources.mysql.catalog import strip
 from headwater.sources.mysql.errors import Endpoint
 from headwater.sources.mysql.extract_process import ExtractProcess
@@ -54,7 +56,16 @@ CAPABILITIES = ConnectorCapabilities(
 DEFAULT_PORT = 3306
 CONNECT_TIMEOUT = 10.0  # seconds; ?connect_timeout=N in the URL overrides it
 URL_PARAMETERS = frozenset(
-    {"connect_timeout", "parallel", "ssl-mode", "ssl-ca", "socket", "unix_socket"}
+    {
+        "connect_timeout",
+        "parallel",
+        "ssl-mode",
+        "ssl-ca",
+        "ssl-cert",
+        "ssl-key",
+        "socket",
+        "unix_socket",
+    }
 )
 
 
@@ -76,7 +87,8 @@ class MySQLConnector:
     ``mysql+pymysql://``); query parameters ``connect_timeout`` (seconds, default 10),
     ``parallel`` (key ranges for large full reads; default: the CPU count, at most 4;
     ``parallel=1`` turns splitting off), ``socket`` (or ``unix_socket``: the server's unix
-    socket file, used instead of host and port) and ``ssl-mode``/``ssl-ca`` (:mod:`.tls`).
+    socket file, used instead of host and port) and ``ssl-mode``, ``ssl-ca``, ``ssl-cert``,
+    ``ssl-key`` (:mod:`.tls`).
     Types: ``docs/types-mysql.md``.
     """
 
@@ -127,6 +139,7 @@ class MySQLConnector:
         )
         self.failure: HeadwaterError | None = None
         self._process: ExtractProcess | None = None  # the extract in progress
+        self._stream_con: Any = None  # or its PyMySQL session (a client certificate)
         self._con = self._connect()
 
     # -- the metadata session ------------------------------------------------------------
@@ -135,8 +148,14 @@ class MySQLConnector:
         pymysql = _require("pymysql", self.name)
         try:
             tls = self.tls.pymysql_options()
-        except (OSError, ssl.SSLError) as exc:  # an ssl-ca that cannot be read
-            raise ConnectionError_(f"{self.where}: ssl-ca {self.tls.ca!r}: {exc}") from None
+        except (OSError, ssl.SSLError) as exc:  # a TLS file that cannot be read
+            given = (
+                ("ssl-ca", self.tls.ca),
+                ("ssl-cert", self.tls.cert),
+                ("ssl-key", self.tls.key),
+            )
+            files = ", ".join(f"{name} {path!r}" for name, path in given if path)
+            raise ConnectionError_(f"{self.where}: {files}: {exc}") from None
         try:
             con = pymysql.connect(
                 host=self.host,
@@ -263,20 +282,37 @@ class MySQLConnector:
         return str(self._con.escape(value))
 
     def read(self, what: TableRead) -> pa.RecordBatchReader:
+        if self.tls.cert:  # connectorx cannot present a client certificate
+            plan = self.plan(what)
+            setup = self._time_limit(what)
+            con = self._connect()  # the rows stream on a session of their own
+            self._stream_con = con
+            raw = pymysql_extract.batches(con, plan.sql, setup, what.batch_size)
+            return pa.RecordBatchReader.from_batches(
+                plan.schema, self._batches(plan, what, raw, close=con.close)
+            )
         _require("connectorx", self.name)
         process = ExtractProcess()  # started first: its imports overlap the planning
         try:
             plan = self.plan(what)
+            request = self._request(plan, what)
         except BaseException:
             process.close()
             raise
-        return pa.RecordBatchReader.from_batches(plan.schema, self._batches(plan, what, process))
+        self._process = process
+        raw = process.batches(request)
+        return pa.RecordBatchReader.from_batches(
+            plan.schema, self._batches(plan, what, raw, close=process.close)
+        )
 
     def cancel(self) -> None:
         """Stop the extract in progress, from another thread (a timed-out step)."""
-        process = self._process
+        process, con = self._process, self._stream_con
         if process is not None:
             process.kill()
+        if con is not None:  # the PyMySQL extract: the server stops its query
+            with contextlib.suppress(Exception):
+                self._con.query(f"KILL QUERY {int(con.thread_id())}")
 
     def _cx_url(self) -> str:
         user, password = quote(self.user, safe=""), quote(self._password, safe="")
@@ -286,9 +322,8 @@ class MySQLConnector:
             query += ("&" if query else "?") + f"socket={quote(self.socket, safe='')}"
         return f"mysql://{user}:{password}@{self.host}:{self.port}/{database}{query}"
 
-    def _batches(
-        self, plan: _Plan, what: TableRead, process: ExtractProcess
-    ) -> Iterator[pa.RecordBatch]:
+    def _request(self, plan: _Plan, what: TableRead) -> dict[str, Any]:
+        """What the extract process is asked for (see :mod:`.extract_process`)."""
         request: dict[str, Any] = {
             "url": self._cx_url(),
             "sql": plan.sql,
@@ -297,10 +332,21 @@ class MySQLConnector:
         }
         if plan.partition is not None:
             request.update(partition_on=plan.partition[0], partition_num=plan.partition[1])
+        return request
+
+    def _batches(
+        self,
+        plan: _Plan,
+        what: TableRead,
+        raw: Iterator[pa.RecordBatch],
+        *,
+        close: Callable[[], None],
+    ) -> Iterator[pa.RecordBatch]:
+        """The extract's batches ``raw``, converted to the plan's types; ``close`` ends
+        the extract, however the stream ends."""
         schema, offset = plan.schema, 0
-        self._process = process
         try:
-            for batch in process.batches(request):
+            for batch in raw:
                 if batch.num_rows:
                     yield self._convert(batch, plan, schema, offset, what)
                 offset += batch.num_rows
@@ -313,8 +359,8 @@ class MySQLConnector:
             self.failure = self._stream_error(exc, what, offset)
             raise self.failure from None
         finally:
-            self._process = None
-            process.close()
+            self._process, self._stream_con = None, None
+            close()
 
     def _time_limit(self, what: TableRead) -> list[str]:
         """The server stops the extract's query when the step's time is up. The runtime's

@@ -17,6 +17,11 @@ extract's (connectorx, which takes the same two URL parameters).
 Without ``ssl-mode`` both sessions use ``preferred``, like MySQL's own clients (and with
 only ``ssl-ca``, ``verify_ca``). A certificate that fails verification is a permanent error:
 a retry cannot fix it.
+
+``ssl-cert`` and ``ssl-key`` (together) present a client certificate, for a server whose
+account requires one (``REQUIRE X509``); they mean TLS (``preferred`` becomes ``required``).
+connectorx cannot present one, so such a read's rows come through PyMySQL as well
+(:mod:`.pymysql_extract`: correct, and slower).
 """
 
 from __future__ import annotations
@@ -36,18 +41,31 @@ class Tls:
 
     mode: str = "preferred"
     ca: str | None = None
+    cert: str | None = None  # a client certificate, with its private key
+    key: str | None = None
 
     @classmethod
     def from_params(cls, params: dict[str, str], where: str) -> Tls:
-        """Read ``ssl-mode`` and ``ssl-ca``; an unknown mode is an error naming ``where``.
+        """Read ``ssl-mode``, ``ssl-ca``, ``ssl-cert`` and ``ssl-key``; a setting that makes
+        no sense is an error naming ``where``.
 
         >>> Tls.from_params({"ssl-mode": "VERIFY_IDENTITY", "ssl-ca": "/ca.pem"}, "c")
-        Tls(mode='verify_identity', ca='/ca.pem')
+        Tls(mode='verify_identity', ca='/ca.pem', cert=None, key=None)
         >>> Tls.from_params({"ssl-ca": "/ca.pem"}, "c").mode  # a CA alone means verify it
         'verify_ca'
+        >>> Tls.from_params({"ssl-cert": "/c.pem", "ssl-key": "/c.key"}, "c").mode
+        'required'
         """
         raw = params.get("ssl-mode")
         ca = params.get("ssl-ca") or None
+        cert, key = params.get("ssl-cert") or None, params.get("ssl-key") or None
+        if bool(cert) != bool(key):
+            raise ConnectionError_(
+                f"{where}: ssl-cert and ssl-key go together (the client certificate and "
+                "its private key)"
+            )
+        if raw is None and cert and not ca:
+            raw = "required"  # a client certificate means TLS
         mode = raw.lower() if raw is not None else ("verify_ca" if ca else "preferred")
         if mode not in MODES:
             raise ConnectionError_(
@@ -58,7 +76,12 @@ class Tls:
                 f"{where}: ssl-ca is given but ssl-mode={mode} does not verify the "
                 "certificate (use verify_ca or verify_identity)"
             )
-        return cls(mode, ca)
+        if cert and mode in ("disabled", "preferred"):
+            raise ConnectionError_(
+                f"{where}: ssl-cert is given but ssl-mode={mode} (a client certificate needs "
+                "TLS: use required, verify_ca or verify_identity)"
+            )
+        return cls(mode, ca, cert, key)
 
     def pymysql_options(self) -> dict[str, Any]:
         """Keyword arguments of ``pymysql.connect``.
@@ -81,6 +104,8 @@ class Tls:
         else:
             context.check_hostname = self.mode == "verify_identity"
             context.verify_mode = ssl.CERT_REQUIRED
+        if self.cert:
+            context.load_cert_chain(self.cert, self.key)
         return {"ssl": context}
 
     def url_params(self, encrypted: bool) -> str:

@@ -76,7 +76,9 @@ class MariaDBServer(_Server):
         database: str = "headwater",
         startup_timeout: float = 60.0,
         tls: bool = False,
+        client_ca: Path | None = None,
     ) -> None:
+        self.client_ca = client_ca  # with tls: the CA of client certificates it accepts
         super().__init__(
             base_dir,
             port=port,
@@ -165,6 +167,8 @@ class MariaDBServer(_Server):
                 f"--ssl-key={self.data_dir / 'server.key'}",
                 "--require-secure-transport=ON",  # TCP only: root's unix socket stays plain
             ]
+            if self.client_ca is not None:  # accounts may then REQUIRE X509
+                argv.append(f"--ssl-ca={self.client_ca}")
         self._proc = self._spawn(argv)
 
     def _ready(self) -> bool:
