@@ -7,9 +7,9 @@ of their own, with the same SELECT the connectorx extract sends, so every column
 through the same exact expression (:mod:`.types`). The arrays are typed by pyarrow from
 the driver's Python values (``Decimal``, ``date``, ``datetime``, ``int``, ``str``,
 ``bytes``); the connector casts them to the columns' types as it does connectorx's, so a
-value that does not fit fails the load the same way. PyMySQL decodes in Python: 47 s
-against connectorx's 4.7 s per 1M lineitem rows when the connector was chosen (this path is
-not benchmarked), and it holds the GIL while it decodes.
+value that does not fit fails the load the same way. PyMySQL decodes in Python: 32-37 s per
+1M lineitem rows against connectorx's 2.5-2.9 s (``benchmarks/mysql_extracts.py``), and it
+holds the GIL while it decodes.
 """
 
 from __future__ import annotations
