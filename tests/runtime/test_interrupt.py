@@ -3,12 +3,15 @@
 
 from __future__ import annotations
 
+import os
 import re
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+import pytest
 
 from headwater.metastore import Metastore
 from headwater.project import load_project
@@ -40,13 +43,19 @@ def test_ctrl_c_cancels_the_run_and_exits_130(project_dir):
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        env={**os.environ, "PYTHONFAULTHANDLER": "1"},  # SIGABRT dumps every thread's stack
     )
     try:
         _wait_for(root, "s.slow started")
         _wait_for(root, "s.quick success")
         time.sleep(0.3)  # inside the slow query
         proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=60)
+        try:
+            out, err = proc.communicate(timeout=60)
+        except subprocess.TimeoutExpired:  # hung: say where, for whoever reads the failure
+            proc.send_signal(signal.SIGABRT)
+            out, err = proc.communicate(timeout=30)
+            pytest.fail(f"no exit 60 s after Ctrl-C; stdout:\n{out}\nstderr:\n{err}")
     finally:
         proc.kill()
     assert proc.returncode == 130, (proc.returncode, out, err)
