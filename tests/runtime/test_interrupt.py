@@ -34,6 +34,10 @@ def _wait_for(root: Path, line: str, timeout: float = 60.0) -> None:
     raise AssertionError(f"the run never logged {line!r}")
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_cancels_the_run_and_exits_130(project_dir):
     root = project_dir(
         {"headwater.toml": "", "models/s/slow.sql": SLOW, "models/s/quick.sql": QUICK}
@@ -44,6 +48,9 @@ def test_ctrl_c_cancels_the_run_and_exits_130(project_dir):
         stderr=subprocess.PIPE,
         text=True,
         env={**os.environ, "PYTHONFAULTHANDLER": "1"},  # SIGABRT dumps every thread's stack
+        # a suite started in the background (`make test &`) ignores SIGINT, and a child
+        # inherits that: Python then never raises KeyboardInterrupt (it hung that way)
+        preexec_fn=_default_sigint,
     )
     try:
         _wait_for(root, "s.slow started")
