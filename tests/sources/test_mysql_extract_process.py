@@ -78,6 +78,17 @@ def test_cancel_stops_the_extract_at_once(mariadb_url) -> None:
     assert set(extract_processes()) - before == set()  # reaped
 
 
+def test_closing_the_connector_ends_an_extract_never_read(mariadb_url) -> None:
+    """A load that fails before it reads the rows (the warehouse refused it) still closes
+    its connector: the child process started for the read goes with it."""
+    before = set(extract_processes())
+    connector = MySQLConnector(mariadb_url, name="my")
+    connector.read(TableRead(None, query=SLOW))  # never consumed
+    assert set(extract_processes()) - before  # the child runs
+    connector.close()
+    assert set(extract_processes()) - before == set()  # reaped
+
+
 CHILD = """
 import sys
 from headwater.sources.connector import TableRead

@@ -189,8 +189,19 @@ class MySQLConnector:
         return con
 
     def close(self) -> None:
-        with contextlib.suppress(Exception):
-            self._con.close()
+        """Close the sessions, and an extract whose rows were never read to the end."""
+        process, stream, self._process, self._stream_con = (
+            self._process,
+            self._stream_con,
+            None,
+            None,
+        )
+        if process is not None:
+            process.close()
+        for con in (stream, self._con):
+            if con is not None:
+                with contextlib.suppress(Exception):
+                    con.close()
 
     def _query(self, sql: str, args: Any = None, *, table: str | None = None) -> Any:
         import pymysql
