@@ -31,7 +31,6 @@ import difflib
 import os
 import ssl
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
@@ -40,11 +39,11 @@ import pyarrow as pa
 from headwater.errors import ConnectionError_, HeadwaterError, SourceError
 from headwater.sources.connector import ConnectorCapabilities, TableRead
 from headwater.sources.mysql import catalog, pymysql_extract
-from headwater.sources.mysql.catalog import strip
 from headwater.sources.mysql.errors import Endpoint
 from headwater.sources.mysql.extract_process import ExtractProcess
+from headwater.sources.mysql.read_plan import ReadPlan, plan_read
 from headwater.sources.mysql.tls import Tls
-from headwater.sources.mysql.types import Column, convert, literal, quote_ident
+from headwater.sources.mysql.types import Column, convert
 
 CAPABILITIES = ConnectorCapabilities(
     name="mysql",
@@ -67,17 +66,6 @@ URL_PARAMETERS = frozenset(
         "unix_socket",
     }
 )
-
-
-@dataclass(frozen=True)
-class _Plan:
-    sql: str
-    columns: list[Column]
-    partition: tuple[str, int] | None  # (key column, ranges) for a parallel read
-
-    @property
-    def schema(self) -> pa.Schema:
-        return pa.schema([(c.name, c.arrow) for c in self.columns])
 
 
 class MySQLConnector:
@@ -241,53 +229,23 @@ class MySQLConnector:
     def _at(self, table: str | None) -> str:
         return f"{self.where} table {table or 'query'!r}"
 
-    def plan(self, what: TableRead) -> _Plan:
+    def plan(self, what: TableRead) -> ReadPlan:
         """The SELECT for ``what`` and its columns; checks names, grants and cursor values."""
         if not what.table and not what.query:
             raise SourceError(f"{self.where}: a read needs a table or a query")
-        at = self._at(what.table)
         every = self._columns(what.table, what.query)
-        names = [c.name for c in every]
-        chosen = every
-        if what.columns:
-            lower = {c.name.lower(): c for c in every}
-            missing = [n for n in what.columns if n.lower() not in lower]
-            if missing:
-                raise SourceError(f"{at}: no column {missing[0]!r} (columns: {', '.join(names)})")
-            chosen = [lower[n.lower()] for n in what.columns]
-        select = ", ".join(f"{c.expr} AS {quote_ident(c.name)}" for c in chosen)
-        source = (
-            f"({strip(what.query)}) AS _hw_q" if what.query else catalog.source(what.table or "")
+        plan = plan_read(
+            what,
+            every,
+            at=self._at(what.table),
+            escape=self._escape,
+            integer_key=lambda: catalog.integer_key(
+                self._query, what.table or "", every, database=self.database
+            ),
+            parallel=self.parallel,
         )
-        conditions = []
-        until = getattr(what, "until", None)
-        if what.cursor:
-            match = [c for c in every if c.name.lower() == what.cursor.lower()]
-            if not match:
-                raise SourceError(
-                    f"{at}: cursor column {what.cursor!r} does not exist "
-                    f"(columns: {', '.join(names)})"
-                )
-            cursor = match[0]
-            ref = quote_ident(cursor.name)
-            bounds = [(">=" if what.inclusive else ">", what.since), ("<", until)]
-            for op, value in bounds:
-                if value is None:
-                    continue
-                try:
-                    conditions.append(f"{ref} {op} {literal(cursor, value, self._escape)}")
-                except ValueError as exc:
-                    raise SourceError(f"{at}: cursor {cursor.name!r}: {exc}") from None
-        sql = f"SELECT {select} FROM {source}"
-        if conditions:
-            sql += " WHERE " + " AND ".join(conditions)
-        partition = None
-        if what.table and not what.query and not what.cursor and self.parallel > 1:
-            key = catalog.integer_key(self._query, what.table, every, database=self.database)
-            if key is not None and key in [c.name for c in chosen]:
-                partition = (key, self.parallel)
-        self._query(f"{sql} LIMIT 0", table=what.table)  # grants, expressions: fail here
-        return _Plan(sql=sql, columns=chosen, partition=partition)
+        self._query(f"{plan.sql} LIMIT 0", table=what.table)  # grants, expressions: fail here
+        return plan
 
     def _escape(self, value: str) -> str:
         return str(self._con.escape(value))
@@ -333,7 +291,7 @@ class MySQLConnector:
             query += ("&" if query else "?") + f"socket={quote(self.socket, safe='')}"
         return f"mysql://{user}:{password}@{self.host}:{self.port}/{database}{query}"
 
-    def _request(self, plan: _Plan, what: TableRead) -> dict[str, Any]:
+    def _request(self, plan: ReadPlan, what: TableRead) -> dict[str, Any]:
         """What the extract process is asked for (see :mod:`.extract_process`)."""
         request: dict[str, Any] = {
             "url": self._cx_url(),
@@ -347,7 +305,7 @@ class MySQLConnector:
 
     def _batches(
         self,
-        plan: _Plan,
+        plan: ReadPlan,
         what: TableRead,
         raw: Iterator[pa.RecordBatch],
         *,
@@ -386,7 +344,7 @@ class MySQLConnector:
         return [f"SET SESSION max_execution_time = {max(1, int(what.timeout * 1000))}"]
 
     def _convert(
-        self, batch: pa.RecordBatch, plan: _Plan, schema: pa.Schema, offset: int, what: TableRead
+        self, batch: pa.RecordBatch, plan: ReadPlan, schema: pa.Schema, offset: int, what: TableRead
     ) -> pa.RecordBatch:
         arrays = []
         for index, col in enumerate(plan.columns):
