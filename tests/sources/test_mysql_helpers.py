@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -62,3 +63,23 @@ def raw_tables(root: Path) -> list[str]:
         root, "select table_name from information_schema.tables where table_schema = 'raw'"
     )
     return [r[0] for r in rows]
+
+
+def no_query_like(watcher: pymysql.connections.Connection, pattern: str) -> bool:
+    """Whether, within 10 s, no other session runs a query like ``pattern`` (a killed or
+    cancelled query may take a moment to go); closes ``watcher``."""
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with watcher.cursor() as cur:
+                cur.execute(
+                    "select count(*) from information_schema.PROCESSLIST where "
+                    "INFO like %s and ID <> CONNECTION_ID()",
+                    (pattern,),
+                )
+                if cur.fetchone()[0] == 0:
+                    return True
+            time.sleep(0.1)
+        return False
+    finally:
+        watcher.close()

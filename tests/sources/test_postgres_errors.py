@@ -358,6 +358,18 @@ def test_reprs_never_show_the_password() -> None:
     assert SECRET in address.uri  # still there for the driver
 
 
+def no_probe_left(url: str) -> bool:
+    """Whether, within 5 s, no session runs a NaN probe (a cancelled backend may take a
+    moment to go)."""
+    probes = (
+        "select count(*) from pg_stat_activity where query like '%NaN%' and pid <> pg_backend_pid()"
+    )
+    deadline = time.monotonic() + 5
+    while pg_rows(url, probes) != [(0,)] and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return pg_rows(url, probes) == [(0,)]
+
+
 def test_native_read_does_not_wait_for_a_nan_probe_it_does_not_need(
     project_dir: Any, postgres_url: str
 ) -> None:
@@ -383,13 +395,7 @@ def test_native_read_does_not_wait_for_a_nan_probe_it_does_not_need(
     assert warehouse(root, "select count(*), min(price) from raw.pg_priced") == [
         (400, Decimal("1.50"))
     ]
-    probes = (
-        "select count(*) from pg_stat_activity where query like '%NaN%' and pid <> pg_backend_pid()"
-    )
-    deadline = time.monotonic() + 5  # a cancelled backend may take a moment to go
-    while pg_rows(postgres_url, probes) != [(0,)] and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert pg_rows(postgres_url, probes) == [(0,)]
+    assert no_probe_left(postgres_url)
 
 
 def test_step_timeout_stops_a_nan_probe_the_load_waits_for(
@@ -418,10 +424,4 @@ def test_step_timeout_stops_a_nan_probe_the_load_waits_for(
     assert time.monotonic() - started < 10  # not the probe's 20 s
     tables = "select count(*) from information_schema.tables where table_schema = 'raw'"
     assert warehouse(root, tables) == [(0,)]
-    probes = (
-        "select count(*) from pg_stat_activity where query like '%NaN%' and pid <> pg_backend_pid()"
-    )
-    deadline = time.monotonic() + 5  # a cancelled backend may take a moment to go
-    while pg_rows(postgres_url, probes) != [(0,)] and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert pg_rows(postgres_url, probes) == [(0,)]
+    assert no_probe_left(postgres_url)
