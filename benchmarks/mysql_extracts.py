@@ -6,7 +6,7 @@ a client certificate, which connectorx cannot present).
 Reuses the 1M-row ``lineitem`` of ``benchmarks.ingest_mysql`` (run that first) and its
 server. Both read the connector's own SELECT in this process, into Arrow batches of 50,000
 rows, with no warehouse write: the PyMySQL one through
-:func:`headwater.sources.mysql.pymysql_extract.batches` and the connector's casts to the
+:class:`headwater.sources.mysql.pymysql_extract.PyMySQLExtract` and the connector's casts to the
 columns' types, the connectorx one through ``read_sql(..., return_type="arrow_stream")``.
 The certificate itself is not in play (the benchmark server has no TLS): this measures the
 decoding. Reported: wall and CPU seconds of each round, alternating.
@@ -27,8 +27,8 @@ def main() -> None:
 
     from benchmarks._common import log, work_dir
     from headwater.sources.connector import TableRead
-    from headwater.sources.mysql import pymysql_extract
     from headwater.sources.mysql.connector import MySQLConnector
+    from headwater.sources.mysql.pymysql_extract import PyMySQLExtract
     from headwater.testing.servers import MariaDBServer
 
     data = work_dir("ingest_mysql") / "mariadb"
@@ -41,11 +41,11 @@ def main() -> None:
         plan = connector.plan(what)
         for _ in range(args.reps):
             started, cpu = time.monotonic(), time.process_time()
-            session, rows = connector._connect(), 0
-            for batch in pymysql_extract.batches(session, plan.sql, [], what.batch_size):
+            extract, rows = PyMySQLExtract(connector._connect(), connector._kill_query), 0
+            for batch in extract.batches(plan.sql, [], what.batch_size):
                 connector._convert(batch, plan, plan.schema, rows, what)
                 rows += batch.num_rows
-            session.close()
+            extract.close()
             log(
                 f"pymysql:    {rows:,} rows in {time.monotonic() - started:.2f} s, "
                 f"{time.process_time() - cpu:.2f} CPU s"

@@ -235,7 +235,7 @@ def test_step_timeout_stops_a_slow_extract(mariadb_url, tmp_path) -> None:
     assert step.status == "timed_out", step.error
     assert elapsed < 10, elapsed  # not the 20 s the extract needs
     assert raw_tables(tmp_path / "p") == []
-    assert no_query_like(connect(mariadb_url), "%crawl%"), "the extract's query still runs"
+    assert no_query_like(mariadb_url, "%crawl%"), "the extract's query still runs"
 
 
 def test_scrub_masks_the_whole_password_when_a_known_secret_is_part_of_it(

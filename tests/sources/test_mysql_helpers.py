@@ -65,9 +65,11 @@ def raw_tables(root: Path) -> list[str]:
     return [r[0] for r in rows]
 
 
-def no_query_like(watcher: pymysql.connections.Connection, pattern: str) -> bool:
-    """Whether, within 10 s, no other session runs a query like ``pattern`` (a killed or
-    cancelled query may take a moment to go); closes ``watcher``."""
+def no_query_like(url: str, pattern: str, **kwargs: Any) -> bool:
+    """Whether, within 10 s, no other session of the server at ``url`` runs a query like
+    ``pattern`` (a killed or cancelled query may take a moment to go); ``kwargs`` go to
+    :func:`connect` (TLS options)."""
+    watcher = connect(url, **kwargs)
     try:
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:

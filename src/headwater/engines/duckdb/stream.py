@@ -2,8 +2,9 @@
 
 A stream goes in by one INSERT per batch (cut below a row group: see :data:`MAX_INSERT_ROWS`),
 inside the caller's transaction. On small machines DuckDB runs on one thread and writes one
-row group at a time while streams are written (:func:`_writer_settings`); every ``register`` of a Python object goes through
-:func:`register`, so that it never deadlocks with that ``SET threads``.
+row group at a time while streams are written (:func:`_writer_settings`); every
+``register`` of a Python object goes through :func:`register`, so that it never deadlocks
+with that ``SET threads``.
 """
 
 from __future__ import annotations

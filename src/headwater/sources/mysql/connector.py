@@ -30,7 +30,7 @@ import contextlib
 import difflib
 import os
 import ssl
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
@@ -38,9 +38,10 @@ import pyarrow as pa
 
 from headwater.errors import ConnectionError_, HeadwaterError, SourceError
 from headwater.sources.connector import ConnectorCapabilities, TableRead
-from headwater.sources.mysql import catalog, pymysql_extract
+from headwater.sources.mysql import catalog
 from headwater.sources.mysql.errors import Endpoint
 from headwater.sources.mysql.extract_process import ExtractProcess
+from headwater.sources.mysql.pymysql_extract import PyMySQLExtract
 from headwater.sources.mysql.read_plan import ReadPlan, plan_read
 from headwater.sources.mysql.tls import Tls
 from headwater.sources.mysql.types import Column, convert
@@ -126,8 +127,7 @@ class MySQLConnector:
             tls_disabled=self.tls.mode == "disabled",
         )
         self.failure: HeadwaterError | None = None
-        self._process: ExtractProcess | None = None  # the extract in progress
-        self._stream_con: Any = None  # or its PyMySQL session (a client certificate)
+        self._extract: ExtractProcess | PyMySQLExtract | None = None  # the one in progress
         self._con = self._connect()
 
     # -- the metadata session ------------------------------------------------------------
@@ -177,19 +177,12 @@ class MySQLConnector:
         return con
 
     def close(self) -> None:
-        """Close the sessions, and an extract whose rows were never read to the end."""
-        process, stream, self._process, self._stream_con = (
-            self._process,
-            self._stream_con,
-            None,
-            None,
-        )
-        if process is not None:
-            process.close()
-        for con in (stream, self._con):
-            if con is not None:
-                with contextlib.suppress(Exception):
-                    con.close()
+        """Close the session, and an extract whose rows were never read to the end."""
+        if self._extract is not None:
+            self._extract.close()
+            self._extract = None
+        with contextlib.suppress(Exception):
+            self._con.close()
 
     def _query(self, sql: str, args: Any = None, *, table: str | None = None) -> Any:
         import pymysql
@@ -251,37 +244,35 @@ class MySQLConnector:
         return str(self._con.escape(value))
 
     def read(self, what: TableRead) -> pa.RecordBatchReader:
+        extract: ExtractProcess | PyMySQLExtract
         if self.tls.cert:  # connectorx cannot present a client certificate
             plan = self.plan(what)
             setup = self._time_limit(what)
-            con = self._connect()  # the rows stream on a session of their own
-            self._stream_con = con
-            raw = pymysql_extract.batches(con, plan.sql, setup, what.batch_size)
-            return pa.RecordBatchReader.from_batches(
-                plan.schema, self._batches(plan, what, raw, close=con.close)
-            )
-        _require("connectorx", self.name)
-        process = ExtractProcess()  # started first: its imports overlap the planning
-        try:
-            plan = self.plan(what)
-            request = self._request(plan, what)
-        except BaseException:
-            process.close()
-            raise
-        self._process = process
-        raw = process.batches(request)
+            extract = PyMySQLExtract(self._connect(), kill_query=self._kill_query)
+            raw = extract.batches(plan.sql, setup, what.batch_size)
+        else:
+            _require("connectorx", self.name)
+            extract = ExtractProcess()  # started first: its imports overlap the planning
+            try:
+                plan = self.plan(what)
+                request = self._request(plan, what)
+            except BaseException:
+                extract.close()
+                raise
+            raw = extract.batches(request)
+        self._extract = extract
         return pa.RecordBatchReader.from_batches(
-            plan.schema, self._batches(plan, what, raw, close=process.close)
+            plan.schema, self._batches(plan, what, raw, extract)
         )
 
     def cancel(self) -> None:
         """Stop the extract in progress, from another thread (a timed-out step)."""
-        process, con = self._process, self._stream_con
-        if process is not None:
-            process.kill()
-        if con is not None:  # the PyMySQL extract: the server stops its query
-            with contextlib.suppress(Exception):
-                self._con.query(f"KILL QUERY {int(con.thread_id())}")
+        extract = self._extract
+        if extract is not None:
+            extract.kill()
+
+    def _kill_query(self, thread_id: int) -> None:
+        self._con.query(f"KILL QUERY {thread_id}")
 
     def _cx_url(self) -> str:
         user, password = quote(self.user, safe=""), quote(self._password, safe="")
@@ -308,11 +299,10 @@ class MySQLConnector:
         plan: ReadPlan,
         what: TableRead,
         raw: Iterator[pa.RecordBatch],
-        *,
-        close: Callable[[], None],
+        extract: ExtractProcess | PyMySQLExtract,
     ) -> Iterator[pa.RecordBatch]:
-        """The extract's batches ``raw``, converted to the plan's types; ``close`` ends
-        the extract, however the stream ends."""
+        """The batches ``raw`` of ``extract``, converted to the plan's types; the extract is
+        closed however the stream ends."""
         schema, offset = plan.schema, 0
         try:
             for batch in raw:
@@ -328,8 +318,9 @@ class MySQLConnector:
             self.failure = self._stream_error(exc, what, offset)
             raise self.failure from None
         finally:
-            self._process, self._stream_con = None, None
-            close()
+            if self._extract is extract:
+                self._extract = None
+            extract.close()
 
     def _time_limit(self, what: TableRead) -> list[str]:
         """The server stops the extract's query when the step's time is up. The runtime's

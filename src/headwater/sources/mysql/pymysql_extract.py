@@ -14,29 +14,49 @@ holds the GIL while it decodes.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import contextlib
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import pyarrow as pa
 
 
-def batches(con: Any, sql: str, setup: Sequence[str], batch_size: int) -> Iterator[pa.RecordBatch]:
-    """Run ``setup`` then ``sql`` on the PyMySQL connection ``con`` and yield its rows,
-    ``batch_size`` at a time. Errors are the driver's."""
-    from pymysql.cursors import SSCursor
+class PyMySQLExtract:
+    """One extract on the PyMySQL ``session`` (its own: the rows stream on it, unbuffered),
+    shaped like :class:`~.extract_process.ExtractProcess`: :meth:`kill` stops it from another
+    thread, through ``kill_query`` (``KILL QUERY <id>`` on another session), and :meth:`close`
+    ends the session."""
 
-    with con.cursor() as cur:
-        for statement in setup:
-            cur.execute(statement)
-    cur = con.cursor(SSCursor)
-    try:
-        cur.execute(sql)
-        names = [d[0] for d in cur.description]
-        while rows := cur.fetchmany(batch_size):
-            arrays = [_array(values) for values in zip(*rows, strict=True)]
-            yield pa.RecordBatch.from_arrays(arrays, names=names)
-    finally:
-        cur.close()
+    def __init__(self, session: Any, kill_query: Callable[[int], None]) -> None:
+        self._session = session
+        self._kill_query = kill_query
+
+    def batches(self, sql: str, setup: Sequence[str], batch_size: int) -> Iterator[pa.RecordBatch]:
+        """Run ``setup`` then ``sql`` and yield its rows, ``batch_size`` at a time. Errors
+        are the driver's."""
+        from pymysql.cursors import SSCursor
+
+        with self._session.cursor() as cur:
+            for statement in setup:
+                cur.execute(statement)
+        cur = self._session.cursor(SSCursor)
+        try:
+            cur.execute(sql)
+            names = [d[0] for d in cur.description]
+            while rows := cur.fetchmany(batch_size):
+                arrays = [_array(values) for values in zip(*rows, strict=True)]
+                yield pa.RecordBatch.from_arrays(arrays, names=names)
+        finally:
+            cur.close()
+
+    def kill(self) -> None:
+        """Stop the query on the server (best effort; the step's time limit also stops it)."""
+        with contextlib.suppress(Exception):
+            self._kill_query(int(self._session.thread_id()))
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self._session.close()
 
 
 def _array(values: Sequence[Any]) -> pa.Array:
