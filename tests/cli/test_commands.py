@@ -144,3 +144,17 @@ def test_loads_lists_what_each_load_brought(tmp_path):
     assert [c[4] for c in cells] == ["1", "3"]  # newest first: rows read
     assert int(cells[0][1]) > int(cells[1][1])  # load ids increase
     assert cells[0][3] != cells[1][3] and all(c[3] for c in cells)  # each names its run
+
+
+def test_usage_errors_are_one_line_and_exit_2(tmp_path):
+    """A mistyped option or command is the user's: one line naming it, no traceback."""
+    cases = [
+        (["run", "--bogus", "-p", str(tmp_path)], "No such option: --bogus"),
+        (["run", "-t", "0", "-p", str(tmp_path)], "0 is not in the range x>=1"),
+        (["rnu"], "No such command 'rnu'"),
+    ]
+    for args, message in cases:
+        result = invoke(*args)
+        assert result.exit_code == 2, (args, result.output)
+        assert message in result.stderr, result.stderr
+        assert "Traceback" not in result.output

@@ -425,3 +425,56 @@ def test_step_timeout_stops_a_nan_probe_the_load_waits_for(
     tables = "select count(*) from information_schema.tables where table_schema = 'raw'"
     assert warehouse(root, tables) == [(0,)]
     assert no_probe_left(postgres_url)
+
+
+def test_nan_probe_runs_in_one_server_process(project_dir: Any, postgres_url: str) -> None:
+    """The probe only has to end before the scan does; parallel workers would take cores
+    from the scan (see ``native.PROBE_SETUP``). In a database where every scan is planned
+    in parallel, the probe still runs in one server process."""
+    database = postgres_url.rsplit("/", 1)[1]
+    pg(
+        postgres_url,
+        "create table spread_data (id int primary key, price numeric(9,2))",
+        "insert into spread_data select g, g % 2 from generate_series(1, 2000) g",
+        # 1 ms per row in a query that looks for a NaN (leader and workers alike): the
+        # probe runs for seconds, long enough to be watched
+        "create function probe_pause(v numeric) returns numeric language plpgsql "
+        "parallel safe as $$ begin if current_query() like '%NaN%' then "
+        "perform pg_sleep(0.001); end if; return v; end $$",
+        "create view spread as select id, probe_pause(price)::numeric(9,2) as price "
+        "from spread_data",
+        *(
+            f'alter database "{database}" set {name} = 0'
+            for name in (
+                "parallel_setup_cost",
+                "parallel_tuple_cost",
+                "min_parallel_table_scan_size",
+            )
+        ),
+    )
+    seen: dict[str, int] = {"probe": 0, "workers": 0}
+    done = threading.Event()
+
+    def watch() -> None:
+        sessions = (
+            "select count(*) filter (where backend_type = 'client backend'), "
+            "count(*) filter (where backend_type = 'parallel worker') from pg_stat_activity "
+            f"where datname = '{database}' and query like '%NaN%' and pid <> pg_backend_pid()"
+        )
+        while not done.is_set():
+            probes, workers = pg_rows(postgres_url, sessions)[0]
+            seen["probe"] += probes
+            seen["workers"] += workers
+            time.sleep(0.05)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    source = '[sources.pg]\nconnection = "pg"\ntables = ["spread"]\ntransport = "native"\n'
+    root = project(project_dir, postgres_url, source)
+    try:
+        assert run(load_project(root)).status == "success"  # it waited for the probe: zeros
+    finally:
+        done.set()
+        watcher.join()
+    assert seen["probe"] > 0, "the watcher never saw the probe"
+    assert seen["workers"] == 0

@@ -284,9 +284,14 @@ def main() -> None:
         sys.stderr.write("aborted\n")
         sys.exit(130)
     except Exception as exc:  # click usage errors arrive here in non-standalone mode
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
+        if _is_click_exception(exc):
+            exc.show()  # type: ignore[attr-defined]
+            sys.exit(exc.exit_code)  # type: ignore[attr-defined]
         raise
+
+
+def _is_click_exception(exc: BaseException) -> bool:
+    """Whether ``exc`` is click's: a usage error shown in one line. Typer vendors click
+    since 0.26 (``typer._click``, a private module), so ``click.ClickException`` no longer
+    matches the errors Typer raises; the class is recognised by name in either copy."""
+    return any(cls.__name__ == "ClickException" for cls in type(exc).__mro__)

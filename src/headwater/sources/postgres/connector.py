@@ -182,7 +182,7 @@ class PostgresConnector:
             raise read_error(self.address, self._what(what), exc) from None
         probe = plan.probe_sql() if isinstance(plan, NativeRead) else None
         if probe is not None:  # beside the warehouse's scan, which follows: see .probe
-            self._probe = BackgroundQuery(self._connect, probe)
+            self._probe = BackgroundQuery(self._connect, probe, native.PROBE_SETUP)
         return plan
 
     def _selective(self, read: PlannedRead) -> bool:

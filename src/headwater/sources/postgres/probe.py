@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 #: How long :meth:`BackgroundQuery.close` waits for a cancelled query to end (seconds).
@@ -19,16 +19,20 @@ CLOSE_WAIT = 10.0
 
 
 class BackgroundQuery:
-    """``sql`` on a connection that ``connect`` opens, in a daemon thread started at once.
+    """``sql`` on a connection that ``connect`` opens, in a daemon thread started at once;
+    the statements of ``setup`` (``SET``s of the session) run first.
 
     :meth:`rows` waits for the result (or raises the query's error); :meth:`cancel` asks the
     server to stop the query and does not wait; :meth:`close` cancels and waits for the
     thread, so that no query of a finished read is left on the server.
     """
 
-    def __init__(self, connect: Callable[[], Any], sql: str) -> None:
+    def __init__(
+        self, connect: Callable[[], Any], sql: str, setup: Sequence[str] = ()
+    ) -> None:
         self._connect = connect
         self._sql = sql
+        self._setup = tuple(setup)
         self._lock = threading.Lock()
         self._cursor: Any = None
         self._cancelled = False
@@ -45,6 +49,8 @@ class BackgroundQuery:
                 if self._cancelled:
                     return
                 cursor = self._cursor = conn.cursor()
+            for statement in self._setup:
+                cursor.execute(statement)
             cursor.execute(self._sql)
             self._rows = list(cursor.fetchall())
         except BaseException as exc:  # handed to the thread that asks for the rows
