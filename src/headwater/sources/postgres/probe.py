@@ -27,9 +27,7 @@ class BackgroundQuery:
     thread, so that no query of a finished read is left on the server.
     """
 
-    def __init__(
-        self, connect: Callable[[], Any], sql: str, setup: Sequence[str] = ()
-    ) -> None:
+    def __init__(self, connect: Callable[[], Any], sql: str, setup: Sequence[str] = ()) -> None:
         self._connect = connect
         self._sql = sql
         self._setup = tuple(setup)
