@@ -134,9 +134,9 @@ def selective(window_rows: float, table_rows: float) -> bool:
 
 
 #: The probe's session runs in one server process. It only has to end before the scan
-#: does, which it does by far, and the scan has the cores busy already: on 2 cores, SF1
-#: lineitem's probe took 1.2 s in one process against 1.5 s in three (4.5 CPU s) with
-#: PostgreSQL's default of 2 parallel workers.
+#: does, which it does by far, and the scan keeps the cores busy already. On SF1 lineitem
+#: (2 cores, 3 rounds each) the probe took 1.21-1.35 CPU s in one process, 1.37-1.58 CPU s
+#: (0.74-0.81 s wall) with PostgreSQL's default of 2 parallel workers.
 PROBE_SETUP = ("set max_parallel_workers_per_gather = 0",)
 
 
