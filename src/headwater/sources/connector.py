@@ -35,9 +35,17 @@ class TableRead:
     until: str | None = None  # exclusive upper bound (a bounded backfill window)
     batch_size: int = 50_000
     timeout: float | None = None  # seconds the step may take: the server may stop it then
+    # what failed reads of this table taught its connector (see Connector.lesson), kept in
+    # the asset's state: the connector reads the way that works from the start
+    hints: frozenset[str] = frozenset()
 
 
 class Connector(Protocol):
+    """Reads tables as Arrow batches. A connector may also have ``lesson() -> str | None``:
+    after a load of its last read failed, a hint under which the same read succeeds (it
+    read optimistically, the fast way, and the data needs the careful way). The source step
+    then loads again with that hint in :attr:`TableRead.hints` and keeps it in the state."""
+
     capabilities: ConnectorCapabilities
 
     def read(self, what: TableRead) -> pa.RecordBatchReader: ...

@@ -114,22 +114,17 @@ def run_source(
                 inclusive=True,
                 until=settings_.end_value if incremental else None,
                 timeout=asset.timeout if asset.timeout is not None else settings.project.timeout,
+                hints=frozenset(state.get(READ_HINTS, [])),
             )
             native = _database_scan(connector, read, engine, settings_.transport, asset, log)
             if native is not None:
                 sql, scan_ = native
                 request = replace(base, scan_sql=sql, database_scan=scan_, state=dict(state))
+                result = _load(engine, asset.name, request, connector)
             else:
                 # the cursor's new value is known only after extraction: the engine computes
                 # it inside the load transaction and commits it with the rows
-                request = replace(base, batches=connector.read(read), state=dict(state))
-            try:
-                result = engine.load(asset.name, request)
-            except Exception:
-                failure = getattr(connector, "failure", None)
-                if failure is not None:
-                    raise failure from None
-                raise
+                result = _load_read(engine, asset.name, base, connector, read, state, log)
         finally:
             with _reading_lock:
                 _reading.pop(me, None)
@@ -138,6 +133,49 @@ def run_source(
         log.warning("%d rows rejected (see _headwater.rejected_rows)", result.rows_rejected)
     log.info("%d rows in, %d written", result.rows_in, result.rows_written)
     return result
+
+
+READ_HINTS = "read_hints"  # the state's list of TableRead.hints (see Connector.lesson)
+
+
+def _load(engine: Engine, asset: str, request: LoadRequest, connector: Any) -> LoadResult:
+    """``engine.load``; a failure the connector saw (inside the warehouse's scan, where the
+    warehouse words it its own way) is raised as the connector's."""
+    try:
+        return engine.load(asset, request)
+    except Exception:
+        failure = getattr(connector, "failure", None)
+        if failure is not None:
+            raise failure from None
+        raise
+
+
+def _load_read(
+    engine: Engine,
+    asset: str,
+    base: LoadRequest,
+    connector: Any,
+    read: TableRead,
+    state: dict[str, Any],
+    log: logging.Logger,
+) -> LoadResult:
+    """Load the batches of ``read``. If the failed load taught the connector a hint (it read
+    optimistically and the data needs the careful way), load again with the hint, which
+    the state keeps so that later loads read the careful way at once. The failed load
+    rolled back whole: nothing of it stays."""
+
+    def request(hints: frozenset[str]) -> LoadRequest:
+        kept = {**state, READ_HINTS: sorted(hints)} if hints else dict(state)
+        return replace(base, batches=connector.read(replace(read, hints=hints)), state=kept)
+
+    try:
+        return _load(engine, asset, request(read.hints), connector)
+    except Exception as exc:
+        lesson = getattr(connector, "lesson", lambda: None)()
+        if lesson is None or lesson in read.hints:
+            raise
+        log.info("%s; reading again with %s (kept for the next loads)", exc, lesson)
+    return _load(engine, asset, request(read.hints | {lesson}), connector)
 
 
 def _load_without_bad_json_lines(

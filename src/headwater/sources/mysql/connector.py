@@ -44,7 +44,7 @@ from headwater.sources.mysql.extract_process import ExtractProcess
 from headwater.sources.mysql.pymysql_extract import PyMySQLExtract
 from headwater.sources.mysql.read_plan import ReadPlan, plan_read
 from headwater.sources.mysql.tls import Tls
-from headwater.sources.mysql.types import Column, convert
+from headwater.sources.mysql.types import ZERO_DATES, Column, convert, refused_zero_date
 
 CAPABILITIES = ConnectorCapabilities(
     name="mysql",
@@ -127,6 +127,7 @@ class MySQLConnector:
             tls_disabled=self.tls.mode == "disabled",
         )
         self.failure: HeadwaterError | None = None
+        self._lesson: str | None = None  # what the last read's failure taught (see lesson)
         self._extract: ExtractProcess | PyMySQLExtract | None = None  # the one in progress
         self._con = self._connect()
 
@@ -222,8 +223,9 @@ class MySQLConnector:
     def _at(self, table: str | None) -> str:
         return f"{self.where} table {table or 'query'!r}"
 
-    def plan(self, what: TableRead) -> ReadPlan:
-        """The SELECT for ``what`` and its columns; checks names, grants and cursor values."""
+    def plan(self, what: TableRead, *, zero_dates: bool = True) -> ReadPlan:
+        """The SELECT for ``what`` and its columns; checks names, grants and cursor values.
+        ``zero_dates``: read DATE and DATETIME columns through their zero-date guard."""
         if not what.table and not what.query:
             raise SourceError(f"{self.where}: a read needs a table or a query")
         every = self._columns(what.table, what.query)
@@ -236,6 +238,7 @@ class MySQLConnector:
                 self._query, what.table or "", every, database=self.database
             ),
             parallel=self.parallel,
+            zero_dates=zero_dates,
         )
         self._query(f"{plan.sql} LIMIT 0", table=what.table)  # grants, expressions: fail here
         return plan
@@ -244,9 +247,13 @@ class MySQLConnector:
         return str(self._con.escape(value))
 
     def read(self, what: TableRead) -> pa.RecordBatchReader:
+        """The rows of ``what``. Through connectorx, DATE and DATETIME columns are read
+        without their zero-date guard unless ``what.hints`` holds :data:`ZERO_DATES`: a
+        zero date then stops the read, and :meth:`lesson` says to read again with it."""
         extract: ExtractProcess | PyMySQLExtract
+        self.failure = self._lesson = None
         if self.tls.cert:  # connectorx cannot present a client certificate
-            plan = self.plan(what)
+            plan = self.plan(what)  # always guarded: PyMySQL's own zero dates are text
             setup = self._time_limit(what)
             extract = PyMySQLExtract(self._connect(), kill_query=self._kill_query)
             raw = extract.batches(plan.sql, setup, what.batch_size)
@@ -254,7 +261,7 @@ class MySQLConnector:
             _require("connectorx", self.name)
             extract = ExtractProcess()  # started first: its imports overlap the planning
             try:
-                plan = self.plan(what)
+                plan = self.plan(what, zero_dates=ZERO_DATES in what.hints)
                 request = self._request(plan, what)
             except BaseException:
                 extract.close()
@@ -264,6 +271,11 @@ class MySQLConnector:
         return pa.RecordBatchReader.from_batches(
             plan.schema, self._batches(plan, what, raw, extract)
         )
+
+    def lesson(self) -> str | None:
+        """After a load of the last read failed: :data:`ZERO_DATES` if the read stopped at a
+        zero date it read without the guard (the same read with that hint succeeds)."""
+        return self._lesson
 
     def cancel(self) -> None:
         """Stop the extract in progress, from another thread (a timed-out step)."""
@@ -315,7 +327,14 @@ class MySQLConnector:
             self.failure = exc
             raise
         except BaseException as exc:  # ExtractFailed: the driver's words, or why it died
-            self.failure = self._stream_error(exc, what, offset)
+            if not plan.guarded and refused_zero_date(str(exc)):
+                self._lesson = ZERO_DATES
+                self.failure = SourceError(
+                    f"{self._at(what.table)}: a zero date after row {offset}, read without "
+                    "the zero-date guard (as a table is until it shows one)"
+                )
+            else:
+                self.failure = self._stream_error(exc, what, offset)
             raise self.failure from None
         finally:
             if self._extract is extract:

@@ -24,6 +24,7 @@ class ReadPlan:
     sql: str
     columns: list[Column]
     partition: tuple[str, int] | None  # (key column, ranges) for a parallel read
+    guarded: bool = True  # zero dates are read as NULL (or there is no date column)
 
     @property
     def schema(self) -> pa.Schema:
@@ -38,10 +39,12 @@ def plan_read(
     escape: Callable[[str], str],
     integer_key: Callable[[], str | None],
     parallel: int,
+    zero_dates: bool = True,
 ) -> ReadPlan:
     """The SELECT of ``what`` over ``every`` column of its table or query; errors name
     ``at``. ``integer_key`` finds the table's integer key (asked only for a full read of a
-    table), which splits the read into ``parallel`` ranges.
+    table), which splits the read into ``parallel`` ranges. With ``zero_dates``, DATE and
+    DATETIME columns are read through their guard (zero dates become NULL).
 
     >>> from headwater.sources.mysql.types import LONG, VARCHAR, column
     >>> cols = [column("id", LONG, length=11, decimals=0, flags=0, charset=63),
@@ -52,6 +55,14 @@ def plan_read(
     >>> plan_read(TableRead("t"), cols, at="t", escape=str, integer_key=lambda: "id",
     ...           parallel=4).partition
     ('id', 4)
+    >>> from headwater.sources.mysql.types import DATE
+    >>> day = [column("d", DATE, length=10, decimals=0, flags=0, charset=63)]
+    >>> plan_read(TableRead("t"), day, at="t", escape=str, integer_key=lambda: None,
+    ...           parallel=1, zero_dates=False).sql
+    'SELECT `d` AS `d` FROM `t`'
+    >>> plan_read(TableRead("t"), day, at="t", escape=str, integer_key=lambda: None,
+    ...           parallel=1).sql
+    'SELECT IF(MONTH(`d`) = 0 OR DAYOFMONTH(`d`) = 0, NULL, `d`) AS `d` FROM `t`'
     """
     names = [c.name for c in every]
     chosen = every
@@ -61,7 +72,8 @@ def plan_read(
         if missing:
             raise SourceError(f"{at}: no column {missing[0]!r} (columns: {', '.join(names)})")
         chosen = [lower[n.lower()] for n in what.columns]
-    select = ", ".join(f"{c.expr} AS {quote_ident(c.name)}" for c in chosen)
+    exprs = [c.guarded if zero_dates and c.guarded else c.expr for c in chosen]
+    select = ", ".join(f"{e} AS {quote_ident(c.name)}" for e, c in zip(exprs, chosen, strict=True))
     source = f"({strip(what.query)}) AS _hw_q" if what.query else catalog.source(what.table or "")
     conditions = []
     if what.cursor:
@@ -88,4 +100,5 @@ def plan_read(
         key = integer_key()
         if key is not None and key in [c.name for c in chosen]:
             partition = (key, parallel)
-    return ReadPlan(sql=sql, columns=chosen, partition=partition)
+    guarded = zero_dates or not any(c.guarded for c in chosen)
+    return ReadPlan(sql=sql, columns=chosen, partition=partition, guarded=guarded)
