@@ -84,3 +84,33 @@ def test_a_table_without_zero_dates_is_read_once_without_a_hint(
     assert warehouse(root, "select count(*), count(d), min(d) from raw.my_clean") == [
         (500, 500, date(2024, 1, 2))
     ]
+
+
+def test_the_hint_lives_beside_the_cursor_of_an_incremental_source(
+    mariadb_url: str, tmp_path: Path
+) -> None:
+    """An appending source keeps both its cursor and the hint: the next window is read with
+    the guard at once, and only its new rows are loaded."""
+    execute(
+        mariadb_url,
+        "create table events (id int primary key, d date)",
+        "insert into events select seq, '2024-01-01' + interval seq day from seq_1_to_100",
+        "update events set d = '0000-00-00' where id = 40",
+    )
+    root = tmp_path / "proj"
+    toml = project_toml(mariadb_url, 'tables = ["events"]\nwrite = "append"\ncursor = "id"')
+    first = write_and_run(root, toml)
+    assert first.steps["raw.my_events"].status == "success", first.steps["raw.my_events"].error
+    assert AGAIN in _step_log(root, first.run_id, "raw.my_events")
+    state = _state(root, "raw.my_events")
+    assert state["read_hints"] == ["zero_dates"] and state["cursor"] == "100"
+
+    execute(mariadb_url, "insert into events values (101, '0000-00-00'), (102, '2025-01-01')")
+    second = write_and_run(root)
+    assert second.steps["raw.my_events"].status == "success", second.steps["raw.my_events"].error
+    assert AGAIN not in _step_log(root, second.run_id, "raw.my_events")
+    assert warehouse(root, "select count(*), count(distinct id), count(d) from raw.my_events") == [
+        (102, 102, 100)
+    ]
+    state = _state(root, "raw.my_events")
+    assert state["read_hints"] == ["zero_dates"] and state["cursor"] == "102"
