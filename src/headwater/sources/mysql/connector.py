@@ -5,11 +5,12 @@ streams it (``arrow_stream``: batches of ``batch_size`` rows; memory does not gr
 table), in a child process (:mod:`.extract_process`: in this one it would hold the GIL
 while it waits for the server). On 1M lineitem rows it extracts in 4.7 s where mysqlclient's SSCursor needs 7.9 s
 (raw values, Arrow casts) to 15 s (Python objects), DuckDB's mysql_scanner 14 s and pymysql
-47 s. But it retries a failed login for 30 s, mis-decodes zero dates, wide DECIMALs and long
-TIMEs, and names no column in its errors; so every read first opens a pymysql session (short
-connect timeout) that checks the login, the table, the columns and the grants and reads the
-result metadata, and the SELECT it hands to connectorx reads each column through an
-expression connectorx decodes exactly (see :mod:`.types`). A connection with a client
+47 s. But it retries a failed login for 30 s, refuses zero dates (a panic), mis-decodes wide
+DECIMALs and long TIMEs, and names no column in its errors; so every read first opens a
+pymysql session (short connect timeout) that checks the login, the table, the columns and the
+grants and reads the result metadata, and the SELECT it hands to connectorx reads each column
+through an expression connectorx decodes exactly (see :mod:`.types`; dates go as they are
+until a table shows a zero date, see :meth:`MySQLConnector.read`). A connection with a client
 certificate (``ssl-cert``), which connectorx cannot present, reads its rows through PyMySQL
 (:mod:`.pymysql_extract`), with the same SELECT.
 
