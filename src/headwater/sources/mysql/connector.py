@@ -9,8 +9,7 @@ while it waits for the server). On 1M lineitem rows it extracts in 4.7 s where m
 DECIMALs and long TIMEs, and names no column in its errors; so every read first opens a
 pymysql session (short connect timeout) that checks the login, the table, the columns and the
 grants and reads the result metadata, and the SELECT it hands to connectorx reads each column
-through an expression connectorx decodes exactly (see :mod:`.types`; dates go as they are
-until a table shows a zero date, see :meth:`MySQLConnector.read`). A connection with a client
+through an expression connectorx decodes exactly (:mod:`.types`; :meth:`MySQLConnector.read`). A connection with a client
 certificate (``ssl-cert``), which connectorx cannot present, reads its rows through PyMySQL
 (:mod:`.pymysql_extract`), with the same SELECT.
 
@@ -128,7 +127,7 @@ class MySQLConnector:
             tls_disabled=self.tls.mode == "disabled",
         )
         self.failure: HeadwaterError | None = None
-        self._lesson: str | None = None  # what the last read's failure taught (see lesson)
+        self._lesson: str | None = None  # see lesson()
         self._extract: ExtractProcess | PyMySQLExtract | None = None  # the one in progress
         self._con = self._connect()
 
@@ -274,8 +273,7 @@ class MySQLConnector:
         )
 
     def lesson(self) -> str | None:
-        """After a load of the last read failed: :data:`ZERO_DATES` if the read stopped at a
-        zero date it read without the guard (the same read with that hint succeeds)."""
+        """:data:`ZERO_DATES` if the last read stopped at a zero date it read unguarded."""
         return self._lesson
 
     def cancel(self) -> None:
