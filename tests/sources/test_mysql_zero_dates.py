@@ -24,8 +24,11 @@ def _state(root: Path, asset: str) -> dict[str, object]:
     return json.loads(rows[0][0]) if rows else {}
 
 
-def _step_log(root: Path, run_id: str, step: str) -> str:
-    path = load_project(root).logs_dir / run_id / f"{step}.log"
+def _load(root: Path, step: str, toml: str | None = None) -> str:
+    """Run the project (writing ``toml`` first, if given); the step must succeed. Its log."""
+    result = write_and_run(root, toml)
+    assert result.steps[step].status == "success", result.steps[step].error
+    path = load_project(root).logs_dir / result.run_id / f"{step}.log"
     return path.read_text() if path.exists() else ""
 
 
@@ -42,9 +45,7 @@ def test_a_table_with_zero_dates_is_read_again_with_the_guard_and_remembers(
     )
     root = tmp_path / "proj"
     toml = project_toml(mariadb_url, 'tables = ["legacy"]\nwrite = "replace"')
-    first = write_and_run(root, toml)
-    assert first.steps["raw.my_legacy"].status == "success", first.steps["raw.my_legacy"].error
-    log = _step_log(root, first.run_id, "raw.my_legacy")
+    log = _load(root, "raw.my_legacy", toml)
     assert AGAIN in log and "a zero date after row" in log
     # nothing of the failed read stayed: every row once, the zero dates as NULL
     assert warehouse(
@@ -58,9 +59,8 @@ def test_a_table_with_zero_dates_is_read_again_with_the_guard_and_remembers(
     )
     assert _state(root, "raw.my_legacy")["read_hints"] == ["zero_dates"]
 
-    second = write_and_run(root)  # the hint from the state: guarded from the start
-    assert second.steps["raw.my_legacy"].status == "success", second.steps["raw.my_legacy"].error
-    assert AGAIN not in _step_log(root, second.run_id, "raw.my_legacy")
+    # the hint from the state: guarded from the start
+    assert AGAIN not in _load(root, "raw.my_legacy")
     assert warehouse(root, "select count(*), count(d), count(dt) from raw.my_legacy") == [
         (3000, 2999, 2999)
     ]
@@ -77,9 +77,7 @@ def test_a_table_without_zero_dates_is_read_once_without_a_hint(
         "'2024-01-01 10:00:00' + interval seq minute from seq_1_to_500",
     )
     root = tmp_path / "proj"
-    result = write_and_run(root, project_toml(mariadb_url, 'tables = ["clean"]'))
-    assert result.steps["raw.my_clean"].status == "success", result.steps["raw.my_clean"].error
-    assert AGAIN not in _step_log(root, result.run_id, "raw.my_clean")
+    assert AGAIN not in _load(root, "raw.my_clean", project_toml(mariadb_url, 'tables = ["clean"]'))
     assert "read_hints" not in _state(root, "raw.my_clean")
     assert warehouse(root, "select count(*), count(d), min(d) from raw.my_clean") == [
         (500, 500, date(2024, 1, 2))
@@ -99,16 +97,12 @@ def test_the_hint_lives_beside_the_cursor_of_an_incremental_source(
     )
     root = tmp_path / "proj"
     toml = project_toml(mariadb_url, 'tables = ["events"]\nwrite = "append"\ncursor = "id"')
-    first = write_and_run(root, toml)
-    assert first.steps["raw.my_events"].status == "success", first.steps["raw.my_events"].error
-    assert AGAIN in _step_log(root, first.run_id, "raw.my_events")
+    assert AGAIN in _load(root, "raw.my_events", toml)
     state = _state(root, "raw.my_events")
     assert state["read_hints"] == ["zero_dates"] and state["cursor"] == "100"
 
     execute(mariadb_url, "insert into events values (101, '0000-00-00'), (102, '2025-01-01')")
-    second = write_and_run(root)
-    assert second.steps["raw.my_events"].status == "success", second.steps["raw.my_events"].error
-    assert AGAIN not in _step_log(root, second.run_id, "raw.my_events")
+    assert AGAIN not in _load(root, "raw.my_events")
     assert warehouse(root, "select count(*), count(distinct id), count(d) from raw.my_events") == [
         (102, 102, 100)
     ]
