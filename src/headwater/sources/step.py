@@ -164,18 +164,19 @@ def _load_read(
     the state keeps so that later loads read the careful way at once. The failed load
     rolled back whole: nothing of it stays."""
 
-    def request(hints: frozenset[str]) -> LoadRequest:
+    def load(hints: frozenset[str]) -> LoadResult:
+        batches = connector.read(replace(read, hints=hints))
         kept = {**state, READ_HINTS: sorted(hints)} if hints else dict(state)
-        return replace(base, batches=connector.read(replace(read, hints=hints)), state=kept)
+        return _load(engine, asset, replace(base, batches=batches, state=kept), connector)
 
     try:
-        return _load(engine, asset, request(read.hints), connector)
+        return load(read.hints)
     except Exception as exc:
         lesson = getattr(connector, "lesson", lambda: None)()
         if lesson is None or lesson in read.hints:
             raise
         log.info("%s; reading again with %s (kept for the next loads)", exc, lesson)
-    return _load(engine, asset, request(read.hints | {lesson}), connector)
+    return load(read.hints | {lesson})
 
 
 def _load_without_bad_json_lines(

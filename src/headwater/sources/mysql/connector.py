@@ -3,13 +3,14 @@
 Why two drivers: connectorx (Rust) decodes the wire protocol straight into Arrow and
 streams it (``arrow_stream``: batches of ``batch_size`` rows; memory does not grow with the
 table), in a child process (:mod:`.extract_process`: in this one it would hold the GIL
-while it waits for the server). On 1M lineitem rows it extracts in 4.7 s where mysqlclient's SSCursor needs 7.9 s
-(raw values, Arrow casts) to 15 s (Python objects), DuckDB's mysql_scanner 14 s and pymysql
-47 s. But it retries a failed login for 30 s, refuses zero dates (a panic), mis-decodes wide
-DECIMALs and long TIMEs, and names no column in its errors; so every read first opens a
-pymysql session (short connect timeout) that checks the login, the table, the columns and the
-grants and reads the result metadata, and the SELECT it hands to connectorx reads each column
-through an expression connectorx decodes exactly (:mod:`.types`; :meth:`MySQLConnector.read`). A connection with a client
+while it waits for the server). On 1M lineitem rows it extracts in 4.7 s where mysqlclient's
+SSCursor needs 7.9 s (raw values, Arrow casts) to 15 s (Python objects), DuckDB's
+mysql_scanner 14 s and pymysql 47 s. But it retries a failed login for 30 s, refuses zero
+dates (a panic), mis-decodes wide DECIMALs and long TIMEs, and names no column in its
+errors; so every read first opens a pymysql session (short connect timeout) that checks the
+login, the table, the columns and the grants and reads the result metadata, and the SELECT
+it hands to connectorx reads each column through an expression connectorx decodes exactly
+(:mod:`.types`; zero dates: :meth:`MySQLConnector.read`). A connection with a client
 certificate (``ssl-cert``), which connectorx cannot present, reads its rows through PyMySQL
 (:mod:`.pymysql_extract`), with the same SELECT.
 
@@ -247,9 +248,8 @@ class MySQLConnector:
         return str(self._con.escape(value))
 
     def read(self, what: TableRead) -> pa.RecordBatchReader:
-        """The rows of ``what``. Through connectorx, DATE and DATETIME columns are read
-        without their zero-date guard unless ``what.hints`` holds :data:`ZERO_DATES`: a
-        zero date then stops the read, and :meth:`lesson` says to read again with it."""
+        """The rows of ``what``; through connectorx, dates unguarded unless ``what.hints``
+        holds :data:`ZERO_DATES` (a zero date then stops the read: see :meth:`lesson`)."""
         extract: ExtractProcess | PyMySQLExtract
         self.failure = self._lesson = None
         if self.tls.cert:  # connectorx cannot present a client certificate
