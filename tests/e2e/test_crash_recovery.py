@@ -1,5 +1,6 @@
-"""Invariant 1 of DESIGN.md: a run killed at any instant, then run again, leaves exactly the
-warehouse an uninterrupted run leaves; a rerun with no new data changes nothing."""
+"""Invariants 1 and 2 of docs/architecture.md: a run killed at any instant, then run again,
+leaves exactly the warehouse an uninterrupted run leaves; a rerun with no new data changes
+nothing."""
 
 from __future__ import annotations
 

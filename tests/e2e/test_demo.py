@@ -70,7 +70,7 @@ def test_demo_answers_match_ground_truth_then_append_loads_only_new_rows(tmp_pat
     # every planted bad record is set aside with its reason, exactly as many as planted
     assert planted_found(root) == build_dataset(scale=SCALE, seed=7, batches=1).planted
     assert sum(got.units_by_shade.values()) > 0 and got.add_then_remove_customers > 0
-    # checks on every layer (CASE_STUDY.md): raw quarantines the planted records; staging
+    # checks on every layer (docs/case-study.md): raw quarantines the planted records; staging
     # and marts (keys, relationships, accepted values) pass
     with sqlite3.connect(root / ".headwater/metastore.sqlite") as meta:
         results = meta.execute("select asset, status, quarantined from check_results").fetchall()

@@ -1,4 +1,4 @@
-"""The store demo: a cosmetics store in four regions (docs: CASE_STUDY.md).
+"""The store demo: a cosmetics store in four regions (docs/case-study.md).
 
 - :mod:`headwater.demo.generator` -- ``build_dataset(scale, seed, batches) -> Dataset``
 - :mod:`headwater.demo.writer` -- ``write_dataset(ds, out_dir)``, ``append_batch(out_dir)``

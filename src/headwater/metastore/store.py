@@ -63,7 +63,7 @@ class Metastore(StepHistory):
     ``ValueError``); every datetime returned is timezone-aware UTC.
 
     Secrets: the metastore stores what callers give it verbatim. Callers pass only redacted
-    values (``params``, ``error`` messages, ``selection``): see DESIGN.md invariant 5.
+    values (``params``, ``error`` messages, ``selection``): see docs/architecture.md, invariant 5.
     """
 
     def __init__(self, engine: Engine, *, single_connection: bool = False) -> None:
