@@ -16,12 +16,14 @@ its ``exit_code``. Anything else is a bug and keeps its traceback.
     ├── ConnectionError_                exit 3   a connection cannot be reached / authenticated
     ├── SourceError                     exit 4   extraction failed (file, row, column named)
     ├── EngineError                     exit 4   the warehouse refused a statement
+    │   └── WarehouseBusy                        another process holds the warehouse (its PID)
     ├── CheckFailed                     exit 5   an error-severity check failed
     ├── RunFailed                       exit 5   a run finished with failed steps
     └── StepTimeout                              a step exceeded its timeout (internal to runs)
 
     KeyboardInterrupt
-    └── RunInterrupted                  exit 130 Ctrl-C stopped a run (its id attached)
+    └── RunInterrupted                  exit 130 Ctrl-C stopped a run (its id attached),
+                                        exit 143 SIGTERM did (128 + the signal's number)
 
 Messages never contain secrets: connection URLs are shown through
 :func:`headwater.config.redact`.
@@ -95,6 +97,16 @@ class EngineError(HeadwaterError):
     exit_code = 4
 
 
+class WarehouseBusy(EngineError):
+    """The warehouse file is locked by another process (a run, usually): ``pid`` is that
+    process's id when DuckDB names it. The CLI says which run holds it."""
+
+    def __init__(self, message: str, *, path: str, pid: int | None) -> None:
+        super().__init__(message)
+        self.path = path
+        self.pid = pid
+
+
 class CheckFailed(HeadwaterError):
     """An error-severity check failed on an asset: the step ends ``check_failed`` (no retry:
     the data would not change) and its downstream steps ``blocked_by_check``."""
@@ -120,9 +132,21 @@ class StepTimeout(HeadwaterError):
 
 
 class RunInterrupted(KeyboardInterrupt):
-    """Ctrl-C stopped run ``run_id``: its running steps were cancelled and it is recorded
-    as failed. A KeyboardInterrupt still, so that code which stops on one stops here too."""
+    """Ctrl-C (``signum`` 2, SIGINT) or SIGTERM (15) stopped run ``run_id`` (empty: before
+    it started): its running steps were cancelled and it is recorded as failed. A
+    KeyboardInterrupt still, so that code which stops on one stops here too. The process
+    exits ``128 + signum`` (130, 143), as a shell reports a process a signal ended."""
 
-    def __init__(self, run_id: str) -> None:
+    def __init__(self, run_id: str, *, signum: int = 2) -> None:
         super().__init__(run_id)
         self.run_id = run_id
+        self.signum = signum
+
+    @property
+    def exit_code(self) -> int:
+        return 128 + self.signum
+
+    @property
+    def cause(self) -> str:
+        """How the stop is recorded: ``Ctrl-C`` or ``SIGTERM``."""
+        return "Ctrl-C" if self.signum == 2 else "SIGTERM" if self.signum == 15 else f"signal {self.signum}"

@@ -1,10 +1,13 @@
 """``headwater`` commands. Exit codes: 0 ok, 1 error, 2 project error, 3 connection error,
-4 source or engine error, 5 run finished with failed steps."""
+4 source or engine error, 5 run finished with failed steps, 130 interrupted (Ctrl-C), 143
+stopped by SIGTERM."""
 
 from __future__ import annotations
 
 import contextlib
+import signal
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
@@ -82,8 +85,10 @@ def init(directory: Annotated[Path, typer.Argument(help="Folder to create.")] = 
 
 @contextlib.contextmanager
 def _interruptible() -> Iterator[None]:
-    """Ctrl-C: the run has cancelled its steps and recorded itself failed; say which run and
-    how to resume it, and exit 130."""
+    """Ctrl-C or SIGTERM (how schedulers and containers stop a process): the run has
+    cancelled its steps and recorded itself failed; say which run and how to resume it, and
+    exit 130 (Ctrl-C) or 143 (SIGTERM)."""
+    previous = _on_sigterm(_raise_terminated)
     try:
         yield
     except KeyboardInterrupt as exc:
@@ -93,7 +98,24 @@ def _interruptible() -> Iterator[None]:
         else:
             line = "stopped before the run started"
         sys.stderr.write(f"interrupted: {line}\n")
-        raise typer.Exit(130) from None
+        raise typer.Exit(128 + getattr(exc, "signum", signal.SIGINT)) from None
+    finally:
+        _on_sigterm(previous)
+
+
+def _raise_terminated(signum: int, frame: Any) -> None:
+    """SIGTERM's handler: raise in the main thread what Ctrl-C raises, marked as SIGTERM."""
+    from headwater.errors import RunInterrupted
+
+    raise RunInterrupted("", signum=signum)
+
+
+def _on_sigterm(handler: Any) -> Any:
+    """Install ``handler`` for SIGTERM and return the previous one (a no-op off the main
+    thread, where Python cannot set handlers: the in-process test runner)."""
+    if handler is None or threading.current_thread() is not threading.main_thread():
+        return None
+    return signal.signal(signal.SIGTERM, handler)
 
 
 @app.command()

@@ -6,6 +6,7 @@ import logging
 import os
 import queue
 import secrets
+import signal
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -17,7 +18,7 @@ from typing import Any
 from headwater.config.secrets import redact_text
 from headwater.engines import open_engine
 from headwater.engines.base import STATE_SCHEMA
-from headwater.errors import HeadwaterError, RunInterrupted
+from headwater.errors import HeadwaterError, ProjectError, RunInterrupted
 from headwater.metastore import Metastore
 from headwater.models import CompiledCache
 from headwater.project import Project, select
@@ -54,10 +55,13 @@ def run(
     trigger: str = "cli",
     parent_run_id: str | None = None,
     on_event: Callable[[Event], None] | None = None,
+    full_refresh: bool = False,
 ) -> RunResult:
     """Run the selected steps (``names`` overrides the selection) and record the run.
+    ``full_refresh``: sources reload from scratch and incremental models rebuild whole.
 
-    Ctrl-C cancels the running steps, waits for them, records the run as failed and raises
+    Ctrl-C (or a KeyboardInterrupt carrying ``signum``, SIGTERM's as the CLI raises it)
+    cancels the running steps, waits for them, records the run as failed and raises
     :class:`~headwater.errors.RunInterrupted` (a KeyboardInterrupt) with the run's id."""
     chosen = names if names is not None else select(project.graph, include, exclude)
     chosen_set = set(chosen)
@@ -78,7 +82,11 @@ def run(
             selection=" ".join(include or []) or None,
             trigger=trigger,
             parent_run_id=parent_run_id,
-            params={"steps": chosen, "threads": threads or project.settings.project.threads},
+            params={
+                "steps": chosen,
+                "threads": threads or project.settings.project.threads,
+                **({"full_refresh": True} if full_refresh else {}),
+            },
         )
         schemas = {project.graph[n].schema for n in chosen if project.graph[n].schema}
         if any(c.quarantines for n in chosen for c in project.graph[n].checks):
@@ -103,6 +111,7 @@ def run(
                 store=store,
                 history=history,
                 compiled=compiled,
+                full_refresh=full_refresh,
             )
             for name in chosen
         ]
@@ -120,9 +129,10 @@ def run(
         status = SUCCESS if all(s.status == SUCCESS for s in state.values()) else "failed"
         store.finish_run(run_id, status)
         return RunResult(run_id, status, state, time.monotonic() - started)
-    except KeyboardInterrupt:
-        store.finish_run(run_id, "failed", unfinished="interrupted (Ctrl-C)")
-        raise RunInterrupted(run_id) from None
+    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM turned into one by the CLI
+        stop = RunInterrupted(run_id, signum=getattr(exc, "signum", signal.SIGINT))
+        store.finish_run(run_id, "failed", unfinished=f"interrupted ({stop.cause})")
+        raise stop from None
     except BaseException as exc:
         store.finish_run(run_id, "failed", unfinished=f"the run stopped: {type(exc).__name__}")
         raise
@@ -142,13 +152,19 @@ def run(
 
 def retry_run(project: Project, run_id: str, **kwargs: Any) -> RunResult | None:
     """Rerun the steps of ``run_id`` that did not succeed (failed, skipped, never started);
-    None, and no new run, when every step of it succeeded."""
+    None, and no new run, when every step of it succeeded. The new run records ``run_id``
+    as its parent and keeps its full refresh; a check run is not retried (ProjectError:
+    `headwater check` runs the checks again)."""
     store = Metastore.open(project.metastore_url)
     try:
         store.mark_abandoned()
         record = store.get_run(run_id)
         if record is None:
             raise HeadwaterError(f"no run {run_id!r} (see `headwater runs`)")
+        if record.kind == "check":
+            raise ProjectError(
+                f"run {record.run_id} is a check run: rerun its checks with `headwater check`"
+            )
         done = {s.step for s in store.step_runs(record.run_id) if s.status == SUCCESS}
     finally:
         store.close()
@@ -157,7 +173,15 @@ def retry_run(project: Project, run_id: str, **kwargs: Any) -> RunResult | None:
     todo = project.graph.order(n for n in planned if n not in done)
     if not todo:
         return None
-    return run(project, names=todo, trigger="retry", parent_run_id=record.run_id, **kwargs)
+    refresh = bool(record.params.get("full_refresh"))
+    return run(
+        project,
+        names=todo,
+        trigger="retry",
+        parent_run_id=record.run_id,
+        full_refresh=refresh,
+        **kwargs,
+    )
 
 
 _LINGER_S = 0.1  # how stale `headwater runs` may be while a run goes on
