@@ -50,10 +50,10 @@ def test_graph_formats_and_pipeline(tmp_path):
         == "marts.revenue_by_customer [table]  <- raw.customers, staging.stg_orders"
     )
     assert invoke("graph", "-p", str(root), "-f", "mermaid").stdout.startswith("graph LR")
-    assert invoke("graph", "-p", str(root), "-f", "svg").exit_code == 1
+    assert invoke("graph", "-p", str(root), "-f", "svg").exit_code == 2  # a usage mistake
     piped = invoke("run", "-p", str(root), "--pipeline", "daily")
     assert piped.exit_code == 0 and "4 success" in piped.stdout  # order_sizes is not in it
-    assert invoke("run", "-p", str(root), "--pipeline", "nope").exit_code == 1
+    assert invoke("run", "-p", str(root), "--pipeline", "nope").exit_code == 2
 
 
 def test_task_receives_context_and_writes_outside_warehouse(tmp_path):

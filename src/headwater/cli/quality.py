@@ -2,99 +2,105 @@
 
 from __future__ import annotations
 
+import difflib
 import json
+import sys
+from dataclasses import dataclass
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
-from headwater.errors import HeadwaterError
-from headwater.project import Project, select
+from headwater.cli.options import check_format
+from headwater.errors import ProjectError, UnknownAssetError
+from headwater.project import Project
+
+ACTIONS = ("show", "release", "discard")
+USAGE = "headwater quarantine [show] [ASSET] | release ASSET | discard ASSET"
 
 
 def run_check_command(
-    console: Console, project: Project, include: list[str] | None, exclude: list[str]
+    console: Console, project: Project, include: list[str] | None, exclude: list[str], fmt: str
 ) -> bool:
-    """Run the selected assets' checks on the warehouse as it is; True when none blocks."""
-    from headwater.engines import open_engine
-    from headwater.metastore import Metastore
-    from headwater.quality import blocking, run_checks, validate_columns
-    from headwater.quality.history import row_count_history, to_rows
-    from headwater.runtime.run import new_run_id
+    """Run the selected assets' checks on the warehouse as it is (a check run, see
+    :func:`headwater.runtime.check_run.run_checks_now`) and print them; True when none
+    blocks. JSON: one document with every result whole (message and sample untruncated)."""
+    from headwater.runtime.check_run import run_checks_now
 
-    names = [n for n in select(project.graph, include, exclude) if project.graph[n].checks]
-    if not project.warehouse_path.exists():
-        raise HeadwaterError(
-            f"{project.warehouse_path}: no warehouse yet (run `headwater run` first)"
-        )
-    engine = open_engine(
-        project.settings.project.engine,
-        project.warehouse_path,
-        memory_limit=project.settings.project.memory_limit,
-    )
-    store = Metastore.open(project.metastore_url)
-    run_id = new_run_id()
-    store.start_run(
-        run_id, project=project.name, selection=" ".join(include or []) or None, trigger="check"
-    )
-    history = row_count_history(store.engine)
-    all_results = []
-    try:
-        for name in names:
-            asset = project.graph[name]
-            assert asset.schema and asset.table
-            if not engine.exists(asset.schema, asset.table):
-                console.print(f"[yellow]{name}: not built yet, its checks are skipped[/]")
-                continue
-            checks = [c for c in asset.checks if not c.quarantines]
-            validate_columns(checks, engine.columns(asset.schema, asset.table))
-            results = run_checks(
-                engine.cursor(), name, f"{asset.schema}.{asset.table}", checks, history=history
-            )
-            store.upsert_step(
-                run_id, name, kind="check", status="failed" if blocking(results) else "success"
-            )
-            store.record_check_results(to_rows(results, run_id, step=name))
-            all_results += results
-    finally:
-        engine.close()
-    ok = not blocking(all_results)
-    store.finish_run(run_id, "success" if ok else "failed")
-    store.close()
+    check_format(fmt, ("table", "json"))
+    found = run_checks_now(project, include, exclude)
+    if fmt == "json":
+        document = {
+            "run_id": found.run_id,
+            "ok": found.ok,
+            "skipped": found.skipped,
+            "results": [r.as_dict() for r in found.results],
+        }
+        sys.stdout.write(json.dumps(document, default=str, indent=1) + "\n")
+        return found.ok
+    for name in found.skipped:
+        console.print(f"[yellow]{name}: not built yet, its checks are skipped[/]")
     table = Table("check", "asset", "status", "failing rows", "sample")
     style = {"pass": "green", "warn": "yellow", "fail": "red", "error": "red"}
-    for r in all_results:
+    for r in found.results:
         sample = json.dumps(list(r.sample[:2]), default=str)[:80] if r.sample else ""
         table.add_row(r.check, r.asset, f"[{style[r.status]}]{r.status}[/]", f"{r.failing}", sample)
     console.print(table)
     console.print(
-        f"{len(all_results)} checks: "
+        f"{len(found.results)} checks: "
         + ", ".join(
-            f"{sum(1 for r in all_results if r.status == s)} {s}"
+            f"{sum(1 for r in found.results if r.status == s)} {s}"
             for s in ("pass", "warn", "fail", "error")
         )
+        + f" (check run {found.run_id})"
     )
-    return ok
+    return found.ok
+
+
+@dataclass(frozen=True)
+class QuarantineOptions:
+    """The options of ``headwater quarantine``."""
+
+    check: str | None = None
+    load_id: str | None = None
+    force: bool = False
+    rows: bool = False  # print the rows themselves, not the summary
+    limit: int = 50
+    format: str = "table"
+
+
+def parse_action(project: Project, args: list[str]) -> tuple[str, Any]:
+    """``(action, source asset or None)`` from the words after ``quarantine``.
+
+    The first of two words must be an action (``show``, ``release``, ``discard``): a typo
+    there is a usage error (exit 2, the closest action named), never read as an asset. A
+    single word is an asset, unless it is an action (``release`` and ``discard`` then lack
+    their ASSET). An asset named like an action is reached with ``quarantine show NAME``."""
+    if not args:
+        return "show", None
+    if len(args) > 2:
+        raise ProjectError(f"too many arguments {' '.join(args[2:])!r}; usage: {USAGE}")
+    if len(args) == 2 and args[0] not in ACTIONS:
+        close = difflib.get_close_matches(args[0], ACTIONS, n=1)
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        raise ProjectError(f"unknown action {args[0]!r}{hint}; usage: {USAGE}")
+    if len(args) == 1 and args[0] in ACTIONS:
+        if args[0] != "show":
+            raise ProjectError(f"headwater quarantine {args[0]} needs an ASSET; usage: {USAGE}")
+        return "show", None
+    action, name = (args[0], args[1]) if len(args) == 2 else ("show", args[0])
+    return action, _asset(project, name)
 
 
 def quarantine_command(
-    console: Console,
-    project: Project,
-    args: list[str],
-    *,
-    check: str | None,
-    load_id: str | None,
-    force: bool,
+    console: Console, project: Project, args: list[str], options: QuarantineOptions
 ) -> None:
-    """``quarantine [ASSET]`` (summary), ``quarantine release ASSET``, ``quarantine discard ASSET``."""
-    action, rest = (
-        ("show", args)
-        if not args or args[0] not in ("release", "discard", "show")
-        else (args[0], args[1:])
-    )
-    asset = _asset(project, rest[0]) if rest else None
-    if action != "show" and asset is None:
-        raise HeadwaterError(f"headwater quarantine {action} needs an ASSET")
+    """``quarantine [ASSET] [--rows]`` (summary or rows), ``quarantine release ASSET``,
+    ``quarantine discard ASSET``; see :func:`parse_action`."""
+    action, asset = parse_action(project, args)
+    check_format(options.format, ("table", "json"))
+    if options.rows and (action != "show" or asset is None):
+        raise ProjectError("--rows needs one ASSET: headwater quarantine ASSET --rows")
     from headwater.engines import open_engine
 
     engine = open_engine(
@@ -103,33 +109,96 @@ def quarantine_command(
         memory_limit=project.settings.project.memory_limit,
     )
     try:
-        if action == "show":
-            _show(console, engine, asset)
+        if action == "show" and options.rows:
+            _rows(console, engine, asset, options)
+        elif action == "show":
+            _show(console, engine, asset, options.format)
         elif action == "discard":
             from headwater.quality import discard
 
             cur = engine.cursor()
             cur.execute("begin transaction")
-            n = discard(cur, asset.name, check=check, load_id=load_id)  # type: ignore[union-attr]
+            n = discard(cur, asset.name, check=options.check, load_id=options.load_id)
             cur.execute("commit")
-            console.print(f"discarded {n} quarantined rows of {asset.name}")  # type: ignore[union-attr]
+            console.print(f"discarded {n} quarantined rows of {asset.name}")
         else:
-            _release(console, engine, asset, check=check, load_id=load_id, force=force)
+            _release(
+                console,
+                engine,
+                asset,
+                check=options.check,
+                load_id=options.load_id,
+                force=options.force,
+            )
     finally:
         engine.close()
+
+
+def _rows(console: Console, engine: Any, asset: Any, options: QuarantineOptions) -> None:
+    from headwater.quality.rows import quarantined_rows
+
+    columns, rows = quarantined_rows(
+        engine.cursor(),
+        asset.name,
+        check=options.check,
+        load_id=options.load_id,
+        limit=options.limit,
+    )
+    if options.format == "json":
+        _json([dict(zip(columns, r, strict=True)) for r in rows])
+        return
+    table = Table(*columns)
+    for r in rows:
+        table.add_row(*("NULL" if v is None else str(v) for v in r))
+    console.print(table)
+
+
+def _json(document: Any) -> None:
+    sys.stdout.write(json.dumps(document, default=str, indent=1) + "\n")
 
 
 def _asset(project: Project, name: str) -> Any:
     found = [a for a in project.graph if a.kind == "source" and name in (a.name, a.short_name)]
     if not found:
-        raise HeadwaterError(f"no source asset {name!r}")
+        names = sorted({a.short_name for a in project.graph if a.kind == "source"})
+        close = difflib.get_close_matches(name, [*names, *ACTIONS], n=1)
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        raise UnknownAssetError(f"no source asset {name!r}{hint}; usage: {USAGE}")
     return found[0]
 
 
-def _show(console: Console, engine: Any, asset: Any) -> None:
+def _show(console: Console, engine: Any, asset: Any, fmt: str) -> None:
     from headwater.quality import quarantine_summary
 
     groups = quarantine_summary(engine.cursor(), asset.name if asset else None)
+    rejected = (
+        engine.cursor()
+        .execute(
+            "select asset, error, count(*) from _headwater.rejected_rows "
+            + ("where asset = ? " if asset else "")
+            + "group by all order by 3 desc",
+            [asset.name] if asset else [],
+        )
+        .fetchall()
+    )
+    if fmt == "json":
+        _json(
+            {
+                "quarantined": [
+                    {
+                        "table": f"quarantine.{g.table}",
+                        "checks": g.checks,
+                        "reason": g.reason,
+                        "rows": g.rows,
+                        "loads": g.loads,
+                        "last_at": g.last_at.isoformat() if g.last_at else None,
+                    }
+                    for g in groups
+                ],
+                "rejected": [{"asset": a, "error": e, "rows": n} for a, e, n in rejected],
+            }
+        )
+        return
     table = Table("table", "checks", "reason", "rows", "loads", "last quarantined (UTC)")
     for g in groups:
         table.add_row(
@@ -141,16 +210,6 @@ def _show(console: Console, engine: Any, asset: Any) -> None:
             f"{g.last_at:%Y-%m-%d %H:%M:%S}" if g.last_at else "",
         )
     console.print(table)
-    rejected = (
-        engine.cursor()
-        .execute(
-            "select asset, error, count(*) from _headwater.rejected_rows "
-            + ("where asset = ? " if asset else "")
-            + "group by all order by 3 desc",
-            [asset.name] if asset else [],
-        )
-        .fetchall()
-    )
     if rejected:
         other = Table(
             "asset", "rejected while reading (file lines, duplicates, schema contract)", "rows"

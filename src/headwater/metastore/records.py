@@ -69,6 +69,16 @@ class RunRecord:
     hostname: str | None
     params: dict[str, object] = field(default_factory=dict)
 
+    @property
+    def kind(self) -> str:
+        """What the run did: ``check`` (``headwater check``: checks on the warehouse as
+        it is, nothing built), ``retry`` (reran what ``parent_run_id`` left undone) or
+        ``run``. Derived from ``trigger`` and ``parent_run_id``, so runs recorded before
+        this existed have a kind too."""
+        if self.trigger == "check":
+            return "check"
+        return "retry" if self.parent_run_id else "run"
+
 
 @dataclass(frozen=True, slots=True)
 class StepRunRecord:

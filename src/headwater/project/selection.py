@@ -86,3 +86,14 @@ def _bounded(graph: Graph, base: set[str], *, upstream: bool, depth: int | None)
         seen |= frontier
         level += 1
     return seen
+
+
+def full_refresh_targets(graph: Graph, names: Iterable[str]) -> tuple[list[str], list[str]]:
+    """What ``run --full-refresh`` over ``names`` rebuilds from scratch: ``(sources,
+    incremental models)``. Each source's table is replaced and its incremental state (cursor,
+    files seen) forgotten, so it reloads everything; each incremental model is rebuilt whole.
+    Views, table models and tasks are rebuilt by every run anyway and are not listed."""
+    assets = [graph[n] for n in names]
+    sources = [a.name for a in assets if a.kind == "source"]
+    models = [a.name for a in assets if a.model and a.model.materialized == "incremental"]
+    return sources, models

@@ -1,0 +1,83 @@
+"""``headwater check``: the selected assets' checks on the warehouse as it is, recorded as a
+run of kind ``check`` (trigger ``check``; it builds nothing, so `headwater retry` refuses it).
+
+A function the CLI and a future HTTP API both call; printing is the caller's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from headwater.errors import HeadwaterError
+from headwater.project import Project, select
+
+
+@dataclass(frozen=True)
+class CheckRun:
+    """What a check run found: every result, the assets skipped (not built yet)."""
+
+    run_id: str
+    results: list[Any] = field(default_factory=list)  # headwater.quality.CheckResult
+    skipped: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """No blocking failure (an error-severity check failed or could not run)."""
+        return not any(r.blocking for r in self.results)
+
+
+def run_checks_now(project: Project, include: list[str] | None, exclude: list[str]) -> CheckRun:
+    """Run the checks of the selected assets (those that have checks; quarantine checks are
+    left out: they judge rows as they load) and record them as a check run, its status
+    ``failed`` when a check blocks. Raises HeadwaterError when there is no warehouse yet."""
+    from headwater.engines import open_engine
+    from headwater.metastore import Metastore
+    from headwater.quality import blocking, run_checks, validate_columns
+    from headwater.quality.history import row_count_history, to_rows
+    from headwater.runtime.run import new_run_id
+
+    names = [n for n in select(project.graph, include, exclude) if project.graph[n].checks]
+    if not project.warehouse_path.exists():
+        raise HeadwaterError(
+            f"{project.warehouse_path}: no warehouse yet (run `headwater run` first)"
+        )
+    engine = open_engine(
+        project.settings.project.engine,
+        project.warehouse_path,
+        memory_limit=project.settings.project.memory_limit,
+    )
+    store = Metastore.open(project.metastore_url)
+    run = CheckRun(new_run_id())
+    store.start_run(
+        run.run_id,
+        project=project.name,
+        selection=" ".join(include or []) or None,
+        trigger="check",
+        params={"steps": names},
+    )
+    try:
+        history = row_count_history(store.engine)
+        for name in names:
+            asset = project.graph[name]
+            assert asset.schema and asset.table
+            if not engine.exists(asset.schema, asset.table):
+                run.skipped.append(name)
+                continue
+            checks = [c for c in asset.checks if not c.quarantines]
+            validate_columns(checks, engine.columns(asset.schema, asset.table))
+            results = run_checks(
+                engine.cursor(), name, f"{asset.schema}.{asset.table}", checks, history=history
+            )
+            status = "failed" if blocking(results) else "success"
+            store.upsert_step(run.run_id, name, kind="check", status=status)
+            store.record_check_results(to_rows(results, run.run_id, step=name))
+            run.results.extend(results)
+        store.finish_run(run.run_id, "success" if run.ok else "failed")
+    except BaseException as exc:
+        store.finish_run(run.run_id, "failed", unfinished=f"stopped: {type(exc).__name__}")
+        raise
+    finally:
+        engine.close()
+        store.close()
+    return run
