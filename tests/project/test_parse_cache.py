@@ -50,9 +50,13 @@ def test_header_with_values_json_cannot_hold(tmp_path: Path) -> None:
     """A YAML date is not JSON: that header is parsed every time, with the same result."""
     root = write_project(
         tmp_path / "p",
-        {"models/m.sql": "-- headwater:\n--   columns: {since: 2026-11-20}\nselect 1 as x\n"},
+        {
+            "models/m.sql": "-- headwater:\n--   checks: [{accepted_values: {column: d, "
+            "values: [2026-11-20]}}]\nselect date '2026-11-20' as d\n"
+        },
     )
     for _ in range(2):
         model = load_project(root).graph["main.m"].model
         assert model is not None
-        assert model.columns == {"since": datetime.date(2026, 11, 20)}
+        values = [datetime.date(2026, 11, 20)]
+        assert model.checks == [{"accepted_values": {"column": "d", "values": values}}]

@@ -33,7 +33,6 @@ class ConnectionSettings(_Strict):
     """A named external system. ``url`` may hold ``${ENV}`` placeholders, resolved at use."""
 
     url: str
-    options: dict[str, Any] = Field(default_factory=dict)
 
 
 class TableOptions(_Strict):
@@ -58,6 +57,9 @@ class SourceSettings(_Strict):
     include: list[str] = Field(default_factory=list)  # glob patterns filtering "*"
     exclude: list[str] = Field(default_factory=list)
     db_schema: str | None = None  # the database schema to list tables of (PostgreSQL: public)
+    # a group's asset names: "prefixed" (<group>_<table>) or "source" (the table's own name,
+    # so two databases' `lineitem` land side by side in their own schemas)
+    table_names: Literal["prefixed", "source"] = "prefixed"
     table_options: dict[str, TableOptions] = Field(default_factory=dict)
     query: str | None = None
     files: str | None = None
@@ -84,9 +86,11 @@ class SourceSettings(_Strict):
     column_types: dict[str, str] = Field(
         default_factory=dict
     )  # CSV: typed columns; bad values rejected with file:line
-    hive_partitioning: bool | None = (
-        None  # day=2026-11-20/ folders become columns (default: detect)
-    )
+    max_line_size: int | None = Field(None, gt=0)  # CSV: bytes per line (DuckDB: 2,000,000)
+    # files: day=2026-11-20/ folders become columns (true), never (false), or when every
+    # file's path has the same keys (unset); a key that is also a file column is refused
+    hive_partitioning: bool | None = None
+    allow_empty: bool = False  # files: a glob that matches no file is not an error
     description: str = ""
     tags: list[str] = Field(default_factory=list)
     retries: int | None = None
@@ -97,6 +101,95 @@ class SourceSettings(_Strict):
     _lists = field_validator(
         "primary_key", "tags", "null", "tables", "include", "exclude", mode="before"
     )(_as_list)
+
+    def file_format(self) -> str | None:
+        """The format of a file source: ``format``, else told by the glob's suffix (None:
+        it cannot be told, or this is no file source)."""
+        if self.format or self.files is None:
+            return self.format
+        pattern = self.files.removesuffix(".gz")
+        return next((f for s, f in _FORMAT_BY_SUFFIX.items() if pattern.endswith(s)), None)
+
+    def kind(self) -> str:
+        """``csv``, ``jsonl``, ``parquet`` (files), ``query``, ``wildcard`` (every table of
+        the connection) or ``tables``: which of :data:`SOURCE_KEYS` apply."""
+        if self.files is not None:
+            return self.file_format() or "files"
+        if self.query is not None:
+            return "query"
+        return "wildcard" if self.tables == ["*"] else "tables"
+
+
+_FORMAT_BY_SUFFIX = {
+    ".csv": "csv",
+    ".tsv": "csv",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "jsonl",
+    ".parquet": "parquet",
+}
+_FILES = frozenset({"csv", "jsonl", "parquet", "files"})
+_DATABASE = frozenset({"tables", "wildcard", "query"})
+_ALL = _FILES | _DATABASE
+# The kinds of source each key of [sources.x] is read for (see SourceSettings.kind). A key
+# set on a source of another kind is refused: it would do nothing there.
+SOURCE_KEYS: dict[str, frozenset[str]] = {
+    "connection": _DATABASE,
+    "tables": frozenset({"tables", "wildcard"}),
+    "include": frozenset({"wildcard"}),
+    "exclude": frozenset({"wildcard"}),
+    "db_schema": frozenset({"wildcard"}),
+    "table_options": frozenset({"tables", "wildcard"}),
+    "query": frozenset({"query"}),
+    "files": _FILES,
+    "format": _FILES,
+    "primary_key": _ALL,
+    "cursor": _ALL,
+    "initial_value": _DATABASE,  # files are incremental by file, not by cursor window
+    "end_value": _DATABASE,
+    "lag": _DATABASE,
+    "contract": _ALL,
+    "write": _ALL,
+    "transport": _DATABASE,
+    "char_padding": _DATABASE,
+    "schema_": _ALL,
+    "delimiter": frozenset({"csv"}),
+    "header": frozenset({"csv"}),
+    "quote": frozenset({"csv"}),
+    "encoding": frozenset({"csv"}),
+    "null": frozenset({"csv"}),
+    "on_bad_line": frozenset({"csv", "jsonl"}),
+    "column_types": frozenset({"csv"}),
+    "max_line_size": frozenset({"csv"}),
+    "hive_partitioning": _FILES,
+    "allow_empty": _FILES,
+    "description": _ALL,
+    "tags": _ALL,
+    "retries": _ALL,
+    "retry_delay": _ALL,
+    "timeout": _ALL,
+    "checks": _ALL,
+}
+_KIND_NAMES = {
+    "csv": "a CSV source",
+    "jsonl": "a JSON-lines source",
+    "parquet": "a Parquet source",
+    "query": "a query source",
+    "wildcard": 'a tables = ["*"] source',
+    "tables": "a table source",
+}
+# keys accepted once, or expected by users of other tools, that nothing reads (yet): the
+# error says what to use instead (by the section they appear in)
+UNSUPPORTED: dict[tuple[str, str], str] = {
+    ("pipelines", "cron"): "not supported yet (no scheduler): run `headwater run --pipeline "
+    "NAME` from cron or a systemd timer",
+    ("pipelines", "timezone"): "not supported yet (no scheduler): your scheduler's timezone "
+    "applies",
+    ("connections", "options"): "not supported: put connection parameters in the url "
+    "(postgresql://...?sslmode=require, mysql://...?ssl-mode=required)",
+    ("model", "columns"): "not supported yet (column descriptions are not used): describe "
+    "the model with `description`, check columns with `checks`",
+}
 
 
 class ModelSettings(_Strict):
@@ -113,19 +206,16 @@ class ModelSettings(_Strict):
     timeout: float | None = None
     depends_on: list[str] = Field(default_factory=list)
     checks: list[dict[str, Any]] = Field(default_factory=list)
-    columns: dict[str, Any] = Field(default_factory=dict)
     schema_: str | None = Field(None, alias="schema")
 
     _lists = field_validator("unique_key", "tags", "depends_on", mode="before")(_as_list)
 
 
 class PipelineSettings(_Strict):
-    """A named selection of the graph, optionally scheduled."""
+    """A named selection of the graph (``headwater run --pipeline NAME``)."""
 
     select: list[str] = Field(default_factory=list)
     exclude: list[str] = Field(default_factory=list)
-    cron: str | None = None
-    timezone: str = "UTC"
 
     _lists = field_validator("select", "exclude", mode="before")(_as_list)
 
@@ -160,9 +250,33 @@ def load_settings(path: Path) -> ProjectSettings:
     """Read and validate ``headwater.toml``; errors name the file and line."""
     data, text = load_toml(path)
     try:
-        return ProjectSettings.model_validate(data)
+        settings = ProjectSettings.model_validate(data)
     except ValidationError as exc:
         raise validation_error(path, text, exc) from None
+    for name, source in settings.sources.items():
+        _check_source_keys(name, source, path, text)
+    return settings
+
+
+def _check_source_keys(name: str, source: SourceSettings, path: Path, text: str) -> None:
+    """Refuse a key that a source of this kind would not read (one located line)."""
+    kind = source.kind()
+    where = ("sources", name)
+    if kind == "files":
+        line = locate_key(text, (*where, "files"))
+        raise ConfigError(
+            f"{path}:{line}: sources.{name}.files: cannot tell the format of "
+            f"{source.files!r}; set format = \"csv\", \"jsonl\" or \"parquet\""
+        )
+    for key in sorted(source.model_fields_set, key=list(SOURCE_KEYS).index):
+        if kind not in SOURCE_KEYS[key]:
+            shown = SourceSettings.model_fields[key].alias or key
+            line = locate_key(text, (*where, shown))
+            readers = [v for k, v in _KIND_NAMES.items() if k in SOURCE_KEYS[key]]
+            raise ConfigError(
+                f"{path}:{line}: sources.{name}.{shown}: not read by {_KIND_NAMES[kind]} "
+                f"(only by {', '.join(readers)}); remove it"
+            )
 
 
 def validate_model_settings(
@@ -190,7 +304,8 @@ def validation_error(
         key = ".".join(str(p) for p in loc) or "(top)"
         msg = err["msg"]
         if err["type"] == "extra_forbidden":
-            msg = "unknown setting"
+            section = "model" if yaml_offset is not None else str(loc[0])
+            msg = UNSUPPORTED.get((section, str(loc[-1])), "unknown setting")
         lines.append(f"{path}:{line}: {key}: {msg}")
     return ConfigError("\n".join(lines))
 

@@ -4,12 +4,20 @@ Incremental by file: the state remembers each loaded file's size and modificatio
 run reads only new or changed files (``replace`` always reads them all). Bad CSV lines and
 malformed JSON lines (:mod:`.json_lines`) are recorded with file and line
 (``on_bad_line = "skip_and_record"``) or fail the load (``"fail"``).
+
+Nothing is changed silently: a glob that matches no file is an error unless
+``allow_empty`` (:func:`no_match`); an empty (0-byte) CSV file is skipped and named
+(:attr:`FileScan.empty`); folder keys (``month=01/``) become columns only when every file's
+path has the same keys (or ``hive_partitioning = true``), and a key that is also a column
+of the files is refused, never allowed to replace the file's own values
+(:attr:`FileScan.probe_sql`).
 """
 
 from __future__ import annotations
 
 import glob
-from dataclasses import dataclass, replace
+import gzip
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -18,32 +26,28 @@ from headwater.engines.duckdb.sql import string as sql_string
 from headwater.errors import SourceError
 from headwater.sources import json_lines
 
-_FORMAT_BY_SUFFIX = {
-    ".csv": "csv",
-    ".tsv": "csv",
-    ".jsonl": "jsonl",
-    ".ndjson": "jsonl",
-    ".json": "jsonl",
-    ".parquet": "parquet",
-}
+# DuckDB's default max_line_size (its error says "Maximum line size of 2000000 bytes")
+MAX_LINE_SIZE = 2_000_000
 
 
 @dataclass(frozen=True)
 class FileScan:
-    files: list[str]  # relative to the project root
+    files: list[str]  # relative to the project root: the new or changed files to read
     scan_sql: str | None  # None when there is nothing new
     rejects_sql: str | None
     state: dict[str, Any]
+    matched: int = 0  # files the glob matches, read before or not, empty or not
+    empty: list[str] = field(default_factory=list)  # 0-byte CSV files, skipped
+    folder_keys: tuple[str, ...] = ()  # key=value folders read as columns
+    # the files' own columns (no folder keys, no rows): checked against folder_keys
+    probe_sql: str | None = None
 
 
 def file_format(settings: SourceSettings) -> str:
-    if settings.format:
-        return settings.format
-    pattern = (settings.files or "").removesuffix(".gz")
-    for suffix, fmt in _FORMAT_BY_SUFFIX.items():
-        if pattern.endswith(suffix):
-            return fmt
-    raise SourceError(f"files {settings.files!r}: cannot tell the format; set format = ...")
+    fmt = settings.file_format()
+    if fmt is None:  # refused when the project loads; kept for settings built in code
+        raise SourceError(f"files {settings.files!r}: cannot tell the format; set format = ...")
+    return fmt
 
 
 def plan_scan(
@@ -51,12 +55,19 @@ def plan_scan(
 ) -> FileScan:
     """Which files to read and the SELECT that reads them."""
     assert settings.files is not None
+    fmt = file_format(settings)
     pattern = settings.files if Path(settings.files).is_absolute() else str(root / settings.files)
     matched = sorted(p for p in glob.glob(pattern, recursive=True) if Path(p).is_file())
     seen: dict[str, list[int]] = dict(state.get("files", {}))
     current: dict[str, list[int]] = {}
+    empty: list[str] = []
     for path in matched:
         st = Path(path).stat()
+        if fmt == "csv" and _is_empty(Path(path), st.st_size):
+            # DuckDB would misread the header of the next file (or fail naming a column):
+            # not remembered, so it is named again each run until it holds data
+            empty.append(_rel(path, root))
+            continue
         current[_rel(path, root)] = [st.st_size, st.st_mtime_ns]
     if settings.write == "replace":
         todo = list(current)
@@ -64,28 +75,17 @@ def plan_scan(
     else:
         todo = [f for f, sig in current.items() if seen.get(f) != sig]
         new_state = {"files": {**seen, **current}}
+    nothing = FileScan([], None, None, new_state, matched=len(matched), empty=empty)
     if not todo:
-        return FileScan([], None, None, new_state)
+        return nothing
+    keys = folder_keys(todo, settings.hive_partitioning)
     absolute = [str(root / f) if not Path(f).is_absolute() else f for f in todo]
-    fmt = file_format(settings)
     listing = "[" + ", ".join(sql_string(p) for p in absolute) + "]"
     strip = sql_string(str(root) + "/")
+    hive = f"hive_partitioning = {str(bool(keys)).lower()}"
     rejects_sql = None
     if fmt == "csv":
-        opts = ["all_varchar = true", f"header = {str(settings.header).lower()}", "filename = true"]
-        if settings.delimiter:
-            opts.append(f"delim = {sql_string(settings.delimiter)}")
-        if settings.quote:
-            opts.append(f"quote = {sql_string(settings.quote)}")
-        if settings.encoding:
-            opts.append(f"encoding = {sql_string(settings.encoding)}")
-        if settings.column_types:
-            types = ", ".join(
-                f"{sql_string(k)}: {sql_string(v)}" for k, v in settings.column_types.items()
-            )
-            opts.append("types = {" + types + "}")
-        if settings.null:
-            opts.append("nullstr = [" + ", ".join(sql_string(n) for n in settings.null) + "]")
+        opts = [*_csv_options(settings), "filename = true"]
         # bad lines are always captured; "fail" turns the first into an error after the scan
         opts += [
             "store_rejects = true",
@@ -99,16 +99,126 @@ def plan_scan(
             f"min(e.csv_line) as raw from {reject_table}_e e join {reject_table}_s s "
             f"using (scan_id, file_id) group by all order by file, line"
         )
-        reader = f"read_csv({listing}, {', '.join(opts)})"
+        reader = f"read_csv({listing}, {', '.join(opts)}, {hive})"
+        probe = (
+            f"read_csv({listing}, {', '.join(_csv_options(settings))}, hive_partitioning = false)"
+        )
     elif fmt == "jsonl":
         # strict: a malformed line fails the scan, and json_lines.py takes over
-        return FileScan(todo, _json_scan(root, todo, {}), None, new_state)
+        scan = _json_scan(root, todo, {}, hive=bool(keys))
+        probe = f"read_json({listing}, format = 'newline_delimited', hive_partitioning = false)"
+        return replace(nothing, files=todo, scan_sql=scan, **_probe(keys, probe))
     else:
-        reader = f"read_parquet({listing}, filename = true)"
+        reader = f"read_parquet({listing}, filename = true, {hive})"
+        probe = f"read_parquet({listing}, hive_partitioning = false)"
     scan_sql = (
         f"select * exclude (filename), replace(filename, {strip}, '') as _hw_file from {reader}"
     )
-    return FileScan(todo, scan_sql, rejects_sql, new_state)
+    found = replace(nothing, files=todo, scan_sql=scan_sql, rejects_sql=rejects_sql)
+    return replace(found, **_probe(keys, probe))
+
+
+def _probe(keys: tuple[str, ...], reader: str) -> dict[str, Any]:
+    if not keys:
+        return {}
+    return {"folder_keys": keys, "probe_sql": f"select * from {reader} limit 0"}
+
+
+def _csv_options(settings: SourceSettings) -> list[str]:
+    """read_csv's options for the source's CSV settings (every column VARCHAR unless typed)."""
+    opts = ["all_varchar = true", f"header = {str(settings.header).lower()}"]
+    if settings.delimiter:
+        opts.append(f"delim = {sql_string(settings.delimiter)}")
+    if settings.quote:
+        opts.append(f"quote = {sql_string(settings.quote)}")
+    if settings.encoding:
+        opts.append(f"encoding = {sql_string(settings.encoding)}")
+    if settings.column_types:
+        types = ", ".join(
+            f"{sql_string(k)}: {sql_string(v)}" for k, v in settings.column_types.items()
+        )
+        opts.append("types = {" + types + "}")
+    if settings.null:
+        opts.append("nullstr = [" + ", ".join(sql_string(n) for n in settings.null) + "]")
+    opts.append(f"max_line_size = {settings.max_line_size or MAX_LINE_SIZE}")
+    return opts
+
+
+def folder_keys(files: list[str], hive: bool | None) -> tuple[str, ...]:
+    """The ``key=value`` folder names read as columns: none when ``hive`` is false; when it
+    is unset, the keys every one of ``files`` has (the same for all, else none: DuckDB
+    refuses files whose keys differ); when it is true, those of the first file.
+
+    >>> folder_keys(["d/day=1/a.csv", "d/day=2/b.csv"], None)
+    ('day',)
+    >>> folder_keys(["d/day=1/a.csv", "d/b.csv"], None), folder_keys(["d/day=1/a.csv"], False)
+    ((), ())
+    """
+    if hive is False:
+        return ()
+    found = [tuple(p.split("=", 1)[0] for p in Path(f).parent.parts if "=" in p) for f in files]
+    if hive or len(set(found)) == 1:
+        return found[0]
+    return ()
+
+
+def no_match(settings: SourceSettings, root: Path, empty: list[str]) -> str:
+    """Why a glob that found no file with data fails: the glob, the folder it looked in
+    (and whether that folder exists), the empty files skipped, and the way out."""
+    assert settings.files is not None
+    fixed = []
+    for part in Path(settings.files).parent.parts:
+        if glob.has_magic(part):
+            break
+        fixed.append(part)
+    folder = (root / Path(*fixed)) if fixed else root
+    where = f"in {folder}" + ("" if folder.is_dir() else " (no such folder)")
+    what = f"only empty files ({', '.join(empty)})" if empty else "no file"
+    return (
+        f"files {settings.files!r} match {what} {where}; set allow_empty = true if that is expected"
+    )
+
+
+def declared_scan(settings: SourceSettings) -> str | None:
+    """A SELECT of no rows with the columns the settings declare (CSV ``column_types``),
+    to create the table of a source whose glob matches nothing yet (None: none declared)."""
+    if settings.file_format() != "csv" or not settings.column_types:
+        return None
+    cols = [
+        f"cast(null as {kind}) as {_quoted(name)}" for name, kind in settings.column_types.items()
+    ]
+    return f"select {', '.join(cols)}, null::varchar as _hw_file where false"
+
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _is_empty(path: Path, size: int) -> bool:
+    """No byte, or (``.gz``) no byte once decompressed."""
+    if size == 0:
+        return True
+    if path.suffix != ".gz":
+        return False
+    try:
+        with gzip.open(path, "rb") as stream:
+            return stream.read(1) == b""
+    except OSError:  # not gzip after all: the reader names the problem
+        return False
+
+
+def long_line(root: Path, files: list[str], limit: int) -> tuple[str, int, int] | None:
+    """The first line longer than ``limit`` bytes in ``files`` (file, 1-based line, size),
+    read line by line (``.gz`` decompressed). DuckDB names line 1 and no file for it."""
+    for name in files:
+        path = root / name
+        opener = gzip.open if path.suffix == ".gz" else open
+        with opener(path, "rb") as stream:
+            for number, line in enumerate(stream, start=1):
+                size = len(line.rstrip(b"\r\n"))
+                if size > limit:
+                    return name, number, size
+    return None
 
 
 def without_bad_json_lines(
@@ -126,12 +236,11 @@ def without_bad_json_lines(
         f"{sql_string(str(rejects))}, format = 'newline_delimited', "
         "columns = {file: 'VARCHAR', line: 'BIGINT', error: 'VARCHAR', raw: 'VARCHAR'})"
     )
-    return replace(
-        scan, scan_sql=_json_scan(root, scan.files, copies), rejects_sql=rejects_sql
-    ), bad
+    sql = _json_scan(root, scan.files, copies, hive=bool(scan.folder_keys))
+    return replace(scan, scan_sql=sql, rejects_sql=rejects_sql), bad
 
 
-def _json_scan(root: Path, files: list[str], copies: dict[str, Path]) -> str:
+def _json_scan(root: Path, files: list[str], copies: dict[str, Path], *, hive: bool = False) -> str:
     """The SELECT over JSON-lines ``files``, reading ``copies`` in place of some of them;
     ``_hw_file`` names the original either way."""
     paths = [str(copies.get(f) or (f if Path(f).is_absolute() else root / f)) for f in files]
@@ -142,7 +251,10 @@ def _json_scan(root: Path, files: list[str], copies: dict[str, Path]) -> str:
             f"when {sql_string(str(copy))} then {sql_string(name)}" for name, copy in copies.items()
         )
         origin = f"case filename {cases} else {origin} end"
-    reader = f"read_json({listing}, format = 'newline_delimited', filename = true)"
+    reader = (
+        f"read_json({listing}, format = 'newline_delimited', filename = true, "
+        f"hive_partitioning = {str(hive).lower()})"
+    )
     return f"select * exclude (filename), {origin} as _hw_file from {reader}"
 
 

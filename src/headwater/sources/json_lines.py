@@ -92,8 +92,9 @@ def set_aside(root: Path, bad: list[BadLine], folder: Path) -> tuple[dict[str, P
     copies: dict[str, Path] = {}
     bad_at = {(b.file, b.line) for b in bad}
     for index, name in enumerate(sorted({b.file for b in bad})):
-        # the copy keeps the file's name (a glob's partition folders are not needed)
-        copy = folder / str(index) / Path(name).name.removesuffix(".gz")
+        # the copy keeps the file's name and its key=value folders (read as columns)
+        keys = [part for part in Path(name).parent.parts if "=" in part]
+        copy = folder / str(index) / Path(*keys) / Path(name).name.removesuffix(".gz")
         copy.parent.mkdir(parents=True)
         with copy.open("w", encoding="utf-8") as out:
             for number, text in _lines(root / name):

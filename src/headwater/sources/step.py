@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import tempfile
 import threading
 from collections.abc import Callable
 from dataclasses import replace
@@ -16,8 +15,7 @@ from headwater.engines.base import DatabaseScan, Engine, LoadRequest, LoadResult
 from headwater.errors import SourceError
 from headwater.project.asset import Asset
 from headwater.sources.connector import TableRead, connector_for
-from headwater.sources.files import FileScan, file_format, plan_scan, without_bad_json_lines
-from headwater.sources.json_lines import MALFORMED
+from headwater.sources.file_load import load_files
 from headwater.sources.window import minus_lag
 
 _reading: dict[int, Any] = {}  # thread id -> the connector it is reading from
@@ -70,27 +68,9 @@ def run_source(
         audit=audit,
     )
     if spec.settings.files is not None:
-        reject_table = f"_hw_rejects_{load_id}"
-        scan = plan_scan(spec.settings, root, state, reject_table=reject_table)
-        log.info("%d new or changed files of %s", len(scan.files), spec.settings.files)
-        if scan.scan_sql is None:
-            return LoadResult(rows_in=0, rows_written=0, rows_rejected=0, cursor_max=None)
-        request = replace(
-            base,
-            scan_sql=scan.scan_sql,
-            rejects_sql=scan.rejects_sql,
-            fail_on_reject=spec.settings.on_bad_line == "fail",
-            state=scan.state,
+        result = load_files(
+            engine, asset.name, base, spec.settings, root=root, state=state, log=log
         )
-        try:
-            result = engine.load(asset.name, request)
-        except SourceError as exc:
-            if file_format(spec.settings) != "jsonl" or MALFORMED not in str(exc):
-                raise
-            retried = _load_without_bad_json_lines(engine, asset.name, request, scan, root)
-            if retried is None:  # every line parses here: DuckDB's own words stand
-                raise
-            result = retried
     else:
         conn_name = spec.settings.connection
         assert conn_name is not None
@@ -177,26 +157,6 @@ def _load_read(
             raise
         log.info("%s; reading again with %s (kept for the next loads)", exc, lesson)
     return load(read.hints | {lesson})
-
-
-def _load_without_bad_json_lines(
-    engine: Engine, asset: str, request: LoadRequest, scan: FileScan, root: Path
-) -> LoadResult | None:
-    """The load again, after its strict scan failed on malformed JSON (which rolled it back
-    whole): the bad lines named, then refused or set aside per ``on_bad_line``. None if no
-    line is malformed by Python's parser."""
-    with tempfile.TemporaryDirectory(prefix="headwater-json-") as folder:
-        clean, bad = without_bad_json_lines(scan, root, Path(folder))
-        if not bad:
-            return None
-        if request.fail_on_reject:
-            first = bad[0]
-            raise SourceError(
-                f"{first.file}:{first.line}: malformed JSON: {first.error} (line: {first.raw!r})"
-            ) from None
-        return engine.load(
-            asset, replace(request, scan_sql=clean.scan_sql, rejects_sql=clean.rejects_sql)
-        )
 
 
 def _database_scan(
