@@ -53,13 +53,16 @@ class RunDisplay:
             self.running.pop(event.step, None)
             self._line(
                 event.step,
-                f"attempt {event.attempt} failed, retrying in {event.delay:.1f}s: {_first(event.error)}",
+                f"attempt {event.attempt} of {event.of} failed, retrying in {event.delay:.1f}s: "
+                f"{_first(event.error)}",
                 "retrying",
             )
         else:
             began = self.running.pop(event.step, None)
             self.done += 1
             took = f" {time.monotonic() - began:.2f}s" if began else ""
+            if event.first_started_at is not None:  # from the first attempt, waits included
+                took = f" {event.at - event.first_started_at:.2f}s"
             rows = _rows(event.result)
             detail = f"{event.status}{took}{rows}"
             if event.error:

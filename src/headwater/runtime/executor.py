@@ -4,8 +4,11 @@ Contract:
 
 - A step starts when all its dependencies succeeded; at most ``threads`` run at once.
 - A failed attempt is retried ``retries`` times, waiting ``retry_delay * 2**(attempt-1)``
-  seconds (capped at 60) between attempts; errors marked ``transient`` (a lost connection)
-  get ``transient_retries`` more.
+  seconds (capped at 60) between attempts; a lost or refused connection too, and no more
+  (``retries = 0``: one attempt). Each ``retrying`` event carries the attempt, how many are
+  allowed (``of``), the error and the wait.
+- A ``finished`` event's ``first_started_at`` is when the step's first attempt started: a
+  step's duration counts every attempt and the waits between them.
 - An attempt running longer than ``timeout`` is cancelled (``cancel(thread_id)``, e.g. an
   engine interrupt) and counts as a failed attempt (status ``timed_out`` if it was the last).
 - When a step finally fails, every step downstream of it becomes ``upstream_failed``; steps
@@ -44,7 +47,6 @@ class Step:
     retry_delay: float = 1.0
     timeout: float | None = None
     cancel: Callable[[int], None] | None = None
-    transient_retries: int = 0  # extra attempts for errors marked transient (lost connection)
 
 
 @dataclass
@@ -69,7 +71,9 @@ class Event:
     error: str | None = None
     result: Any = None
     delay: float = 0.0
-    started_at: float | None = None
+    started_at: float | None = None  # this attempt's start (unix time)
+    of: int = 1  # attempts allowed (retries + 1)
+    first_started_at: float | None = None  # the first attempt's start (finished events)
 
 
 @dataclass
@@ -80,7 +84,6 @@ class _Attempt:
     thread: threading.Thread | None = None
     done: bool = False
     outcome: tuple[bool, Any] | None = field(default=None)
-    transient: bool = False
     retryable: bool = True
     fail_status: str | None = None  # set by the error (e.g. check_failed)
     downstream_status: str = "upstream_failed"
@@ -128,7 +131,6 @@ class _Pool:
                 attempt.outcome = (True, attempt.step.fn())
             except BaseException as exc:  # reported, never raised into the pool
                 attempt.outcome = (False, describe(exc))
-                attempt.transient = bool(getattr(exc, "transient", False))
                 attempt.retryable = bool(getattr(exc, "retryable", True))
                 attempt.fail_status = getattr(exc, "step_status", None)
                 attempt.downstream_status = getattr(exc, "downstream_status", UPSTREAM_FAILED)
@@ -274,6 +276,7 @@ class Executor:
                     time.time(),
                     result=value,
                     started_at=started,
+                    first_started_at=st.started_at,
                 )
             )
             for child in self._children[name]:
@@ -281,9 +284,7 @@ class Executor:
                 if waiting[child] == 0 and self.state[child].status == "pending":
                     ready.append(child)
             return
-        allowed = step.retries + (step.transient_retries if att.transient else 0)
-        if not att.retryable:
-            allowed = 0
+        allowed = step.retries if att.retryable else 0
         if att.number <= allowed:
             delay = min(step.retry_delay * 2 ** (att.number - 1), MAX_BACKOFF)
             retry_at[name] = time.monotonic() + delay
@@ -297,6 +298,7 @@ class Executor:
                     error=str(value),
                     delay=delay,
                     started_at=started,
+                    of=allowed + 1,
                 )
             )
             return
@@ -310,6 +312,8 @@ class Executor:
                 time.time(),
                 error=str(value),
                 started_at=started,
+                of=allowed + 1,
+                first_started_at=st.started_at,
             )
         )
         for down in self._downstream(name):

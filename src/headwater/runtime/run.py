@@ -12,7 +12,6 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from headwater.config.secrets import redact_text
@@ -116,7 +115,7 @@ def run(
             for name in chosen
         ]
         kinds = {s.name: s.kind for s in steps}
-        recorder = _Recorder(store, run_id, kinds, str(project.logs_dir / run_id), on_event)
+        recorder = _Recorder(store, run_id, kinds, logger, on_event)
         executor = Executor(
             steps, threads=threads or project.settings.project.threads, on_event=recorder
         )
@@ -197,11 +196,12 @@ class _Recorder:
         store: Metastore,
         run_id: str,
         kinds: dict[str, str],
-        log_dir: str,
+        logs: StepLogs,
         forward: Callable[[Event], None] | None,
     ) -> None:
-        self.store, self.run_id, self.kinds, self.log_dir = store, run_id, kinds, log_dir
-        self.run_log = RunLog(Path(log_dir))
+        self.store, self.run_id, self.kinds, self.logs = store, run_id, kinds, logs
+        self.log_dir = str(logs.dir)
+        self.run_log = RunLog(logs.dir)
         self.forward = forward
         self.queue: queue.Queue[Event | None] = queue.Queue()
         self.failure: BaseException | None = None
@@ -212,6 +212,11 @@ class _Recorder:
 
     def __call__(self, event: Event) -> None:
         self.queue.put(event)
+        if event.kind == "retrying":
+            # in the step's own log too, at once: before the next attempt's lines
+            log = self.logs(event.step)
+            log.warning("%s", _describe(event, redact_text(event.error or "")))
+            self.logs.done(log)
         if self.forward is not None:
             self.forward(event)
 
@@ -317,7 +322,12 @@ def _describe(event: Event, error: str | None) -> str:
     took = f" in {event.at - event.started_at:.3f}s" if event.started_at else ""
     first = f": {error.strip().splitlines()[0]}" if error and error.strip() else ""
     if event.kind == "retrying":
-        return f"attempt {event.attempt} failed{took}, retrying in {event.delay:.1f}s{first}"
+        return (
+            f"attempt {event.attempt} of {event.of} failed{took}, "
+            f"retrying in {event.delay:.1f}s{first}"
+        )
+    if event.first_started_at and event.attempt > 1:  # every attempt and wait counts
+        took = f" in {event.at - event.first_started_at:.3f}s ({event.attempt} attempts)"
     result = event.result if isinstance(event.result, dict) else {}
     rows = " ".join(
         f"{key}={result[key]}"

@@ -92,10 +92,9 @@ def step_for(
         retries=asset.retries if asset.retries is not None else cfg.retries,
         retry_delay=asset.retry_delay if asset.retry_delay is not None else cfg.retry_delay,
         timeout=asset.timeout if asset.timeout is not None else cfg.timeout,
+        # a lost connection is retried as configured, no more: `retries = 0` means one
+        # attempt (a server that never answers must not cost four connect timeouts)
         cancel=lambda thread_id: _cancel(engine, asset, thread_id),
-        # a source whose server restarts mid-extract starts over cleanly (the failed attempt
-        # committed nothing), so it gets a few retries even when none are configured
-        transient_retries=3 if asset.kind == "source" else 0,
     )
 
 
