@@ -143,7 +143,9 @@ TYPES: list[tuple[str, str, str, str, str, Any, Any, str]] = [
         "{c}",
     ),
     ("c_text_toasted", "text", "repeat('ü', 100000)", "'🦆'", "VARCHAR", "ü" * 100000, "🦆", "{c}"),
-    ("c_char", "char(3)", "'ab'", "''", "VARCHAR", "ab ", "   ", "{c}"),
+    # char(n): PostgreSQL's own text of the value, trailing blanks gone (leading ones kept)
+    ("c_char", "char(3)", "' ab'", "''", "VARCHAR", " ab", "", "{c}"),
+    ("c_bpchar", "bpchar", "'a b  '", "' '", "VARCHAR", "a b", "", "{c}"),
     ("c_varchar", "varchar(5)", "'x'", "''", "VARCHAR", "x", "", "{c}"),
     ("c_enum", "mood", "'happy'", "'sad'", "VARCHAR", "happy", "sad", "{c}"),
     (
@@ -290,6 +292,16 @@ TYPES: list[tuple[str, str, str, str, str, Any, Any, str]] = [
     ),
     ("c_enum_array", "mood[]", "'{sad,ok}'", "'{}'", "VARCHAR[]", ["sad", "ok"], [], "{c}"),
     (
+        "c_char_array",
+        "char(3)[]",
+        "'{a,\"b c\",NULL}'",
+        "'{}'",
+        "VARCHAR[]",
+        ["a", "b c", None],
+        [],
+        "{c}",
+    ),
+    (
         "c_date_array",
         "date[]",
         "'{2024-01-01,infinity}'",
@@ -349,7 +361,7 @@ create domain posint as integer check (value > 0);
 NATIVE = {
     "c_smallint", "c_integer", "c_bigint", "c_oid", "c_numeric_12_2", "c_numeric_18_6",
     "c_numeric_38_10", "c_real", "c_real_nan", "c_double", "c_double_nan", "c_boolean",
-    "c_text", "c_text_toasted", "c_char", "c_varchar", "c_enum", "c_date", "c_date_far",
+    "c_text", "c_text_toasted", "c_char", "c_bpchar", "c_varchar", "c_enum", "c_date", "c_date_far",
     "c_date_infinity", "c_time", "c_time_24", "c_timestamp", "c_timestamp_infinity",
     "c_timestamptz", "c_interval", "c_uuid", "c_json", "c_jsonb", "c_bytea",
 }  # fmt: skip

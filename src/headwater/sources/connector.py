@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Literal, Protocol
 
 import pyarrow as pa
 
@@ -38,6 +38,9 @@ class TableRead:
     # what failed reads of this table taught its connector (see Connector.lesson), kept in
     # the asset's state: the connector reads the way that works from the start
     hints: frozenset[str] = frozenset()
+    # CHAR(n) values: "trim" drops their trailing blanks (what the source's own comparisons
+    # see), "keep" keeps them padded to n (see docs/types.md, docs/types-mysql.md)
+    char_padding: Literal["trim", "keep"] = "trim"
 
 
 class Connector(Protocol):

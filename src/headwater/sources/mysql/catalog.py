@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from headwater.errors import SourceError
-from headwater.sources.mysql.types import Column, column, quote_ident
+from headwater.sources.mysql.types import BINARY_CHARSET, STRING, Column, column, quote_ident
 
 Query = Callable[..., Any]
 
@@ -59,6 +59,8 @@ def columns(
     cur = query(f"SELECT * FROM {from_} LIMIT 0", table=table)
     fields = cur._result.fields if cur._result is not None else []
     precision = decimal_precision(query, table, database) if table and not custom else {}
+    charsets = {f.charsetnr for f in fields if f.type_code == STRING}
+    char_bytes = charset_widths(query, charsets - {BINARY_CHARSET}) if charsets else {}
     names = [f.name for f in fields]
     for n in names:
         if names.count(n) > 1:
@@ -72,6 +74,7 @@ def columns(
             flags=f.flags,
             charset=f.charsetnr,
             precision=precision.get(f.name),
+            char_bytes=char_bytes.get(f.charsetnr, 4),
         )
         for f in fields
     ]
@@ -86,6 +89,26 @@ def decimal_precision(query: Query, table: str, database: str) -> dict[str, int]
         list(table_ref(table, database)),
     )
     return {name: int(p) for name, p in cur.fetchall()}
+
+
+def charset_widths(query: Query, collations: set[int]) -> dict[int, int]:
+    """The most bytes a character takes in each of ``collations`` (result metadata's
+    character set numbers): a CHAR(n) column's metadata length is n times that."""
+    if not collations:
+        return {}
+    cur = query(
+        "SELECT c.ID, s.MAXLEN FROM information_schema.COLLATIONS c JOIN "
+        "information_schema.CHARACTER_SETS s ON s.CHARACTER_SET_NAME = c.CHARACTER_SET_NAME "
+        f"WHERE c.ID IN ({', '.join(str(int(n)) for n in sorted(collations))})"
+    )
+    return {int(n): int(width) for n, width in cur.fetchall()}
+
+
+def pads_char(query: Query) -> bool:
+    """Whether the server pads CHAR values to their length (sql_mode PAD_CHAR_TO_FULL_LENGTH;
+    the extract's sessions have this one's sql_mode: the server's default)."""
+    row = query("SELECT @@SESSION.sql_mode").fetchone()
+    return "PAD_CHAR_TO_FULL_LENGTH" in str(row[0] if row else "").upper()
 
 
 def integer_key(query: Query, table: str, every: list[Column], *, database: str) -> str | None:

@@ -240,6 +240,7 @@ class MySQLConnector:
             ),
             parallel=self.parallel,
             zero_dates=zero_dates,
+            server_pads=lambda: catalog.pads_char(self._query),
         )
         self._query(f"{plan.sql} LIMIT 0", table=what.table)  # grants, expressions: fail here
         return plan

@@ -16,7 +16,7 @@ from headwater.errors import SourceError
 from headwater.sources.connector import TableRead
 from headwater.sources.mysql import catalog
 from headwater.sources.mysql.catalog import strip
-from headwater.sources.mysql.types import Column, literal, quote_ident
+from headwater.sources.mysql.types import Column, char_expr, literal, quote_ident
 
 
 @dataclass(frozen=True)
@@ -40,11 +40,14 @@ def plan_read(
     integer_key: Callable[[], str | None],
     parallel: int,
     zero_dates: bool = True,
+    server_pads: Callable[[], bool] = lambda: False,
 ) -> ReadPlan:
     """The SELECT of ``what`` over ``every`` column of its table or query; errors name
     ``at``. ``integer_key`` finds the table's integer key (asked only for a full read of a
     table), which splits the read into ``parallel`` ranges. With ``zero_dates``, DATE and
-    DATETIME columns are read through their guard (zero dates become NULL).
+    DATETIME columns are read through their guard (zero dates become NULL). CHAR columns
+    follow ``what.char_padding`` (``server_pads``, asked only if there is one: whether the
+    server pads them itself; see :func:`char_expr`).
 
     >>> from headwater.sources.mysql.types import LONG, VARCHAR, column
     >>> cols = [column("id", LONG, length=11, decimals=0, flags=0, charset=63),
@@ -72,7 +75,12 @@ def plan_read(
         if missing:
             raise SourceError(f"{at}: no column {missing[0]!r} (columns: {', '.join(names)})")
         chosen = [lower[n.lower()] for n in what.columns]
-    exprs = [c.guarded if zero_dates and c.guarded else c.expr for c in chosen]
+    keep = what.char_padding == "keep"
+    pads = any(c.chars is not None for c in chosen) and server_pads()
+    exprs = [
+        c.guarded if zero_dates and c.guarded else char_expr(c, keep=keep, server_pads=pads)
+        for c in chosen
+    ]
     select = ", ".join(f"{e} AS {quote_ident(c.name)}" for e, c in zip(exprs, chosen, strict=True))
     source = f"({strip(what.query)}) AS _hw_q" if what.query else catalog.source(what.table or "")
     conditions = []

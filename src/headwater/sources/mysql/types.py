@@ -13,7 +13,9 @@ array it yields is cast to the final type (``Column.fix``):
 - TIME travels as microseconds and must lie in [00:00, 24:00) (TIME also holds durations up
   to +-838 hours, which a time of day cannot: such a value fails the load, named);
 - DECIMAL wider than 28 digits or with more than 10 decimals travels as text and is parsed
-  exactly by Arrow; wider than 38 digits stays text (DuckDB's DECIMAL stops at 38).
+  exactly by Arrow; wider than 38 digits stays text (DuckDB's DECIMAL stops at 38);
+- CHAR(n) arrives without its trailing blanks, as MySQL returns it, or padded to n
+  (:func:`char_expr`).
 
 ``docs/types-mysql.md`` is the table users read; keep the two in step.
 """
@@ -33,7 +35,8 @@ import pyarrow.compute as pc
 DECIMAL, TINY, SHORT, LONG, FLOAT, DOUBLE, NULL, TIMESTAMP, LONGLONG, INT24 = range(10)
 DATE, TIME, DATETIME, YEAR, NEWDATE, VARCHAR, BIT = range(10, 17)
 JSON, NEWDECIMAL, ENUM, SET, GEOMETRY = 245, 246, 247, 248, 255
-UNSIGNED_FLAG = 32
+STRING = 254  # CHAR, BINARY; ENUM and SET too, told apart by their flags
+UNSIGNED_FLAG, ENUM_FLAG, SET_FLAG = 32, 256, 2048
 BINARY_CHARSET = 63
 MICROS_PER_DAY = 86_400_000_000
 
@@ -53,6 +56,7 @@ class Column:
     # DATE, DATETIME: the expression that reads a zero date as NULL, where connectorx
     # refuses one read through ``expr`` (it costs the server; see ZERO_DATES)
     guarded: str | None = None
+    chars: int | None = None  # CHAR(n): n
 
 
 def quote_ident(name: str) -> str:
@@ -68,8 +72,10 @@ def column(
     flags: int,
     charset: int,
     precision: int | None = None,
+    char_bytes: int = 4,
 ) -> Column:
-    """The :class:`Column` for one field of a result set's metadata."""
+    """The :class:`Column` for one field of a result set's metadata. ``char_bytes``: the
+    most bytes a character of ``charset`` takes (the metadata's length is in bytes)."""
     c = quote_ident(name)
     unsigned = bool(flags & UNSIGNED_FLAG)
     u = " unsigned" if unsigned else ""
@@ -129,6 +135,9 @@ def column(
         return Column(name, "json", pa.string(), c, comparable="string")
     if charset == BINARY_CHARSET and type_code not in (ENUM, SET):
         return Column(name, "binary", pa.large_binary(), c, comparable="none")
+    if type_code == STRING and not flags & (ENUM_FLAG | SET_FLAG):
+        chars = length // max(char_bytes, 1)
+        return Column(name, f"char({chars})", pa.string(), c, comparable="string", chars=chars)
     if type_code in (VARCHAR, ENUM, SET, 249, 250, 251, 252, 253, 254):
         return Column(name, "string", pa.string(), c, comparable="string")
     # anything newer than this module (VECTOR, ...): its text form, never a wrong value
@@ -154,6 +163,22 @@ def refused_zero_date(message: str) -> bool:
     False
     """
     return _REFUSED_DATE.search(message) is not None
+
+
+def char_expr(col: Column, *, keep: bool, server_pads: bool) -> str:
+    """The SELECT expression of ``col``: a CHAR(n) column padded to n (``keep``) or
+    without its trailing blanks, whichever the server returns (``server_pads``: the
+    session's sql_mode has PAD_CHAR_TO_FULL_LENGTH, a MariaDB mode MySQL deprecated).
+
+    >>> char = column("c", STRING, length=40, decimals=0, flags=0, charset=45)
+    >>> char_expr(char, keep=True, server_pads=False), char_expr(char, keep=False, server_pads=True)
+    ("RPAD(`c`, 10, ' ')", 'RTRIM(`c`)')
+    >>> char_expr(char, keep=False, server_pads=False)
+    '`c`'
+    """
+    if col.chars is None or keep == server_pads:
+        return col.expr
+    return f"RPAD({col.expr}, {col.chars}, ' ')" if keep else f"RTRIM({col.expr})"
 
 
 def _no_zero_date(c: str) -> str:

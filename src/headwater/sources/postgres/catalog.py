@@ -95,25 +95,30 @@ def attributes(rows: Rows, rel: Relation) -> list[Attribute]:
 
 
 def table_plans(
-    describe: Describe, rel: Relation, attrs: list[Attribute]
+    describe: Describe, rel: Relation, attrs: list[Attribute], *, trim_char: bool = True
 ) -> tuple[list[ColumnPlan], dict[str, str]]:
     """A plan per column of ``rel`` (types from the catalog: typmods included), and each
-    column's SQL type for cursor comparisons."""
+    column's SQL type for cursor comparisons. ``trim_char``: see :func:`plan_column`."""
     if not attrs:
         return [], {}
     columns = ", ".join(ident(a.name) for a in attrs)
     described = describe(f"select {columns} from {rel.qualified}")
     plans = [
-        plan_column(f, source=ident(f.name), pg_type=a.pg_type, typmod=a.typmod)
+        plan_column(
+            f, source=ident(f.name), pg_type=a.pg_type, typmod=a.typmod, trim_char=trim_char
+        )
         for f, a in zip(described, attrs, strict=True)
     ]
     return plans, {a.name: a.pg_type for a in attrs}
 
 
-def query_plans(describe: Describe, source: str) -> tuple[list[ColumnPlan], dict[str, str]]:
-    """A plan per column of the query ``source`` (``(query) as q``): types from the driver."""
+def query_plans(
+    describe: Describe, source: str, *, trim_char: bool = True
+) -> tuple[list[ColumnPlan], dict[str, str]]:
+    """A plan per column of the query ``source`` (``(query) as q``): types from the driver.
+    ``trim_char``: see :func:`plan_column`."""
     described = describe(f"select * from {source}")
-    plans = [plan_column(f, source=f"q.{ident(f.name)}") for f in described]
+    plans = [plan_column(f, source=f"q.{ident(f.name)}", trim_char=trim_char) for f in described]
     cursor_types = {}
     for f in described:
         typname = (f.metadata or {}).get(b"POSTGRESQL:type", b"").decode()

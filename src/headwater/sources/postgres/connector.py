@@ -173,7 +173,7 @@ class PostgresConnector:
         self._finish()
         try:
             read = self._prepare(what)
-            plan = native.plan(read)
+            plan = native.plan(read, keep_char=what.char_padding == "keep")
             if isinstance(plan, NativeRead) and read.conditions:
                 plan = replace(plan, selective=self._selective(read))
         except HeadwaterError:
@@ -225,15 +225,18 @@ class PostgresConnector:
         label = self._what(what)
         relation: Relation | None = None
         attrs: list[catalog.Attribute] = []
+        trim = what.char_padding == "trim"
         if what.query:
             source = f"({what.query.strip().rstrip(';')}) as q"
-            plans, cursor_types = catalog.query_plans(self._describe, source)
+            plans, cursor_types = catalog.query_plans(self._describe, source, trim_char=trim)
         else:
             assert what.table is not None
             relation = self._relation(what.table)
             source = relation.qualified
             attrs = catalog.attributes(self._rows, relation)
-            plans, cursor_types = catalog.table_plans(self._describe, relation, attrs)
+            plans, cursor_types = catalog.table_plans(
+                self._describe, relation, attrs, trim_char=trim
+            )
         names = [p.name for p in plans]
         if what.columns:
             missing = [c for c in what.columns if c not in names]

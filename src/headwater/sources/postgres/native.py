@@ -13,8 +13,11 @@ What the extension maps exactly, checked against the Arrow path type by type
   timestamp, timestamptz, interval, uuid, bytea, and ``numeric(p,s)`` with
   0 <= s <= p <= 38;
 - with a cast in the warehouse: enums (``::VARCHAR``), json and jsonb (``::JSON``), oid
-  (``::BIGINT``: the extension says UINTEGER), ``char(n)`` (``rpad(.., n)`` where shorter: the
-  extension drops the padding PostgreSQL keeps).
+  (``::BIGINT``: the extension says UINTEGER);
+- ``char(n)`` and ``bpchar``: the extension drops the trailing blanks, exactly those
+  PostgreSQL's comparisons and its cast to text ignore: as is by default; with the
+  source's ``char_padding = "keep"``, ``char(n)`` is padded back (``rpad(.., n)`` where
+  shorter) and ``bpchar`` without a length, whose blanks cannot be told, goes through Arrow.
 
 Not mapped (read through Arrow): unconstrained or wider numeric (the extension reads it
 as DOUBLE), negative scales, money, domains, arrays, composites, and the types the Arrow
@@ -77,14 +80,17 @@ CURSOR_TYPES = {
 }
 
 
-def expression(column: Attribute) -> str | None:
+def expression(column: Attribute, *, keep_char: bool = False) -> str | None:
     """The warehouse's select expression for ``column``, or None if it is not exact.
+    ``keep_char``: ``char(n)`` values keep their padding (else their trailing blanks go).
 
     >>> expression(Attribute("n", "numeric", "b", ((12 << 16) | 2) + 4, "numeric(12,2)"))
     '"n"'
     >>> expression(Attribute("n", "numeric", "b", -1, "numeric")) is None
     True
     >>> expression(Attribute("c", "bpchar", "b", 3 + 4, "character(3)"))
+    '"c"'
+    >>> expression(Attribute("c", "bpchar", "b", 3 + 4, "character(3)"), keep_char=True)
     'CASE WHEN length("c") < 3 THEN rpad("c", 3, \\' \\') ELSE "c" END AS "c"'
     """
     c = ident(column.name)
@@ -98,6 +104,8 @@ def expression(column: Attribute) -> str | None:
         return CAST[column.typname].format(c=c) + f" AS {c}"
     if column.typname == "numeric":
         return c if _exact_decimal(column.typmod) else None
+    if column.typname == "bpchar" and not keep_char:
+        return c  # the extension trims as PostgreSQL's ::text does (tested both ways)
     if column.typname == "bpchar" and column.typmod > 4:
         # rpad only the values the extension shortened: rpad on every value cost about
         # 0.37 CPU s per 10M values, the length() guard 0.04 s (most values are full width)
@@ -203,14 +211,15 @@ class NativeRead:
             )
 
 
-def plan(read: PlannedRead) -> NativeRead | str:
-    """The native read of a table's planned read, or why it must go through Arrow."""
+def plan(read: PlannedRead, *, keep_char: bool = False) -> NativeRead | str:
+    """The native read of a table's planned read, or why it must go through Arrow.
+    ``keep_char``: see :func:`expression`."""
     assert read.relation is not None, "a query is read through Arrow"
     by_name = {a.name: a for a in read.attributes}
     chosen = [by_name[p.name] for p in read.plans]
     select = []
     for column in chosen:
-        expr = expression(column)
+        expr = expression(column, keep_char=keep_char)
         if expr is None:
             return f"column {column.name!r} ({column.pg_type}) has no exact native reading"
         select.append(expr)
@@ -221,7 +230,7 @@ def plan(read: PlannedRead) -> NativeRead | str:
         declared = numeric_typmod(cursor.typmod) if cursor.typname == "numeric" else None
         if declared is not None:
             kind = f"DECIMAL(38,{declared[1]})"
-        if kind is None or not expression(cursor):
+        if kind is None or not expression(cursor, keep_char=keep_char):
             return f"cursor column {name!r} ({cursor.pg_type}) is compared through Arrow"
         where.append(f"{ident(name)} {op} CAST({literal(value)} AS {kind})")
     sql = f"select {', '.join(select)} from {SOURCE_TABLE}"

@@ -8,6 +8,8 @@ select expression (what the server sends) and a client-side fix (what we do to e
   stays text: any fixed Arrow decimal would round or overflow some values.
 - ``money`` -> ``decimal128(19,2)`` (sent as ``money::numeric::text``).
 - ``oid`` -> int64 (unsigned 32-bit: int32 would wrap).
+- ``char(n)`` is sent as ``::text`` (trailing blanks dropped, as PostgreSQL compares it)
+  unless the source keeps the padding (``char_padding = "keep"``).
 - Types the driver only knows as opaque bytes (ranges, inet, timetz, xml, bit, geometric,
   extension types...) are sent as their text form.
 - Arrays are one-dimensional lists; a multidimensional value fails the load naming the column.
@@ -140,17 +142,29 @@ def _opaque(kind: pa.DataType) -> bool:
 
 
 def plan_column(
-    driver: pa.Field, *, source: str, pg_type: str | None = None, typmod: int | None = None
+    driver: pa.Field,
+    *,
+    source: str,
+    pg_type: str | None = None,
+    typmod: int | None = None,
+    trim_char: bool = True,
 ) -> ColumnPlan:
     """Decide how to read column ``driver`` (the driver's description of it).
 
     ``source`` is the SQL the column comes from (``"q".``-qualified name); ``pg_type``
     and ``typmod`` come from the catalog when the column belongs to a table.
+    ``trim_char``: ``char(n)`` values (and arrays of them) lose their trailing blanks.
     """
     name, kind, typname = driver.name, driver.type, _typname(driver)
     pg = pg_type or typname or str(kind)
     alias = ident(name)
     mod = typmod if typmod is not None else _typmod(driver)
+    if trim_char and typname == "bpchar":
+        # PostgreSQL's own cast to text drops exactly the blanks its comparisons ignore
+        return ColumnPlan(name, f"{source}::text as {alias}", pa.string(), pg)
+    if trim_char and typname == "_bpchar":
+        expr = _one_dimensional(f"{source}::text[]", source, name)
+        return ColumnPlan(name, f"{expr} as {alias}", pa.list_(pa.string()), pg)
     if typname == "numeric":
         target = numeric_arrow(mod)
         if pa.types.is_decimal(target) and target.precision <= MAX_SCALED_PRECISION:
