@@ -14,6 +14,7 @@ from typing import Annotated, Any
 
 import typer
 
+from headwater.cli.busy import warehouse_in_use
 from headwater.errors import HeadwaterError
 
 app = typer.Typer(
@@ -22,7 +23,8 @@ app = typer.Typer(
     add_completion=False,
     rich_markup_mode=None,
     help="Headwater: ingest, transform, check and serve data. Exit codes: 0 ok, 1 error, "
-    "2 project error, 3 connection error, 4 source/engine error, 5 run failed.",
+    "2 project error, 3 connection error, 4 source/engine error, 5 run failed, "
+    "130 interrupted (Ctrl-C), 143 stopped by SIGTERM.",
 )
 ProjectOpt = Annotated[Path, typer.Option("-p", "--project", help="Project folder.")]
 SelectOpt = Annotated[
@@ -142,7 +144,7 @@ def run(
         include, skip = include + pipe.select, skip + pipe.exclude
     names = do_select(proj.graph, include, skip)
     console = _console()
-    with _interruptible(), RunDisplay(console, len(names)) as display:
+    with _interruptible(), warehouse_in_use(proj), RunDisplay(console, len(names)) as display:
         result = do_run(proj, names=names, include=include, threads=threads, on_event=display)
     summary(console, result)
     if result.status != "success":
@@ -161,7 +163,7 @@ def retry(
 
     proj = _load(project)
     console = _console()
-    with _interruptible(), RunDisplay(console, 0) as display:
+    with _interruptible(), warehouse_in_use(proj), RunDisplay(console, 0) as display:
         result = retry_run(proj, run_id, threads=threads, on_event=display)
     if result is None:
         console.print(f"run {run_id}: every step succeeded, nothing to retry")
@@ -217,7 +219,9 @@ def query(
     """Answer SQL from the warehouse (read-only)."""
     from headwater.cli.history import print_query
 
-    print_query(_console(), _load(project), sql, format)
+    proj = _load(project)
+    with warehouse_in_use(proj):
+        print_query(_console(), proj, sql, format)
 
 
 @app.command()
@@ -260,7 +264,9 @@ def loads(
     """What each load brought: rows read, rows written, rows rejected, when."""
     from headwater.cli.history import print_loads
 
-    print_loads(_console(), _load(project), asset, limit)
+    proj = _load(project)
+    with warehouse_in_use(proj):
+        print_loads(_console(), proj, asset, limit)
 
 
 @app.command()

@@ -92,7 +92,9 @@ def print_query(console: Console, project: Project, sql: str, fmt: str) -> None:
         raise HeadwaterError(
             f"{project.warehouse_path}: no warehouse yet (run `headwater run` first)"
         )
-    con = duckdb.connect(str(project.warehouse_path), read_only=True)
+    from headwater.engines.duckdb.engine import connect
+
+    con = connect(project.warehouse_path, read_only=True)  # WarehouseBusy while a run writes
     try:
         # instants print in UTC, as the warehouse keeps them: the same answer on every machine
         con.execute("set TimeZone = 'UTC'")

@@ -68,11 +68,15 @@ def run(
     started = time.monotonic()
     stragglers: list[str] = []
     store = Metastore.open(project.metastore_url)
-    engine = open_engine(
-        project.settings.project.engine,
-        project.warehouse_path,
-        memory_limit=project.settings.project.memory_limit,
-    )
+    try:  # WarehouseBusy while another run holds the warehouse
+        engine = open_engine(
+            project.settings.project.engine,
+            project.warehouse_path,
+            memory_limit=project.settings.project.memory_limit,
+        )
+    except BaseException:
+        store.close()
+        raise
     try:
         store.mark_abandoned()
         store.start_run(

@@ -9,6 +9,7 @@ what makes reruns after a crash exact.
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from pathlib import Path
@@ -27,7 +28,7 @@ from headwater.engines.base import (
 )
 from headwater.engines.duckdb.capabilities import CAPABILITIES
 from headwater.engines.duckdb.sql import column_list, fingerprint_query, ident, qualified
-from headwater.errors import EngineError
+from headwater.errors import EngineError, WarehouseBusy
 
 _STATE_DDL = f"""
 create schema if not exists {STATE_SCHEMA};
@@ -45,6 +46,33 @@ alter table {STATE_SCHEMA}.loads add column if not exists run_id varchar;
 """
 
 
+_LOCK_HOLDER = re.compile(r"Conflicting lock is held in .*\(PID (\d+)\)")
+
+
+def connect(
+    path: Path, *, read_only: bool = False, config: dict[str, Any] | None = None
+) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse file at ``path``.
+
+    Raises :class:`~headwater.errors.WarehouseBusy` (with the holder's PID when DuckDB names
+    it) when another process holds the file: DuckDB lets one process write, or several
+    read, never both. Any other failure is an :class:`EngineError` naming the file.
+    """
+    try:
+        return duckdb.connect(str(path), read_only=read_only, config=config or {})
+    except duckdb.IOException as exc:
+        held = _LOCK_HOLDER.search(str(exc))
+        if held is None and "Could not set lock" not in str(exc):
+            raise EngineError(f"{path}: cannot open the warehouse: {exc}") from None
+        pid = int(held.group(1)) if held else None
+        by = f" (PID {pid})" if pid else ""
+        raise WarehouseBusy(
+            f"{path}: the warehouse is in use by another process{by}", path=str(path), pid=pid
+        ) from None
+    except duckdb.Error as exc:
+        raise EngineError(f"{path}: cannot open the warehouse: {exc}") from None
+
+
 class DuckDBEngine:
     """The embedded warehouse at ``path`` (created on first use)."""
 
@@ -59,10 +87,7 @@ class DuckDBEngine:
         config: dict[str, str | bool | int | float | list[str]] = {}
         if memory_limit:
             config["memory_limit"] = memory_limit
-        try:
-            self._con = duckdb.connect(str(path), read_only=read_only, config=config)
-        except duckdb.Error as exc:
-            raise EngineError(f"{path}: cannot open the warehouse: {exc}") from None
+        self._con = connect(path, read_only=read_only, config=config)
         self._local = threading.local()
         self._cursors: dict[int, duckdb.DuckDBPyConnection] = {}
         self._lock = threading.Lock()
