@@ -6,6 +6,8 @@ from __future__ import annotations
 import gzip
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from headwater.project import load_project
@@ -86,6 +88,7 @@ def test_no_new_file_is_quiet_but_no_file_at_all_fails(project_dir):
     [
         ("csv", "a.csv", lambda p: p.write_text("id,month\n1,1\n")),
         ("jsonl", "a.jsonl", lambda p: p.write_text('{"id": 1, "month": 1}\n')),
+        ("parquet", "a.parquet", lambda p: pq.write_table(pa.table({"id": [1], "month": [1]}), p)),
     ],
 )
 def test_a_folder_key_never_replaces_a_file_column(project_dir, fmt, name, write):

@@ -88,24 +88,35 @@ class RunDisplay:
 
 
 def summary(console: Console, result: RunResult) -> None:
+    """The run's last lines: its status and step counts, rows set aside, rows superseded,
+    then each schema change a load met (with what its contract did)."""
     counts: dict[str, int] = {}
-    rows = rejected = quarantined = 0
+    rows = rejected = quarantined = superseded = 0
+    changes: list[str] = []
     for st in result.steps.values():
         counts[st.status] = counts.get(st.status, 0) + 1
         if isinstance(st.result, dict):
             rows += st.result.get("rows_out") or 0
             rejected += st.result.get("rows_rejected") or 0
             quarantined += st.result.get("quarantined") or 0
+            superseded += st.result.get("rows_superseded") or 0
+            changes += st.result.get("schema_changes") or []
     parts = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
     style = "green" if result.status == "success" else "red"
     extra = ""
     if rejected or quarantined:
         extra = f"; {quarantined} rows quarantined, {rejected} rejected while reading (headwater quarantine)"
+    if superseded:
+        extra += f"; {superseded} rows superseded by a newer row of their key (headwater loads)"
     console.print(
         f"[{style}]run {result.run_id} {result.status}[/] in {result.seconds:.2f}s: {parts}{extra}",
         highlight=False,
         soft_wrap=True,
     )
+    for change in changes:
+        # Text, not markup: a type such as INTEGER[] must print as it is
+        text = Text.assemble(("schema change ", "yellow"), change)
+        console.print(text, highlight=False, soft_wrap=True)
 
 
 def _rows(result: Any) -> str:
@@ -120,6 +131,10 @@ def _rows(result: Any) -> str:
         parts.append(f"rejected={result['rows_rejected']}")
     if result.get("quarantined"):
         parts.append(f"quarantined={result['quarantined']}")
+    if result.get("rows_superseded"):
+        parts.append(f"superseded={result['rows_superseded']}")
+    if result.get("schema_changes"):
+        parts.append(f"schema changes={len(result['schema_changes'])}")
     checks = result.get("checks") or {}
     if checks:
         parts.append("checks " + "/".join(f"{n} {s}" for s, n in sorted(checks.items())))

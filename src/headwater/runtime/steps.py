@@ -56,7 +56,9 @@ def step_for(
                     audit=checks.audit,
                 )
                 return {
-                    "rows_in": result.rows_in,
+                    "rows_in": result.rows_read,
+                    "rows_superseded": result.rows_superseded,
+                    "schema_changes": [c.describe(asset.name) for c in result.schema_changes],
                     "rows_out": result.rows_written,
                     "rows_rejected": result.rows_rejected,
                     "cursor": result.cursor_max,

@@ -111,7 +111,15 @@ def run_source(
             connector.close()
     if result.rows_rejected:
         log.warning("%d rows rejected (see _headwater.rejected_rows)", result.rows_rejected)
-    log.info("%d rows in, %d written", result.rows_in, result.rows_written)
+    for change in result.schema_changes:
+        log.warning("schema change: %s", change.describe(asset.name))
+    superseded = result.rows_superseded
+    log.info(
+        "%d rows read, %d written%s",
+        result.rows_read,
+        result.rows_written,
+        f", {superseded} superseded by a newer row of their key" if superseded else "",
+    )
     return result
 
 

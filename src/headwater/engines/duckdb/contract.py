@@ -13,7 +13,9 @@ DECIMAL(12,2)), an **incompatible type** (INTEGER -> VARCHAR) or a **dropped col
 - ``discard_value``: such values are set to NULL (new columns are not added), each one
   recorded in ``_headwater.rejected_rows``.
 
-Nothing is dropped silently: every discarded row or value is recorded.
+Nothing is dropped silently: every discarded row or value is recorded, and every change is
+returned with what the contract did (:class:`~headwater.engines.base.SchemaChange`), for the
+load's record in ``_headwater.loads.schema_changes``, the step's log and the run summary.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from dataclasses import dataclass
 
 import duckdb
 
-from headwater.engines.base import METADATA_PREFIX, STATE_SCHEMA
+from headwater.engines.base import METADATA_PREFIX, STATE_SCHEMA, SchemaChange
 from headwater.engines.duckdb.sql import ident, qualified
 from headwater.errors import SourceError
 
@@ -42,6 +44,10 @@ class Change:
         if self.kind == "dropped":
             return f"{table}: column {self.column!r} ({self.old}) is no longer in the source"
         return f"{table}: column {self.column!r} changed type from {self.old} to {self.new}"
+
+    def done(self, action: str) -> SchemaChange:
+        """This change, with what the contract did about it."""
+        return SchemaChange(self.column, self.kind, self.old, self.new, action)
 
 
 def diff(cur: duckdb.DuckDBPyConnection, staged: str, schema: str, table: str) -> list[Change]:
@@ -81,53 +87,84 @@ def apply(
     table: str,
     asset: str,
     load_id: int,
-) -> list[str]:
-    """Enforce ``contract``; returns the staged columns to write (others are discarded)."""
-    target = qualified(schema, table)
+) -> tuple[list[str], list[SchemaChange]]:
+    """Enforce ``contract``: the staged columns to write (others are discarded), and each
+    change with what was done about it (for the load's record and log)."""
     columns = [c for (c,) in cur.execute(f"select column_name from (describe {staged})").fetchall()]
-    relevant = [c for c in changes if c.kind != "dropped" or contract == "freeze"]
-    if not relevant:
-        return columns
     if contract == "freeze":
-        raise SourceError(
-            f"schema contract 'freeze' refuses the load: {relevant[0].describe(asset)}"
-            + (f" (and {len(relevant) - 1} more changes)" if len(relevant) > 1 else "")
-        )
-    for change in relevant:
-        col = ident(change.column)
-        if contract == "evolve":
-            if change.kind == "new_column":
-                cur.execute(f"alter table {target} add column {col} {change.new}")
-            else:
-                wider = supertype(cur, change.old or "", change.new or "") or "VARCHAR"
-                cur.execute(f"alter table {target} alter column {col} type {wider}")
-            continue
-        # discard_row / discard_value: find the offending values, record them, act
-        if change.kind == "new_column":
-            bad = f"{col} is not null"
-            reason = f"column {change.column!r} is not in the table's schema"
-        else:
-            bad = f"{col} is not null and try_cast({col} as {change.old}) is null"
-            reason = f"value does not fit column {change.column!r} of type {change.old}"
-        cur.execute(
-            f"insert into {STATE_SCHEMA}.rejected_rows select ?, ?, "
-            f"{'_hw_file' if '_hw_file' in columns else 'null'}, null, ?, ?, {col}::varchar "
-            f"from {staged} where {bad}",
-            [load_id, asset, change.column, f"schema contract {contract}: {reason}"],
-        )
-        if contract == "discard_row":
-            cur.execute(f"delete from {staged} where {bad}")
-        elif change.kind != "new_column":
-            cur.execute(f"update {staged} set {col} = null where {bad}")
-        if change.kind == "new_column":
-            columns.remove(change.column)
-        else:
-            # values left all fit now (the others were removed or nulled above)
-            cur.execute(
-                f"create or replace temp table {staged} as select * replace "
-                f"(try_cast({col} as {change.old}) as {col}) from {staged}"
+        if changes:
+            raise SourceError(
+                f"schema contract 'freeze' refuses the load: {changes[0].describe(asset)}"
+                + (f" (and {len(changes) - 1} more changes)" if len(changes) > 1 else "")
             )
-    return columns
+        return columns, []
+    done = []
+    for change in changes:
+        if change.kind == "dropped":  # every contract but freeze keeps the column
+            action = "column kept, NULL in the new rows"
+        elif contract == "evolve":
+            action = _evolve(cur, qualified(schema, table), change)
+        else:
+            action = _discard(cur, contract, change, staged, asset=asset, load_id=load_id)
+            if change.kind == "new_column":
+                columns.remove(change.column)
+        done.append(change.done(action))
+    return columns, done
+
+
+def _evolve(cur: duckdb.DuckDBPyConnection, target: str, change: Change) -> str:
+    """Add the column or widen its type; what was done."""
+    col = ident(change.column)
+    if change.kind == "new_column":
+        cur.execute(f"alter table {target} add column {col} {change.new}")
+        return "column added"
+    wider = supertype(cur, change.old or "", change.new or "") or "VARCHAR"
+    cur.execute(f"alter table {target} alter column {col} type {wider}")
+    return f"column type changed to {wider}"
+
+
+def _discard(
+    cur: duckdb.DuckDBPyConnection,
+    contract: str,
+    change: Change,
+    staged: str,
+    *,
+    asset: str,
+    load_id: int,
+) -> str:
+    """discard_row / discard_value: record the values that do not fit, then drop their rows
+    or set them to NULL in ``staged``; what was done."""
+    col = ident(change.column)
+    if change.kind == "new_column":
+        bad = f"{col} is not null"
+        reason = f"column {change.column!r} is not in the table's schema"
+    else:
+        bad = f"{col} is not null and try_cast({col} as {change.old}) is null"
+        reason = f"value does not fit column {change.column!r} of type {change.old}"
+    names = [c for (c,) in cur.execute(f"select column_name from (describe {staged})").fetchall()]
+    row = cur.execute(
+        f"insert into {STATE_SCHEMA}.rejected_rows select ?, ?, "
+        f"{'_hw_file' if '_hw_file' in names else 'null'}, null, ?, ?, {col}::varchar "
+        f"from {staged} where {bad}",
+        [load_id, asset, change.column, f"schema contract {contract}: {reason}"],
+    ).fetchone()
+    count = int(row[0]) if row else 0
+    if contract == "discard_row":
+        cur.execute(f"delete from {staged} where {bad}")
+    elif change.kind != "new_column":
+        cur.execute(f"update {staged} set {col} = null where {bad}")
+    if change.kind != "new_column":
+        # values left all fit now (the others were removed or nulled above)
+        cur.execute(
+            f"create or replace temp table {staged} as select * replace "
+            f"(try_cast({col} as {change.old}) as {col}) from {staged}"
+        )
+    recorded = "recorded in _headwater.rejected_rows"
+    if contract == "discard_row":
+        return f"{count} rows discarded, {recorded}"
+    if change.kind == "new_column":
+        return f"column not added, {count} values discarded, {recorded}"
+    return f"{count} values set to NULL, {recorded}"
 
 
 def supertype(cur: duckdb.DuckDBPyConnection, a: str, b: str) -> str | None:

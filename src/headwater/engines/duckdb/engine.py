@@ -35,15 +35,18 @@ create schema if not exists {STATE_SCHEMA};
 create table if not exists {STATE_SCHEMA}.state (
     asset varchar primary key, state json, load_id bigint, updated_at timestamptz);
 create table if not exists {STATE_SCHEMA}.loads (
-    load_id bigint primary key, asset varchar, rows_in bigint, rows_written bigint,
-    rows_rejected bigint, loaded_at timestamptz, run_id varchar);
+    load_id bigint primary key, asset varchar, rows_read bigint, rows_written bigint,
+    rows_rejected bigint, loaded_at timestamptz, run_id varchar, rows_superseded bigint,
+    schema_changes json);
 create table if not exists {STATE_SCHEMA}.rejected_rows (
     load_id bigint, asset varchar, file varchar, line bigint, "column" varchar,
     error varchar, raw varchar);
--- warehouses made before loads recorded their run (their load ids are text; new ones are
--- numbers, which those text columns take as their digits)
-alter table {STATE_SCHEMA}.loads add column if not exists run_id varchar;
 """
+
+#: Columns of ``_headwater.loads`` that older warehouses lack, added in place when opened:
+#: ``run_id`` (before loads recorded their run; those warehouses' load ids may be text, which
+#: take new numeric ids as their digits), ``rows_superseded`` and ``schema_changes``.
+_LOADS_ADDED = (("run_id", "varchar"), ("rows_superseded", "bigint"), ("schema_changes", "json"))
 
 
 _LOCK_HOLDER = re.compile(r"Conflicting lock is held in .*\(PID (\d+)\)")
@@ -133,8 +136,24 @@ class DuckDBEngine:
         """Create schemas and Headwater's state tables; call once before parallel work."""
         cur = self.cursor()
         cur.execute(_STATE_DDL)
+        self._migrate_loads(cur)
         for schema in sorted(schemas):
             cur.execute(f"create schema if not exists {ident(schema)}")
+
+    @staticmethod
+    def _migrate_loads(cur: duckdb.DuckDBPyConnection) -> None:
+        """Bring an older warehouse's ``_headwater.loads`` to the current columns."""
+        old = cur.execute(
+            "select count(*) from information_schema.columns where table_schema = ? "
+            "and table_name = 'loads' and column_name = 'rows_in'",
+            [STATE_SCHEMA],
+        ).fetchone()
+        if old and old[0]:  # it was printed as "rows read": one name for one count
+            cur.execute(f"alter table {STATE_SCHEMA}.loads rename column rows_in to rows_read")
+        for column, kind in _LOADS_ADDED:
+            cur.execute(
+                f"alter table {STATE_SCHEMA}.loads add column if not exists {column} {kind}"
+            )
 
     def exists(self, schema: str, table: str) -> bool:
         row = (

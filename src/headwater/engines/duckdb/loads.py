@@ -7,21 +7,26 @@ Write dispositions:
   later with the same cursor value is neither lost nor duplicated.
 - ``replace``: swap the table's content for the extracted rows (skipped when identical, by
   row count and a sum of row hashes: see :func:`_fingerprint`).
-- ``merge``: upsert on the primary key. Within a load the newest row per key wins (by the
-  cursor column when there is one). Rows identical to what the table holds are not
+- ``merge``: upsert on the primary key. Rows identical to what the table holds are not
   rewritten, so a rerun with no new source data changes nothing, not even load ids. A row
   older (by cursor) than the stored one never overwrites it.
 - ``scd2``: keep history. A new or changed row closes the current version of its key
   (``_hw_valid_to`` = load time) and adds a version valid from the load time. On a full
   (non-incremental) extract, keys absent from the source are closed too.
 
-Schema changes follow the load's contract (:mod:`headwater.engines.duckdb.contract`).
+Several rows of one key in one load (merge, scd2): the latest wins, and the others are
+counted as superseded (:mod:`headwater.engines.duckdb.superseded`).
+
+Schema changes follow the load's contract (:mod:`headwater.engines.duckdb.contract`); each
+change and what was done about it is returned (``LoadResult.schema_changes``) and recorded
+as JSON in ``_headwater.loads.schema_changes``.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+from dataclasses import asdict
 
 import duckdb
 import pyarrow as pa
@@ -35,6 +40,7 @@ from headwater.engines.base import (
     VALID_TO,
     LoadRequest,
     LoadResult,
+    SchemaChange,
 )
 from headwater.engines.duckdb import contract, database_scan
 from headwater.engines.duckdb.sql import (
@@ -45,6 +51,7 @@ from headwater.engines.duckdb.sql import (
     same_keys,
 )
 from headwater.engines.duckdb.stream import register, unregister, write_stream
+from headwater.engines.duckdb.superseded import drop_stale, latest_per_key
 from headwater.errors import EngineError, SourceError
 
 NEW = "_hw_new"
@@ -72,11 +79,11 @@ def _load(
         direct = req.screen is None and req.write != "scd2" and not _exists(cur, *req_table)
         staged = target if direct else NEW
         inserted = _stage(cur, req, into=target if direct else None, meta=meta)
-        rows_in = _scalar(cur, f"select count(*) from {staged}")
-        if inserted is not None and rows_in != inserted:
+        rows_read = _scalar(cur, f"select count(*) from {staged}")
+        if inserted is not None and rows_read != inserted:
             # a safety net under MAX_INSERT_ROWS: DuckDB has lost a stream's rows silently
             raise EngineError(
-                f"{asset}: the warehouse staged {rows_in} of the {inserted} rows inserted; "
+                f"{asset}: the warehouse staged {rows_read} of the {inserted} rows inserted; "
                 "nothing of this load is kept",
                 transient=True,
             )
@@ -88,7 +95,7 @@ def _load(
         missing = [
             k for k in [*req.primary_key, *([req.cursor] if req.cursor else [])] if k not in cols
         ]
-        if missing and rows_in:
+        if missing and rows_read:
             raise SourceError(
                 f"{asset}: column {missing[0]!r} (primary key or cursor) is not in the extracted "
                 f"data; columns: {', '.join(cols)}"
@@ -99,19 +106,20 @@ def _load(
         if req.write == "append" and req.cursor and req.boundary is not None and not direct:
             _drop_already_loaded(cur, req, cols)
         if req.write in ("merge", "scd2") and req.primary_key:
-            _dedupe(cur, asset, req, cols, staged, temp=not direct)
+            superseded = latest_per_key(cur, req, staged, temp=not direct)
         if req.screen is not None:
             req.screen(cur, NEW)
+        superseded = 0
+        changes: list[SchemaChange] = []
         if direct:
             written = _scalar(cur, f"select count(*) from {target}")
         elif not _exists(cur, *req_table):
             written = _create(cur, req, target, cols, meta)
         else:
-            changes = contract.diff(cur, NEW, req.schema, req.table)
-            cols = contract.apply(
+            cols, changes = contract.apply(
                 cur,
                 req.contract,
-                changes,
+                contract.diff(cur, NEW, req.schema, req.table),
                 staged=NEW,
                 schema=req.schema,
                 table=req.table,
@@ -123,6 +131,8 @@ def _load(
         if req.audit is not None:  # may raise: nothing of this load commits
             req.audit(cur, target)
         rejected = (
+            if req.cursor and req.write in ("merge", "scd2"):
+                superseded += drop_stale(cur, req, target, NEW)
             _scalar(cur, f"select count(*) from {STATE_SCHEMA}.rejected_rows") - rejected_before
         )
         if req.advance_state:
@@ -137,9 +147,19 @@ def _load(
                 [asset, json.dumps(state, sort_keys=True), req.load_id],
             )
         cur.execute(
-            f"insert or replace into {STATE_SCHEMA}.loads (load_id, asset, rows_in, "
-            "rows_written, rows_rejected, loaded_at, run_id) values (?, ?, ?, ?, ?, now(), ?)",
-            [req.load_id, asset, rows_in, written, rejected, req.run_id],
+            f"insert or replace into {STATE_SCHEMA}.loads (load_id, asset, rows_read, "
+            "rows_written, rows_rejected, rows_superseded, schema_changes, loaded_at, run_id) "
+            "values (?, ?, ?, ?, ?, ?, ?, now(), ?)",
+            [
+                req.load_id,
+                asset,
+                rows_read,
+                written,
+                rejected,
+                superseded,
+                json.dumps([asdict(c) for c in changes]) if changes else None,
+                req.run_id,
+            ],
         )
         cur.execute("commit")
     except BaseException:
@@ -152,7 +172,12 @@ def _load(
             with contextlib.suppress(duckdb.Error):
                 unregister(cur, "_hw_batches")
     return LoadResult(
-        rows_in=rows_in, rows_written=written, rows_rejected=rejected, cursor_max=cursor_max
+        rows_read=rows_read,
+        rows_written=written,
+        rows_rejected=rejected,
+        cursor_max=cursor_max,
+        rows_superseded=superseded,
+        schema_changes=tuple(changes),
     )
 
 
@@ -258,48 +283,6 @@ def _drop_already_loaded(cur: duckdb.DuckDBPyConnection, req: LoadRequest, cols:
         unregister(cur, "_hw_seen")
 
 
-def _record_exact_duplicates(
-    cur: duckdb.DuckDBPyConnection, asset: str, req: LoadRequest, cols: list[str], rel: str
-) -> None:
-    """A row repeated verbatim in one load (a re-sent line) is dropped by the merge; record
-    each extra copy so it never vanishes silently. Older versions of a key are not errors."""
-    data = [c for c in cols if c != "_hw_file"]
-    file_col = "_hw_file" if "_hw_file" in cols else "null"
-    cur.execute(
-        f"insert into {STATE_SCHEMA}.rejected_rows select ?, ?, {file_col}, null, ?, "
-        "'duplicate row: the same primary key and values twice in one load (one kept)', "
-        f"to_json(struct_pack({', '.join(f'{ident(c)} := {ident(c)}' for c in data)}))::varchar "
-        f"from (select *, row_number() over (partition by {column_list(data)}) as _hw_copy "
-        f"from {rel}) where _hw_copy > 1",
-        [req.load_id, asset, ",".join(req.primary_key)],
-    )
-
-
-def _dedupe(
-    cur: duckdb.DuckDBPyConnection,
-    asset: str,
-    req: LoadRequest,
-    cols: list[str],
-    rel: str,
-    *,
-    temp: bool,
-) -> None:
-    """Keep one row per key: the newest by cursor, then the last read. (Rewrites ``rel``
-    only when some key repeats: the common first load pays one aggregate, not a copy.)"""
-    keys = column_list(req.primary_key)
-    repeats = _scalar(
-        cur, f"select count(*) from (select 1 from {rel} group by {keys} having count(*) > 1)"
-    )
-    if not repeats:
-        return
-    _record_exact_duplicates(cur, asset, req, cols, rel)
-    order = f"{ident(req.cursor)} desc nulls last" if req.cursor else "1"
-    cur.execute(
-        f"create or replace {'temp ' if temp else ''}table {rel} as select * from {rel} "
-        f"qualify row_number() over (partition by {keys} order by {order}) = 1"
-    )
-
-
 def _create(
     cur: duckdb.DuckDBPyConnection, req: LoadRequest, target: str, cols: list[str], meta: str
 ) -> int:
@@ -334,7 +317,7 @@ def _write(
     current = (
         f"(select * from {target} where {VALID_TO} is null)" if req.write == "scd2" else target
     )
-    # new or changed rows only, and never older (by cursor) than what is stored
+    # new or changed rows only (the older ones by cursor are gone: _drop_stale)
     stored = current
     if req.primary_key:
         # only stored rows whose key is among the new ones can equal a new row: comparing
@@ -345,11 +328,6 @@ def _write(
         f"create temp table {DELTA} as select {collist} from {NEW} except select {collist} from {stored}"
     )
     join = same_keys(req.primary_key, "t", "d")
-    if req.cursor:
-        c = ident(req.cursor)
-        cur.execute(
-            f"delete from {DELTA} d where exists (select 1 from {current} t where {join} and t.{c} > d.{c})"
-        )
     if req.write == "merge":
         cur.execute(f"delete from {target} t where exists (select 1 from {DELTA} d where {join})")
         cur.execute(f"insert into {target} by name select {collist}, {meta} from {DELTA}")
