@@ -101,6 +101,9 @@ class LoadRequest:
     before_stage: Callable[[Any], Any] | None = None
     # the source table ``scan_sql`` reads as SOURCE_TABLE (engine capability database_scan)
     database_scan: DatabaseScan | None = None
+    # ``run --full-refresh``: the load replaces the table (dropped inside its transaction)
+    # and its state, so a crash keeps the old table and state together
+    full_refresh: bool = False
 
 
 @dataclass(frozen=True)

@@ -21,11 +21,16 @@ def run_model(
     log: logging.Logger,
     audit: Callable[[Any, str], Any] | None = None,
     compiled: CompiledCache | None = None,
+    full_refresh: bool = False,
 ) -> int | None:
     """Materialize ``asset``; returns its row count (None for views). ``compiled`` keeps
-    compiled SQL between runs."""
+    compiled SQL between runs. ``full_refresh``: an incremental model is rebuilt whole (as a
+    table, in one statement: readers see the old table until the new one commits)."""
     cfg = asset.model
     assert cfg is not None and asset.schema and asset.table
+    materialized = cfg.materialized
+    if full_refresh and materialized == "incremental":
+        materialized = "table"
     if asset.function is not None:
         inputs = [
             engine.relation(graph[d].schema, graph[d].table)
@@ -41,7 +46,7 @@ def run_model(
                 asset.schema,
                 asset.table,
                 result,
-                materialized=cfg.materialized,
+                materialized=materialized,
                 unique_key=cfg.unique_key,
                 audit=audit,
             )
@@ -52,7 +57,7 @@ def run_model(
             asset.schema,
             asset.table,
             sql,
-            materialized=cfg.materialized,
+            materialized=materialized,
             unique_key=cfg.unique_key,
             time_column=cfg.time_column,
             lookback=cfg.lookback,

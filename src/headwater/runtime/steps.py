@@ -31,7 +31,10 @@ def step_for(
     store: Metastore,
     history: Callable[[str], Sequence[int]] | None = None,
     compiled: CompiledCache | None = None,
+    full_refresh: bool = False,
 ) -> Step:
+    """The step that builds ``asset``; ``full_refresh`` rebuilds it from scratch (a
+    source's table and state, an incremental model's table)."""
     cfg = project.settings.project
 
     def work() -> dict[str, Any]:
@@ -54,6 +57,7 @@ def step_for(
                     log=log,
                     screen=checks.screen,
                     audit=checks.audit,
+                    full_refresh=full_refresh,
                 )
                 return {
                     "rows_in": result.rows_read,
@@ -72,6 +76,7 @@ def step_for(
                     log=log,
                     audit=checks.audit,
                     compiled=compiled,
+                    full_refresh=full_refresh,
                 )
                 return {"rows_out": count, **checks.summary()}
             run_task(asset, engine=engine, root=project.root, run_id=run_id, log=log)

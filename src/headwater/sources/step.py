@@ -44,11 +44,16 @@ def run_source(
     run_id: str | None = None,
     screen: Callable[[Any, str], Any] | None = None,
     audit: Callable[[Any, str], Any] | None = None,
+    full_refresh: bool = False,
 ) -> LoadResult:
-    """Extract and load ``asset``; its data and new state commit in one transaction."""
+    """Extract and load ``asset``; its data and new state commit in one transaction.
+    ``full_refresh``: read as if never loaded (no cursor, no file seen) and replace the
+    table and state in that same transaction."""
     spec = asset.source
     assert spec is not None and asset.schema and asset.table
     state = engine.read_state(asset.name)
+    if full_refresh:  # only how to read the source is kept, not what was read
+        state = {k: v for k, v in state.items() if k == READ_HINTS}
     settings_ = spec.settings
     incremental = bool(spec.cursor) and spec.write != "replace"  # replace reads everything
     # files are incremental by file (new or changed), not by cursor window
@@ -66,6 +71,7 @@ def run_source(
         boundary=mark,
         screen=screen,
         audit=audit,
+        full_refresh=full_refresh,
     )
     if spec.settings.files is not None:
         result = load_files(
