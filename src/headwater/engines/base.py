@@ -107,11 +107,37 @@ class LoadRequest:
 
 
 @dataclass(frozen=True)
+class SchemaChange:
+    """One difference between a load's columns and its table's, and what the load's
+    contract did about it (recorded in ``_headwater.loads.schema_changes``)."""
+
+    column: str
+    change: str  # new_column | widened | incompatible | dropped
+    old_type: str | None  # None for a new column
+    new_type: str | None  # None for a dropped column
+    action: str  # what the contract did, e.g. "column added", "2 rows discarded"
+
+    def describe(self, table: str) -> str:
+        """One line for logs and summaries: table, column, old and new type, action."""
+        if self.change == "new_column":
+            what = f"new column {self.column!r} ({self.new_type})"
+        elif self.change == "dropped":
+            what = f"column {self.column!r} ({self.old_type}) is no longer in the source"
+        else:
+            what = f"column {self.column!r} changed type from {self.old_type} to {self.new_type}"
+        return f"{table}: {what}: {self.action}"
+
+
+@dataclass(frozen=True)
 class LoadResult:
-    rows_in: int  # rows extracted
+    rows_read: int  # rows extracted
     rows_written: int  # rows inserted or updated (0 on a rerun with no new data)
     rows_rejected: int
     cursor_max: str | None
+    # merge and scd2: rows read that lost to a newer version of their key, a later row of
+    # the same load or (by cursor) the row the table already holds; none is written
+    rows_superseded: int = 0
+    schema_changes: tuple[SchemaChange, ...] = ()
 
 
 class Engine(Protocol):

@@ -75,10 +75,6 @@ def _load(
     try:
         if req.before_stage is not None:
             req.before_stage(cur)
-        if req.full_refresh:  # DuckDB's DDL is transactional: a rollback brings it back
-            cur.execute(f"drop table if exists {target}")
-            if not req.advance_state:  # a backfill window keeps no state: forget the old one
-                cur.execute(f"delete from {STATE_SCHEMA}.state where asset = ?", [asset])
         # first load, nothing to screen: write straight into the table (no temp copy)
         direct = req.screen is None and req.write != "scd2" and not _exists(cur, *req_table)
         staged = target if direct else NEW
@@ -109,12 +105,12 @@ def _load(
         hashed_columns = [c for c in cols if c != "_hw_file"]
         if req.write == "append" and req.cursor and req.boundary is not None and not direct:
             _drop_already_loaded(cur, req, cols)
+        superseded = 0
+        changes: list[SchemaChange] = []
         if req.write in ("merge", "scd2") and req.primary_key:
             superseded = latest_per_key(cur, req, staged, temp=not direct)
         if req.screen is not None:
             req.screen(cur, NEW)
-        superseded = 0
-        changes: list[SchemaChange] = []
         if direct:
             written = _scalar(cur, f"select count(*) from {target}")
         elif not _exists(cur, *req_table):
@@ -131,12 +127,12 @@ def _load(
                 load_id=req.load_id,
             )
             cols = [c for c in cols if not c.startswith(METADATA_PREFIX) or c == "_hw_file"]
+            if req.cursor and req.write in ("merge", "scd2"):
+                superseded += drop_stale(cur, req, target, NEW)
             written = _write(cur, req, target, cols, meta)
         if req.audit is not None:  # may raise: nothing of this load commits
             req.audit(cur, target)
         rejected = (
-            if req.cursor and req.write in ("merge", "scd2"):
-                superseded += drop_stale(cur, req, target, NEW)
             _scalar(cur, f"select count(*) from {STATE_SCHEMA}.rejected_rows") - rejected_before
         )
         if req.advance_state:
