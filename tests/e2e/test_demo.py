@@ -88,7 +88,7 @@ def test_demo_answers_match_ground_truth_then_append_loads_only_new_rows(tmp_pat
         loads = [
             n
             for (n,) in con.execute(
-                "select rows_in from _headwater.loads where asset = 'raw.europe_orders' order by loaded_at"
+                "select rows_read from _headwater.loads where asset = 'raw.europe_orders' order by loaded_at"
             ).fetchall()
         ]
         orders = con.execute("select count(*) from raw.europe_orders").fetchone()[0]

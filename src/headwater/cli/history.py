@@ -68,6 +68,24 @@ def print_run(console: Console, project: Project, run_id: str) -> None:
         store.close()
 
 
+# A warehouse not loaded since it was made by an older Headwater has rows_in and lacks the
+# newer columns (the CLI opens it read-only: it is migrated by the next run): UNION BY NAME
+# supplies whichever are missing, as NULL.
+_LOADS = (
+    "(select * from _headwater.loads union all by name select null::bigint as rows_in, "
+    "null::bigint as rows_read, null::bigint as rows_superseded, null::json as schema_changes "
+    "where false)"
+)
+# each recorded change as "column OLD -> NEW: what the contract did" ("new" / "gone" for a
+# column added / no longer in the source)
+_SCHEMA_CHANGES = (
+    'array_to_string(list_transform(from_json(schema_changes, \'[{"column": "VARCHAR", '
+    '"old_type": "VARCHAR", "new_type": "VARCHAR", "action": "VARCHAR"}]\'), lambda c: '
+    "c.column || ' ' || coalesce(c.old_type, 'new') || ' -> ' || coalesce(c.new_type, 'gone') "
+    "|| ': ' || c.action), '; ')"
+)
+
+
 def print_loads(console: Console, project: Project, asset: str | None, limit: int) -> None:
     where = ""
     if asset is not None:
@@ -78,9 +96,12 @@ def print_loads(console: Console, project: Project, asset: str | None, limit: in
             raise HeadwaterError(f"no source asset {asset!r}")
         where = f"where asset = '{names[0]}'"
     sql = (
-        'select load_id, asset, run_id as run, rows_in as "rows read", rows_written as "rows written", '
-        "rows_rejected as \"rows rejected\", strftime(loaded_at at time zone 'UTC', '%Y-%m-%d %H:%M:%S') "
-        f'as "loaded at (UTC)" from _headwater.loads {where} order by loaded_at desc limit {int(limit)}'
+        'select load_id, asset, run_id as run, coalesce(rows_read, rows_in) as "rows read", '
+        'rows_written as "rows written", rows_rejected as "rows rejected", '
+        'rows_superseded as "rows superseded", '
+        "strftime(loaded_at at time zone 'UTC', '%Y-%m-%d %H:%M:%S') as \"loaded at (UTC)\", "
+        f'{_SCHEMA_CHANGES} as "schema changes" '
+        f"from {_LOADS} {where} order by loaded_at desc limit {int(limit)}"
     )
     print_query(console, project, sql, "table")
 
