@@ -172,3 +172,22 @@ def test_max_line_size_lets_the_long_line_load(project_dir):
         ("1", 3_000_000),
         ("2", 1),
     ]
+
+
+def test_a_json_file_with_a_bad_line_keeps_its_folder_key(project_dir):
+    """The good lines of a file with malformed ones are read from a copy: it keeps the
+    file's day=... folder, so its rows get the same folder column as the others."""
+    root = project_dir(
+        {
+            "headwater.toml": _toml("drops/*/e.jsonl"),
+            "drops/day=2026-01-01/e.jsonl": '{"id": 1}\nnot json\n{"id": 3}\n',
+            "drops/day=2026-01-02/e.jsonl": '{"id": 4}\n',
+        }
+    )
+    step = _step(root)
+    assert step.status == "success", step.error
+    assert table(root, 'select id, "day"::varchar from raw.orders order by id') == [
+        (1, "2026-01-01"),
+        (3, "2026-01-01"),
+        (4, "2026-01-02"),
+    ]
