@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from importlib.metadata import version
 
-from headwater.cli.options import spread_values
 from headwater.testing.cli import invoke, write_project
 
 
@@ -39,6 +38,8 @@ def test_several_values_after_one_select_or_exclude(tmp_path):
 
 
 def test_spread_values_repeats_the_option_for_each_word():
+    from headwater.cli.options import spread_values
+
     assert spread_values(["-s", "a", "b", "-t", "2", "--exclude", "c", "d"]) == [
         "-s", "a", "-s", "b", "-t", "2", "--exclude", "c", "--exclude", "d",
     ]  # fmt: skip

@@ -15,7 +15,8 @@ from typing import Annotated, Any
 import typer
 
 from headwater.cli.busy import warehouse_in_use
-from headwater.errors import HeadwaterError
+from headwater.cli.options import MultiValueCommand, show_version
+from headwater.errors import HeadwaterError, ProjectError
 
 app = typer.Typer(
     name="headwater",
@@ -34,6 +35,19 @@ SelectOpt = Annotated[
 ExcludeOpt = Annotated[
     list[str] | None, typer.Option("-x", "--exclude", help="Selection to leave out.")
 ]
+FormatOpt = Annotated[str, typer.Option("-f", "--format", help="table or json")]
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=show_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Headwater: ingest, transform, check and serve data."""
 
 
 def _console() -> Any:
@@ -68,9 +82,15 @@ def discover(project: ProjectOpt = Path(".")) -> None:
     from headwater.config.settings import load_settings
     from headwater.project.loader import wildcard_tables
     from headwater.sources.discover import discover as do_discover
+    from headwater.sources.discover import wildcard_sources
 
     root = project.resolve()
     settings = load_settings(root / "headwater.toml")
+    if not wildcard_sources(settings):
+        typer.echo(
+            'no source takes every table of its connection (tables = ["*"]): nothing to list'
+        )
+        return
     for name, listed in do_discover(root, settings).items():
         tables = wildcard_tables(settings.sources[name], listed)
         typer.echo(f"{name}: {len(tables)} tables (of {len(listed)}): {', '.join(tables)}")
@@ -120,13 +140,21 @@ def _on_sigterm(handler: Any) -> Any:
     return signal.signal(signal.SIGTERM, handler)
 
 
-@app.command()
+@app.command(cls=MultiValueCommand)
 def run(
     project: ProjectOpt = Path("."),
     select: SelectOpt = None,
     exclude: ExcludeOpt = None,
     pipeline: Annotated[str | None, typer.Option(help="Run a pipeline of headwater.toml.")] = None,
     threads: Annotated[int | None, typer.Option("-t", "--threads", min=1)] = None,
+    full_refresh: Annotated[
+        bool,
+        typer.Option(
+            "--full-refresh",
+            help="Rebuild incremental models and reload the selected sources from scratch.",
+        ),
+    ] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask to confirm.")] = False,
 ) -> None:
     """Run the selected assets and tasks (everything by default)."""
     from headwater.project import select as do_select
@@ -137,15 +165,26 @@ def run(
     include, skip = list(select or []), list(exclude or [])
     if pipeline is not None:
         if pipeline not in proj.settings.pipelines:
-            raise HeadwaterError(
+            raise ProjectError(
                 f"no pipeline {pipeline!r} in headwater.toml (have: {', '.join(proj.settings.pipelines) or 'none'})"
             )
         pipe = proj.settings.pipelines[pipeline]
         include, skip = include + pipe.select, skip + pipe.exclude
     names = do_select(proj.graph, include, skip)
+    if full_refresh:
+        from headwater.cli.refresh import confirm_full_refresh
+
+        confirm_full_refresh(proj, names, yes=yes)
     console = _console()
     with _interruptible(), warehouse_in_use(proj), RunDisplay(console, len(names)) as display:
-        result = do_run(proj, names=names, include=include, threads=threads, on_event=display)
+        result = do_run(
+            proj,
+            names=names,
+            include=include,
+            threads=threads,
+            on_event=display,
+            full_refresh=full_refresh,
+        )
     summary(console, result)
     if result.status != "success":
         raise typer.Exit(5)
@@ -173,7 +212,7 @@ def retry(
         raise typer.Exit(5)
 
 
-@app.command()
+@app.command(cls=MultiValueCommand)
 def graph(
     project: ProjectOpt = Path("."),
     select: SelectOpt = None,
@@ -189,25 +228,27 @@ def graph(
     try:
         typer.echo(render(proj.graph, names, format))
     except ValueError as exc:
-        raise HeadwaterError(str(exc)) from None
+        raise ProjectError(str(exc)) from None
 
 
 @app.command()
 def runs(
-    project: ProjectOpt = Path("."), limit: Annotated[int, typer.Option("-n", "--limit")] = 20
+    project: ProjectOpt = Path("."),
+    limit: Annotated[int, typer.Option("-n", "--limit")] = 20,
+    format: FormatOpt = "table",
 ) -> None:
-    """List recent runs."""
+    """List recent runs: kind (run, retry, check), status, what a retry retried."""
     from headwater.cli.history import print_runs
 
-    print_runs(_console(), _load(project), limit)
+    print_runs(_console(), _load(project), limit, format)
 
 
 @app.command()
-def show(run_id: str, project: ProjectOpt = Path(".")) -> None:
-    """Show one run: its steps, timings, row counts and errors."""
+def show(run_id: str, project: ProjectOpt = Path("."), format: FormatOpt = "table") -> None:
+    """Show one run: its steps, timings, row counts and errors (whole in JSON)."""
     from headwater.cli.history import print_run
 
-    print_run(_console(), _load(project), run_id)
+    print_run(_console(), _load(project), run_id, format)
 
 
 @app.command()
@@ -224,16 +265,19 @@ def query(
         print_query(_console(), proj, sql, format)
 
 
-@app.command()
+@app.command(cls=MultiValueCommand)
 def check(
     project: ProjectOpt = Path("."),
     select: SelectOpt = None,
     exclude: ExcludeOpt = None,
+    format: FormatOpt = "table",
 ) -> None:
-    """Run the selected assets' checks on the warehouse as it is (exit 5 if one blocks)."""
+    """Run the selected assets' checks on the warehouse as it is (exit 5 if one blocks);
+    recorded as a run of kind check."""
     from headwater.cli.quality import run_check_command
 
-    if not run_check_command(_console(), _load(project), list(select or []), list(exclude or [])):
+    proj = _load(project)
+    if not run_check_command(_console(), proj, list(select or []), list(exclude or []), format):
         raise typer.Exit(5)
 
 
@@ -246,13 +290,17 @@ def quarantine(
     check: Annotated[str | None, typer.Option(help="Only rows that failed this check.")] = None,
     load_id: Annotated[str | None, typer.Option(help="Only rows of this load.")] = None,
     force: Annotated[bool, typer.Option(help="Release without re-validating.")] = False,
+    rows: Annotated[bool, typer.Option("--rows", help="Print the quarantined rows.")] = False,
+    limit: Annotated[int, typer.Option("-n", "--limit", help="At most N rows (--rows).")] = 50,
+    format: FormatOpt = "table",
 ) -> None:
     """Quarantined rows per asset and reason; release them after a fix (re-validated) or discard."""
-    from headwater.cli.quality import quarantine_command
+    from headwater.cli.quality import QuarantineOptions, quarantine_command
 
-    quarantine_command(
-        _console(), _load(project), list(args or []), check=check, load_id=load_id, force=force
+    options = QuarantineOptions(
+        check=check, load_id=load_id, force=force, rows=rows, limit=limit, format=format
     )
+    quarantine_command(_console(), _load(project), list(args or []), options)
 
 
 @app.command()
@@ -260,13 +308,14 @@ def loads(
     asset: Annotated[str | None, typer.Argument(help="Only this source asset.")] = None,
     project: ProjectOpt = Path("."),
     limit: Annotated[int, typer.Option("-n", "--limit")] = 20,
+    format: FormatOpt = "table",
 ) -> None:
     """What each load brought: rows read, rows written, rows rejected, when."""
     from headwater.cli.history import print_loads
 
     proj = _load(project)
     with warehouse_in_use(proj):
-        print_loads(_console(), proj, asset, limit)
+        print_loads(_console(), proj, asset, limit, format)
 
 
 @app.command()

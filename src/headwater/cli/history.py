@@ -11,8 +11,10 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from headwater.errors import EngineError, HeadwaterError
+from headwater.cli.options import check_format
+from headwater.errors import EngineError, HeadwaterError, UnknownAssetError
 from headwater.metastore import Metastore
+from headwater.metastore.records import RunRecord, StepRunRecord
 from headwater.project import Project
 
 
@@ -20,52 +22,116 @@ def _secs(start: datetime | None, end: datetime | None) -> str:
     return f"{(end - start).total_seconds():.2f}s" if start and end else "-"
 
 
-def print_runs(console: Console, project: Project, limit: int) -> None:
+def print_runs(console: Console, project: Project, limit: int, fmt: str = "table") -> None:
+    """Recent runs, newest first: kind (run, retry, check), status, what a retry retried."""
+    check_format(fmt, ("table", "json"))
     store = Metastore.open(project.metastore_url)
     try:
         store.mark_abandoned()
-        table = Table("run", "status", "started (UTC)", "took", "trigger", "selection")
-        for r in store.runs(limit):
-            table.add_row(
-                r.run_id,
-                r.status,
-                f"{r.started_at:%Y-%m-%d %H:%M:%S}",
-                _secs(r.started_at, r.finished_at),
-                r.trigger,
-                r.selection or "all",
-            )
-        console.print(table)
+        records = store.runs(limit)
     finally:
         store.close()
+    if fmt == "json":
+        _json([run_json(r) for r in records])
+        return
+    table = Table("run", "kind", "status", "started (UTC)", "took", "trigger", "selection")
+    for r in records:
+        table.add_row(
+            r.run_id,
+            r.kind + (f" of {r.parent_run_id}" if r.parent_run_id else ""),
+            _status(r),
+            f"{r.started_at:%Y-%m-%d %H:%M:%S}",
+            _secs(r.started_at, r.finished_at),
+            r.trigger,
+            r.selection or "all",
+        )
+    console.print(table)
 
 
-def print_run(console: Console, project: Project, run_id: str) -> None:
+def _status(record: RunRecord) -> str:
+    # a check run that found a blocking failure built nothing and broke nothing: say so,
+    # rather than "failed" next to the runs that build the warehouse
+    return (
+        "checks failed" if record.kind == "check" and record.status == "failed" else record.status
+    )
+
+
+def run_json(record: RunRecord) -> dict[str, Any]:
+    """A run as JSON (instants in ISO 8601 UTC, ``seconds`` None while it runs)."""
+    return {
+        "run_id": record.run_id,
+        "kind": record.kind,
+        "status": record.status,
+        "trigger": record.trigger,
+        "parent_run_id": record.parent_run_id,
+        "pipeline": record.pipeline,
+        "selection": record.selection,
+        "started_at": record.started_at.isoformat(),
+        "finished_at": record.finished_at.isoformat() if record.finished_at else None,
+        "seconds": _seconds(record.started_at, record.finished_at),
+    }
+
+
+def _seconds(start: datetime | None, end: datetime | None) -> float | None:
+    return round((end - start).total_seconds(), 3) if start and end else None
+
+
+def _json(document: Any) -> None:
+    """One JSON document on stdout, nothing else (values JSON lacks become strings)."""
+    sys.stdout.write(json.dumps(document, default=str, indent=1) + "\n")
+
+
+def print_run(console: Console, project: Project, run_id: str, fmt: str = "table") -> None:
+    """One run and its steps; the JSON keeps each error whole (the table shows its first
+    line, cut at 120 characters)."""
+    check_format(fmt, ("table", "json"))
     store = Metastore.open(project.metastore_url)
     try:
         record = store.get_run(run_id)
         if record is None:
             raise HeadwaterError(f"no run {run_id!r} (see `headwater runs`)")
-        console.print(
-            f"run {record.run_id}: {record.status}, started {record.started_at:%Y-%m-%d %H:%M:%S} UTC, "
-            f"took {_secs(record.started_at, record.finished_at)}, trigger {record.trigger}"
-            + (f" (retry of {record.parent_run_id})" if record.parent_run_id else ""),
-            highlight=False,
-        )
-        table = Table("step", "kind", "status", "attempts", "took", "rows in", "rows out", "error")
-        for s in store.step_runs(record.run_id):
-            table.add_row(
-                s.step,
-                s.kind,
-                s.status,
-                str(s.attempts),
-                _secs(s.started_at, s.finished_at),
-                "" if s.rows_in is None else str(s.rows_in),
-                "" if s.rows_out is None else str(s.rows_out),
-                (s.error or "").splitlines()[0][:120] if s.error else "",
-            )
-        console.print(table)
+        steps = store.step_runs(record.run_id)
     finally:
         store.close()
+    if fmt == "json":
+        _json({"run": run_json(record), "steps": [_step_json(s) for s in steps]})
+        return
+    console.print(
+        f"{record.kind} {record.run_id}: {_status(record)}, "
+        f"started {record.started_at:%Y-%m-%d %H:%M:%S} UTC, "
+        f"took {_secs(record.started_at, record.finished_at)}, trigger {record.trigger}"
+        + (f" (retry of {record.parent_run_id})" if record.parent_run_id else ""),
+        highlight=False,
+    )
+    table = Table("step", "kind", "status", "attempts", "took", "rows in", "rows out", "error")
+    for s in steps:
+        table.add_row(
+            s.step,
+            s.kind,
+            s.status,
+            str(s.attempts),
+            _secs(s.started_at, s.finished_at),
+            "" if s.rows_in is None else str(s.rows_in),
+            "" if s.rows_out is None else str(s.rows_out),
+            (s.error or "").splitlines()[0][:120] if s.error else "",
+        )
+    console.print(table)
+
+
+def _step_json(step: StepRunRecord) -> dict[str, Any]:
+    return {
+        "step": step.step,
+        "kind": step.kind,
+        "status": step.status,
+        "attempts": step.attempts,
+        "started_at": step.started_at.isoformat() if step.started_at else None,
+        "finished_at": step.finished_at.isoformat() if step.finished_at else None,
+        "seconds": _seconds(step.started_at, step.finished_at),
+        "rows_in": step.rows_in,
+        "rows_out": step.rows_out,
+        "error": step.error,
+        "log_path": step.log_path,
+    }
 
 
 # A warehouse not loaded since it was made by an older Headwater has rows_in and lacks the
@@ -86,14 +152,16 @@ _SCHEMA_CHANGES = (
 )
 
 
-def print_loads(console: Console, project: Project, asset: str | None, limit: int) -> None:
+def print_loads(
+    console: Console, project: Project, asset: str | None, limit: int, fmt: str = "table"
+) -> None:
     where = ""
     if asset is not None:
         names = [
             a.name for a in project.graph if a.kind == "source" and asset in (a.name, a.short_name)
         ]
         if not names:
-            raise HeadwaterError(f"no source asset {asset!r}")
+            raise UnknownAssetError(f"no source asset {asset!r} (see `headwater graph`)")
         where = f"where asset = '{names[0]}'"
     sql = (
         'select load_id, asset, run_id as run, coalesce(rows_read, rows_in) as "rows read", '
@@ -103,7 +171,7 @@ def print_loads(console: Console, project: Project, asset: str | None, limit: in
         f'{_SCHEMA_CHANGES} as "schema changes" '
         f"from {_LOADS} {where} order by loaded_at desc limit {int(limit)}"
     )
-    print_query(console, project, sql, "table")
+    print_query(console, project, sql, check_format(fmt, ("table", "json", "csv")))
 
 
 def print_query(console: Console, project: Project, sql: str, fmt: str) -> None:
@@ -148,4 +216,4 @@ def _emit(console: Console, columns: list[str], rows: list[tuple[Any, ...]], fmt
             table.add_row(*("NULL" if v is None else str(v) for v in r))
         console.print(table)
     else:
-        raise HeadwaterError(f"unknown format {fmt!r} (table, csv, json)")
+        check_format(fmt, ("table", "csv", "json"))

@@ -139,6 +139,7 @@ SOURCE_KEYS: dict[str, frozenset[str]] = {
     "include": frozenset({"wildcard"}),
     "exclude": frozenset({"wildcard"}),
     "db_schema": frozenset({"wildcard"}),
+    "table_names": frozenset({"tables", "wildcard"}),
     "table_options": frozenset({"tables", "wildcard"}),
     "query": frozenset({"query"}),
     "files": _FILES,

@@ -159,7 +159,8 @@ def _source_assets(
                     raise ConfigError(
                         f"{where}: source {name!r} table {table!r}: merge needs a primary_key"
                     )
-                asset = _source_asset(f"{name}_{table}", spec, toml_path, line)
+                named = table if src.table_names == "source" else f"{name}_{table}"
+                asset = _source_asset(named, spec, toml_path, line)
                 checks = _source_checks(
                     asset.name, src.checks, toml_path, text, ("sources", name, "checks")
                 )
