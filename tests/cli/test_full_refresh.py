@@ -4,6 +4,9 @@ the old table and the old state together."""
 
 from __future__ import annotations
 
+import io
+import sys
+
 from headwater.testing.cli import invoke, query_warehouse, write_project
 
 TOML = """
@@ -98,3 +101,24 @@ def test_a_failed_full_refresh_keeps_the_old_table_and_state(tmp_path):
     # the state still marks a.csv as loaded: a plain run reads nothing again
     assert invoke("run", "-s", "orders", "-p", str(root)).exit_code == 0
     assert _ids(root, "raw.orders") == [1, 2, 3]
+
+
+class _Terminal(io.StringIO):
+    """Standard input as a terminal a user types ``answer`` into."""
+
+    def isatty(self):
+        return True
+
+
+def test_full_refresh_asks_on_a_terminal(tmp_path, monkeypatch):
+    root = _project(tmp_path)
+    invoke("run", "-p", str(root))
+    (root / "data/b.csv").unlink()
+    monkeypatch.setattr(sys, "stdin", _Terminal("n\n"))
+    refused = invoke("run", "--full-refresh", "-p", str(root))
+    assert refused.exit_code == 1
+    assert "reload 1 source from scratch (raw.orders)" in refused.output
+    assert _ids(root, "raw.orders") == [1, 2, 3]
+    monkeypatch.setattr(sys, "stdin", _Terminal("y\n"))
+    assert invoke("run", "--full-refresh", "-p", str(root)).exit_code == 0
+    assert _ids(root, "raw.orders") == [1, 2]

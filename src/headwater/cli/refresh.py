@@ -15,7 +15,11 @@ def confirm_full_refresh(project: Project, names: list[str], *, yes: bool) -> No
         return  # nothing incremental selected: the run is an ordinary one
     parts = []
     if sources:
-        parts.append(f"reload {len(sources)} sources from scratch ({', '.join(sources)})")
+        parts.append(f"reload {_count(sources, 'source')} from scratch ({', '.join(sources)})")
     if models:
-        parts.append(f"rebuild {len(models)} incremental models ({', '.join(models)})")
+        parts.append(f"rebuild {_count(models, 'incremental model')} ({', '.join(models)})")
     confirm(f"full refresh: {' and '.join(parts)}?", yes=yes)
+
+
+def _count(names: list[str], noun: str) -> str:
+    return f"{len(names)} {noun}{'' if len(names) == 1 else 's'}"
