@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from headwater.config.secrets import interpolate
+from headwater.config.secrets import interpolate_url
 from headwater.config.settings import ProjectSettings
 from headwater.sources.connector import connector_for
 
@@ -32,7 +32,7 @@ def discover(
     for name in names if names is not None else wildcard_sources(settings):
         src = settings.sources[name]
         assert src.connection is not None
-        url = interpolate(
+        url = interpolate_url(
             settings.connections[src.connection].url, where=f"connection {src.connection!r}"
         )
         connector = connector_for(url, root=root, name=src.connection)

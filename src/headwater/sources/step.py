@@ -9,7 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from headwater.config.secrets import interpolate, redact
+from headwater.config.secrets import interpolate_url, redact
 from headwater.config.settings import ProjectSettings
 from headwater.engines.base import DatabaseScan, Engine, LoadRequest, LoadResult
 from headwater.errors import SourceError
@@ -81,7 +81,7 @@ def run_source(
         conn_name = spec.settings.connection
         assert conn_name is not None
         conn = settings.connections[conn_name]
-        url = interpolate(conn.url, where=f"connection {conn_name!r}")
+        url = interpolate_url(conn.url, where=f"connection {conn_name!r}")
         log.info("connecting to %s", redact(url))
         connector = connector_for(url, root=root, name=conn_name)
         me = threading.get_ident()
