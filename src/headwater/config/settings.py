@@ -267,9 +267,9 @@ def _check_source_keys(name: str, source: SourceSettings, path: Path, text: str)
         line = locate_key(text, (*where, "files"))
         raise ConfigError(
             f"{path}:{line}: sources.{name}.files: cannot tell the format of "
-            f"{source.files!r}; set format = \"csv\", \"jsonl\" or \"parquet\""
+            f'{source.files!r}; set format = "csv", "jsonl" or "parquet"'
         )
-    for key in sorted(source.model_fields_set, key=list(SOURCE_KEYS).index):
+    for key in sorted(source.model_fields_set):
         if kind not in SOURCE_KEYS[key]:
             shown = SourceSettings.model_fields[key].alias or key
             line = locate_key(text, (*where, shown))
