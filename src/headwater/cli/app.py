@@ -73,7 +73,10 @@ def _load(project: Path, *, discover: bool = False) -> Any:
             missing = needs_discovery(project.resolve(), settings)
             if missing:
                 do_discover(project.resolve(), settings, missing)
-    return load_project(project)
+    from headwater.engines import sql_validator
+
+    # a model whose SQL the engine would reject fails here, before anything runs
+    return load_project(project, sql_validator=sql_validator("duckdb"))
 
 
 @app.command()
@@ -229,6 +232,18 @@ def graph(
         typer.echo(render(proj.graph, names, format))
     except ValueError as exc:
         raise ProjectError(str(exc)) from None
+
+
+@app.command("compile", cls=MultiValueCommand)
+def compile_(
+    project: ProjectOpt = Path("."),
+    select: SelectOpt = None,
+    exclude: ExcludeOpt = None,
+) -> None:
+    """Print the plan and each selected model's SQL as it would run (touches nothing)."""
+    from headwater.cli.compile import compile_command
+
+    typer.echo(compile_command(project, list(select or []), list(exclude or [])))
 
 
 @app.command()

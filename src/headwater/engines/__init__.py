@@ -4,6 +4,13 @@ Invariant: what an engine can do is declared in its :class:`Capabilities`, never
 name elsewhere in the code.
 """
 
-from headwater.engines.base import Capabilities, Engine, LoadRequest, LoadResult, open_engine
+from headwater.engines.base import (
+    Capabilities,
+    Engine,
+    LoadRequest,
+    LoadResult,
+    open_engine,
+    sql_validator,
+)
 
-__all__ = ["Capabilities", "Engine", "LoadRequest", "LoadResult", "open_engine"]
+__all__ = ["Capabilities", "Engine", "LoadRequest", "LoadResult", "open_engine", "sql_validator"]

@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 if TYPE_CHECKING:  # pyarrow is imported where batches are made, not by every run
     import pyarrow as pa
 
+    from headwater.project.sql_errors import SqlValidator, SyntaxProblem
+
 WriteDisposition = Literal["append", "replace", "merge", "scd2"]
 Contract = Literal["evolve", "freeze", "discard_row", "discard_value"]
 
@@ -168,4 +170,19 @@ def open_engine(
         from headwater.engines.duckdb.engine import DuckDBEngine
 
         return DuckDBEngine(path, read_only=read_only, memory_limit=memory_limit)
+    raise ValueError(f"unknown engine {kind!r}")
+
+
+def sql_validator(kind: str) -> SqlValidator:
+    """The parser of the engine named ``kind``, as a project's loader takes it: a SQL text
+    -> None when the engine accepts it, else a ``SyntaxProblem`` (where and why). Pure
+    parsing, no warehouse opened; the engine is imported only when a text is checked."""
+    if kind == "duckdb":
+
+        def check(text: str) -> SyntaxProblem | None:
+            from headwater.engines.duckdb.parse import check_sql
+
+            return check_sql(text)
+
+        return check
     raise ValueError(f"unknown engine {kind!r}")

@@ -27,6 +27,7 @@ from headwater.project.check_parser import parse_checks
 from headwater.project.checks import Check, resolve_references
 from headwater.project.graph import Graph
 from headwater.project.python_assets import discover
+from headwater.project.sql_errors import SqlValidator
 from headwater.project.sql_model import read_sql_model
 
 PROJECT_FILE = "headwater.toml"
@@ -75,8 +76,14 @@ class Project:
         return self.settings.connections[name]
 
 
-def load_project(root: Path | str) -> Project:
-    """Read ``root/headwater.toml``, models and Python modules; build and check the graph."""
+def load_project(
+    root: Path | str, *, sql_validator: SqlValidator | None = None, write_cache: bool = True
+) -> Project:
+    """Read ``root/headwater.toml``, models and Python modules; build and check the graph.
+
+    ``sql_validator`` is the engine's parser (``headwater.engines.sql_validator``): a model
+    whose SQL it rejects fails the load (without it, sqlglot's strict parse decides).
+    ``write_cache=False`` leaves the folder untouched (no ``.headwater/`` parse cache)."""
     root = Path(root).resolve()
     toml_path = root / PROJECT_FILE
     if not toml_path.is_file():
@@ -89,8 +96,8 @@ def load_project(root: Path | str) -> Project:
     cache_path = root / STATE_DIR / "cache" / "references.json"
     cache = _read_cache(cache_path)
     before = len(cache)
-    assets += _sql_models(root, settings, cache)
-    if len(cache) != before:
+    assets += _sql_models(root, settings, cache, sql_validator)
+    if len(cache) != before and write_cache:
         _write_cache(cache_path, cache)
     assets += _python_assets(root, settings)
     _check_unique(assets)
@@ -244,14 +251,16 @@ def _model_files(models_dir: Path) -> list[tuple[tuple[str, ...], Path, Path | N
     return found
 
 
-def _sql_models(root: Path, settings: ProjectSettings, cache: dict[str, Any]) -> list[Asset]:
+def _sql_models(
+    root: Path, settings: ProjectSettings, cache: dict[str, Any], validator: SqlValidator | None
+) -> list[Asset]:
     models_dir = root / "models"
     assets: list[Asset] = []
     if not models_dir.is_dir():
         return assets
     for rel_parts, path, sidecar in _model_files(models_dir):
         layer = rel_parts[0] if len(rel_parts) > 1 else "main"
-        parsed = read_sql_model(path, sidecar, cache)
+        parsed = read_sql_model(path, sidecar, cache, validator=validator)
         cfg = parsed.settings
         schema = cfg.schema_ or settings.schemas.get(layer, layer)
         table = path.stem

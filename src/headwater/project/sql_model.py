@@ -17,6 +17,7 @@ from typing import Any
 from headwater.config.settings import ModelSettings, validate_model_settings
 from headwater.config.textfile import load_yaml
 from headwater.errors import SqlParseError
+from headwater.project.sql_errors import SqlValidator, explain
 
 DIALECT = "duckdb"
 _HEADER = re.compile(r"^\s*--\s*headwater:\s*$")
@@ -36,13 +37,20 @@ class SqlModelFile:
 
 
 def read_sql_model(
-    path: Path, sidecar: Path | None, refs_cache: dict[str, Any] | None = None
+    path: Path,
+    sidecar: Path | None,
+    refs_cache: dict[str, Any] | None = None,
+    *,
+    validator: SqlValidator | None = None,
 ) -> SqlModelFile:
     """Parse ``path`` (and its sidecar YAML, when there is one).
 
     ``refs_cache`` maps a SQL text's digest to the tables it reads, and a header's digest
     (``yaml:<digest>``) to its YAML as JSON text: parsing is most of a project's load time,
     most files do not change between two loads, and many share the same header.
+    ``validator`` is the engine's parser: SQL it rejects raises :class:`SqlParseError`
+    (``file:line:column: why``). A text it accepted is cached under ``checked:<digest>``,
+    so that it is checked once per content, and never trusted from a load without it.
     """
     text = path.read_text(encoding="utf-8")
     header, first_line = _header_yaml(text)
@@ -69,12 +77,13 @@ def read_sql_model(
     if not sql or _only_comments(sql):
         raise SqlParseError(f"{path}:1:1: the model is empty (expected one SELECT statement)")
     digest = hashlib.sha1(text.encode("utf-8")).hexdigest()
-    if refs_cache is not None and digest in refs_cache:
-        refs = frozenset(refs_cache[digest])
+    key = f"checked:{digest}" if validator is not None else digest
+    if refs_cache is not None and key in refs_cache:
+        refs = frozenset(refs_cache[key])
     else:
-        refs = frozenset(table_references(text, path=path))
+        refs = frozenset(table_references(text, path=path, validator=validator))
         if refs_cache is not None:
-            refs_cache[digest] = sorted(refs)
+            refs_cache[key] = sorted(refs)
     return SqlModelFile(path, sql, settings, refs, settings_path, settings_text, offset)
 
 
@@ -95,27 +104,59 @@ def _header_settings(path: Path, header: str, first_line: int, cache: dict[str, 
     return parsed
 
 
-def table_references(sql: str, *, path: Path | None) -> set[str]:
-    """Names of the tables a statement reads (``schema.table`` or ``table``), CTEs excluded."""
+def table_references(
+    sql: str, *, path: Path | None, validator: SqlValidator | None = None
+) -> set[str]:
+    """Names of the tables a statement reads (``schema.table`` or ``table``), CTEs excluded.
+
+    SQL the engine (``validator``; sqlglot's strict parse without one) rejects raises
+    :class:`SqlParseError` located in ``sql``; SQL the engine accepts and sqlglot cannot
+    parse strictly is read leniently (sqlglot repairs it) for its table names."""
+    from sqlglot.errors import ErrorLevel
+
+    problem = validator(sql) if validator is not None else None
+    statements, error = _parse(sql, ErrorLevel.RAISE)
+    if problem is not None or (validator is None and error is not None):
+        raise SqlParseError(f"{path}:{explain(sql, problem, error)}")
+    if error is not None:  # the engine accepts it; sqlglot only with repairs
+        statements, error = _parse(sql, ErrorLevel.IGNORE)
+        if error is not None:
+            raise SqlParseError(
+                f"{path}:1:1: Headwater cannot find the tables this SQL reads "
+                f"({error['description']}); list them under depends_on"
+            )
+    return _references(_one_query(statements, path))
+
+
+def _parse(sql: str, level: Any) -> tuple[list[Any], dict[str, Any] | None]:
+    """sqlglot's statements of ``sql``, or its first error at error ``level``."""
     import sqlglot
-    from sqlglot import exp
     from sqlglot.errors import ParseError, TokenError
 
     try:
-        statements = sqlglot.parse(sql, dialect=DIALECT)
+        return [s for s in sqlglot.parse(sql, dialect=DIALECT, error_level=level) if s], None
     except ParseError as exc:
-        raise _located(exc, path) from None
+        return [], (exc.errors[0] if exc.errors else {"description": str(exc)})
     except TokenError as exc:
-        raise SqlParseError(f"{path}: SQL does not tokenize: {exc}") from None
-    statements = [s for s in statements if s is not None]
+        return [], {"description": f"a quoted string or name is never closed ({exc})"}
+
+
+def _one_query(statements: list[Any], path: Path | None) -> Any:
+    from sqlglot import exp
+
     if len(statements) != 1:
         raise SqlParseError(
             f"{path}:1:1: expected one SELECT statement, found {len(statements)} statements"
         )
     tree = statements[0]
-    assert tree is not None
     if not isinstance(tree, exp.Query):
         raise SqlParseError(f"{path}:1:1: a model must be a SELECT, not {tree.key.upper()}")
+    return tree
+
+
+def _references(tree: Any) -> set[str]:
+    from sqlglot import exp
+
     ctes = {cte.alias_or_name for cte in tree.find_all(exp.CTE)}
     refs: set[str] = set()
     for table in tree.find_all(exp.Table):
@@ -126,15 +167,6 @@ def table_references(sql: str, *, path: Path | None) -> set[str]:
             continue  # table functions: read_csv(...), range(...)
         refs.add(f"{table.db}.{name}" if table.db else name)
     return refs
-
-
-def _located(exc: Any, path: Path | None) -> SqlParseError:
-    err = exc.errors[0] if getattr(exc, "errors", None) else {}
-    line, col = err.get("line", 1), err.get("col", 1)
-    description = err.get("description") or str(exc).splitlines()[0]
-    highlight = err.get("highlight")
-    near = f" (near {highlight!r})" if highlight else ""
-    return SqlParseError(f"{path}:{line}:{col}: {description}{near}")
 
 
 def _header_yaml(text: str) -> tuple[str | None, int]:
