@@ -8,8 +8,9 @@ select expression (what the server sends) and a client-side fix (what we do to e
   stays text: any fixed Arrow decimal would round or overflow some values.
 - ``money`` -> ``decimal128(19,2)`` (sent as ``money::numeric::text``).
 - ``oid`` -> int64 (unsigned 32-bit: int32 would wrap).
-- ``char(n)`` is sent as ``::text`` (trailing blanks dropped, as PostgreSQL compares it)
-  unless the source keeps the padding (``char_padding = "keep"``).
+- ``char(n)`` loses its trailing blanks (as PostgreSQL compares it; what its ``::text``
+  drops) on the client, unless the source keeps them (``char_padding = "keep"``): on the
+  server ``::text`` cost about 0.5 CPU us a value, Arrow's rtrim 0.025 us.
 - Types the driver only knows as opaque bytes (ranges, inet, timetz, xml, bit, geometric,
   extension types...) are sent as their text form.
 - Arrays are one-dimensional lists; a multidimensional value fails the load naming the column.
@@ -160,9 +161,8 @@ def plan_column(
     alias = ident(name)
     mod = typmod if typmod is not None else _typmod(driver)
     if trim_char and typname == "bpchar":
-        # PostgreSQL's own cast to text drops exactly the blanks its comparisons ignore
-        return ColumnPlan(name, f"{source}::text as {alias}", pa.string(), pg)
-    if trim_char and typname == "_bpchar":
+        return ColumnPlan(name, f"{source} as {alias}", pa.string(), pg, _trim_blanks())
+    if trim_char and typname == "_bpchar":  # rare: the server's ::text of each element
         expr = _one_dimensional(f"{source}::text[]", source, name)
         return ColumnPlan(name, f"{expr} as {alias}", pa.list_(pa.string()), pg)
     if typname == "numeric":
@@ -276,6 +276,17 @@ def _duck(kind: pa.DataType) -> str:
     if pa.types.is_list(kind):
         return _duck(kind.value_type) + "[]"
     return str(kind)
+
+
+def _trim_blanks() -> Fix:
+    """Drop the trailing blanks (U+0020 only) of ``char(n)`` values: exactly what
+    PostgreSQL's comparisons and its cast to text ignore."""
+    import pyarrow.compute as pc  # see _fix_wrapped
+
+    def fix(array: pa.Array) -> pa.Array:
+        return pc.utf8_rtrim(array, characters=" ")
+
+    return fix
 
 
 def _infinity_fix(name: str, kind: pa.DataType) -> Fix | None:
