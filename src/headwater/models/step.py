@@ -38,8 +38,7 @@ def run_model(
         ]
         log.info("calling %s(%s)", asset.function.__name__, ", ".join(asset.params))
         result = asset.function(*inputs)  # its own exceptions keep their traceback
-        if result is None:
-            raise EngineError(f"{asset.location}: Python model {asset.name} returned None")
+        _check_result(asset, result)
         # a relation is lazy: the query the function built runs (and fails) here
         with _located(asset):
             return engine.write_table(
@@ -63,6 +62,27 @@ def run_model(
             lookback=cfg.lookback,
             audit=audit,
         )
+
+
+#: What ``engine.write_table`` takes, as a model author reads it.
+TABLE_RESULTS = (
+    "a pyarrow.Table or RecordBatchReader, a pandas or polars DataFrame, or a DuckDB relation"
+)
+#: The libraries whose objects go to the engine as they are: it takes their tables (and
+#: names any of their objects it cannot read); anything else is a mistake said here.
+_TABLE_LIBRARIES = frozenset({"pyarrow", "pandas", "polars", "duckdb", "_duckdb"})
+
+
+def _check_result(asset: Asset, result: Any) -> None:
+    """A Python model's result is a table the engine can write, or the model is named with
+    what it returned (DuckDB would say its object 'is not suitable for replacement scans')."""
+    library = type(result).__module__.split(".")[0]
+    if result is not None and library in _TABLE_LIBRARIES:
+        return
+    what = "None" if result is None else type(result).__name__
+    raise EngineError(
+        f"{asset.location}: model {asset.name} returned {what}; return {TABLE_RESULTS}"
+    )
 
 
 @contextmanager

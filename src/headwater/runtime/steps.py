@@ -8,11 +8,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from headwater.errors import HeadwaterError
 from headwater.metastore import Metastore
 from headwater.models import CompiledCache, run_model
 from headwater.project import Project
 from headwater.project.asset import Asset
 from headwater.runtime.checks import AssetChecks
+from headwater.runtime.code_errors import user_code_error
 from headwater.runtime.executor import Step
 from headwater.tasks import run_task
 
@@ -85,6 +87,10 @@ def step_for(
             results = getattr(exc, "results", None)  # a quarantine limit carries its results
             if results and not checks.results:
                 checks.results = list(results)
+            if asset.function is not None and not isinstance(exc, HeadwaterError):
+                # the project's own code raised: its whole traceback here, one line elsewhere
+                log.error("%s raised", asset.function.__name__, exc_info=exc)
+                raise user_code_error(exc, asset, project.root) from exc
             log.error("%s", exc)
             raise
         finally:
