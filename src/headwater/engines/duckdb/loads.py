@@ -75,6 +75,10 @@ def _load(
     try:
         if req.before_stage is not None:
             req.before_stage(cur)
+        if req.full_refresh:  # DuckDB's DDL is transactional: a rollback brings it back
+            cur.execute(f"drop table if exists {target}")
+            if not req.advance_state:  # a backfill window keeps no state: forget the old one
+                cur.execute(f"delete from {STATE_SCHEMA}.state where asset = ?", [asset])
         # first load, nothing to screen: write straight into the table (no temp copy)
         direct = req.screen is None and req.write != "scd2" and not _exists(cur, *req_table)
         staged = target if direct else NEW
