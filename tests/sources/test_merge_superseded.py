@@ -168,3 +168,15 @@ def test_sqlite_full_extract_keeps_the_row_read_last(project_dir):
     result = _load(root, "raw.db_t")
     assert query_warehouse(root, "select distinct v from raw.db_t") == [("last",)]
     assert (result["rows_in"], result["rows_out"], result["rows_superseded"]) == (400, 200, 200)
+
+
+def test_scd2_makes_the_latest_row_of_a_load_the_current_version(project_dir):
+    toml = CSV.format(extra="").replace('write = "merge"', 'write = "scd2"')
+    root = project_dir({"headwater.toml": toml})
+    _day(root, "2026-01-01", "id,status\n" + "".join(f"{k},new\n" for k in KEYS))
+    _day(root, "2026-01-02", "id,status\n" + "".join(f"{k},paid\n" for k in KEYS))
+    result = _load(root)
+    current = "select distinct status from raw.orders where _hw_valid_to is null"
+    assert query_warehouse(root, current) == [("paid",)]
+    assert query_warehouse(root, "select count(*) from raw.orders") == [(len(KEYS),)]
+    assert result["rows_superseded"] == len(KEYS)
