@@ -114,3 +114,21 @@ def test_json_lines_whose_type_changes_under_discard_value(project_dir):
         (2, None),
         (3, 7),
     ]
+
+
+def test_discard_row_says_how_many_rows_it_left_out(project_dir):
+    toml = CSV.format(extra='contract = "discard_row"')
+    root = project_dir({"headwater.toml": toml})
+    _drop(root, "d1", "orders.csv", "id,status\n1,new\n")
+    run_and_look(root, "raw.orders")
+    _drop(root, "d2", "orders.csv", "id,status,channel\n2,new,web\n3,new,\n4,new,shop\n")
+    seen = run_and_look(root, "raw.orders")
+    change = (
+        "raw.orders: new column 'channel' (VARCHAR): 2 rows discarded, "
+        "recorded in _headwater.rejected_rows"
+    )
+    _in_log_and_summary(seen, change)
+    load = loads_rows(seen.loads)[0]
+    assert "channel new -> VARCHAR: 2 rows discarded" in load["schema changes"]
+    assert load["rows rejected"] == "2"
+    assert query_warehouse(root, "select id from raw.orders order by id") == [("1",), ("3",)]

@@ -159,6 +159,10 @@ def _discard(
             f"create or replace temp table {staged} as select * replace "
             f"(try_cast({col} as {change.old}) as {col}) from {staged}"
         )
+    if not count:
+        if change.kind == "new_column":
+            return "column not added (it holds no value)"
+        return f"values cast to {change.old} (every one fits)"
     recorded = "recorded in _headwater.rejected_rows"
     if contract == "discard_row":
         return f"{count} rows discarded, {recorded}"
