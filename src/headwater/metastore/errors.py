@@ -2,7 +2,20 @@
 
 from __future__ import annotations
 
+import errno
+
 from headwater.errors import HeadwaterError
+
+# how SQLite (SQLITE_FULL), PostgreSQL and the OS say that a write found the disk full
+_FULL = ("database or disk is full", "no space left on device", "could not extend file")
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """Whether ``exc`` (a driver's error, wrapped or not) says the disk is full."""
+    orig = getattr(exc, "orig", None) or exc
+    if isinstance(orig, OSError) and orig.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
+        return True
+    return any(words in str(exc).lower() for words in _FULL)
 
 
 class MetastoreError(HeadwaterError):

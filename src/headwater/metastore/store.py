@@ -29,7 +29,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from headwater.metastore import tables as t
 from headwater.metastore.database import open_engine, write_engine
-from headwater.metastore.errors import AmbiguousRunIdError
+from headwater.metastore.errors import AmbiguousRunIdError, MetastoreError, is_disk_full
 from headwater.metastore.processes import _pid_alive
 from headwater.metastore.records import (
     RUN_STATUSES,
@@ -127,7 +127,7 @@ class Metastore(StepHistory):
     def batch(self) -> Iterator[None]:
         """Group this thread's writes into one transaction (the runtime records step events
         in batches: one commit per batch instead of one per event)."""
-        with self._lock, self._write_engine.begin() as conn:
+        with self._disk_full(), self._lock, self._write_engine.begin() as conn:
             self._batch.conn = conn
             try:
                 yield
@@ -140,8 +140,26 @@ class Metastore(StepHistory):
         if conn is not None:  # inside batch(): same transaction, lock already held
             yield conn
             return
-        with self._lock, self._write_engine.begin() as conn:
+        with self._disk_full(), self._lock, self._write_engine.begin() as conn:
             yield conn
+
+    @contextmanager
+    def _disk_full(self) -> Iterator[None]:
+        """A write that finds the disk full raises :class:`MetastoreError` naming the file,
+        in one line; the transaction was rolled back whole (nothing half-written)."""
+        try:
+            yield
+        except (sa.exc.OperationalError, OSError) as exc:
+            if not is_disk_full(exc):
+                raise
+            where = (
+                self._engine.url.database
+                if self._engine.url.get_backend_name() == "sqlite"
+                else self.url
+            )
+            raise MetastoreError(
+                f"{where}: cannot write the metastore: no space left on device"
+            ) from None
 
     @contextmanager
     def _read(self) -> Iterator[Connection]:

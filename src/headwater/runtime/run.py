@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from headwater.config.secrets import redact_text
@@ -127,8 +128,13 @@ def run(
             state = executor.run()
         finally:
             stragglers = executor.stragglers
-            recorder.close()  # every event recorded before the run is marked finished
-            compiled.save()
+            try:
+                recorder.close()  # every event recorded before the run is marked finished
+            finally:
+                _report_unwritable(
+                    {**logger.unwritable, recorder.run_log.path: recorder.run_log.failure}
+                )
+                compiled.save()
         status = SUCCESS if all(s.status == SUCCESS for s in state.values()) else "failed"
         store.finish_run(run_id, status)
         return RunResult(run_id, status, state, time.monotonic() - started)
@@ -151,6 +157,14 @@ def run(
         else:
             engine.close()
         store.close()
+
+
+def _report_unwritable(files: dict[Path, OSError | None]) -> None:
+    """One line per log file a full disk refused: the run's record (the metastore) and the
+    steps' statuses stand, only the file is short of its last lines."""
+    for path, exc in files.items():
+        if exc is not None:
+            _log.error("could not write %s: %s", path, exc.strerror or exc)
 
 
 def retry_run(project: Project, run_id: str, **kwargs: Any) -> RunResult | None:

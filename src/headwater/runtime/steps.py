@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -152,6 +153,11 @@ class StepLogs:
         """Close the step's file, if it has one (a retry appends to it)."""
         self._files.close_file(log.name)
 
+    @property
+    def unwritable(self) -> dict[Path, OSError]:
+        """The step logs that could not be written (a full disk), with the first error."""
+        return dict(self._files.failed)
+
 
 class RunLog:
     """``logs_dir/run.log``: one line per step event of the run (started, retrying, finished
@@ -162,23 +168,33 @@ class RunLog:
     def __init__(self, logs_dir: Path) -> None:
         self.path = logs_dir / "run.log"
         self._stream: TextIO | None = None
+        self.failure: OSError | None = None  # why the file could not be written (disk full)
 
     def write(self, lines: Sequence[tuple[float, str, str]]) -> None:
-        """Append ``(unix time, step, text)`` lines."""
-        if not lines:
+        """Append ``(unix time, step, text)`` lines. A write the disk refuses is remembered
+        in :attr:`failure` and the log stops there: the run goes on (its record is in the
+        metastore) and reports the failure once."""
+        if not lines or self.failure is not None:
             return
-        if self._stream is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._stream = self.path.open("a", encoding="utf-8")
-        for at, step, text in lines:
-            stamp = datetime.fromtimestamp(at, UTC).isoformat(timespec="milliseconds")
-            self._stream.write(f"{stamp} {step} {text}\n")
-        self._stream.flush()
+        try:
+            if self._stream is None:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self._stream = self.path.open("a", encoding="utf-8")
+            for at, step, text in lines:
+                stamp = datetime.fromtimestamp(at, UTC).isoformat(timespec="milliseconds")
+                self._stream.write(f"{stamp} {step} {text}\n")
+            self._stream.flush()
+        except OSError as exc:
+            self.failure = exc
+            self.close()
 
     def close(self) -> None:
-        if self._stream is not None:
-            self._stream.close()
-            self._stream = None
+        stream, self._stream = self._stream, None
+        if stream is not None:
+            try:
+                stream.close()
+            except OSError as exc:  # the last buffered lines found the disk full
+                self.failure = self.failure or exc
 
 
 class _StepFiles(logging.Handler):
@@ -188,6 +204,7 @@ class _StepFiles(logging.Handler):
         super().__init__()
         self.paths: dict[str, Path] = {}
         self.streams: dict[str, TextIO] = {}
+        self.failed: dict[Path, OSError] = {}  # files a write failed on (a full disk)
 
     def emit(self, record: logging.LogRecord) -> None:  # called with self.lock held
         try:
@@ -198,8 +215,20 @@ class _StepFiles(logging.Handler):
                 stream = self.streams[record.name] = path.open("a", encoding="utf-8")
             stream.write(self.format(record) + "\n")
             stream.flush()
+        except OSError as exc:
+            # a full disk: the step's own error must stand, not this one, and logging's
+            # handleError would print a traceback per record; the run reports it once
+            self.failed.setdefault(self.paths[record.name], exc)
+            self._drop(record.name)
         except Exception:
             self.handleError(record)
+
+    def _drop(self, name: str) -> None:
+        """Forget ``name``'s stream, closing it quietly (called with self.lock held)."""
+        stream = self.streams.pop(name, None)
+        if stream is not None:
+            with contextlib.suppress(OSError):
+                stream.close()
 
     def close_file(self, name: str) -> None:
         self.acquire()
@@ -208,4 +237,7 @@ class _StepFiles(logging.Handler):
         finally:
             self.release()
         if stream is not None:
-            stream.close()
+            try:
+                stream.close()
+            except OSError as exc:  # its last lines found the disk full
+                self.failed.setdefault(self.paths[name], exc)
