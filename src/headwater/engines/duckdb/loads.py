@@ -131,9 +131,8 @@ def _load(
                 load_id=req.load_id,
             )
             cols = [c for c in cols if not c.startswith(METADATA_PREFIX) or c == "_hw_file"]
-            if req.cursor and req.write in ("merge", "scd2"):
-                superseded += drop_stale(cur, req, target, NEW)
-            written = _write(cur, req, target, cols, meta)
+            written, stale = _write(cur, req, target, cols, meta)
+            superseded += stale
         if req.audit is not None:  # may raise: nothing of this load commits
             req.audit(cur, target)
         rejected = (
@@ -307,21 +306,23 @@ def _fingerprint(cur: duckdb.DuckDBPyConnection, rel: str, collist: str) -> tupl
 
 def _write(
     cur: duckdb.DuckDBPyConnection, req: LoadRequest, target: str, cols: list[str], meta: str
-) -> int:
+) -> tuple[int, int]:
+    """Write NEW into ``target``: the rows written, and those left out as older (by cursor)
+    than the stored row of their key (merge, scd2)."""
     collist = column_list(cols)
     if req.write == "append":
         cur.execute(f"insert into {target} by name select {collist}, {meta} from {NEW}")
-        return _scalar(cur, f"select count(*) from {NEW}")
+        return _scalar(cur, f"select count(*) from {NEW}"), 0
     if req.write == "replace":
         if _fingerprint(cur, NEW, collist) == _fingerprint(cur, target, collist):
-            return 0
+            return 0, 0
         cur.execute(f"delete from {target}")
         cur.execute(f"insert into {target} by name select {collist}, {meta} from {NEW}")
-        return _scalar(cur, f"select count(*) from {NEW}")
+        return _scalar(cur, f"select count(*) from {NEW}"), 0
     current = (
         f"(select * from {target} where {VALID_TO} is null)" if req.write == "scd2" else target
     )
-    # new or changed rows only (the older ones by cursor are gone: _drop_stale)
+    # new or changed rows only, and never older (by cursor) than what is stored
     stored = current
     if req.primary_key:
         # only stored rows whose key is among the new ones can equal a new row: comparing
@@ -331,11 +332,14 @@ def _write(
     cur.execute(
         f"create temp table {DELTA} as select {collist} from {NEW} except select {collist} from {stored}"
     )
+    # in DELTA, not NEW: a stale row differs from the stored one, so it is there, and
+    # DELTA is the few changed rows of a large unchanged extract
+    stale = drop_stale(cur, req, current, DELTA) if req.cursor else 0
     join = same_keys(req.primary_key, "t", "d")
     if req.write == "merge":
         cur.execute(f"delete from {target} t where exists (select 1 from {DELTA} d where {join})")
         cur.execute(f"insert into {target} by name select {collist}, {meta} from {DELTA}")
-        return _scalar(cur, f"select count(*) from {DELTA}")
+        return _scalar(cur, f"select count(*) from {DELTA}"), stale
     # scd2: close the current versions of changed keys (and of vanished keys on full extracts)
     closed = f"exists (select 1 from {DELTA} d where {join})"
     if not req.cursor:
@@ -347,7 +351,7 @@ def _write(
         f"insert into {target} by name select {collist}, {meta}, now() as {VALID_FROM}, "
         f"null::timestamptz as {VALID_TO} from {DELTA}"
     )
-    return _scalar(cur, f"select count(*) from {DELTA}")
+    return _scalar(cur, f"select count(*) from {DELTA}"), stale
 
 
 def _exists(cur: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import duckdb
 
-from headwater.engines.base import VALID_TO, LoadRequest
+from headwater.engines.base import LoadRequest
 from headwater.engines.duckdb.sql import column_list, ident, same_keys
 
 
@@ -49,15 +49,13 @@ def latest_per_key(
     return superseded
 
 
-def drop_stale(cur: duckdb.DuckDBPyConnection, req: LoadRequest, target: str, new: str) -> int:
-    """Delete from ``new`` the rows older (by cursor) than the stored row of their key in
-    ``target``, which they never overwrite; return how many."""
-    current = (
-        f"(select * from {target} where {VALID_TO} is null)" if req.write == "scd2" else target
-    )
+def drop_stale(cur: duckdb.DuckDBPyConnection, req: LoadRequest, current: str, rows: str) -> int:
+    """Delete from ``rows`` (new or changed rows) those older, by cursor, than the row of
+    their key in ``current`` (the table's current rows), which they never overwrite;
+    return how many."""
     c = ident(req.cursor or "")
     row = cur.execute(
-        f"delete from {new} n where exists (select 1 from {current} t "
+        f"delete from {rows} n where exists (select 1 from {current} t "
         f"where {same_keys(req.primary_key, 't', 'n')} and t.{c} > n.{c})"
     ).fetchone()
     return int(row[0]) if row else 0
