@@ -17,6 +17,7 @@ from headwater.errors import ConfigError
 WriteDisposition = Literal["append", "replace", "merge", "scd2"]
 Contract = Literal["evolve", "freeze", "discard_row", "discard_value"]
 Materialization = Literal["view", "table", "incremental"]
+CharPadding = Literal["trim", "keep"]
 
 
 class _Strict(BaseModel):
@@ -44,6 +45,7 @@ class TableOptions(_Strict):
     columns: list[str] | None = None
     query: str | None = None
     initial_value: str | None = None
+    char_padding: CharPadding | None = None  # default: the source's
     checks: list[dict[str, Any]] = Field(default_factory=list)
 
     _pk = field_validator("primary_key", mode="before")(_as_list)
@@ -75,6 +77,9 @@ class SourceSettings(_Strict):
     # itself; tables whose every column it maps exactly), "arrow" (the connector streams
     # Arrow batches), or "auto" (native where it is exact, else arrow)
     transport: Literal["auto", "native", "arrow"] = "auto"
+    # CHAR(n) values of database sources: "trim" (trailing blanks dropped, as the source's
+    # comparisons see them) or "keep" (padded to n, as PostgreSQL stores them)
+    char_padding: CharPadding = "trim"
     schema_: str = Field("raw", alias="schema")
     # CSV options
     delimiter: str | None = None

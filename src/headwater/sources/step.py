@@ -101,6 +101,8 @@ def run_source(
                 until=settings_.end_value if incremental else None,
                 timeout=asset.timeout if asset.timeout is not None else settings.project.timeout,
                 hints=frozenset(state.get(READ_HINTS, [])),
+                char_padding=(spec.options.char_padding if spec.options else None)
+                or settings_.char_padding,
             )
             native = _database_scan(connector, read, engine, settings_.transport, asset, log)
             if native is not None:
