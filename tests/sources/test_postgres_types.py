@@ -145,7 +145,7 @@ TYPES: list[tuple[str, str, str, str, str, Any, Any, str]] = [
     ("c_text_toasted", "text", "repeat('ü', 100000)", "'🦆'", "VARCHAR", "ü" * 100000, "🦆", "{c}"),
     # char(n): PostgreSQL's own text of the value, trailing blanks gone (leading ones kept)
     ("c_char", "char(3)", "' ab'", "''", "VARCHAR", " ab", "", "{c}"),
-    ("c_bpchar", "bpchar", "'a b  '", "' '", "VARCHAR", "a b", "", "{c}"),
+    ("c_bpchar", "bpchar", "E'a b\\t  '", "' '", "VARCHAR", "a b\t", "", "{c}"),  # blanks only
     ("c_varchar", "varchar(5)", "'x'", "''", "VARCHAR", "x", "", "{c}"),
     ("c_enum", "mood", "'happy'", "'sad'", "VARCHAR", "happy", "sad", "{c}"),
     (
