@@ -60,10 +60,10 @@ def test_wrong_password(mariadb_server, tmp_path) -> None:
 def test_unreachable_port_is_transient_and_retried(tmp_path) -> None:
     port = free_port()
     url = f"mysql://headwater:S3cret-pw@127.0.0.1:{port}/shop?connect_timeout=1"
-    error, result = failed_once(tmp_path, url)
+    error, result = failed_once(tmp_path, url, 'tables = ["t"]\nretries = 3')
     assert f"(127.0.0.1:{port}/shop): cannot connect to 127.0.0.1:{port}" in error
     assert "S3cret-pw" not in error
-    assert next(iter(result.steps.values())).attempts == 4  # 3 transient retries
+    assert next(iter(result.steps.values())).attempts == 4  # the 3 configured retries
 
 
 def test_connect_timeout_is_short_and_transient() -> None:
@@ -139,7 +139,9 @@ def test_server_killed_mid_extract_is_retried_to_the_same_result(tmp_path) -> No
             f"from seq_1_to_{ROWS}",
         )
         toml = project_toml(
-            server.url, 'tables = ["big"]\nprimary_key = ["id"]', project="retry_delay = 0.5"
+            server.url,
+            'tables = ["big"]\nprimary_key = ["id"]',
+            project="retry_delay = 0.5\nretries = 3",
         )
         box: dict[str, RunResult] = {}
         runner = threading.Thread(target=lambda: box.update(r=write_and_run(tmp_path / "a", toml)))
@@ -188,7 +190,7 @@ def test_query_killed_mid_extract_is_retried(mariadb_url, tmp_path) -> None:
         "create view k as select id, label from k_data "
         "where (case when id % 2000 = 0 then sleep(0.02) else 0 end) = 0",
     )
-    toml = project_toml(mariadb_url, 'tables = ["k"]', project=FAST_RETRIES)
+    toml = project_toml(mariadb_url, 'tables = ["k"]', project=FAST_RETRIES + "\nretries = 3")
     box: dict[str, RunResult] = {}
     runner = threading.Thread(target=lambda: box.update(r=write_and_run(tmp_path / "p", toml)))
     runner.start()

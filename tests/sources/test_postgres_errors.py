@@ -113,12 +113,13 @@ def test_wrong_password(project_dir: Any, reader: str, postgres_server: Postgres
 def test_unreachable_port_is_transient(project_dir: Any) -> None:
     port = free_port()
     url = f"postgresql://app:{SECRET}@127.0.0.1:{port}/shop"
-    root = project(project_dir, url, ORDERS.format(table="orders", cursor="updated_at"))
+    source = ORDERS.format(table="orders", cursor="updated_at") + "retries = 3\n"
+    root = project(project_dir, url, source)
     started = time.monotonic()
     error, attempts = failed_once(root, SECRET)
     assert error.startswith(f"connection 'pg' (127.0.0.1:{port}/shop): cannot connect:"), error
     assert "Connection refused" in error
-    assert attempts == 4  # the transient retries, with backoff
+    assert attempts == 4  # the configured retries, with backoff
     assert time.monotonic() - started < 20
 
 
@@ -252,7 +253,7 @@ def test_server_killed_mid_extract(project_dir: Any, tmp_path: Path, transport: 
             "timestamptz '2024-01-01' + g * interval '1 second' from generate_series(1, 1000) g",
         )
         source = ORDERS.format(table="events", cursor="updated_at").replace("merge", "append")
-        source += f'transport = "{transport}"\n'
+        source += f'transport = "{transport}"\nretries = 3\n'
         root = project(project_dir, url, source)
         assert run(load_project(root)).status == "success"
         mark = warehouse(root, "select state from _headwater.state")

@@ -35,9 +35,9 @@ Reading a table:
 
 Failures and resuming: a failed extract restarts from the beginning. The whole load,
 rows and watermark, is one warehouse transaction, so a failed attempt leaves nothing
-behind, and the next attempt (the runtime retries lost connections with backoff; errors
-are :class:`~headwater.sources.postgres.errors.LostConnection`, ``transient = True``)
-reads the same window again. An error raised while the warehouse pulls batches is kept
+behind, and the next attempt (the runtime retries a lost connection as the step's
+``retries`` say, with backoff; errors are
+:class:`~headwater.sources.postgres.errors.LostConnection`) reads the same window again. An error raised while the warehouse pulls batches is kept
 in ``failure`` so the step reports it instead of the warehouse's wrapper. Messages name
 the connection as ``connection 'name' (host:port/database)``; the password never
 appears.
