@@ -83,7 +83,9 @@ def test_sigterm_cancels_the_run_records_it_and_exits_143(project_dir):
     assert steps["s.slow"].status == "failed"
     assert steps["s.slow"].error == "interrupted (SIGTERM)"
     assert steps["s.quick"].status == "success"
-    (root / "models/s/slow.sql").write_text("-- headwater:\n--   materialized: table\nselect 1 as s")
+    (root / "models/s/slow.sql").write_text(
+        "-- headwater:\n--   materialized: table\nselect 1 as s"
+    )
     again = retry_run(load_project(root), found.group(1))
     assert again is not None and again.status == "success"
     assert list(again.steps) == ["s.slow"]
