@@ -149,4 +149,5 @@ class RunInterrupted(KeyboardInterrupt):
     @property
     def cause(self) -> str:
         """How the stop is recorded: ``Ctrl-C`` or ``SIGTERM``."""
-        return "Ctrl-C" if self.signum == 2 else "SIGTERM" if self.signum == 15 else f"signal {self.signum}"
+        names = {2: "Ctrl-C", 15: "SIGTERM"}
+        return names.get(self.signum, f"signal {self.signum}")
