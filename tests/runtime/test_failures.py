@@ -158,7 +158,9 @@ def test_step_logs_on_disk(project_dir):
     assert any(" s.good success in " in line for line in run_log)
     assert any(" s.bad failed in " in line and "nosuchcolumn" in line for line in run_log)
     assert any(" s.after_bad upstream_failed: upstream s.bad failed" in line for line in run_log)
-    assert any(" marts.flaky attempt 1 of 2 failed" in line and "retrying" in line for line in run_log)
+    assert any(
+        " marts.flaky attempt 1 of 2 failed" in line and "retrying" in line for line in run_log
+    )
 
 
 LAZY = """
