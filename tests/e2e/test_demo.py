@@ -42,20 +42,19 @@ def planted_found(root) -> dict[str, int]:
                 f'select _hw_check, count(*) from quarantine."{table}" group by 1'
             ).fetchall():
                 by_check[check] = by_check.get(check, 0) + n
-        rejected = dict(
-            con.execute(
-                "select case when error like 'duplicate row%' then 'duplicate' else 'malformed' end, count(*) "
-                "from _headwater.rejected_rows group by 1"
-            ).fetchall()
-        )
+        malformed = con.execute("select count(*) from _headwater.rejected_rows").fetchone()
+        # a re-sent order row is superseded by its later copy: counted, not rejected
+        superseded = con.execute(
+            "select sum(rows_superseded) from _headwater.loads where asset like '%orders'"
+        ).fetchone()
     finally:
         con.close()
     return {
         "unparseable_date": by_check.get("parseable_ordered_at", 0),
         "negative_quantity": by_check.get("positive_quantity", 0),
         "unknown_sku": by_check.get("known_sku", 0),
-        "duplicate_order_id": rejected.get("duplicate", 0),
-        "malformed_line": rejected.get("malformed", 0),
+        "duplicate_order_id": int(superseded[0] or 0) if superseded else 0,
+        "malformed_line": int(malformed[0]) if malformed else 0,
     }
 
 
