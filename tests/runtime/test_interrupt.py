@@ -1,5 +1,6 @@
-"""Ctrl-C during `headwater run`: the running statement is cancelled, the process exits 130
-(not a crash) naming the run, nothing half-built is left, and `retry` finishes the rest."""
+"""Ctrl-C or SIGTERM during `headwater run`: the running statement is cancelled, the process
+exits 130 or 143 (not a crash) naming the run, the run is recorded as interrupted, nothing
+half-built is left, and `retry` finishes the rest."""
 
 from __future__ import annotations
 
@@ -38,7 +39,13 @@ def _default_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
-def test_ctrl_c_cancels_the_run_and_exits_130(project_dir):
+@pytest.mark.parametrize(
+    ("signum", "code", "cause"),
+    [(signal.SIGINT, 130, "Ctrl-C"), (signal.SIGTERM, 143, "SIGTERM")],
+    ids=["ctrl-c", "sigterm"],
+)
+def test_a_stop_signal_cancels_the_run_records_it_and_exits(project_dir, signum, code, cause):
+    """Ctrl-C, and SIGTERM (how schedulers and containers stop a process), alike."""
     root = project_dir(
         {"headwater.toml": "", "models/s/slow.sql": SLOW, "models/s/quick.sql": QUICK}
     )
@@ -56,16 +63,18 @@ def test_ctrl_c_cancels_the_run_and_exits_130(project_dir):
         _wait_for(root, "s.slow started")
         _wait_for(root, "s.quick success")
         time.sleep(0.3)  # inside the slow query
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(signum)
         try:
             out, err = proc.communicate(timeout=60)
         except subprocess.TimeoutExpired:  # hung: say where, for whoever reads the failure
             proc.send_signal(signal.SIGABRT)
             out, err = proc.communicate(timeout=30)
-            pytest.fail(f"no exit 60 s after Ctrl-C; stdout:\n{out}\nstderr:\n{err}")
+            pytest.fail(f"no exit 60 s after {cause}; stdout:\n{out}\nstderr:\n{err}")
     finally:
         proc.kill()
-    assert proc.returncode == 130, (proc.returncode, out, err)
+    # ended by the signal itself it would be -signum: the run handled it and exited
+    assert proc.returncode == code, (proc.returncode, out, err)
+    assert "Traceback" not in err
     found = re.search(r"interrupted: run (\S+) stopped; `headwater retry \1`", err)
     assert found, err
     project = load_project(root)
@@ -75,9 +84,11 @@ def test_ctrl_c_cancels_the_run_and_exits_130(project_dir):
         "-- headwater:\n--   materialized: table\nselect 1 as s"
     )
     with Metastore.open(project.metastore_url) as store:  # not left "running"
+        run = store.get_run(found.group(1))
         steps = {s.step: s for s in store.step_runs(found.group(1))}
+    assert run is not None and run.status == "interrupted"
     assert steps["s.slow"].status == "failed"
-    assert steps["s.slow"].error == "interrupted (Ctrl-C)"
+    assert steps["s.slow"].error == f"interrupted ({cause})"
     assert steps["s.quick"].status == "success"
     again = retry_run(load_project(root), found.group(1))
     assert again is not None and again.status == "success"

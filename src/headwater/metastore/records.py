@@ -20,8 +20,12 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import sqlalchemy as sa
 
-RUN_STATUSES: frozenset[str] = frozenset({"running", "success", "failed", "abandoned"})
-"""Every value ``runs.status`` may hold. ``running`` is the only non-final one."""
+RUN_STATUSES: frozenset[str] = frozenset(
+    {"running", "success", "failed", "interrupted", "abandoned"}
+)
+"""Every value ``runs.status`` may hold. ``running`` is the only non-final one;
+``interrupted``: Ctrl-C or SIGTERM stopped it (its running steps were cancelled);
+``abandoned``: its process died without recording an end."""
 
 STEP_STATUSES: frozenset[str] = frozenset(
     {

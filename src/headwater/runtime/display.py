@@ -14,6 +14,7 @@ from headwater.runtime import Event, RunResult
 _STYLE = {
     "success": "green",
     "failed": "red",
+    "interrupted": "red",
     "timed_out": "red",
     "upstream_failed": "yellow",
     "retrying": "yellow",

@@ -140,7 +140,7 @@ def run(
         return RunResult(run_id, status, state, time.monotonic() - started)
     except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM turned into one by the CLI
         stop = RunInterrupted(run_id, signum=getattr(exc, "signum", signal.SIGINT))
-        store.finish_run(run_id, "failed", unfinished=f"interrupted ({stop.cause})")
+        store.finish_run(run_id, "interrupted", unfinished=f"interrupted ({stop.cause})")
         raise stop from None
     except BaseException as exc:
         store.finish_run(run_id, "failed", unfinished=f"the run stopped: {type(exc).__name__}")
