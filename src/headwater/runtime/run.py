@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import queue
@@ -61,10 +62,9 @@ def run(
     ``full_refresh``: sources reload from scratch and incremental models rebuild whole.
 
     Ctrl-C (or a KeyboardInterrupt carrying ``signum``, SIGTERM's as the CLI raises it)
-    cancels the running steps, waits for them, records the run as failed and raises
+    cancels the running steps, waits for them, records the run as ``interrupted`` and raises
     :class:`~headwater.errors.RunInterrupted` (a KeyboardInterrupt) with the run's id."""
     chosen = names if names is not None else select(project.graph, include, exclude)
-    chosen_set = set(chosen)
     run_id = new_run_id()
     started = time.monotonic()
     stragglers: list[str] = []
@@ -92,35 +92,29 @@ def run(
                 **({"full_refresh": True} if full_refresh else {}),
             },
         )
-        schemas = {project.graph[n].schema for n in chosen if project.graph[n].schema}
-        if any(c.quarantines for n in chosen for c in project.graph[n].checks):
-            schemas.add("quarantine")  # created up front: parallel loads must not race on it
-        engine.ensure_schemas({s for s in schemas if s})
-        preflight(project, chosen, engine)  # a check on a missing column fails before any load
-        history = None
-        if any(c.type == "row_count_anomaly" for n in chosen for c in project.graph[n].checks):
-            from headwater.quality.history import row_count_history
-
-            history = row_count_history(store.engine)
+        _prepare_warehouse(project, chosen, engine)
         logger = StepLogs(project.logs_dir / run_id)
         compiled = CompiledCache(project.state_dir / "cache" / "compiled.json")
+        make_step = functools.partial(
+            step_for,
+            project=project,
+            engine=engine,
+            run_id=run_id,
+            logger=logger,
+            store=store,
+            history=_row_count_history(project, chosen, store),
+            compiled=compiled,
+            full_refresh=full_refresh,
+        )
+        chosen_set = set(chosen)
         steps = [
-            step_for(
+            make_step(
                 project.graph[name],
-                project=project,
-                engine=engine,
-                run_id=run_id,
                 deps=tuple(d for d in project.graph[name].deps if d in chosen_set),
-                logger=logger,
-                store=store,
-                history=history,
-                compiled=compiled,
-                full_refresh=full_refresh,
             )
             for name in chosen
         ]
-        kinds = {s.name: s.kind for s in steps}
-        recorder = _Recorder(store, run_id, kinds, logger, on_event)
+        recorder = _Recorder(store, run_id, {s.name: s.kind for s in steps}, logger, on_event)
         executor = Executor(
             steps, threads=threads or project.settings.project.threads, on_event=recorder
         )
@@ -128,13 +122,7 @@ def run(
             state = executor.run()
         finally:
             stragglers = executor.stragglers
-            try:
-                recorder.close()  # every event recorded before the run is marked finished
-            finally:
-                _report_unwritable(
-                    {**logger.unwritable, recorder.run_log.path: recorder.run_log.failure}
-                )
-                compiled.save()
+            _close_run_files(recorder, logger, compiled)
         status = SUCCESS if all(s.status == SUCCESS for s in state.values()) else "failed"
         store.finish_run(run_id, status)
         return RunResult(run_id, status, state, time.monotonic() - started)
@@ -146,17 +134,50 @@ def run(
         store.finish_run(run_id, "failed", unfinished=f"the run stopped: {type(exc).__name__}")
         raise
     finally:
-        if stragglers:
-            # closing the engine under a running statement crashes the process: it stays
-            # open (and the steps' statements run on) until the process exits
-            _log.warning(
-                "run %s: %s still running (timed out or interrupted); the warehouse stays open",
-                run_id,
-                ", ".join(stragglers),
-            )
-        else:
-            engine.close()
-        store.close()
+        _close(engine, store, run_id, stragglers)
+
+
+def _prepare_warehouse(project: Project, chosen: list[str], engine: Any) -> None:
+    """The schemas the steps write to, and the checks' columns (a check on a missing column
+    fails before any load)."""
+    schemas = {project.graph[n].schema for n in chosen if project.graph[n].schema}
+    if any(c.quarantines for n in chosen for c in project.graph[n].checks):
+        schemas.add("quarantine")  # created up front: parallel loads must not race on it
+    engine.ensure_schemas({s for s in schemas if s})
+    preflight(project, chosen, engine)
+
+
+def _row_count_history(project: Project, chosen: list[str], store: Metastore) -> Any:
+    """The row counts of earlier builds, when a chosen step has a row_count_anomaly check."""
+    if not any(c.type == "row_count_anomaly" for n in chosen for c in project.graph[n].checks):
+        return None
+    from headwater.quality.history import row_count_history
+
+    return row_count_history(store.engine)
+
+
+def _close_run_files(recorder: _Recorder, logger: StepLogs, compiled: CompiledCache) -> None:
+    """Every event recorded before the run is marked finished; then the log files a full
+    disk refused are named, and the compiled SQL is kept for the next run."""
+    try:
+        recorder.close()
+    finally:
+        _report_unwritable({**logger.unwritable, recorder.run_log.path: recorder.run_log.failure})
+        compiled.save()
+
+
+def _close(engine: Any, store: Metastore, run_id: str, stragglers: list[str]) -> None:
+    if stragglers:
+        # closing the engine under a running statement crashes the process: it stays
+        # open (and the steps' statements run on) until the process exits
+        _log.warning(
+            "run %s: %s still running (timed out or interrupted); the warehouse stays open",
+            run_id,
+            ", ".join(stragglers),
+        )
+    else:
+        engine.close()
+    store.close()
 
 
 def _report_unwritable(files: dict[Path, OSError | None]) -> None:
