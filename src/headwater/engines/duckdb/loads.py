@@ -4,7 +4,8 @@ Write dispositions:
 
 - ``append``: insert every new row. Reads are inclusive of the last cursor value; rows at
   that boundary already loaded are recognised by a hash kept in the state, so a row added
-  later with the same cursor value is neither lost nor duplicated.
+  later with the same cursor value is neither lost nor duplicated
+  (:mod:`headwater.engines.duckdb.boundary`).
 - ``replace``: swap the table's content for the extracted rows (skipped when identical, by
   row count and a sum of row hashes: see :func:`_fingerprint`).
 - ``merge``: upsert on the primary key. Rows identical to what the table holds are not
@@ -27,9 +28,9 @@ from __future__ import annotations
 import contextlib
 import json
 from dataclasses import asdict
+from typing import Any
 
 import duckdb
-import pyarrow as pa
 
 from headwater.engines.base import (
     LOAD_ID,
@@ -42,15 +43,14 @@ from headwater.engines.base import (
     LoadResult,
     SchemaChange,
 )
-from headwater.engines.duckdb import contract, database_scan
+from headwater.engines.duckdb import boundary, contract, database_scan
 from headwater.engines.duckdb.sql import (
     column_list,
     fingerprint_query,
-    ident,
     qualified,
     same_keys,
 )
-from headwater.engines.duckdb.stream import register, unregister, write_stream
+from headwater.engines.duckdb.stream import unregister, write_stream
 from headwater.engines.duckdb.superseded import drop_stale, latest_per_key
 from headwater.errors import EngineError, SourceError
 
@@ -70,100 +70,11 @@ def run_load(cur: duckdb.DuckDBPyConnection, asset: str, req: LoadRequest) -> Lo
 def _load(
     cur: duckdb.DuckDBPyConnection, asset: str, req: LoadRequest, target: str, meta: str
 ) -> LoadResult:
-    req_table = (req.schema, req.table)
+    """The load in one transaction: all of it commits, or nothing (temp tables dropped
+    either way)."""
     cur.execute("begin transaction")
     try:
-        if req.before_stage is not None:
-            req.before_stage(cur)
-        if req.full_refresh:  # DuckDB's DDL is transactional: a rollback brings it back
-            cur.execute(f"drop table if exists {target}")
-            if not req.advance_state:  # a backfill window keeps no state: forget the old one
-                cur.execute(f"delete from {STATE_SCHEMA}.state where asset = ?", [asset])
-        # first load, nothing to screen: write straight into the table (no temp copy)
-        direct = req.screen is None and req.write != "scd2" and not _exists(cur, *req_table)
-        staged = target if direct else NEW
-        inserted = _stage(cur, req, into=target if direct else None, meta=meta)
-        rows_read = _scalar(cur, f"select count(*) from {staged}")
-        if inserted is not None and rows_read != inserted:
-            # a safety net under MAX_INSERT_ROWS: DuckDB has lost a stream's rows silently
-            raise EngineError(
-                f"{asset}: the warehouse staged {rows_read} of the {inserted} rows inserted; "
-                "nothing of this load is kept",
-                transient=True,
-            )
-        if req.database_scan is not None and req.database_scan.verify is not None:
-            req.database_scan.verify(cur, staged)  # every extracted row; may refuse the load
-        rejected_before = _scalar(cur, f"select count(*) from {STATE_SCHEMA}.rejected_rows")
-        _record_rejects(cur, asset, req)
-        cols = _data_columns(cur, staged)
-        missing = [
-            k for k in [*req.primary_key, *([req.cursor] if req.cursor else [])] if k not in cols
-        ]
-        if missing and rows_read:
-            raise SourceError(
-                f"{asset}: column {missing[0]!r} (primary key or cursor) is not in the extracted "
-                f"data; columns: {', '.join(cols)}"
-            )
-        cursor_max = _cursor_max(cur, req, cols, staged)
-        boundary_hashes = _boundary_hashes(cur, req, cols, cursor_max, staged)
-        hashed_columns = [c for c in cols if c != "_hw_file"]
-        if req.write == "append" and req.cursor and req.boundary is not None and not direct:
-            _drop_already_loaded(cur, req, cols)
-        superseded = 0
-        changes: list[SchemaChange] = []
-        if req.write in ("merge", "scd2") and req.primary_key:
-            superseded = latest_per_key(cur, req, staged, temp=not direct)
-        if req.screen is not None:
-            req.screen(cur, NEW)
-        if direct:
-            written = _scalar(cur, f"select count(*) from {target}")
-        elif not _exists(cur, *req_table):
-            written = _create(cur, req, target, cols, meta)
-        else:
-            cols, changes = contract.apply(
-                cur,
-                req.contract,
-                contract.diff(cur, NEW, req.schema, req.table),
-                staged=NEW,
-                schema=req.schema,
-                table=req.table,
-                asset=asset,
-                load_id=req.load_id,
-            )
-            cols = [c for c in cols if not c.startswith(METADATA_PREFIX) or c == "_hw_file"]
-            written, stale = _write(cur, req, target, cols, meta)
-            superseded += stale
-        if req.audit is not None:  # may raise: nothing of this load commits
-            req.audit(cur, target)
-        rejected = (
-            _scalar(cur, f"select count(*) from {STATE_SCHEMA}.rejected_rows") - rejected_before
-        )
-        if req.advance_state:
-            state = dict(req.state)
-            if req.cursor and cursor_max is not None:
-                # the window was read with cursor >= old value, so the batch's max is the mark
-                state["cursor"] = cursor_max
-                state["boundary_hashes"] = boundary_hashes
-                state["boundary_columns"] = hashed_columns
-            cur.execute(
-                f"insert or replace into {STATE_SCHEMA}.state values (?, ?, ?, now())",
-                [asset, json.dumps(state, sort_keys=True), req.load_id],
-            )
-        cur.execute(
-            f"insert or replace into {STATE_SCHEMA}.loads (load_id, asset, rows_read, "
-            "rows_written, rows_rejected, rows_superseded, schema_changes, loaded_at, run_id) "
-            "values (?, ?, ?, ?, ?, ?, ?, now(), ?)",
-            [
-                req.load_id,
-                asset,
-                rows_read,
-                written,
-                rejected,
-                superseded,
-                json.dumps([asdict(c) for c in changes]) if changes else None,
-                req.run_id,
-            ],
-        )
+        result = _load_rows(cur, asset, req, target, meta)
         cur.execute("commit")
     except BaseException:
         cur.execute("rollback")
@@ -174,13 +85,146 @@ def _load(
         if req.batches is not None:
             with contextlib.suppress(duckdb.Error):
                 unregister(cur, "_hw_batches")
-    return LoadResult(
+    return result
+
+
+def _load_rows(
+    cur: duckdb.DuckDBPyConnection, asset: str, req: LoadRequest, target: str, meta: str
+) -> LoadResult:
+    """Stage, screen, write and record, inside the caller's transaction."""
+    if req.before_stage is not None:
+        req.before_stage(cur)
+    if req.full_refresh:  # DuckDB's DDL is transactional: a rollback brings it back
+        cur.execute(f"drop table if exists {target}")
+        if not req.advance_state:  # a backfill window keeps no state: forget the old one
+            cur.execute(f"delete from {STATE_SCHEMA}.state where asset = ?", [asset])
+    # first load, nothing to screen: write straight into the table (no temp copy)
+    direct = req.screen is None and req.write != "scd2" and not _exists(cur, req.schema, req.table)
+    staged = target if direct else NEW
+    rows_read = _stage_checked(cur, asset, req, staged, meta, direct=direct)
+    rejected_before = _scalar(cur, f"select count(*) from {STATE_SCHEMA}.rejected_rows")
+    _record_rejects(cur, asset, req)
+    cols = _data_columns(cur, staged)
+    _require_key_columns(asset, req, cols, rows_read)
+    cursor_max = boundary.cursor_max(cur, req, cols, staged)
+    state = boundary.next_state(cur, req, cols, cursor_max, staged)
+    if req.write == "append" and req.cursor and req.boundary is not None and not direct:
+        boundary.drop_already_loaded(cur, req, cols, NEW)
+    superseded = 0
+    if req.write in ("merge", "scd2") and req.primary_key:
+        superseded = latest_per_key(cur, req, staged, temp=not direct)
+    if req.screen is not None:
+        req.screen(cur, NEW)
+    written, stale, changes = _write_staged(cur, asset, req, target, cols, meta, direct=direct)
+    if req.audit is not None:  # may raise: nothing of this load commits
+        req.audit(cur, target)
+    rejected = _scalar(cur, f"select count(*) from {STATE_SCHEMA}.rejected_rows") - rejected_before
+    result = LoadResult(
         rows_read=rows_read,
         rows_written=written,
         rows_rejected=rejected,
         cursor_max=cursor_max,
-        rows_superseded=superseded,
+        rows_superseded=superseded + stale,
         schema_changes=tuple(changes),
+    )
+    _record(cur, asset, req, state, result)
+    return result
+
+
+def _stage_checked(
+    cur: duckdb.DuckDBPyConnection,
+    asset: str,
+    req: LoadRequest,
+    staged: str,
+    meta: str,
+    *,
+    direct: bool,
+) -> int:
+    """Stage the rows into ``staged`` and return how many; refuse a load that lost rows."""
+    inserted = _stage(cur, req, into=staged if direct else None, meta=meta)
+    rows_read = _scalar(cur, f"select count(*) from {staged}")
+    if inserted is not None and rows_read != inserted:
+        # a safety net under MAX_INSERT_ROWS: DuckDB has lost a stream's rows silently
+        raise EngineError(
+            f"{asset}: the warehouse staged {rows_read} of the {inserted} rows inserted; "
+            "nothing of this load is kept",
+            transient=True,
+        )
+    if req.database_scan is not None and req.database_scan.verify is not None:
+        req.database_scan.verify(cur, staged)  # every extracted row; may refuse the load
+    return rows_read
+
+
+def _require_key_columns(asset: str, req: LoadRequest, cols: list[str], rows: int) -> None:
+    missing = [
+        k for k in [*req.primary_key, *([req.cursor] if req.cursor else [])] if k not in cols
+    ]
+    if missing and rows:
+        raise SourceError(
+            f"{asset}: column {missing[0]!r} (primary key or cursor) is not in the extracted "
+            f"data; columns: {', '.join(cols)}"
+        )
+
+
+def _write_staged(
+    cur: duckdb.DuckDBPyConnection,
+    asset: str,
+    req: LoadRequest,
+    target: str,
+    cols: list[str],
+    meta: str,
+    *,
+    direct: bool,
+) -> tuple[int, int, list[SchemaChange]]:
+    """Write the staged rows into ``target``: the rows written, those older (by cursor) than
+    the stored row of their key, and the schema changes the contract dealt with."""
+    if direct:
+        return _scalar(cur, f"select count(*) from {target}"), 0, []
+    if not _exists(cur, req.schema, req.table):
+        return _create(cur, req, target, cols, meta), 0, []
+    cols, changes = contract.apply(
+        cur,
+        req.contract,
+        contract.diff(cur, NEW, req.schema, req.table),
+        staged=NEW,
+        schema=req.schema,
+        table=req.table,
+        asset=asset,
+        load_id=req.load_id,
+    )
+    cols = [c for c in cols if not c.startswith(METADATA_PREFIX) or c == "_hw_file"]
+    written, stale = _write(cur, req, target, cols, meta)
+    return written, stale, changes
+
+
+def _record(
+    cur: duckdb.DuckDBPyConnection,
+    asset: str,
+    req: LoadRequest,
+    state: dict[str, Any] | None,
+    result: LoadResult,
+) -> None:
+    """The asset's new state and the load's line in ``_headwater.loads``."""
+    if state is not None:
+        cur.execute(
+            f"insert or replace into {STATE_SCHEMA}.state values (?, ?, ?, now())",
+            [asset, json.dumps(state, sort_keys=True), req.load_id],
+        )
+    changes = [asdict(c) for c in result.schema_changes]
+    cur.execute(
+        f"insert or replace into {STATE_SCHEMA}.loads (load_id, asset, rows_read, "
+        "rows_written, rows_rejected, rows_superseded, schema_changes, loaded_at, run_id) "
+        "values (?, ?, ?, ?, ?, ?, ?, now(), ?)",
+        [
+            req.load_id,
+            asset,
+            result.rows_read,
+            result.rows_written,
+            result.rows_rejected,
+            result.rows_superseded,
+            json.dumps(changes) if changes else None,
+            req.run_id,
+        ],
     )
 
 
@@ -229,61 +273,6 @@ def _record_rejects(cur: duckdb.DuckDBPyConnection, asset: str, req: LoadRequest
 def _data_columns(cur: duckdb.DuckDBPyConnection, rel: str) -> list[str]:
     names = [row[0] for row in cur.execute(f"describe {rel}").fetchall()]
     return [c for c in names if not c.startswith(METADATA_PREFIX) or c == "_hw_file"]
-
-
-def _cursor_max(
-    cur: duckdb.DuckDBPyConnection, req: LoadRequest, cols: list[str], rel: str
-) -> str | None:
-    if not req.cursor or req.cursor not in cols:
-        return None
-    row = cur.execute(f"select max({ident(req.cursor)})::varchar from {rel}").fetchone()
-    return row[0] if row and row[0] is not None else req.boundary
-
-
-def _row_hash(cols: list[str]) -> str:
-    """Row hash of the source columns (load metadata excluded)."""
-    return "hash(" + ", ".join(ident(c) for c in cols if c != "_hw_file") + ")::varchar"
-
-
-def _boundary_hashes(
-    cur: duckdb.DuckDBPyConnection,
-    req: LoadRequest,
-    cols: list[str],
-    cursor_max: str | None,
-    rel: str,
-) -> list[str]:
-    """Hashes of the rows at the new cursor mark, over this load's columns.
-
-    Reads are inclusive (cursor >= mark), so the staged rows hold every source row at the
-    mark: the next load recognises exactly these as already loaded.
-    """
-    if req.write != "append" or not req.cursor or cursor_max is None:
-        return []
-    found = cur.execute(
-        f"select {_row_hash(cols)} from {rel} where {ident(req.cursor)}::varchar = ?", [cursor_max]
-    ).fetchall()
-    return sorted({r[0] for r in found})
-
-
-def _drop_already_loaded(cur: duckdb.DuckDBPyConnection, req: LoadRequest, cols: list[str]) -> None:
-    seen = req.state.get("boundary_hashes", [])
-    if not seen or not req.cursor:
-        return
-    # hash over the columns of the load that recorded the hashes (the source may have
-    # gained or lost columns since)
-    hashed = [c if c in cols else None for c in req.state.get("boundary_columns", cols)]
-    expr = "hash(" + ", ".join(ident(c) if c else "null" for c in hashed) + ")::varchar"
-    # the hashes as a registered Arrow table, not a list parameter: with 10,000 rows at
-    # the boundary, `in (select unnest(?::varchar[]))` took 2.1 s, this takes milliseconds
-    register(cur, "_hw_seen", pa.table({"h": pa.array(seen, pa.string())}))
-    try:
-        cur.execute(
-            f"delete from {NEW} where {ident(req.cursor)}::varchar = ? and {expr} in "
-            "(select h from _hw_seen)",
-            [req.boundary],
-        )
-    finally:
-        unregister(cur, "_hw_seen")
 
 
 def _create(
