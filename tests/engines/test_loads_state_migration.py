@@ -4,6 +4,7 @@ by ``headwater loads`` before that."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import duckdb
@@ -73,3 +74,6 @@ def test_headwater_loads_reads_a_warehouse_not_yet_migrated(tmp_path: Path) -> N
     (row,) = [ln for ln in shown.stdout.splitlines() if "raw.orders" in ln]
     cells = [c.strip() for c in row.split("│")[1:-1]]
     assert cells[3:7] == ["7", "5", "1", "NULL"]  # rows read, written, rejected, superseded
+    as_json = invoke("loads", "-f", "json", "-p", str(root))
+    (load,) = json.loads(as_json.stdout)
+    assert (load["rows_read"], load["rows_superseded"], load["schema_changes"]) == (7, None, [])

@@ -142,39 +142,78 @@ _LOADS = (
     "null::bigint as rows_read, null::bigint as rows_superseded, null::json as schema_changes "
     "where false)"
 )
-# each recorded change as "column OLD -> NEW: what the contract did" ("new" / "gone" for a
-# column added / no longer in the source)
-_SCHEMA_CHANGES = (
-    'array_to_string(list_transform(from_json(schema_changes, \'[{"column": "VARCHAR", '
-    '"old_type": "VARCHAR", "new_type": "VARCHAR", "action": "VARCHAR"}]\'), lambda c: '
-    "c.column || ' ' || coalesce(c.old_type, 'new') || ' -> ' || coalesce(c.new_type, 'gone') "
-    "|| ': ' || c.action), '; ')"
+_LOAD_FIELDS = (
+    "load_id, asset, run_id, coalesce(rows_read, rows_in) as rows_read, rows_written, "
+    "rows_rejected, rows_superseded, loaded_at, schema_changes::varchar as schema_changes"
+)
+_LOAD_HEADINGS = (
+    "load_id",
+    "asset",
+    "run",
+    "rows read",
+    "rows written",
+    "rows rejected",
+    "rows superseded",
+    "loaded at (UTC)",
+    "schema changes",
 )
 
 
 def print_loads(
     console: Console, project: Project, asset: str | None, limit: int, fmt: str = "table"
 ) -> None:
-    where = ""
+    """What each load brought, newest first. JSON: one object per load with the fields of
+    ``_headwater.loads`` (``loaded_at`` in ISO 8601, ``schema_changes`` a list of objects)."""
+    check_format(fmt, ("table", "json", "csv"))
+    where, params = "", []
     if asset is not None:
         names = [
             a.name for a in project.graph if a.kind == "source" and asset in (a.name, a.short_name)
         ]
         if not names:
             raise UnknownAssetError(f"no source asset {asset!r} (see `headwater graph`)")
-        where = f"where asset = '{names[0]}'"
-    sql = (
-        'select load_id, asset, run_id as run, coalesce(rows_read, rows_in) as "rows read", '
-        'rows_written as "rows written", rows_rejected as "rows rejected", '
-        'rows_superseded as "rows superseded", '
-        "strftime(loaded_at at time zone 'UTC', '%Y-%m-%d %H:%M:%S') as \"loaded at (UTC)\", "
-        f'{_SCHEMA_CHANGES} as "schema changes" '
-        f"from {_LOADS} {where} order by loaded_at desc limit {int(limit)}"
-    )
-    print_query(console, project, sql, check_format(fmt, ("table", "json", "csv")))
+        where, params = "where asset = ?", [names[0]]
+    sql = f"select {_LOAD_FIELDS} from {_LOADS} {where} order by loaded_at desc limit {int(limit)}"
+    columns, rows = _query(project, sql, params)
+    loads = [dict(zip(columns, r, strict=True)) for r in rows]
+    for load in loads:
+        load["schema_changes"] = json.loads(load["schema_changes"] or "[]")
+    if fmt == "json":
+        _json([{**ld, "loaded_at": ld["loaded_at"].isoformat()} for ld in loads])
+        return
+    cells = [
+        (
+            *(ld[c] for c in columns[:7]),
+            f"{ld['loaded_at']:%Y-%m-%d %H:%M:%S}",
+            "; ".join(_schema_change(c) for c in ld["schema_changes"]),
+        )
+        for ld in loads
+    ]
+    _emit(console, list(_LOAD_HEADINGS), cells, fmt)
+
+
+def _schema_change(change: dict[str, Any]) -> str:
+    """``column OLD -> NEW: what the contract did`` (``new`` / ``gone``: a column added /
+    no longer in the source).
+
+    >>> _schema_change({"column": "amount", "old_type": "BIGINT", "new_type": "VARCHAR",
+    ...                 "action": "widened"})
+    'amount BIGINT -> VARCHAR: widened'
+    """
+    old, new = change.get("old_type") or "new", change.get("new_type") or "gone"
+    return f"{change.get('column')} {old} -> {new}: {change.get('action')}"
 
 
 def print_query(console: Console, project: Project, sql: str, fmt: str) -> None:
+    columns, rows = _query(project, sql)
+    if columns:  # a statement that returns nothing prints nothing
+        _emit(console, columns, rows, fmt)
+
+
+def _query(
+    project: Project, sql: str, params: list[Any] | None = None
+) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """Columns and rows of ``sql`` on the warehouse, read-only; instants in UTC."""
     import duckdb
 
     if not project.warehouse_path.exists():
@@ -188,16 +227,16 @@ def print_query(console: Console, project: Project, sql: str, fmt: str) -> None:
         # instants print in UTC, as the warehouse keeps them: the same answer on every machine
         con.execute("set TimeZone = 'UTC'")
         try:
-            rel = con.sql(sql)
-            if rel is None:
-                return
-            columns = rel.columns
+            rel = con.execute(sql, params) if params else con.sql(sql)
+            if rel is None or rel.description is None:
+                return [], []
+            columns = [d[0] for d in rel.description]
             rows = rel.fetchall()  # a SELECT runs here: its errors too
         except duckdb.Error as exc:
             raise EngineError(f"query failed: {str(exc).splitlines()[0]}") from None
     finally:
         con.close()
-    _emit(console, columns, rows, fmt)
+    return columns, rows
 
 
 def _emit(console: Console, columns: list[str], rows: list[tuple[Any, ...]], fmt: str) -> None:
