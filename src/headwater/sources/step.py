@@ -78,49 +78,85 @@ def run_source(
             engine, asset.name, base, spec.settings, root=root, state=state, log=log
         )
     else:
-        conn_name = spec.settings.connection
-        assert conn_name is not None
-        conn = settings.connections[conn_name]
-        url = interpolate_url(conn.url, where=f"connection {conn_name!r}")
-        log.info("connecting to %s", redact(url))
-        connector = connector_for(url, root=root, name=conn_name)
-        me = threading.get_ident()
+        result = _load_database(
+            asset, engine=engine, settings=settings, root=root, base=base, state=state, log=log
+        )
+    _report(asset.name, result, log)
+    return result
+
+
+def _load_database(
+    asset: Asset,
+    *,
+    engine: Engine,
+    settings: ProjectSettings,
+    root: Path,
+    base: LoadRequest,
+    state: dict[str, Any],
+    log: logging.Logger,
+) -> LoadResult:
+    """Read a database source's table or query (the window after ``base.boundary``) and
+    load it: through the warehouse's own scan when it is exact, else Arrow batches."""
+    spec = asset.source
+    assert spec is not None
+    settings_ = spec.settings
+    conn_name = settings_.connection
+    assert conn_name is not None
+    url = interpolate_url(settings.connections[conn_name].url, where=f"connection {conn_name!r}")
+    log.info("connecting to %s", redact(url))
+    connector = connector_for(url, root=root, name=conn_name)
+    me = threading.get_ident()
+    with _reading_lock:
+        _reading[me] = connector
+    try:
+        read = _table_read(asset, settings, state, mark=base.boundary)
+        native = _database_scan(connector, read, engine, settings_.transport, asset, log)
+        if native is not None:
+            sql, scan_ = native
+            request = replace(base, scan_sql=sql, database_scan=scan_, state=dict(state))
+            return _load(engine, asset.name, request, connector)
+        # the cursor's new value is known only after extraction: the engine computes it
+        # inside the load transaction and commits it with the rows
+        return _load_read(engine, asset.name, base, connector, read, state, log)
+    finally:
         with _reading_lock:
-            _reading[me] = connector
-        try:
-            since = (mark if settings_.end_value is None else None) or spec.initial_value
-            if since is not None and mark is not None and settings_.lag:
-                since = minus_lag(since, settings_.lag)
-            read = TableRead(
-                table=spec.table,
-                query=spec.options.query if spec.options else spec.settings.query,
-                columns=spec.options.columns if spec.options else None,
-                cursor=spec.cursor,
-                since=since if incremental else None,
-                inclusive=True,
-                until=settings_.end_value if incremental else None,
-                timeout=asset.timeout if asset.timeout is not None else settings.project.timeout,
-                hints=frozenset(state.get(READ_HINTS, [])),
-                char_padding=(spec.options.char_padding if spec.options else None)
-                or settings_.char_padding,
-            )
-            native = _database_scan(connector, read, engine, settings_.transport, asset, log)
-            if native is not None:
-                sql, scan_ = native
-                request = replace(base, scan_sql=sql, database_scan=scan_, state=dict(state))
-                result = _load(engine, asset.name, request, connector)
-            else:
-                # the cursor's new value is known only after extraction: the engine computes
-                # it inside the load transaction and commits it with the rows
-                result = _load_read(engine, asset.name, base, connector, read, state, log)
-        finally:
-            with _reading_lock:
-                _reading.pop(me, None)
-            connector.close()
+            _reading.pop(me, None)
+        connector.close()
+
+
+def _table_read(
+    asset: Asset, settings: ProjectSettings, state: dict[str, Any], *, mark: str | None
+) -> TableRead:
+    """What to read of a database source: its table or query, the cursor window (from the
+    last mark, less the lag; or the backfill window), the hints the state keeps."""
+    spec = asset.source
+    assert spec is not None
+    settings_ = spec.settings
+    incremental = bool(spec.cursor) and spec.write != "replace"  # replace reads everything
+    since = (mark if settings_.end_value is None else None) or spec.initial_value
+    if since is not None and mark is not None and settings_.lag:
+        since = minus_lag(since, settings_.lag)
+    return TableRead(
+        table=spec.table,
+        query=spec.options.query if spec.options else settings_.query,
+        columns=spec.options.columns if spec.options else None,
+        cursor=spec.cursor,
+        since=since if incremental else None,
+        inclusive=True,
+        until=settings_.end_value if incremental else None,
+        timeout=asset.timeout if asset.timeout is not None else settings.project.timeout,
+        hints=frozenset(state.get(READ_HINTS, [])),
+        char_padding=(spec.options.char_padding if spec.options else None)
+        or settings_.char_padding,
+    )
+
+
+def _report(asset: str, result: LoadResult, log: logging.Logger) -> None:
+    """The step log's account of a load: rejected rows, schema changes, the counts."""
     if result.rows_rejected:
         log.warning("%d rows rejected (see _headwater.rejected_rows)", result.rows_rejected)
     for change in result.schema_changes:
-        log.warning("schema change: %s", change.describe(asset.name))
+        log.warning("schema change: %s", change.describe(asset))
     superseded = result.rows_superseded
     log.info(
         "%d rows read, %d written%s",
@@ -128,7 +164,6 @@ def run_source(
         result.rows_written,
         f", {superseded} superseded by a newer row of their key" if superseded else "",
     )
-    return result
 
 
 READ_HINTS = "read_hints"  # the state's list of TableRead.hints (see Connector.lesson)
