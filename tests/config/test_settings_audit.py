@@ -57,6 +57,13 @@ READ: dict[type[BaseModel], dict[str, tuple[str, str]]] = {
     PipelineSettings: {
         "select": ("cli/app.py", "select"),
         "exclude": ("cli/app.py", "exclude"),
+        "schedule": ("scheduling/intervals.py", "schedule"),
+        "every": ("scheduling/intervals.py", "every"),
+        "timezone": ("scheduling/intervals.py", "timezone"),
+        "start": ("scheduling/intervals.py", "start"),
+        "end": ("scheduling/intervals.py", "end"),
+        "catchup": ("scheduling/intervals.py", "catchup"),
+        "max_active_runs": ("scheduling/intervals.py", "max_active_runs"),
     },
     TableOptions: {
         "primary_key": ("project/asset.py", "primary_key"),
@@ -226,8 +233,11 @@ def test_each_key_its_kind_reads_is_accepted(tmp_path: Path, kind: str) -> None:
 @pytest.mark.parametrize(
     ("toml", "key", "instead"),
     [
-        ('[pipelines.daily]\nselect = ["a"]\ncron = "0 6 * * *"\n', "pipelines.daily.cron", "cron"),
-        ('[pipelines.daily]\ntimezone = "UTC"\n', "pipelines.daily.timezone", "scheduler"),
+        (
+            '[pipelines.daily]\nselect = ["a"]\ncron = "0 6 * * *"\n',
+            "pipelines.daily.cron",
+            'schedule = "0 6 * * *"',
+        ),
         ('[connections.db]\nurl = "x"\noptions = {a = 1}\n', "connections.db.options", "url"),
     ],
 )

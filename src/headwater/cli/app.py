@@ -15,6 +15,7 @@ from typing import Annotated, Any
 import typer
 
 from headwater.cli.busy import warehouse_in_use
+from headwater.cli.export import export_app
 from headwater.cli.options import MultiValueCommand, show_version
 from headwater.errors import HeadwaterError, ProjectError
 
@@ -36,6 +37,7 @@ ExcludeOpt = Annotated[
     list[str] | None, typer.Option("-x", "--exclude", help="Selection to leave out.")
 ]
 FormatOpt = Annotated[str, typer.Option("-f", "--format", help="table or json")]
+app.add_typer(export_app)  # headwater export crontab
 
 
 @app.callback()

@@ -6,11 +6,13 @@ Unknown keys are errors (a typo must not be silently ignored).
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from headwater.config.schedule import check_pipeline_schedule
 from headwater.config.textfile import load_toml, locate_key
 from headwater.errors import ConfigError
 
@@ -187,10 +189,7 @@ _KIND_NAMES = {
 # keys accepted once, or expected by users of other tools, that nothing reads (yet): the
 # error says what to use instead (by the section they appear in)
 UNSUPPORTED: dict[tuple[str, str], str] = {
-    ("pipelines", "cron"): "not supported yet (no scheduler): run `headwater run --pipeline "
-    "NAME` from cron or a systemd timer",
-    ("pipelines", "timezone"): "not supported yet (no scheduler): your scheduler's timezone "
-    "applies",
+    ("pipelines", "cron"): 'not supported: use schedule = "0 6 * * *" (and timezone)',
     ("connections", "options"): "not supported: put connection parameters in the url "
     "(postgresql://...?sslmode=require, mysql://...?ssl-mode=required)",
     ("model", "columns"): "not supported yet (column descriptions are not used): describe "
@@ -218,10 +217,19 @@ class ModelSettings(_Strict):
 
 
 class PipelineSettings(_Strict):
-    """A named selection of the graph (``headwater run --pipeline NAME``)."""
+    """A named selection of the graph (``headwater run --pipeline NAME``), and its schedule
+    (``schedule`` or ``every``; checked by :func:`headwater.config.schedule.check_pipeline_schedule`,
+    used by :mod:`headwater.scheduling`)."""
 
     select: list[str] = Field(default_factory=list)
     exclude: list[str] = Field(default_factory=list)
+    schedule: str | None = None  # cron, 5 fields, in `timezone` ("0 6 * * *")
+    every: str | None = None  # fixed steps from `start` ("15m", "1h")
+    timezone: str = "UTC"  # IANA name
+    start: datetime | date | str | None = None  # in `timezone` unless it has an offset
+    end: datetime | date | str | None = None
+    catchup: Literal["all", "latest", "none"] = "latest"
+    max_active_runs: int = Field(1, ge=1)  # queued or running intervals at once
 
     _lists = field_validator("select", "exclude", mode="before")(_as_list)
 
@@ -261,6 +269,8 @@ def load_settings(path: Path) -> ProjectSettings:
         raise validation_error(path, text, exc) from None
     for name, source in settings.sources.items():
         _check_source_keys(name, source, path, text)
+    for name, pipe in settings.pipelines.items():
+        check_pipeline_schedule(name, pipe, path, text)
     return settings
 
 
