@@ -14,7 +14,6 @@ from typing import Annotated, Any
 
 import typer
 
-from headwater.cli.busy import warehouse_in_use
 from headwater.cli.export import export_app
 from headwater.cli.options import MultiValueCommand, show_version
 from headwater.errors import HeadwaterError, ProjectError
@@ -60,25 +59,9 @@ def _console() -> Any:
 
 
 def _load(project: Path, *, discover: bool = False) -> Any:
-    from headwater.project import load_project
+    from headwater.api import open_project
 
-    if discover:  # wildcard sources never listed yet: list their tables first
-        from headwater.config.settings import load_settings
-
-        toml = project / "headwater.toml"
-        settings = load_settings(toml) if toml.is_file() else None
-        # the connectors (and pyarrow) load only for a project with wildcard sources
-        if settings is not None and any(s.tables == ["*"] for s in settings.sources.values()):
-            from headwater.sources.discover import discover as do_discover
-            from headwater.sources.discover import needs_discovery
-
-            missing = needs_discovery(project.resolve(), settings)
-            if missing:
-                do_discover(project.resolve(), settings, missing)
-    from headwater.engines import sql_validator
-
-    # a model whose SQL the engine would reject fails here, before anything runs
-    return load_project(project, sql_validator=sql_validator("duckdb"))
+    return open_project(project, discover=discover)
 
 
 @app.command()
@@ -162,33 +145,26 @@ def run(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask to confirm.")] = False,
 ) -> None:
     """Run the selected assets and tasks (everything by default)."""
-    from headwater.project import select as do_select
-    from headwater.runtime import run as do_run
+    from headwater import api
     from headwater.runtime.display import RunDisplay, summary
 
     proj = _load(project, discover=True)
-    include, skip = list(select or []), list(exclude or [])
-    if pipeline is not None:
-        if pipeline not in proj.settings.pipelines:
-            raise ProjectError(
-                f"no pipeline {pipeline!r} in headwater.toml (have: {', '.join(proj.settings.pipelines) or 'none'})"
-            )
-        pipe = proj.settings.pipelines[pipeline]
-        include, skip = include + pipe.select, skip + pipe.exclude
-    names = do_select(proj.graph, include, skip)
+    chosen = api.selection(proj, select, exclude, pipeline)
     if full_refresh:
         from headwater.cli.refresh import confirm_full_refresh
 
-        confirm_full_refresh(proj, names, yes=yes)
+        confirm_full_refresh(proj, chosen.names, yes=yes)
     console = _console()
-    with _interruptible(), warehouse_in_use(proj), RunDisplay(console, len(names)) as display:
-        result = do_run(
+    with _interruptible(), RunDisplay(console, len(chosen.names)) as display:
+        result = api.run(
             proj,
-            names=names,
-            include=include,
+            select,
+            exclude,
+            pipeline,
             threads=threads,
             on_event=display,
             full_refresh=full_refresh,
+            trigger="cli",
         )
     summary(console, result)
     if result.status != "success":
@@ -202,13 +178,13 @@ def retry(
     threads: Annotated[int | None, typer.Option("-t", "--threads", min=1)] = None,
 ) -> None:
     """Rerun what failed or did not run in RUN_ID."""
-    from headwater.runtime import retry_run
+    from headwater import api
     from headwater.runtime.display import RunDisplay, summary
 
     proj = _load(project)
     console = _console()
-    with _interruptible(), warehouse_in_use(proj), RunDisplay(console, 0) as display:
-        result = retry_run(proj, run_id, threads=threads, on_event=display)
+    with _interruptible(), RunDisplay(console, 0) as display:
+        result = api.retry(proj, run_id, threads=threads, on_event=display)
     if result is None:
         console.print(f"run {run_id}: every step succeeded, nothing to retry")
         return
@@ -277,9 +253,7 @@ def query(
     """Answer SQL from the warehouse (read-only)."""
     from headwater.cli.history import print_query
 
-    proj = _load(project)
-    with warehouse_in_use(proj):
-        print_query(_console(), proj, sql, format)
+    print_query(_console(), _load(project), sql, format)
 
 
 @app.command(cls=MultiValueCommand)
@@ -330,9 +304,7 @@ def loads(
     """What each load brought: rows read, rows written, rows rejected, when."""
     from headwater.cli.history import print_loads
 
-    proj = _load(project)
-    with warehouse_in_use(proj):
-        print_loads(_console(), proj, asset, limit, format)
+    print_loads(_console(), _load(project), asset, limit, format)
 
 
 @app.command()

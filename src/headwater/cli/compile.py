@@ -9,40 +9,23 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from headwater.project.asset import Asset
-
 
 def compile_command(project: Path, include: list[str], exclude: list[str]) -> str:
     """The plan (steps in execution order) then the compiled SQL of every selected SQL
-    model; a project error (bad SQL, unknown asset, empty selection) raises as for ``run``."""
-    from headwater.engines import sql_validator
-    from headwater.models.compile import compile_sql
-    from headwater.project import load_project, select
+    model (:func:`headwater.api.compile`); a project error (bad SQL, unknown asset, empty
+    selection) raises as for ``run``."""
+    from headwater import api
 
-    loaded = load_project(project, sql_validator=sql_validator("duckdb"), write_cache=False)
-    graph = loaded.graph
-    names = select(graph, include, exclude)
-    out = [f"-- plan: {len(names)} steps, in execution order"]
-    out += [f"--   {i}. {name} ({_kind(graph[name])})" for i, name in enumerate(names, 1)]
-    for name in names:
-        asset = graph[name]
-        if asset.kind != "model":
-            continue
+    plan = api.compile(project, include, exclude)
+    out = [f"-- plan: {len(plan.steps)} steps, in execution order"]
+    out += [f"--   {i}. {name} ({kind})" for i, (name, kind) in enumerate(plan.steps, 1)]
+    for model in plan.models:
         out.append("")
-        if asset.sql is None:
-            out.append(f"-- {name}: Python model {asset.location} (its function builds it)")
+        if model.sql is None:
+            out.append(f"-- {model.name}: Python model {model.location} (its function builds it)")
             continue
-        out.append(f"-- {name}: {_kind(asset)}, {asset.path}")
-        # qualified against the whole graph: an input outside the selection still has a table
-        sql = compile_sql(asset, graph).rstrip()
+        out.append(f"-- {model.name}: {model.kind}, {model.path}")
+        sql = model.sql.rstrip()
         # a last line that is a comment would swallow the ";"
         out.append(sql + ("\n;" if "--" in sql.splitlines()[-1] else ";"))
     return "\n".join(out)
-
-
-def _kind(asset: Asset) -> str:
-    if asset.kind != "model" or asset.model is None:
-        return asset.kind
-    if asset.sql is None:  # a Python model's result is written as a table, never a view
-        return "python " + asset.model.materialized.replace("view", "table")
-    return asset.model.materialized

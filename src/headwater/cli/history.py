@@ -1,4 +1,4 @@
-"""``runs``, ``show`` and ``query``: read the metastore and the warehouse."""
+"""``runs``, ``show``, ``loads`` and ``query``: print what :mod:`headwater.api` reads."""
 
 from __future__ import annotations
 
@@ -11,10 +11,9 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from headwater import api
+from headwater.api.records import RunInfo
 from headwater.cli.options import check_format
-from headwater.errors import EngineError, HeadwaterError, UnknownAssetError
-from headwater.metastore import Metastore
-from headwater.metastore.records import RunRecord, StepRunRecord
 from headwater.project import Project
 
 
@@ -25,14 +24,9 @@ def _secs(start: datetime | None, end: datetime | None) -> str:
 def print_runs(console: Console, project: Project, limit: int, fmt: str = "table") -> None:
     """Recent runs, newest first: kind (run, retry, check), status, what a retry retried."""
     check_format(fmt, ("table", "json"))
-    store = Metastore.open(project.metastore_url)
-    try:
-        store.mark_abandoned()
-        records = store.runs(limit)
-    finally:
-        store.close()
+    records = api.runs(project, limit)
     if fmt == "json":
-        _json([run_json(r) for r in records])
+        _json([r.to_json() for r in records])
         return
     table = Table("run", "kind", "status", "started (UTC)", "took", "trigger", "selection")
     for r in records:
@@ -48,32 +42,12 @@ def print_runs(console: Console, project: Project, limit: int, fmt: str = "table
     console.print(table)
 
 
-def _status(record: RunRecord) -> str:
+def _status(record: RunInfo) -> str:
     # a check run that found a blocking failure built nothing and broke nothing: say so,
     # rather than "failed" next to the runs that build the warehouse
     return (
         "checks failed" if record.kind == "check" and record.status == "failed" else record.status
     )
-
-
-def run_json(record: RunRecord) -> dict[str, Any]:
-    """A run as JSON (instants in ISO 8601 UTC, ``seconds`` None while it runs)."""
-    return {
-        "run_id": record.run_id,
-        "kind": record.kind,
-        "status": record.status,
-        "trigger": record.trigger,
-        "parent_run_id": record.parent_run_id,
-        "pipeline": record.pipeline,
-        "selection": record.selection,
-        "started_at": record.started_at.isoformat(),
-        "finished_at": record.finished_at.isoformat() if record.finished_at else None,
-        "seconds": _seconds(record.started_at, record.finished_at),
-    }
-
-
-def _seconds(start: datetime | None, end: datetime | None) -> float | None:
-    return round((end - start).total_seconds(), 3) if start and end else None
 
 
 def _json(document: Any) -> None:
@@ -85,16 +59,10 @@ def print_run(console: Console, project: Project, run_id: str, fmt: str = "table
     """One run and its steps; the JSON keeps each error whole (the table shows its first
     line, cut at 120 characters)."""
     check_format(fmt, ("table", "json"))
-    store = Metastore.open(project.metastore_url)
-    try:
-        record = store.get_run(run_id)
-        if record is None:
-            raise HeadwaterError(f"no run {run_id!r} (see `headwater runs`)")
-        steps = store.step_runs(record.run_id)
-    finally:
-        store.close()
+    detail = api.show(project, run_id)
+    record, steps = detail.run, detail.steps
     if fmt == "json":
-        _json({"run": run_json(record), "steps": [_step_json(s) for s in steps]})
+        _json(detail.to_json())
         return
     console.print(
         f"{record.kind} {record.run_id}: {_status(record)}, "
@@ -118,34 +86,6 @@ def print_run(console: Console, project: Project, run_id: str, fmt: str = "table
     console.print(table)
 
 
-def _step_json(step: StepRunRecord) -> dict[str, Any]:
-    return {
-        "step": step.step,
-        "kind": step.kind,
-        "status": step.status,
-        "attempts": step.attempts,
-        "started_at": step.started_at.isoformat() if step.started_at else None,
-        "finished_at": step.finished_at.isoformat() if step.finished_at else None,
-        "seconds": _seconds(step.started_at, step.finished_at),
-        "rows_in": step.rows_in,
-        "rows_out": step.rows_out,
-        "error": step.error,
-        "log_path": step.log_path,
-    }
-
-
-# A warehouse not loaded since it was made by an older Headwater has rows_in and lacks the
-# newer columns (the CLI opens it read-only: it is migrated by the next run): UNION BY NAME
-# supplies whichever are missing, as NULL.
-_LOADS = (
-    "(select * from _headwater.loads union all by name select null::bigint as rows_in, "
-    "null::bigint as rows_read, null::bigint as rows_superseded, null::json as schema_changes "
-    "where false)"
-)
-_LOAD_FIELDS = (
-    "load_id, asset, run_id, coalesce(rows_read, rows_in) as rows_read, rows_written, "
-    "rows_rejected, rows_superseded, loaded_at, schema_changes::varchar as schema_changes"
-)
 _LOAD_HEADINGS = (
     "load_id",
     "asset",
@@ -165,27 +105,21 @@ def print_loads(
     """What each load brought, newest first. JSON: one object per load with the fields of
     ``_headwater.loads`` (``loaded_at`` in ISO 8601, ``schema_changes`` a list of objects)."""
     check_format(fmt, ("table", "json", "csv"))
-    where, params = "", []
-    if asset is not None:
-        names = [
-            a.name for a in project.graph if a.kind == "source" and asset in (a.name, a.short_name)
-        ]
-        if not names:
-            raise UnknownAssetError(f"no source asset {asset!r} (see `headwater graph`)")
-        where, params = "where asset = ?", [names[0]]
-    sql = f"select {_LOAD_FIELDS} from {_LOADS} {where} order by loaded_at desc limit {int(limit)}"
-    columns, rows = _query(project, sql, params)
-    loads = [dict(zip(columns, r, strict=True)) for r in rows]
-    for load in loads:
-        load["schema_changes"] = json.loads(load["schema_changes"] or "[]")
+    loads = api.loads(project, asset, limit)
     if fmt == "json":
-        _json([{**ld, "loaded_at": ld["loaded_at"].isoformat()} for ld in loads])
+        _json([ld.to_json() for ld in loads])
         return
     cells = [
         (
-            *(ld[c] for c in columns[:7]),
-            f"{ld['loaded_at']:%Y-%m-%d %H:%M:%S}",
-            "; ".join(_schema_change(c) for c in ld["schema_changes"]),
+            ld.load_id,
+            ld.asset,
+            ld.run_id,
+            ld.rows_read,
+            ld.rows_written,
+            ld.rows_rejected,
+            ld.rows_superseded,
+            f"{ld.loaded_at:%Y-%m-%d %H:%M:%S}",
+            "; ".join(_schema_change(c) for c in ld.schema_changes),
         )
         for ld in loads
     ]
@@ -205,38 +139,10 @@ def _schema_change(change: dict[str, Any]) -> str:
 
 
 def print_query(console: Console, project: Project, sql: str, fmt: str) -> None:
-    columns, rows = _query(project, sql)
+    found = api.query(project, sql)
+    columns, rows = found.columns, found.rows
     if columns:  # a statement that returns nothing prints nothing
         _emit(console, columns, rows, fmt)
-
-
-def _query(
-    project: Project, sql: str, params: list[Any] | None = None
-) -> tuple[list[str], list[tuple[Any, ...]]]:
-    """Columns and rows of ``sql`` on the warehouse, read-only; instants in UTC."""
-    import duckdb
-
-    if not project.warehouse_path.exists():
-        raise HeadwaterError(
-            f"{project.warehouse_path}: no warehouse yet (run `headwater run` first)"
-        )
-    from headwater.engines.duckdb.engine import connect
-
-    con = connect(project.warehouse_path, read_only=True)  # WarehouseBusy while a run writes
-    try:
-        # instants print in UTC, as the warehouse keeps them: the same answer on every machine
-        con.execute("set TimeZone = 'UTC'")
-        try:
-            rel = con.execute(sql, params) if params else con.sql(sql)
-            if rel is None or rel.description is None:
-                return [], []
-            columns = [d[0] for d in rel.description]
-            rows = rel.fetchall()  # a SELECT runs here: its errors too
-        except duckdb.Error as exc:
-            raise EngineError(f"query failed: {str(exc).splitlines()[0]}") from None
-    finally:
-        con.close()
-    return columns, rows
 
 
 def _emit(console: Console, columns: list[str], rows: list[tuple[Any, ...]], fmt: str) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from headwater.api.records import QuarantineListing, ReleaseResult
 from headwater.cli.options import check_format
 from headwater.errors import ProjectError, UnknownAssetError
 from headwater.project import Project
@@ -23,20 +24,14 @@ def run_check_command(
     console: Console, project: Project, include: list[str] | None, exclude: list[str], fmt: str
 ) -> bool:
     """Run the selected assets' checks on the warehouse as it is (a check run, see
-    :func:`headwater.runtime.check_run.run_checks_now`) and print them; True when none
+    :func:`headwater.api.check`) and print them; True when none
     blocks. JSON: one document with every result whole (message and sample untruncated)."""
-    from headwater.runtime.check_run import run_checks_now
+    from headwater import api
 
     check_format(fmt, ("table", "json"))
-    found = run_checks_now(project, include, exclude)
+    found = api.check(project, include, exclude)
     if fmt == "json":
-        document = {
-            "run_id": found.run_id,
-            "ok": found.ok,
-            "skipped": found.skipped,
-            "results": [r.as_dict() for r in found.results],
-        }
-        sys.stdout.write(json.dumps(document, default=str, indent=1) + "\n")
+        sys.stdout.write(json.dumps(found.to_json(), default=str, indent=1) + "\n")
         return found.ok
     for name in found.skipped:
         console.print(f"[yellow]{name}: not built yet, its checks are skipped[/]")
@@ -101,50 +96,27 @@ def quarantine_command(
     check_format(options.format, ("table", "json"))
     if options.rows and (action != "show" or asset is None):
         raise ProjectError("--rows needs one ASSET: headwater quarantine ASSET --rows")
-    from headwater.engines import open_engine
+    from headwater import api
 
-    engine = open_engine(
-        project.settings.project.engine,
-        project.warehouse_path,
-        memory_limit=project.settings.project.memory_limit,
-    )
-    try:
-        if action == "show" and options.rows:
-            _rows(console, engine, asset, options)
-        elif action == "show":
-            _show(console, engine, asset, options.format)
-        elif action == "discard":
-            from headwater.quality import discard
-
-            cur = engine.cursor()
-            cur.execute("begin transaction")
-            n = discard(cur, asset.name, check=options.check, load_id=options.load_id)
-            cur.execute("commit")
-            console.print(f"discarded {n} quarantined rows of {asset.name}")
-        else:
-            _release(
-                console,
-                engine,
-                asset,
-                check=options.check,
-                load_id=options.load_id,
-                force=options.force,
-            )
-    finally:
-        engine.close()
+    if action == "show" and options.rows:
+        found = api.quarantined_rows(
+            project, asset.name, check=options.check, load_id=options.load_id, limit=options.limit
+        )
+        _rows(console, found.columns, found.rows, options.format)
+    elif action == "show":
+        _show(console, api.quarantine(project, asset.name if asset else None), options.format)
+    elif action == "discard":
+        n = api.discard(project, asset.name, check=options.check, load_id=options.load_id)
+        console.print(f"discarded {n} quarantined rows of {asset.name}")
+    else:
+        released = api.release(
+            project, asset.name, check=options.check, load_id=options.load_id, force=options.force
+        )
+        _print_release(console, released)
 
 
-def _rows(console: Console, engine: Any, asset: Any, options: QuarantineOptions) -> None:
-    from headwater.quality.rows import quarantined_rows
-
-    columns, rows = quarantined_rows(
-        engine.cursor(),
-        asset.name,
-        check=options.check,
-        load_id=options.load_id,
-        limit=options.limit,
-    )
-    if options.format == "json":
+def _rows(console: Console, columns: list[str], rows: list[tuple[Any, ...]], fmt: str) -> None:
+    if fmt == "json":
         _json([dict(zip(columns, r, strict=True)) for r in rows])
         return
     table = Table(*columns)
@@ -167,42 +139,15 @@ def _asset(project: Project, name: str) -> Any:
     return found[0]
 
 
-def _show(console: Console, engine: Any, asset: Any, fmt: str) -> None:
-    from headwater.quality import quarantine_summary
-
-    groups = quarantine_summary(engine.cursor(), asset.name if asset else None)
-    rejected = (
-        engine.cursor()
-        .execute(
-            "select asset, error, count(*) from _headwater.rejected_rows "
-            + ("where asset = ? " if asset else "")
-            + "group by all order by 3 desc",
-            [asset.name] if asset else [],
-        )
-        .fetchall()
-    )
+def _show(console: Console, listing: QuarantineListing, fmt: str) -> None:
     if fmt == "json":
-        _json(
-            {
-                "quarantined": [
-                    {
-                        "table": f"quarantine.{g.table}",
-                        "checks": g.checks,
-                        "reason": g.reason,
-                        "rows": g.rows,
-                        "loads": g.loads,
-                        "last_at": g.last_at.isoformat() if g.last_at else None,
-                    }
-                    for g in groups
-                ],
-                "rejected": [{"asset": a, "error": e, "rows": n} for a, e, n in rejected],
-            }
-        )
+        _json(listing.to_json())
         return
+    groups, rejected = listing.quarantined, listing.rejected
     table = Table("table", "checks", "reason", "rows", "loads", "last quarantined (UTC)")
     for g in groups:
         table.add_row(
-            f"quarantine.{g.table}",
+            g.table,
             g.checks,
             g.reason,
             str(g.rows),
@@ -214,62 +159,18 @@ def _show(console: Console, engine: Any, asset: Any, fmt: str) -> None:
         other = Table(
             "asset", "rejected while reading (file lines, duplicates, schema contract)", "rows"
         )
-        for a, error, n in rejected:
-            other.add_row(a, (error or "").split(": Expected")[0][:90], str(n))
+        for r in rejected:
+            other.add_row(r.asset, (r.error or "").split(": Expected")[0][:90], str(r.rows))
         console.print(other)
 
 
-def _release(
-    console: Console,
-    engine: Any,
-    asset: Any,
-    *,
-    check: str | None,
-    load_id: str | None,
-    force: bool,
-) -> None:
-    from headwater.engines.base import LoadRequest
-    from headwater.quality import release
-    from headwater.quality.release import RELEASED
-
-    spec = asset.source
-    outcome: dict[str, Any] = {}
-
-    def prepare(cur: Any) -> None:
-        released = release(
-            cur, asset.name, checks=asset.checks, check=check, load_id=load_id, force=force
-        )
-        outcome["released"] = released
-        if not released.rows:
-            raise _NothingToRelease()
-
-    request = LoadRequest(
-        schema=asset.schema,
-        table=asset.table,
-        load_id=engine.new_load_id(),
-        write=spec.write,
-        primary_key=spec.primary_key,
-        cursor=spec.cursor,
-        scan_sql=f"select * from {RELEASED}",
-        before_stage=prepare,
-        advance_state=False,
-        contract=spec.settings.contract,
-    )
-    try:
-        result = engine.load(asset.name, request)
-    except _NothingToRelease:
-        released = outcome.get("released")
-        still = released.remaining if released else 0
+def _print_release(console: Console, released: ReleaseResult) -> None:
+    if not released.released:
         console.print(
-            f"nothing released from quarantine.{asset.table}: {still} selected rows still fail its checks"
+            f"nothing released from quarantine.{released.table}: {released.remaining} selected rows still fail its checks"
         )
         return
-    released = outcome["released"]
     console.print(
-        f"released {released.rows} rows into {asset.name} ({result.rows_written} written); "
+        f"released {released.released} rows into {released.asset} ({released.written} written); "
         f"{released.remaining} still fail and stay in quarantine"
     )
-
-
-class _NothingToRelease(Exception):
-    pass

@@ -40,6 +40,16 @@ class RunResult:
     def count(self, status: str) -> int:
         return sum(1 for s in self.steps.values() if s.status == status)
 
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready: the run's id, status and seconds, each step's status, attempts and
+        error (its full record, rows included: ``headwater.api.show``)."""
+        steps = {
+            name: {"status": s.status, "attempts": s.attempts, "error": s.error}
+            for name, s in self.steps.items()
+        }
+        out = {"run_id": self.run_id, "status": self.status, "seconds": self.seconds}
+        return {**out, "steps": steps}
+
 
 def new_run_id() -> str:
     """Sortable and unique: ``20261121T063400-1a2b3c``."""

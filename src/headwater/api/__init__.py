@@ -1,0 +1,104 @@
+"""Headwater's Python API: what the ``headwater`` command does, as functions.
+
+The CLI, a scheduler and an HTTP server all call these same functions; they print nothing
+and return records (frozen dataclasses from :mod:`headwater.api.records`, each with a
+``to_json()`` giving a JSON-ready value; :func:`run` and :func:`retry` return
+:class:`~headwater.runtime.RunResult`, whose ``run_id`` :func:`show` reads back).
+``project`` is a :class:`~headwater.project.Project` from :func:`open_project`, or its
+folder (opened on each call).
+
+::
+
+    from headwater import api
+
+    project = api.open_project("shop")
+    result = api.run(project, select=["marts.fct_sales+"])
+    for step in api.show(project, result.run_id).steps:
+        print(step.step, step.status, step.rows_out)
+    print(api.query(project, "select count(*) from marts.fct_sales").rows)
+
+What each raises (every one a :class:`headwater.errors.HeadwaterError`, with its CLI exit
+code; messages are one line and never hold a secret)::
+
+    open_project, compile        ProjectError (ConfigError, SqlParseError,
+                                 UnknownAssetError, CycleError); ConnectionError_ when
+                                 open_project(discover=True) cannot list a database
+    selection                    ProjectError (unknown pipeline), SelectionError
+    run, retry                   as open_project and selection; HeadwaterError (retry: no
+                                 such run), ProjectError (retry of a check run),
+                                 WarehouseBusy (names the run holding the warehouse),
+                                 RunInterrupted (a KeyboardInterrupt: Ctrl-C or SIGTERM
+                                 stopped the run; ``run_id`` attached). Failed steps do
+                                 not raise: ``RunResult.status`` is "failed".
+    check                        HeadwaterError (no warehouse yet), SelectionError,
+                                 EngineError
+    runs, show                   HeadwaterError (show: no such run)
+    query, loads                 HeadwaterError (no warehouse yet), EngineError (the
+                                 statement failed), WarehouseBusy; loads: UnknownAssetError
+    quarantine, quarantined_rows,
+    release, discard             UnknownAssetError (not a source), EngineError,
+                                 WarehouseBusy
+"""
+
+from __future__ import annotations
+
+from headwater.api.history import loads, query, runs, show
+from headwater.api.project import (
+    ProjectLike,
+    Selection,
+    open_project,
+    selection,
+    source_asset,
+    warehouse_in_use,
+)
+from headwater.api.quarantines import discard, quarantine, quarantined_rows, release
+from headwater.api.records import (
+    CheckReport,
+    CompiledModel,
+    CompiledPlan,
+    LoadInfo,
+    QuarantineGroupInfo,
+    QuarantineListing,
+    QueryResult,
+    RejectedInfo,
+    ReleaseResult,
+    RunDetail,
+    RunInfo,
+    StepInfo,
+)
+from headwater.api.running import check, compile, retry, run
+from headwater.runtime import RunResult
+
+__all__ = [
+    "CheckReport",
+    "CompiledModel",
+    "CompiledPlan",
+    "LoadInfo",
+    "ProjectLike",
+    "QuarantineGroupInfo",
+    "QuarantineListing",
+    "QueryResult",
+    "RejectedInfo",
+    "ReleaseResult",
+    "RunDetail",
+    "RunInfo",
+    "RunResult",
+    "Selection",
+    "StepInfo",
+    "check",
+    "compile",
+    "discard",
+    "loads",
+    "open_project",
+    "quarantine",
+    "quarantined_rows",
+    "query",
+    "release",
+    "retry",
+    "run",
+    "runs",
+    "selection",
+    "show",
+    "source_asset",
+    "warehouse_in_use",
+]

@@ -1,0 +1,87 @@
+"""What happened: runs and their steps (the metastore), loads and any read-only SQL (the
+warehouse). Nothing here writes the warehouse; :func:`runs` marks runs whose process died
+as ``abandoned``, as every reader of the history does."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from headwater.api.project import ProjectLike, as_project, source_asset, warehouse_in_use
+from headwater.api.records import LoadInfo, QueryResult, RunDetail, RunInfo, StepInfo
+from headwater.errors import HeadwaterError
+from headwater.metastore import Metastore
+
+
+def runs(project: ProjectLike, limit: int = 20) -> list[RunInfo]:
+    """The ``limit`` most recent runs, newest first (runs, retries and check runs)."""
+    proj = as_project(project)
+    store = Metastore.open(proj.metastore_url)
+    try:
+        store.mark_abandoned()
+        return [RunInfo.from_record(r) for r in store.runs(limit)]
+    finally:
+        store.close()
+
+
+def show(project: ProjectLike, run_id: str) -> RunDetail:
+    """One run and its steps; HeadwaterError when there is no run ``run_id``."""
+    proj = as_project(project)
+    store = Metastore.open(proj.metastore_url)
+    try:
+        record = store.get_run(run_id)
+        if record is None:
+            raise HeadwaterError(f"no run {run_id!r} (see `headwater runs`)")
+        steps = store.step_runs(record.run_id)
+    finally:
+        store.close()
+    return RunDetail(RunInfo.from_record(record), [StepInfo.from_record(s) for s in steps])
+
+
+def query(
+    project: ProjectLike, sql: str, limit: int | None = None, params: list[Any] | None = None
+) -> QueryResult:
+    """Columns and rows of ``sql`` on the warehouse, opened read-only (instants in UTC);
+    at most ``limit`` rows when given. A statement that returns nothing gives no columns.
+    Raises HeadwaterError when there is no warehouse yet, EngineError when DuckDB rejects
+    the statement, WarehouseBusy (naming the run) while a run writes the warehouse."""
+    proj = as_project(project)
+    if not proj.warehouse_path.exists():
+        raise HeadwaterError(f"{proj.warehouse_path}: no warehouse yet (run `headwater run` first)")
+    from headwater.engines.duckdb.read import read_query
+
+    with warehouse_in_use(proj):
+        columns, rows = read_query(proj.warehouse_path, sql, params, limit=limit)
+    return QueryResult(columns, rows)
+
+
+# A warehouse not loaded since it was made by an older Headwater has rows_in and lacks the
+# newer columns (it is opened read-only: it is migrated by the next run): UNION BY NAME
+# supplies whichever are missing, as NULL.
+_LOADS = (
+    "(select * from _headwater.loads union all by name select null::bigint as rows_in, "
+    "null::bigint as rows_read, null::bigint as rows_superseded, null::json as schema_changes "
+    "where false)"
+)
+_LOAD_FIELDS = (
+    "load_id, asset, run_id, coalesce(rows_read, rows_in) as rows_read, rows_written, "
+    "rows_rejected, rows_superseded, loaded_at, schema_changes::varchar as schema_changes"
+)
+
+
+def loads(project: ProjectLike, asset: str | None = None, limit: int = 20) -> list[LoadInfo]:
+    """What each load brought, newest first: every source's, or ``asset``'s (a source's
+    full or short name; UnknownAssetError otherwise). Raises as :func:`query`."""
+    proj = as_project(project)
+    where, params = "", []
+    if asset is not None:
+        where, params = "where asset = ?", [source_asset(proj, asset).name]
+    sql = f"select {_LOAD_FIELDS} from {_LOADS} {where} order by loaded_at desc limit {int(limit)}"
+    found = query(proj, sql, params=params)
+    return [_load(found.columns, row) for row in found.rows]
+
+
+def _load(columns: list[str], row: tuple[Any, ...]) -> LoadInfo:
+    fields = dict(zip(columns, row, strict=True))
+    fields["schema_changes"] = json.loads(fields["schema_changes"] or "[]")
+    return LoadInfo(**fields)

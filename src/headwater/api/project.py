@@ -1,0 +1,127 @@
+"""Opening a project and naming what a command acts on: :func:`open_project`, the
+selection of a run (:func:`selection`, pipelines included), a source asset by name, and
+:func:`warehouse_in_use`, which names the run holding a busy warehouse."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from headwater.errors import ProjectError, UnknownAssetError, WarehouseBusy
+from headwater.project import Project
+from headwater.project.asset import Asset
+
+#: A project: already opened, or its folder.
+ProjectLike = Project | str | os.PathLike[str]
+
+
+def open_project(path: str | os.PathLike[str], *, discover: bool = False) -> Project:
+    """Load the project in folder ``path``, every model's SQL checked by the warehouse's
+    parser (a model DuckDB would reject fails here, before anything runs).
+
+    ``discover``: sources declared ``tables = ["*"]`` whose tables were never listed are
+    listed first (connecting to their databases); without it they have no assets yet.
+    Raises ProjectError (and its subclasses); ConnectionError_ when discovery cannot connect.
+    """
+    root = Path(path)
+    if discover:
+        _discover_missing(root)
+    from headwater.engines import sql_validator
+    from headwater.project import load_project
+
+    return load_project(root, sql_validator=sql_validator("duckdb"))
+
+
+def _discover_missing(root: Path) -> None:
+    """List the tables of wildcard sources never listed yet."""
+    from headwater.config.settings import load_settings
+
+    toml = root / "headwater.toml"
+    settings = load_settings(toml) if toml.is_file() else None
+    # the connectors (and pyarrow) load only for a project with wildcard sources
+    if settings is None or not any(s.tables == ["*"] for s in settings.sources.values()):
+        return
+    from headwater.sources.discover import discover, needs_discovery
+
+    missing = needs_discovery(root.resolve(), settings)
+    if missing:
+        discover(root.resolve(), settings, missing)
+
+
+def as_project(project: ProjectLike, *, discover: bool = False) -> Project:
+    """``project`` itself, or the project opened from that folder (:func:`open_project`)."""
+    if isinstance(project, Project):
+        return project
+    return open_project(project, discover=discover)
+
+
+@dataclass(frozen=True)
+class Selection:
+    """What a run runs: ``names`` in execution order, from the selectors ``include`` and
+    ``exclude`` (a pipeline's own selectors appended to the caller's)."""
+
+    names: list[str]
+    include: list[str]
+    exclude: list[str]
+    pipeline: str | None = None
+
+
+def selection(
+    project: Project,
+    select: list[str] | None = None,
+    exclude: list[str] | None = None,
+    pipeline: str | None = None,
+) -> Selection:
+    """The steps a run of ``select`` minus ``exclude`` (all by default), in a ``pipeline``
+    of headwater.toml when named, would run. Raises ProjectError for an unknown pipeline,
+    SelectionError for a selector that matches nothing."""
+    from headwater.project import select as do_select
+
+    include, skip = list(select or []), list(exclude or [])
+    if pipeline is not None:
+        pipes = project.settings.pipelines
+        if pipeline not in pipes:
+            have = ", ".join(pipes) or "none"
+            raise ProjectError(f"no pipeline {pipeline!r} in headwater.toml (have: {have})")
+        include, skip = include + pipes[pipeline].select, skip + pipes[pipeline].exclude
+    return Selection(do_select(project.graph, include, skip), include, skip, pipeline)
+
+
+def source_asset(project: Project, name: str) -> Asset:
+    """The source asset called ``name`` (its full or short name); UnknownAssetError if none."""
+    found = [a for a in project.graph if a.kind == "source" and name in (a.name, a.short_name)]
+    if not found:
+        raise UnknownAssetError(f"no source asset {name!r} (see `headwater graph`)")
+    return found[0]
+
+
+@contextlib.contextmanager
+def warehouse_in_use(project: Project) -> Iterator[None]:
+    """Re-raise a :class:`WarehouseBusy` of the body naming the run that holds the warehouse
+    (``run X (PID n)``), or the process when no running run has that PID. DuckDB lets one
+    process write the file, or several read it, never both: the metastore records each
+    running run's PID, so the message says which run to wait for."""
+    try:
+        yield
+    except WarehouseBusy as exc:
+        holder = _holder(project, exc.pid)
+        message = f"{exc.path}: the warehouse is in use by {holder}; try again when it is done"
+        raise WarehouseBusy(message, path=exc.path, pid=exc.pid) from None
+
+
+def _holder(project: Project, pid: int | None) -> str:
+    """``run X (PID n)``, ``another process (PID n)`` or ``another process``."""
+    if pid is None:
+        return "another process"
+    from headwater.metastore import Metastore
+
+    run_id = None
+    # best effort: the message stands without the run's id (no metastore, a locked one)
+    with contextlib.suppress(Exception):
+        with Metastore.open(project.metastore_url, busy_timeout_s=2.0) as store:
+            running = [r for r in store.runs(100) if r.status == "running" and r.pid == pid]
+        run_id = running[0].run_id if running else None
+    return f"run {run_id} (PID {pid})" if run_id else f"another process (PID {pid})"

@@ -1,0 +1,40 @@
+"""Read-only answers from the warehouse file: ``headwater query`` and ``headwater loads``.
+
+A separate connection opened read-only, so a query can never change the warehouse; while a
+run writes the file DuckDB refuses it and :func:`read_query` raises
+:class:`~headwater.errors.WarehouseBusy` (see :func:`~headwater.engines.duckdb.engine.connect`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from headwater.engines.duckdb.engine import connect
+from headwater.errors import EngineError
+
+
+def read_query(
+    path: Path, sql: str, params: list[Any] | None = None, *, limit: int | None = None
+) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """Columns and rows of ``sql`` on the warehouse at ``path``, read-only, instants in UTC.
+    At most ``limit`` rows when given. A statement that returns nothing gives ``([], [])``; a statement DuckDB rejects raises
+    :class:`EngineError` with the first line of DuckDB's message."""
+    con = connect(path, read_only=True)  # WarehouseBusy while a run writes
+    try:
+        # instants print in UTC, as the warehouse keeps them: the same answer on every machine
+        con.execute("set TimeZone = 'UTC'")
+        try:
+            rel = con.execute(sql, params) if params else con.sql(sql)
+            if rel is None or rel.description is None:
+                return [], []
+            columns = [d[0] for d in rel.description]
+            # a SELECT runs here: its errors too
+            rows = rel.fetchall() if limit is None else rel.fetchmany(max(limit, 0))
+        except duckdb.Error as exc:
+            raise EngineError(f"query failed: {str(exc).splitlines()[0]}") from None
+    finally:
+        con.close()
+    return columns, rows
