@@ -16,7 +16,15 @@ from headwater.metastore import Metastore, MetastoreError
 from headwater.metastore.migrations import HEAD_REVISION, SCRIPT_LOCATION
 from headwater.metastore.tables import metadata
 
-TABLES = {"runs", "step_runs", "attempts", "watermarks", "check_results", "alembic_version"}
+TABLES = {
+    "runs",
+    "step_runs",
+    "attempts",
+    "watermarks",
+    "check_results",
+    "intervals",
+    "alembic_version",
+}
 
 
 def _open_in_child(url: str) -> tuple[bool, int]:
@@ -59,6 +67,7 @@ def test_opens_skip_alembic_unless_upgrading(sqlite_url: str) -> None:
     engine = sa.create_engine(sqlite_url)
     with engine.begin() as conn:  # as if written by the previous Headwater
         conn.exec_driver_sql("DROP TABLE check_results")
+        conn.exec_driver_sql("DROP TABLE intervals")
         conn.exec_driver_sql("UPDATE alembic_version SET version_num = '0001'")
     engine.dispose()
     assert _open_in_child(sqlite_url) == (True, 0)  # older revision: Alembic upgrades it

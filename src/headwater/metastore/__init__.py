@@ -22,10 +22,12 @@ from typing import TYPE_CHECKING
 
 from headwater.metastore.errors import AmbiguousRunIdError, MetastoreError
 from headwater.metastore.records import (
+    INTERVAL_STATUSES,
     RUN_STATUSES,
     STEP_KINDS,
     STEP_STATUSES,
     AttemptRecord,
+    IntervalRecord,
     RunRecord,
     StepRunRecord,
     WatermarkRecord,
@@ -36,11 +38,13 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ABANDONED_ERROR",
+    "INTERVAL_STATUSES",
     "RUN_STATUSES",
     "STEP_KINDS",
     "STEP_STATUSES",
     "AmbiguousRunIdError",
     "AttemptRecord",
+    "IntervalRecord",
     "Metastore",
     "MetastoreError",
     "RunRecord",

@@ -157,3 +157,30 @@ def _attempt_record(row: sa.Row[Any]) -> AttemptRecord:
 
 def _watermark_record(row: sa.Row[Any]) -> WatermarkRecord:
     return WatermarkRecord(**row._asdict())
+
+
+INTERVAL_STATUSES: frozenset[str] = frozenset(
+    {"queued", "running", "success", "failed", "cancelled"}
+)
+"""Every value ``intervals.status`` may hold: ``queued`` (enqueued, no run yet), ``running``
+(claimed by a run), then one of the final ``success``, ``failed``, ``cancelled``."""
+
+
+@dataclass(frozen=True, slots=True)
+class IntervalRecord:
+    """One scheduled data interval ``[interval_start, interval_end)`` of a pipeline (a row of
+    ``intervals``): its status and the run that claimed it."""
+
+    pipeline: str
+    interval_start: datetime
+    interval_end: datetime
+    status: str
+    run_id: str | None
+    queued_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    attempts: int
+
+
+def _interval_record(row: sa.Row[Any]) -> IntervalRecord:
+    return IntervalRecord(**row._asdict())

@@ -30,6 +30,7 @@ from sqlalchemy.engine import Connection, Engine
 from headwater.metastore import tables as t
 from headwater.metastore.database import open_engine, write_engine
 from headwater.metastore.errors import AmbiguousRunIdError, MetastoreError, is_disk_full
+from headwater.metastore.interval_ledger import IntervalLedger
 from headwater.metastore.processes import _pid_alive
 from headwater.metastore.records import (
     RUN_STATUSES,
@@ -54,9 +55,10 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-class Metastore(StepHistory):
+class Metastore(StepHistory, IntervalLedger):
     """Run history (runs, steps, attempts) and a copy of each asset's watermark. The
-    steps and attempts are written and read by the methods of :class:`StepHistory`.
+    steps and attempts are written and read by the methods of :class:`StepHistory`; the
+    ledger of scheduled intervals by those of :class:`IntervalLedger`.
 
     Open with :meth:`open`; share one instance between threads; :meth:`close` it at the end (or
     use it as a context manager). Every datetime given must be timezone-aware (a naive one raises

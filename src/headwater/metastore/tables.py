@@ -24,6 +24,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
@@ -148,4 +149,22 @@ check_results = Table(
     Column("at", UTCDateTime, nullable=False),
     Index("ix_check_results_asset_at", "asset", "at"),
     Index("ix_check_results_check_name_at", "check_name", "at"),
+)
+
+# The ledger of scheduled data intervals: one row per (pipeline, interval), whose unique key
+# makes "enqueued once" hold across threads, processes and servers sharing the metastore.
+intervals = Table(
+    "intervals",
+    metadata,
+    Column("pipeline", String(200), nullable=False),
+    Column("interval_start", UTCDateTime, nullable=False),
+    Column("interval_end", UTCDateTime, nullable=False),
+    Column("status", String(16), nullable=False),  # queued | running | success | failed | cancelled
+    Column("run_id", String(64), nullable=True),
+    Column("queued_at", UTCDateTime, nullable=False),
+    Column("started_at", UTCDateTime, nullable=True),
+    Column("finished_at", UTCDateTime, nullable=True),
+    Column("attempts", Integer, nullable=False),
+    UniqueConstraint("pipeline", "interval_start", name="uq_intervals_pipeline_interval_start"),
+    Index("ix_intervals_pipeline_status", "pipeline", "status"),
 )
