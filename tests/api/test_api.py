@@ -127,12 +127,12 @@ def test_errors_are_headwater_errors(shop: Path) -> None:
     project = api.open_project(shop)
     with pytest.raises(HeadwaterError, match="no warehouse yet"):
         api.query(project, "select 1")
-    with pytest.raises(ProjectError, match="no pipeline 'nightly'.*have: daily"):
+    with pytest.raises(ProjectError, match=r"no pipeline 'nightly'.*have: daily"):
         api.run(project, pipeline="nightly")
     with pytest.raises(HeadwaterError, match="no run 'nope'"):
         api.show(project, "nope")
     api.run(project)
     with pytest.raises(UnknownAssetError, match="no source asset 'totals'"):
         api.loads(project, "totals")
-    with pytest.raises(ProjectError, match="no headwater.toml"):
+    with pytest.raises(ProjectError, match=r"no headwater\.toml"):
         api.open_project(shop / "missing")
