@@ -40,7 +40,7 @@ READ: dict[type[BaseModel], dict[str, tuple[str, str]]] = {
         "schemas": ("project/loader.py", "schemas"),
         "connections": ("project/loader.py", "connections"),
         "sources": ("project/loader.py", "sources"),
-        "pipelines": ("cli/app.py", "pipelines"),
+        "pipelines": ("api/project.py", "pipelines"),
     },
     ProjectTable: {
         "name": ("project/loader.py", "name"),
@@ -55,8 +55,8 @@ READ: dict[type[BaseModel], dict[str, tuple[str, str]]] = {
     },
     ConnectionSettings: {"url": ("sources/step.py", "url")},
     PipelineSettings: {
-        "select": ("cli/app.py", "select"),
-        "exclude": ("cli/app.py", "exclude"),
+        "select": ("api/project.py", "select"),
+        "exclude": ("api/project.py", "exclude"),
         "schedule": ("scheduling/intervals.py", "schedule"),
         "every": ("scheduling/intervals.py", "every"),
         "timezone": ("scheduling/intervals.py", "timezone"),
