@@ -17,6 +17,12 @@ folder (opened on each call).
         print(step.step, step.status, step.rows_out)
     print(api.query(project, "select count(*) from marts.fct_sales").rows)
 
+A long-lived process (``headwater server``) opens the warehouse once and wraps its work
+in ``with shared_warehouse(project, engine):``: every call above then uses that engine
+(each thread its own cursor) instead of opening the file, so a query answers while a run
+writes; ``run`` then also takes ``run_id`` (a run recorded ``queued``), ``cancel`` (a
+``threading.Event``: stop as Ctrl-C does) and ``params`` (recorded with the run).
+
 What each raises (every one a :class:`headwater.errors.HeadwaterError`, with its CLI exit
 code; messages are one line and never hold a secret)::
 
@@ -48,6 +54,7 @@ from headwater.api.project import (
     Selection,
     open_project,
     selection,
+    shared_warehouse,
     source_asset,
     warehouse_in_use,
 )
@@ -98,6 +105,7 @@ __all__ = [
     "run",
     "runs",
     "selection",
+    "shared_warehouse",
     "show",
     "source_asset",
     "warehouse_in_use",

@@ -7,7 +7,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from headwater.api.project import ProjectLike, as_project, source_asset, warehouse_in_use
+from headwater.api.project import (
+    ProjectLike,
+    as_project,
+    shared_engine,
+    source_asset,
+    warehouse_in_use,
+)
 from headwater.api.records import LoadInfo, QueryResult, RunDetail, RunInfo, StepInfo
 from headwater.errors import HeadwaterError
 from headwater.metastore import Metastore
@@ -48,8 +54,11 @@ def query(
     proj = as_project(project)
     if not proj.warehouse_path.exists():
         raise HeadwaterError(f"{proj.warehouse_path}: no warehouse yet (run `headwater run` first)")
-    from headwater.engines.duckdb.read import read_query
+    from headwater.engines.duckdb.read import read_query, read_query_on
 
+    shared = shared_engine(proj)
+    if shared is not None:  # a server's warehouse: this thread's cursor, never busy
+        return QueryResult(*read_query_on(shared.cursor(), sql, params, limit=limit))
     with warehouse_in_use(proj):
         columns, rows = read_query(proj.warehouse_path, sql, params, limit=limit)
     return QueryResult(columns, rows)

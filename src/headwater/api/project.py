@@ -1,6 +1,7 @@
 """Opening a project and naming what a command acts on: :func:`open_project`, the
-selection of a run (:func:`selection`, pipelines included), a source asset by name, and
-:func:`warehouse_in_use`, which names the run holding a busy warehouse."""
+selection of a run (:func:`selection`, pipelines included), a source asset by name,
+:func:`warehouse_in_use`, which names the run holding a busy warehouse, and
+:func:`shared_warehouse`, by which a server makes every call use its one open warehouse."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from headwater.errors import ProjectError, UnknownAssetError, WarehouseBusy
 from headwater.project import Project
@@ -16,6 +18,32 @@ from headwater.project.asset import Asset
 
 #: A project: already opened, or its folder.
 ProjectLike = Project | str | os.PathLike[str]
+
+# warehouse file -> the engine a long-lived process (``headwater server``) holds open on it
+_SHARED: dict[Path, Any] = {}
+
+
+@contextlib.contextmanager
+def shared_warehouse(project: Project, engine: Any) -> Iterator[None]:
+    """While the body runs, every API call on ``project``'s warehouse in this process (run,
+    retry, check, query, loads, the quarantine calls) uses ``engine``, already open, instead
+    of opening and closing the file itself: DuckDB lets one process write the file, and
+    inside it each thread gets its own cursor, so reads never wait for a run. The caller
+    opened ``engine`` and closes it after the body."""
+    key = project.warehouse_path.resolve()
+    _SHARED[key] = engine
+    try:
+        yield
+    finally:
+        _SHARED.pop(key, None)
+
+
+def shared_engine(project: Project) -> Any | None:
+    """The engine :func:`shared_warehouse` put in place for ``project``'s warehouse; None
+    (the common case: the CLI with no server) when each call opens its own."""
+    if not _SHARED:
+        return None
+    return _SHARED.get(project.warehouse_path.resolve())
 
 
 def open_project(path: str | os.PathLike[str], *, discover: bool = False) -> Project:

@@ -11,7 +11,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from headwater.api.project import ProjectLike, as_project, source_asset, warehouse_in_use
+from headwater.api.project import (
+    ProjectLike,
+    as_project,
+    shared_engine,
+    source_asset,
+    warehouse_in_use,
+)
 from headwater.api.records import (
     QuarantineGroupInfo,
     QuarantineListing,
@@ -31,6 +37,10 @@ _REJECTED = (
 def _engine(project: Project) -> Iterator[Any]:
     from headwater.engines import open_engine
 
+    shared = shared_engine(project)
+    if shared is not None:  # a server's warehouse: used, never closed here
+        yield shared
+        return
     with warehouse_in_use(project):
         engine = open_engine(
             project.settings.project.engine,

@@ -5,10 +5,18 @@ progress reaches the caller through ``on_event`` (executor events), never printe
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-from headwater.api.project import ProjectLike, as_project, selection, warehouse_in_use
+from headwater.api.project import (
+    ProjectLike,
+    as_project,
+    selection,
+    shared_engine,
+    warehouse_in_use,
+)
 from headwater.api.records import CheckReport, CompiledModel, CompiledPlan
 from headwater.project import Project
 from headwater.project.asset import Asset
@@ -27,6 +35,9 @@ def run(
     full_refresh: bool = False,
     on_event: EventHandler | None = None,
     trigger: str = "api",
+    run_id: str | None = None,
+    cancel: threading.Event | None = None,
+    params: dict[str, Any] | None = None,
 ) -> RunResult:
     """Run the selection (see :func:`~headwater.api.selection`; everything by default) and
     record it in the metastore with ``trigger``. A folder is opened with discovery. Returns
@@ -34,7 +45,11 @@ def run(
 
     Raises ProjectError / SelectionError before anything runs; WarehouseBusy (naming the
     run that holds it) when another process writes the warehouse; RunInterrupted (a
-    KeyboardInterrupt, the run's id attached) when Ctrl-C or SIGTERM stopped the run."""
+    KeyboardInterrupt, the run's id attached) when Ctrl-C or SIGTERM stopped the run.
+
+    A server also passes ``run_id`` (a run it recorded ``queued``), ``cancel`` (set from
+    another thread: the run stops as on Ctrl-C) and ``params`` recorded with the run (a
+    scheduled interval's bounds); the pipeline's name is recorded with the run."""
     from headwater.runtime import run as do_run
 
     proj = as_project(project, discover=True)
@@ -48,6 +63,11 @@ def run(
             on_event=on_event,
             full_refresh=full_refresh,
             trigger=trigger,
+            engine=shared_engine(proj),
+            run_id=run_id,
+            cancel=cancel,
+            pipeline=pipeline,
+            extra_params=params,
         )
 
 
@@ -65,7 +85,9 @@ def retry(
 
     proj = as_project(project)
     with warehouse_in_use(proj):
-        return retry_run(proj, run_id, threads=threads, on_event=on_event)
+        return retry_run(
+            proj, run_id, threads=threads, on_event=on_event, engine=shared_engine(proj)
+        )
 
 
 def check(
@@ -76,7 +98,8 @@ def check(
     when there is no warehouse yet, SelectionError for a selector that matches nothing."""
     from headwater.runtime.check_run import run_checks_now
 
-    found = run_checks_now(as_project(project), select, list(exclude or []))
+    proj = as_project(project)
+    found = run_checks_now(proj, select, list(exclude or []), engine=shared_engine(proj))
     return CheckReport(found.run_id, found.ok, list(found.skipped), list(found.results))
 
 

@@ -58,6 +58,19 @@ def _console() -> Any:
     return Console(width=None if sys.stdout.isatty() else 200)
 
 
+def _server(project: Path) -> Any:
+    """The live ``headwater server`` of the project, which then answers the command; None:
+    there is none, the command works in-process as always."""
+    from headwater.cli.remote import server_of
+
+    return server_of(project)
+
+
+def _loaded(project: Path, remote: Any) -> Any:
+    """The project loaded, or only its folder when a server answers for it."""
+    return project if remote is not None else _load(project)
+
+
 def _load(project: Path, *, discover: bool = False) -> Any:
     from headwater.api import open_project
 
@@ -155,17 +168,24 @@ def run(
 
         confirm_full_refresh(proj, chosen.names, yes=yes)
     console = _console()
+    remote = _server(project)
     with _interruptible(), RunDisplay(console, len(chosen.names)) as display:
-        result = api.run(
-            proj,
-            select,
-            exclude,
-            pipeline,
-            threads=threads,
-            on_event=display,
-            full_refresh=full_refresh,
-            trigger="cli",
-        )
+        if remote is not None:  # the server owns the warehouse: queue the run there
+            from headwater.cli.remote import follow_run
+
+            run_id = remote.enqueue(list(select or []), list(exclude or []), pipeline, full_refresh)
+            result = follow_run(remote, run_id, display)
+        else:
+            result = api.run(
+                proj,
+                select,
+                exclude,
+                pipeline,
+                threads=threads,
+                on_event=display,
+                full_refresh=full_refresh,
+                trigger="cli",
+            )
     summary(console, result)
     if result.status != "success":
         raise typer.Exit(5)
@@ -233,7 +253,8 @@ def runs(
     """List recent runs: kind (run, retry, check), status, what a retry retried."""
     from headwater.cli.history import print_runs
 
-    print_runs(_console(), _load(project), limit, format)
+    remote = _server(project)
+    print_runs(_console(), _loaded(project, remote), limit, format, via=remote)
 
 
 @app.command()
@@ -241,7 +262,8 @@ def show(run_id: str, project: ProjectOpt = Path("."), format: FormatOpt = "tabl
     """Show one run: its steps, timings, row counts and errors (whole in JSON)."""
     from headwater.cli.history import print_run
 
-    print_run(_console(), _load(project), run_id, format)
+    remote = _server(project)
+    print_run(_console(), _loaded(project, remote), run_id, format, via=remote)
 
 
 @app.command()
@@ -253,7 +275,8 @@ def query(
     """Answer SQL from the warehouse (read-only)."""
     from headwater.cli.history import print_query
 
-    print_query(_console(), _load(project), sql, format)
+    remote = _server(project)
+    print_query(_console(), _loaded(project, remote), sql, format, via=remote)
 
 
 @app.command(cls=MultiValueCommand)
@@ -304,7 +327,21 @@ def loads(
     """What each load brought: rows read, rows written, rows rejected, when."""
     from headwater.cli.history import print_loads
 
-    print_loads(_console(), _load(project), asset, limit, format)
+    remote = _server(project)
+    print_loads(_console(), _loaded(project, remote), asset, limit, format, via=remote)
+
+
+@app.command()
+def server(
+    project: ProjectOpt = Path("."),
+    port: Annotated[int, typer.Option("--port", help="TCP port (0: any free one).")] = 8765,
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+) -> None:
+    """Run the project's server: it owns the warehouse, runs queued and scheduled runs and
+    answers the HTTP API (and the other commands) until SIGTERM or Ctrl-C."""
+    from headwater.server import serve
+
+    serve(project, host=host, port=port)
 
 
 @app.command()

@@ -1,4 +1,6 @@
-"""``runs``, ``show``, ``loads`` and ``query``: print what :mod:`headwater.api` reads."""
+"""``runs``, ``show``, ``loads`` and ``query``: print what :mod:`headwater.api` reads, or
+what a live server answers (``via``: a :class:`headwater.server.client.Remote`, whose
+readers return the same records)."""
 
 from __future__ import annotations
 
@@ -21,10 +23,12 @@ def _secs(start: datetime | None, end: datetime | None) -> str:
     return f"{(end - start).total_seconds():.2f}s" if start and end else "-"
 
 
-def print_runs(console: Console, project: Project, limit: int, fmt: str = "table") -> None:
+def print_runs(
+    console: Console, project: Project, limit: int, fmt: str = "table", *, via: Any = None
+) -> None:
     """Recent runs, newest first: kind (run, retry, check), status, what a retry retried."""
     check_format(fmt, ("table", "json"))
-    records = api.runs(project, limit)
+    records = (via or api).runs(project, limit)
     if fmt == "json":
         _json([r.to_json() for r in records])
         return
@@ -55,11 +59,13 @@ def _json(document: Any) -> None:
     sys.stdout.write(json.dumps(document, default=str, indent=1) + "\n")
 
 
-def print_run(console: Console, project: Project, run_id: str, fmt: str = "table") -> None:
+def print_run(
+    console: Console, project: Project, run_id: str, fmt: str = "table", *, via: Any = None
+) -> None:
     """One run and its steps; the JSON keeps each error whole (the table shows its first
     line, cut at 120 characters)."""
     check_format(fmt, ("table", "json"))
-    detail = api.show(project, run_id)
+    detail = (via or api).show(project, run_id)
     record, steps = detail.run, detail.steps
     if fmt == "json":
         _json(detail.to_json())
@@ -100,12 +106,18 @@ _LOAD_HEADINGS = (
 
 
 def print_loads(
-    console: Console, project: Project, asset: str | None, limit: int, fmt: str = "table"
+    console: Console,
+    project: Project,
+    asset: str | None,
+    limit: int,
+    fmt: str = "table",
+    *,
+    via: Any = None,
 ) -> None:
     """What each load brought, newest first. JSON: one object per load with the fields of
     ``_headwater.loads`` (``loaded_at`` in ISO 8601, ``schema_changes`` a list of objects)."""
     check_format(fmt, ("table", "json", "csv"))
-    loads = api.loads(project, asset, limit)
+    loads = (via or api).loads(project, asset, limit)
     if fmt == "json":
         _json([ld.to_json() for ld in loads])
         return
@@ -138,8 +150,8 @@ def _schema_change(change: dict[str, Any]) -> str:
     return f"{change.get('column')} {old} -> {new}: {change.get('action')}"
 
 
-def print_query(console: Console, project: Project, sql: str, fmt: str) -> None:
-    found = api.query(project, sql)
+def print_query(console: Console, project: Project, sql: str, fmt: str, *, via: Any = None) -> None:
+    found = (via or api).query(project, sql)
     columns, rows = found.columns, found.rows
     if columns:  # a statement that returns nothing prints nothing
         _emit(console, columns, rows, fmt)

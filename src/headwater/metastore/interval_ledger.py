@@ -103,6 +103,24 @@ class IntervalLedger:
             )
         return result.rowcount == 1
 
+    def requeue_interval(self, pipeline: str, start: datetime, run_id: str) -> bool:
+        """Put the interval of ``pipeline`` at ``start`` that ``run_id`` claimed back to
+        ``queued`` (its run never started or died with its process: a restarted server
+        claims it again). False when it is not running for ``run_id``."""
+        table = t.intervals
+        with self._write() as conn:
+            result = conn.execute(
+                table.update()
+                .where(
+                    table.c.pipeline == pipeline,
+                    table.c.interval_start == start,
+                    table.c.status == "running",
+                    table.c.run_id == run_id,
+                )
+                .values(status="queued", started_at=None)
+            )
+        return result.rowcount == 1
+
     def finish_interval(self, pipeline: str, start: datetime, status: str) -> bool:
         """Set the final ``status`` (``success``, ``failed``, ``cancelled``) of an interval
         still queued or running, finished now. False when it was not active (unknown or

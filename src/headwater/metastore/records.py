@@ -21,9 +21,10 @@ if TYPE_CHECKING:
     import sqlalchemy as sa
 
 RUN_STATUSES: frozenset[str] = frozenset(
-    {"running", "success", "failed", "interrupted", "abandoned"}
+    {"queued", "running", "success", "failed", "interrupted", "abandoned"}
 )
-"""Every value ``runs.status`` may hold. ``running`` is the only non-final one;
+"""Every value ``runs.status`` may hold. ``queued`` (waiting in a server's run queue) and
+``running`` are the non-final ones;
 ``interrupted``: Ctrl-C or SIGTERM stopped it (its running steps were cancelled);
 ``abandoned``: its process died without recording an end."""
 

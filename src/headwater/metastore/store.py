@@ -48,7 +48,7 @@ __all__ = ["ABANDONED_ERROR", "Metastore"]
 ABANDONED_ERROR = "abandoned: process died"
 """``error`` of the steps and attempts of a run found dead by :meth:`Metastore.mark_abandoned`."""
 
-_FINAL_RUN_STATUSES = RUN_STATUSES - {"running"}
+_FINAL_RUN_STATUSES = RUN_STATUSES - {"running", "queued"}
 
 
 def _utcnow() -> datetime:
@@ -180,8 +180,10 @@ class Metastore(StepHistory, IntervalLedger):
         trigger: str = "cli",
         parent_run_id: str | None = None,
         params: Mapping[str, object] | None = None,
+        queued: bool = False,
     ) -> None:
-        """Record a new run, status ``running``, started now, with this process's pid and host.
+        """Record a new run, status ``running`` (``queued`` when ``queued``: a server's queue
+        holds it until :meth:`begin_run`), started now, with this process's pid and host.
 
         ``params`` is stored as JSON (values JSON cannot hold are stored as ``str(value)``);
         callers pass redacted values only. Raises ``ValueError`` if ``run_id`` exists.
@@ -198,7 +200,7 @@ class Metastore(StepHistory, IntervalLedger):
                         selection=selection,
                         trigger=trigger,
                         parent_run_id=parent_run_id,
-                        status="running",
+                        status="queued" if queued else "running",
                         started_at=_utcnow(),
                         finished_at=None,
                         pid=os.getpid(),
@@ -208,6 +210,18 @@ class Metastore(StepHistory, IntervalLedger):
                 )
         except sa.exc.IntegrityError as exc:
             raise ValueError(f"run {run_id!r} already exists in the metastore") from exc
+
+    def begin_run(self, run_id: str, params: Mapping[str, object]) -> bool:
+        """Turn queued run ``run_id`` ``running`` (started now, this process's pid, its
+        ``params`` replaced); False when it is not queued (cancelled meanwhile, or unknown)."""
+        payload = json.dumps(dict(params), sort_keys=True, default=str)
+        with self._write() as conn:
+            result = conn.execute(
+                t.runs.update()
+                .where(t.runs.c.run_id == run_id, t.runs.c.status == "queued")
+                .values(status="running", started_at=_utcnow(), pid=os.getpid(), params=payload)
+            )
+        return result.rowcount == 1
 
     def finish_run(self, run_id: str, status: str, *, unfinished: str | None = None) -> None:
         """Set a run's final status (``success``, ``failed`` or ``abandoned``), finished now.

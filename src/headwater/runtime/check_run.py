@@ -27,10 +27,13 @@ class CheckRun:
         return not any(r.blocking for r in self.results)
 
 
-def run_checks_now(project: Project, include: list[str] | None, exclude: list[str]) -> CheckRun:
+def run_checks_now(
+    project: Project, include: list[str] | None, exclude: list[str], *, engine: Any = None
+) -> CheckRun:
     """Run the checks of the selected assets (those that have checks; quarantine checks are
     left out: they judge rows as they load) and record them as a check run, its status
-    ``failed`` when a check blocks. Raises HeadwaterError when there is no warehouse yet."""
+    ``failed`` when a check blocks. Raises HeadwaterError when there is no warehouse yet.
+    ``engine``: an open warehouse to use (a server's; not closed here)."""
     from headwater.engines import open_engine
     from headwater.metastore import Metastore
     from headwater.quality import blocking, run_checks, validate_columns
@@ -42,11 +45,13 @@ def run_checks_now(project: Project, include: list[str] | None, exclude: list[st
         raise HeadwaterError(
             f"{project.warehouse_path}: no warehouse yet (run `headwater run` first)"
         )
-    engine = open_engine(
-        project.settings.project.engine,
-        project.warehouse_path,
-        memory_limit=project.settings.project.memory_limit,
-    )
+    own_engine = engine is None
+    if own_engine:
+        engine = open_engine(
+            project.settings.project.engine,
+            project.warehouse_path,
+            memory_limit=project.settings.project.memory_limit,
+        )
     store = Metastore.open(project.metastore_url)
     run = CheckRun(new_run_id())
     store.start_run(
@@ -78,6 +83,7 @@ def run_checks_now(project: Project, include: list[str] | None, exclude: list[st
         store.finish_run(run.run_id, "failed", unfinished=f"stopped: {type(exc).__name__}")
         raise
     finally:
-        engine.close()
+        if own_engine:
+            engine.close()
         store.close()
     return run

@@ -34,6 +34,7 @@ from typing import Any
 from headwater.errors import HeadwaterError
 
 MAX_BACKOFF = 60.0
+_CANCEL_POLL = 0.1  # seconds between two looks at a cancel event
 SUCCESS, FAILED, UPSTREAM_FAILED, TIMED_OUT = "success", "failed", "upstream_failed", "timed_out"
 
 
@@ -166,8 +167,11 @@ class Executor:
         threads: int,
         on_event: Callable[[Event], None],
         drain_timeout: float = 30.0,
+        cancel: threading.Event | None = None,
     ) -> None:
         self.steps = {s.name: s for s in steps}
+        # set by another thread (a server stopping a run): acts as Ctrl-C in run()
+        self.cancel = cancel
         self.threads = max(1, threads)
         self.on_event = on_event
         self.drain_timeout = drain_timeout
@@ -224,6 +228,12 @@ class Executor:
                 name = ready.pop(0)
                 running[name] = self._start(name)
             timeout = self._next_wakeup(running, retry_at)
+            if self.cancel is not None:
+                if self.cancel.is_set():
+                    stop = KeyboardInterrupt()
+                    stop.signum = getattr(self.cancel, "signum", 2)  # type: ignore[attr-defined]
+                    raise stop
+                timeout = _CANCEL_POLL if timeout is None else min(timeout, _CANCEL_POLL)
             try:
                 attempt = self._done.get(timeout=timeout)
             except queue.Empty:

@@ -67,41 +67,60 @@ def run(
     parent_run_id: str | None = None,
     on_event: Callable[[Event], None] | None = None,
     full_refresh: bool = False,
+    engine: Any = None,
+    run_id: str | None = None,
+    cancel: threading.Event | None = None,
+    pipeline: str | None = None,
+    extra_params: dict[str, Any] | None = None,
 ) -> RunResult:
     """Run the selected steps (``names`` overrides the selection) and record the run.
     ``full_refresh``: sources reload from scratch and incremental models rebuild whole.
+
+    A server passes its own open ``engine`` (used, never closed: the process keeps one
+    warehouse connection; by default the run opens and closes its own), the ``run_id`` of
+    the run it queued (turned running), a ``cancel`` event (set: stop as Ctrl-C does),
+    the ``pipeline`` and ``extra_params`` recorded with the run (an interval's bounds).
 
     Ctrl-C (or a KeyboardInterrupt carrying ``signum``, SIGTERM's as the CLI raises it)
     cancels the running steps, waits for them, records the run as ``interrupted`` and raises
     :class:`~headwater.errors.RunInterrupted` (a KeyboardInterrupt) with the run's id."""
     chosen = names if names is not None else select(project.graph, include, exclude)
-    run_id = new_run_id()
+    queued, run_id = run_id is not None, run_id or new_run_id()
     started = time.monotonic()
     stragglers: list[str] = []
     store = Metastore.open(project.metastore_url)
+    own_engine = engine is None
     try:  # WarehouseBusy while another run holds the warehouse
-        engine = open_engine(
-            project.settings.project.engine,
-            project.warehouse_path,
-            memory_limit=project.settings.project.memory_limit,
-        )
+        if own_engine:
+            engine = open_engine(
+                project.settings.project.engine,
+                project.warehouse_path,
+                memory_limit=project.settings.project.memory_limit,
+            )
     except BaseException:
         store.close()
         raise
     try:
         store.mark_abandoned()
-        store.start_run(
-            run_id,
-            project=project.name,
-            selection=" ".join(include or []) or None,
-            trigger=trigger,
-            parent_run_id=parent_run_id,
-            params={
-                "steps": chosen,
-                "threads": threads or project.settings.project.threads,
-                **({"full_refresh": True} if full_refresh else {}),
-            },
-        )
+        params = {
+            "steps": chosen,
+            "threads": threads or project.settings.project.threads,
+            **({"full_refresh": True} if full_refresh else {}),
+            **(extra_params or {}),
+        }
+        if queued:
+            if not store.begin_run(run_id, params):
+                raise HeadwaterError(f"run {run_id} is no longer queued (cancelled?)")
+        else:
+            store.start_run(
+                run_id,
+                project=project.name,
+                selection=" ".join(include or []) or None,
+                pipeline=pipeline,
+                trigger=trigger,
+                parent_run_id=parent_run_id,
+                params=params,
+            )
         _prepare_warehouse(project, chosen, engine)
         logger = StepLogs(project.logs_dir / run_id)
         compiled = CompiledCache(project.state_dir / "cache" / "compiled.json")
@@ -126,7 +145,10 @@ def run(
         ]
         recorder = _Recorder(store, run_id, {s.name: s.kind for s in steps}, logger, on_event)
         executor = Executor(
-            steps, threads=threads or project.settings.project.threads, on_event=recorder
+            steps,
+            threads=threads or project.settings.project.threads,
+            on_event=recorder,
+            cancel=cancel,
         )
         try:
             state = executor.run()
@@ -144,7 +166,7 @@ def run(
         store.finish_run(run_id, "failed", unfinished=f"the run stopped: {type(exc).__name__}")
         raise
     finally:
-        _close(engine, store, run_id, stragglers)
+        _close(engine if own_engine else None, store, run_id, stragglers)
 
 
 def _prepare_warehouse(project: Project, chosen: list[str], engine: Any) -> None:
@@ -185,7 +207,7 @@ def _close(engine: Any, store: Metastore, run_id: str, stragglers: list[str]) ->
             run_id,
             ", ".join(stragglers),
         )
-    else:
+    elif engine is not None:  # None: the caller's engine, closed by the caller
         engine.close()
     store.close()
 

@@ -24,17 +24,41 @@ def read_query(
     :class:`EngineError` with the first line of DuckDB's message."""
     con = connect(path, read_only=True)  # WarehouseBusy while a run writes
     try:
-        # instants print in UTC, as the warehouse keeps them: the same answer on every machine
-        con.execute("set TimeZone = 'UTC'")
-        try:
-            rel = con.execute(sql, params) if params else con.sql(sql)
-            if rel is None or rel.description is None:
-                return [], []
-            columns = [d[0] for d in rel.description]
-            # a SELECT runs here: its errors too
-            rows = rel.fetchall() if limit is None else rel.fetchmany(max(limit, 0))
-        except duckdb.Error as exc:
-            raise EngineError(f"query failed: {str(exc).splitlines()[0]}") from None
+        return _fetch(con, sql, params, limit)
     finally:
         con.close()
+
+
+def read_query_on(
+    cursor: duckdb.DuckDBPyConnection,
+    sql: str,
+    params: list[Any] | None = None,
+    *,
+    limit: int | None = None,
+) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """As :func:`read_query`, on ``cursor`` of a warehouse this process already holds open
+    for writing (a server's: runs write through other cursors meanwhile; this one sees what
+    they committed). The statement runs in a transaction that is always rolled back, so a
+    query changes nothing here either."""
+    cursor.execute("begin transaction")
+    try:
+        return _fetch(cursor, sql, params, limit)
+    finally:
+        cursor.execute("rollback")
+
+
+def _fetch(
+    con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None, limit: int | None
+) -> tuple[list[str], list[tuple[Any, ...]]]:
+    # instants print in UTC, as the warehouse keeps them: the same answer on every machine
+    con.execute("set TimeZone = 'UTC'")
+    try:
+        rel = con.execute(sql, params) if params else con.sql(sql)
+        if rel is None or rel.description is None:
+            return [], []
+        columns = [d[0] for d in rel.description]
+        # a SELECT runs here: its errors too
+        rows = rel.fetchall() if limit is None else rel.fetchmany(max(limit, 0))
+    except duckdb.Error as exc:
+        raise EngineError(f"query failed: {str(exc).splitlines()[0]}") from None
     return columns, rows

@@ -1,0 +1,140 @@
+"""The CLI's way through a live server: :func:`connect` finds ``.headwater/server.json``,
+checks that its PID is alive and that ``GET /api/health`` answers; :class:`Remote` then
+asks the server what :mod:`headwater.api` would answer in-process and returns the same
+records. Standard library only (``urllib``): a command without a server pays nothing but
+reading one file.
+
+Errors: the server's ``{"error", "exit_code"}`` is raised as a :class:`HeadwaterError`
+with that message and exit code; a server that stops answering mid-command raises
+:class:`ConnectionError_` naming its URL (never the token).
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.parse
+import urllib.request
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from headwater.api.records import LoadInfo, QueryResult, RunDetail, RunInfo, StepInfo
+from headwater.errors import ConnectionError_, HeadwaterError
+from headwater.server.state import ServerInfo, live_server
+
+STATE_DIR = ".headwater"  # headwater.project.loader.STATE_DIR, without loading the project
+_HEALTH_TIMEOUT_S = 1.0
+
+
+def connect(project_dir: Path) -> Remote | None:
+    """The live server of the project in ``project_dir``; None when there is none (no
+    server.json, a dead PID, or no answer to ``/api/health``): the caller works in-process."""
+    info = live_server(project_dir / STATE_DIR)
+    if info is None:
+        return None
+    remote = Remote(info)
+    try:
+        remote.get("/api/health", timeout=_HEALTH_TIMEOUT_S)
+    except HeadwaterError:
+        return None
+    return remote
+
+
+class Remote:
+    """The HTTP API of a running server, with the signatures of :mod:`headwater.api`'s
+    readers (``project`` is accepted and ignored: the server holds the project)."""
+
+    def __init__(self, info: ServerInfo) -> None:
+        self.info = info
+
+    # ------------------------------------------------------------------ api-shaped reads
+
+    def runs(self, project: Any, limit: int = 20) -> list[RunInfo]:
+        return [_run(r) for r in self.get(f"/api/runs?limit={int(limit)}")]
+
+    def show(self, project: Any, run_id: str) -> RunDetail:
+        found = self.get("/api/runs/" + urllib.parse.quote(run_id, safe=""))
+        return RunDetail(_run(found["run"]), [_step(s) for s in found["steps"]])
+
+    def query(self, project: Any, sql: str, limit: int | None = None) -> QueryResult:
+        found = self.post("/api/query", {"sql": sql, "limit": limit})
+        return QueryResult(found["columns"], [tuple(r) for r in found["rows"]])
+
+    def loads(self, project: Any, asset: str | None = None, limit: int = 20) -> list[LoadInfo]:
+        query = {"limit": str(int(limit)), **({"asset": asset} if asset else {})}
+        found = self.get("/api/loads?" + urllib.parse.urlencode(query))
+        return [LoadInfo(**{**ld, "loaded_at": _at(ld["loaded_at"])}) for ld in found]
+
+    # ------------------------------------------------------------------ runs
+
+    def enqueue(
+        self, select: list[str], exclude: list[str], pipeline: str | None, full_refresh: bool
+    ) -> str:
+        """Queue a run on the server; its id."""
+        body = {
+            "select": select,
+            "exclude": exclude,
+            "pipeline": pipeline,
+            "full_refresh": full_refresh,
+        }
+        return str(self.post("/api/runs", body)["run_id"])
+
+    def cancel(self, run_id: str) -> None:
+        self.post(f"/api/runs/{urllib.parse.quote(run_id, safe='')}/cancel", {})
+
+    # ------------------------------------------------------------------ HTTP
+
+    def get(self, path: str, *, timeout: float = 60.0) -> Any:
+        return self._call(urllib.request.Request(self.info.url + path), timeout)
+
+    def post(self, path: str, body: dict[str, Any], *, timeout: float = 60.0) -> Any:
+        request = urllib.request.Request(
+            self.info.url + path,
+            data=json.dumps(body).encode(),
+            headers={"Content-Type": "application/json"},
+            method="POST",
+        )
+        return self._call(request, timeout)
+
+    def _call(self, request: urllib.request.Request, timeout: float) -> Any:
+        request.add_header("Authorization", f"Bearer {self.info.token}")
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as answer:
+                return json.loads(answer.read())
+        except urllib.error.HTTPError as exc:
+            raise _server_error(exc) from None
+        except (OSError, ValueError) as exc:
+            reason = getattr(exc, "reason", None) or exc
+            raise ConnectionError_(
+                f"headwater server at {self.info.url} (PID {self.info.pid}) did not answer: "
+                f"{reason}"
+            ) from None
+
+
+def _server_error(exc: urllib.error.HTTPError) -> HeadwaterError:
+    try:
+        body = json.loads(exc.read())
+        error = HeadwaterError(str(body["error"]))
+        error.exit_code = int(body.get("exit_code", 1))
+    except (ValueError, KeyError, TypeError, OSError):
+        error = HeadwaterError(f"headwater server answered HTTP {exc.code}")
+    return error
+
+
+def _at(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
+
+
+def _run(j: dict[str, Any]) -> RunInfo:
+    return RunInfo(
+        j["run_id"], j["kind"], j["status"], j["trigger"], j["parent_run_id"], j["pipeline"],
+        j["selection"], datetime.fromisoformat(j["started_at"]), _at(j["finished_at"]),
+    )  # fmt: skip
+
+
+def _step(j: dict[str, Any]) -> StepInfo:
+    return StepInfo(
+        j["step"], j["kind"], j["status"], j["attempts"], _at(j["started_at"]),
+        _at(j["finished_at"]), j["rows_in"], j["rows_out"], j["error"], j["log_path"],
+    )  # fmt: skip

@@ -1,0 +1,144 @@
+"""The server's HTTP API (FastAPI: OpenAPI at ``/openapi.json``): JSON in, the API
+records' ``to_json()`` out. Every endpoint but ``GET /api/health`` requires
+``Authorization: Bearer <token>`` (401 otherwise). A :class:`HeadwaterError` becomes
+``{"error": message, "exit_code": n}`` with 404 (no such run or asset), 409 (the warehouse
+is busy, the run is no longer queued, the server is stopping) or 400 (anything else the
+caller can fix); any other exception a 500 with the exception's type only: never a
+traceback. Endpoints are plain functions: FastAPI runs them on its thread pool, each
+thread with its own warehouse cursor.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from typing import Any
+
+from fastapi import Body, FastAPI, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+
+from headwater import api
+from headwater.api.records import plain
+from headwater.errors import HeadwaterError, UnknownAssetError, WarehouseBusy
+from headwater.project import Project
+from headwater.server.runs import RunQueue, RunRequest
+
+_log = logging.getLogger("headwater.server")
+OPEN_PATHS = frozenset({"/api/health"})
+
+
+class RunBody(BaseModel):
+    """``POST /api/runs``: as ``headwater run``'s options."""
+
+    select: list[str] = []
+    exclude: list[str] = []
+    pipeline: str | None = None
+    full_refresh: bool = False
+
+
+class SelectBody(BaseModel):
+    """``POST /api/check``: the assets whose checks run (all by default)."""
+
+    select: list[str] = []
+    exclude: list[str] = []
+
+
+class QueryBody(BaseModel):
+    """``POST /api/query``: one SQL statement, at most ``limit`` rows."""
+
+    sql: str
+    limit: int | None = None
+
+
+def create_app(project: Project, runs: RunQueue, token: str) -> FastAPI:
+    """The HTTP API of a server holding ``project`` and its run queue ``runs``."""
+    app = FastAPI(title="Headwater server", version="1")
+
+    @app.middleware("http")
+    async def require_token(request: Request, call_next: Any) -> Any:
+        if request.url.path not in OPEN_PATHS:
+            given = request.headers.get("authorization", "")
+            if not secrets.compare_digest(given.encode(), f"Bearer {token}".encode()):
+                return _error("missing or wrong token (see .headwater/server.json)", 1, 401)
+        return await call_next(request)
+
+    @app.exception_handler(HeadwaterError)
+    async def headwater_error(request: Request, exc: HeadwaterError) -> JSONResponse:
+        return _error(str(exc), exc.exit_code, _http_status(exc))
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        _log.error("%s %s: %s", request.method, request.url.path, type(exc).__name__)
+        return _error(f"internal error: {type(exc).__name__}", 1, 500)
+
+    @app.get("/api/health")
+    def health() -> dict[str, Any]:
+        return {"status": "ok", "pid": os.getpid(), "project": project.name}
+
+    @app.get("/api/runs")
+    def list_runs(limit: int = 20) -> list[dict[str, Any]]:
+        return [r.to_json() for r in api.runs(project, limit)]
+
+    @app.post("/api/runs", status_code=202)
+    def enqueue(body: RunBody) -> dict[str, Any]:
+        # a bad selector or pipeline is refused now, not by a run failing later
+        api.selection(project, body.select, body.exclude, body.pipeline)
+        request = RunRequest(body.select, body.exclude, body.pipeline, body.full_refresh)
+        return {"run_id": runs.submit(request), "status": "queued"}
+
+    @app.get("/api/runs/{run_id}")
+    def show(run_id: str) -> dict[str, Any]:
+        return api.show(project, run_id).to_json()
+
+    @app.post("/api/runs/{run_id}/cancel")
+    def cancel(run_id: str) -> dict[str, Any]:
+        found = api.show(project, run_id).run  # 404 for an unknown run
+        if not runs.cancel(found.run_id):
+            raise _Conflict(f"run {found.run_id} is {found.status}: neither queued nor running")
+        return {"run_id": found.run_id, "cancelled": True}
+
+    # columns and rows, not QueryResult.to_json()'s objects: the columns' order and names
+    # survive an empty answer (the CLI prints them)
+    @app.get("/api/query")
+    def query_get(sql: str, limit: int | None = None) -> dict[str, Any]:
+        return _rows(api.query(project, sql, limit))
+
+    @app.post("/api/query")
+    def query_post(body: QueryBody) -> dict[str, Any]:
+        return _rows(api.query(project, body.sql, body.limit))
+
+    @app.get("/api/loads")
+    def loads(asset: str | None = None, limit: int = 20) -> list[dict[str, Any]]:
+        return [ld.to_json() for ld in api.loads(project, asset, limit)]
+
+    @app.post("/api/check")
+    def check(body: SelectBody = Body(default_factory=SelectBody)) -> dict[str, Any]:
+        return api.check(project, body.select or None, body.exclude).to_json()
+
+    @app.get("/api/quarantine")
+    def quarantine(asset: str | None = None) -> dict[str, Any]:
+        return api.quarantine(project, asset).to_json()
+
+    return app
+
+
+def _rows(found: api.QueryResult) -> dict[str, Any]:
+    return {"columns": found.columns, "rows": plain(found.rows)}
+
+
+class _Conflict(HeadwaterError):
+    """The request cannot be done in the run's state (HTTP 409)."""
+
+
+def _http_status(exc: HeadwaterError) -> int:
+    if isinstance(exc, UnknownAssetError) or str(exc).startswith("no run "):
+        return 404
+    if isinstance(exc, WarehouseBusy | _Conflict) or "stopping" in str(exc):
+        return 409
+    return 400
+
+
+def _error(message: str, exit_code: int, status: int) -> JSONResponse:
+    return JSONResponse({"error": message, "exit_code": exit_code}, status_code=status)

@@ -1,0 +1,190 @@
+"""``headwater server``: one long-lived process per project that owns its warehouse.
+
+It opens the DuckDB warehouse once (:func:`headwater.api.shared_warehouse`: every run,
+query, check and quarantine call of the process uses that engine), settles what a killed
+predecessor left (runs, intervals), then runs three things until SIGTERM or SIGINT: the run
+queue's worker, the scheduler loop and the HTTP API (uvicorn, on ``host:port``; port 0
+picks a free one). ``.headwater/server.json`` says where it listens, with the token.
+
+Stopping (SIGTERM, SIGINT): the HTTP server stops taking requests, the scheduler stops, the
+running run is cancelled as Ctrl-C cancels one (its steps interrupted, the run recorded
+``interrupted``, a scheduled interval queued again), queued runs are recorded
+``interrupted``, the warehouse is closed and server.json removed; the process exits 0.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import secrets
+import signal
+import socket
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from headwater import api
+from headwater.errors import ProjectError
+from headwater.metastore import Metastore
+from headwater.project import Project
+from headwater.server.runs import RunQueue, RunRequest
+from headwater.server.scheduler import Scheduler
+from headwater.server.state import (
+    ServerInfo,
+    live_server,
+    pid_alive,
+    remove_info,
+    server_file,
+    write_info,
+)
+
+_log = logging.getLogger("headwater.server")
+
+
+class ServerRunning(ProjectError):
+    """A live server of the project already runs (exit 2)."""
+
+
+def serve(project_dir: Path, *, host: str = "127.0.0.1", port: int = 8765) -> None:
+    """Run the server of the project in ``project_dir`` until SIGTERM or SIGINT. Raises
+    ServerRunning (naming its PID and URL) when one already runs; ProjectError for a
+    project that does not load; WarehouseBusy when another process holds the warehouse."""
+    project = api.open_project(project_dir, discover=True)
+    path = server_file(project.state_dir)
+    running = live_server(project.state_dir)
+    if running is not None:
+        raise ServerRunning(
+            f"a server of this project already runs: PID {running.pid} at {running.url}"
+        )
+    sock = _bind(host, port)
+    url = f"http://{_url_host(host)}:{sock.getsockname()[1]}"
+    info = ServerInfo(url, os.getpid(), secrets.token_urlsafe(32), datetime.now(UTC).isoformat())
+    with _warehouse(project):
+        runs = RunQueue(project)
+        scheduler = Scheduler(project, runs)
+        _recover(project, runs, scheduler)
+        write_info(path, info)
+        try:
+            runs.start()
+            scheduler.start()
+            signum = _serve_http(project, runs, info.token, sock, scheduler)
+        finally:
+            scheduler.stop()
+            runs.stop(signum=_last_signal[0] or int(signal.SIGTERM))
+            remove_info(path, info.pid)
+    _log.info("server stopped (signal %s)", signum)
+
+
+@contextlib.contextmanager
+def _warehouse(project: Project) -> Iterator[None]:
+    """The warehouse opened once for the whole process, and closed last."""
+    from headwater.engines import open_engine
+
+    with api.warehouse_in_use(project):
+        engine = open_engine(
+            project.settings.project.engine,
+            project.warehouse_path,
+            memory_limit=project.settings.project.memory_limit,
+        )
+    try:
+        with api.shared_warehouse(project, engine):
+            yield
+    finally:
+        engine.close()
+
+
+def _recover(project: Project, runs: RunQueue, scheduler: Scheduler) -> None:
+    """What a server killed without stopping left behind: its running runs become
+    ``abandoned`` (as every reader of the history marks them), its queued runs are queued
+    again (a scheduled one is abandoned: its interval is queued again instead)."""
+    with Metastore.open(project.metastore_url) as store:
+        store.mark_abandoned()
+        for record in reversed(store.runs(10_000)):
+            if record.status != "queued" or pid_alive(record.pid or 0):
+                continue
+            asked = record.params.get("request")
+            if "interval_start" in record.params or not isinstance(asked, dict):
+                store.finish_run(record.run_id, "abandoned")
+                continue
+            request = RunRequest(
+                list(asked.get("select") or []),
+                list(asked.get("exclude") or []),
+                asked.get("pipeline"),
+                bool(asked.get("full_refresh")),
+                trigger=record.trigger,
+            )
+            runs.submit(request, record.run_id, recorded=True)
+        scheduler.recover(store)
+
+
+_last_signal: list[int] = [0]
+
+
+def _serve_http(
+    project: Project, runs: RunQueue, token: str, sock: socket.socket, scheduler: Scheduler
+) -> int:
+    """Serve the HTTP API on ``sock`` until a signal; return its number. The signal's
+    handler stops the scheduler and the running run at once, not after the HTTP server's
+    own shutdown."""
+    import uvicorn
+
+    from headwater.server.http import create_app
+
+    class _Server(uvicorn.Server):
+        def capture_signals(self) -> Any:  # uvicorn re-raises the signal after: we exit 0
+            return _signals(self, scheduler, runs)
+
+    config = uvicorn.Config(
+        create_app(project, runs, token), log_level="warning", access_log=False, lifespan="off"
+    )
+    _Server(config).run(sockets=[sock])
+    return _last_signal[0]
+
+
+@contextlib.contextmanager
+def _signals(server: Any, scheduler: Scheduler, runs: RunQueue) -> Iterator[None]:
+    def stop(signum: int, frame: Any) -> None:
+        _last_signal[0] = signum
+        server.should_exit = True
+        # from the handler's thread: no run may start, and the running one stops now
+        threading.Thread(target=_halt, args=(scheduler, runs, signum), daemon=True).start()
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+
+
+def _halt(scheduler: Scheduler, runs: RunQueue, signum: int) -> None:
+    scheduler.stop()
+    runs.stop(signum=signum)
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    """A listening socket on ``host:port`` (0: a free port), made before server.json is
+    written so that the file names the real port."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise ProjectError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    sock.listen(128)
+    sock.set_inheritable(True)
+    return sock
+
+
+def _url_host(host: str) -> str:
+    if host in ("0.0.0.0", ""):
+        return "127.0.0.1"
+    return f"[{host}]" if ":" in host else host

@@ -1,0 +1,115 @@
+"""The server's scheduler loop: every second, for each pipeline with a ``schedule`` or
+``every``, the intervals :func:`headwater.scheduling.due` names are enqueued in the
+metastore's ledger, and each queued interval is claimed and handed to the run queue as a run
+of the pipeline (trigger ``schedule``, the interval's bounds in the run's params:
+``interval_start``, ``interval_end``, ISO 8601 UTC).
+
+Exactly once: the ledger's unique key enqueues an interval once; a claim (``queued`` ->
+``running`` with the run's id) happens before the run is queued; the run's end finishes the
+interval (``success``, ``failed``) or, when the run was stopped (SIGTERM, a cancel), puts it
+back to ``queued``. :meth:`Scheduler.recover`, called once before the loop starts, settles
+what a killed server left: an interval ``running`` whose run never started or died with its
+process goes back to ``queued``; one whose run ended is finished as that run ended. So
+nothing scheduled is lost, and an interval's run succeeds at most once.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import UTC, datetime
+
+from headwater.metastore import Metastore
+from headwater.project import Project
+from headwater.runtime.run import new_run_id
+from headwater.scheduling import Schedule, due, schedule_of
+from headwater.server.runs import RunQueue, RunRequest
+
+_log = logging.getLogger("headwater.server")
+TICK_S = 1.0
+
+
+class Scheduler:
+    """Enqueues and claims the intervals of ``project``'s scheduled pipelines on a thread."""
+
+    def __init__(self, project: Project, runs: RunQueue, *, tick: float = TICK_S) -> None:
+        self.project, self.runs, self.tick = project, runs, tick
+        self.schedules: dict[str, Schedule] = {}
+        for name, pipe in project.settings.pipelines.items():
+            schedule = schedule_of(pipe)
+            if schedule is not None:
+                self.schedules[name] = schedule
+        self.since = datetime.now(UTC)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="hw-scheduler", daemon=True)
+
+    def start(self) -> None:
+        if self.schedules:
+            self._thread.start()
+
+    def stop(self) -> None:
+        """Enqueue and claim nothing more; returns when the current tick is over."""
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join()
+
+    def recover(self, store: Metastore) -> None:
+        """Settle the intervals a server that died (SIGKILL, a crash) left ``running``."""
+        for name in self.schedules:
+            for rec in store.intervals(name, "running"):
+                run = store.get_run(rec.run_id) if rec.run_id else None
+                if run is None or run.status in ("abandoned", "interrupted"):
+                    store.requeue_interval(name, rec.interval_start, rec.run_id or "")
+                elif run.status in ("success", "failed"):
+                    store.finish_interval(name, rec.interval_start, run.status)
+                # queued or running in a live process (another server): left to it
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.tick_once(datetime.now(UTC))
+            except Exception:  # a locked metastore, say: try again next tick
+                _log.exception("scheduler tick failed")
+            self._stop.wait(self.tick)
+
+    def tick_once(self, now: datetime) -> None:
+        """Enqueue what is due at ``now`` and queue a run for each interval this call claims."""
+        with Metastore.open(self.project.metastore_url) as store:
+            for name, schedule in self.schedules.items():
+                if self._stop.is_set():
+                    return
+                starts = {r.interval_start for r in store.intervals(name)}
+                new = due(
+                    schedule,
+                    now,
+                    enqueued=starts,
+                    active=store.active_count(name),
+                    since=self.since,
+                )
+                if new:
+                    store.enqueue_intervals(name, [(i.start, i.end) for i in new])
+                for rec in store.intervals(name, "queued"):
+                    run_id = new_run_id()
+                    if not store.claim_interval(name, rec.interval_start, run_id):
+                        continue  # another claimant took it
+                    self._queue(name, rec.interval_start, rec.interval_end, run_id)
+
+    def _queue(self, name: str, start: datetime, end: datetime, run_id: str) -> None:
+        request = RunRequest(
+            pipeline=name,
+            trigger="schedule",
+            params={"interval_start": start.isoformat(), "interval_end": end.isoformat()},
+            on_done=lambda rid, status: self._finish(name, start, rid, status),
+        )
+        try:
+            self.runs.submit(request, run_id)
+        except Exception:  # stopping: the interval waits for the next server
+            self._finish(name, start, run_id, "interrupted")
+            raise
+
+    def _finish(self, name: str, start: datetime, run_id: str, status: str) -> None:
+        with Metastore.open(self.project.metastore_url) as store:
+            if status in ("success", "failed", "cancelled"):  # cancelled: by a user
+                store.finish_interval(name, start, status)
+            else:  # stopped before or while it ran: it runs again after a restart
+                store.requeue_interval(name, start, run_id)
