@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from headwater.runtime import Event, RunResult
-from headwater.runtime.executor import StepState
 from headwater.server.client import Remote, connect
+
+if TYPE_CHECKING:  # the runtime is imported by follow_run: `runs` without a server stays light
+    from headwater.runtime import Event, RunResult
 
 POLL_S = 0.2
 _FINAL = frozenset({"success", "failed", "interrupted", "abandoned"})
@@ -25,6 +26,8 @@ def follow_run(remote: Remote, run_id: str, display: Any) -> RunResult:
     """Feed ``display`` (a RunDisplay) each step's start and end as the server records
     them, until run ``run_id`` is over; the run's result, as :func:`headwater.api.run`
     returns it. Ctrl-C cancels the run on the server and re-raises."""
+    from headwater.runtime import Event, RunResult, StepState
+
     started: set[str] = set()
     finished: set[str] = set()
     try:
@@ -58,6 +61,8 @@ def follow_run(remote: Remote, run_id: str, display: Any) -> RunResult:
 
 
 def _finished(step: Any) -> Event:
+    from headwater.runtime import Event
+
     assert step.finished_at is not None
     return Event(
         "finished",

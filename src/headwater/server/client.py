@@ -4,6 +4,8 @@ asks the server what :mod:`headwater.api` would answer in-process and returns th
 records. Standard library only (``urllib``): a command without a server pays nothing but
 reading one file.
 
+urllib.request is imported only once a live server is found.
+
 Errors: the server's ``{"error", "exit_code"}`` is raised as a :class:`HeadwaterError`
 with that message and exit code; a server that stops answering mid-command raises
 :class:`ConnectionError_` naming its URL (never the token).
@@ -12,16 +14,18 @@ with that message and exit code; a server that stops answering mid-command raise
 from __future__ import annotations
 
 import json
-import urllib.error
-import urllib.parse
-import urllib.request
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, urlencode
 
 from headwater.api.records import LoadInfo, QueryResult, RunDetail, RunInfo, StepInfo
 from headwater.errors import ConnectionError_, HeadwaterError
 from headwater.server.state import ServerInfo, live_server
+
+if TYPE_CHECKING:
+    import urllib.error
+    import urllib.request
 
 STATE_DIR = ".headwater"  # headwater.project.loader.STATE_DIR, without loading the project
 _HEALTH_TIMEOUT_S = 1.0
@@ -54,7 +58,7 @@ class Remote:
         return [_run(r) for r in self.get(f"/api/runs?limit={int(limit)}")]
 
     def show(self, project: Any, run_id: str) -> RunDetail:
-        found = self.get("/api/runs/" + urllib.parse.quote(run_id, safe=""))
+        found = self.get("/api/runs/" + quote(run_id, safe=""))
         return RunDetail(_run(found["run"]), [_step(s) for s in found["steps"]])
 
     def query(self, project: Any, sql: str, limit: int | None = None) -> QueryResult:
@@ -63,7 +67,7 @@ class Remote:
 
     def loads(self, project: Any, asset: str | None = None, limit: int = 20) -> list[LoadInfo]:
         query = {"limit": str(int(limit)), **({"asset": asset} if asset else {})}
-        found = self.get("/api/loads?" + urllib.parse.urlencode(query))
+        found = self.get("/api/loads?" + urlencode(query))
         return [LoadInfo(**{**ld, "loaded_at": _at(ld["loaded_at"])}) for ld in found]
 
     # ------------------------------------------------------------------ runs
@@ -81,14 +85,18 @@ class Remote:
         return str(self.post("/api/runs", body)["run_id"])
 
     def cancel(self, run_id: str) -> None:
-        self.post(f"/api/runs/{urllib.parse.quote(run_id, safe='')}/cancel", {})
+        self.post(f"/api/runs/{quote(run_id, safe='')}/cancel", {})
 
     # ------------------------------------------------------------------ HTTP
 
     def get(self, path: str, *, timeout: float = 60.0) -> Any:
+        import urllib.request
+
         return self._call(urllib.request.Request(self.info.url + path), timeout)
 
     def post(self, path: str, body: dict[str, Any], *, timeout: float = 60.0) -> Any:
+        import urllib.request
+
         request = urllib.request.Request(
             self.info.url + path,
             data=json.dumps(body).encode(),
@@ -98,6 +106,10 @@ class Remote:
         return self._call(request, timeout)
 
     def _call(self, request: urllib.request.Request, timeout: float) -> Any:
+        # imported here: a command with no live server never loads urllib.request
+        import urllib.error
+        import urllib.request
+
         request.add_header("Authorization", f"Bearer {self.info.token}")
         try:
             with urllib.request.urlopen(request, timeout=timeout) as answer:
