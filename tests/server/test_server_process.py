@@ -110,3 +110,23 @@ def test_sigterm_stops_the_server_and_records_the_run_interrupted(server: Server
     assert "SIGTERM" in (steps[0].error or "")
     # the warehouse is free again: the CLI works in-process
     assert cli(Path(server.root), "query", "select 1").returncode == 0
+
+
+def test_queued_runs_survive_a_kill_and_a_cancelled_one_stays_cancelled(server: Server) -> None:
+    slow = _start_slow_run(server)
+    with server.client() as http:
+        waiting = [
+            http.post("/api/runs", json={"select": ["marts.fast"]}).json()["run_id"]
+            for _ in range(2)
+        ]
+        assert http.get(f"/api/runs/{waiting[0]}").json()["run"]["status"] == "queued"
+        assert http.post(f"/api/runs/{waiting[1]}/cancel").json()["cancelled"] is True
+    assert server.stop(signal.SIGKILL) == -signal.SIGKILL
+    restarted = Server(server.root)
+    try:
+        with restarted.client() as http:
+            assert wait_for(lambda: _final(http, waiting[0])) == "success"
+            assert _final(http, slow) == "abandoned"  # killed with its server
+            assert _final(http, waiting[1]) == "interrupted"  # cancelled: never run
+    finally:
+        assert restarted.stop(signal.SIGTERM) == 0
