@@ -38,8 +38,16 @@ def test_calls_use_the_shared_engine_and_leave_it_open(project_dir) -> None:  # 
             reader.start()
             reader.join()
             assert answers == [[(10,)]]
-            # a query changes nothing: its transaction is rolled back
-            api.query(project, "create table marts.stray as select 1 as x")
+            # a query changes nothing: only one SELECT is answered (a COMMIT would escape
+            # the transaction that is rolled back), and DuckDB's parser tells the kind
+            for sql in (
+                "create table marts.stray as select 1 as x",
+                "select 1; commit; drop table marts.numbers",
+                "copy (select 1) to 'stray.csv'",
+            ):
+                with pytest.raises(EngineError, match="query refused"):
+                    api.query(project, sql)
+            assert api.query(project, "select count(*) from marts.numbers").rows == [(5,)]
             assert api.query(
                 project, "select count(*) from duckdb_tables() where table_name = 'stray'"
             ).rows == [(0,)]

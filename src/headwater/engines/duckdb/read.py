@@ -38,13 +38,47 @@ def read_query_on(
 ) -> tuple[list[str], list[tuple[Any, ...]]]:
     """As :func:`read_query`, on ``cursor`` of a warehouse this process already holds open
     for writing (a server's: runs write through other cursors meanwhile; this one sees what
-    they committed). The statement runs in a transaction that is always rolled back, so a
-    query changes nothing here either."""
+    they committed). Only one SELECT (or EXPLAIN) is answered: a COMMIT, ATTACH or COPY
+    would escape the transaction, which is always rolled back, so a query changes nothing
+    here either.
+
+    >>> con = duckdb.connect()
+    >>> read_query_on(con, "select 42 as answer")
+    (['answer'], [(42,)])
+    >>> read_query_on(con, "select 1; commit")
+    Traceback (most recent call last):
+    headwater.errors.EngineError: query refused: one SELECT statement is answered here, not 2 statements
+    >>> read_query_on(con, "copy (select 1) to 'x.csv'")
+    Traceback (most recent call last):
+    headwater.errors.EngineError: query refused: a COPY statement changes what it touches; only SELECT (or EXPLAIN) is answered here
+    """
+    _require_a_select(sql)
     cursor.execute("begin transaction")
     try:
         return _fetch(cursor, sql, params, limit)
     finally:
         cursor.execute("rollback")
+
+
+_READING = {duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN}
+
+
+def _require_a_select(sql: str) -> None:
+    """Refuse anything but one reading statement (DuckDB's parser tells the kind)."""
+    try:
+        statements = duckdb.extract_statements(sql)
+    except duckdb.Error as exc:
+        raise EngineError(f"query failed: {str(exc).splitlines()[0]}") from None
+    if len(statements) != 1:
+        raise EngineError(
+            f"query refused: one SELECT statement is answered here, not {len(statements)} statements"
+        )
+    kind = statements[0].type
+    if kind not in _READING:
+        raise EngineError(
+            f"query refused: a {kind.name} statement changes what it touches; "
+            "only SELECT (or EXPLAIN) is answered here"
+        )
 
 
 def _fetch(
