@@ -23,7 +23,8 @@ its ``exit_code``. Anything else is a bug and keeps its traceback.
 
     KeyboardInterrupt
     └── RunInterrupted                  exit 130 Ctrl-C stopped a run (its id attached),
-                                        exit 143 SIGTERM did (128 + the signal's number)
+                                        exit 143 SIGTERM did (128 + the signal's number);
+                                        a cancel through the server's API (by_request)
 
 Messages never contain secrets: connection URLs are shown through
 :func:`headwater.config.redact`.
@@ -133,14 +134,17 @@ class StepTimeout(HeadwaterError):
 
 class RunInterrupted(KeyboardInterrupt):
     """Ctrl-C (``signum`` 2, SIGINT) or SIGTERM (15) stopped run ``run_id`` (empty: before
-    it started): its running steps were cancelled and it is recorded as failed. A
-    KeyboardInterrupt still, so that code which stops on one stops here too. The process
-    exits ``128 + signum`` (130, 143), as a shell reports a process a signal ended."""
+    it started), or, with ``by_request``, a cancel asked through a server's API did: its
+    running steps were cancelled and it is recorded ``interrupted``, its stopped steps
+    failed with :attr:`recorded` as their error. A KeyboardInterrupt still, so that code
+    which stops on one stops here too. The process exits ``128 + signum`` (130, 143), as a
+    shell reports a process a signal ended."""
 
-    def __init__(self, run_id: str, *, signum: int = 2) -> None:
+    def __init__(self, run_id: str, *, signum: int = 2, by_request: bool = False) -> None:
         super().__init__(run_id)
         self.run_id = run_id
         self.signum = signum
+        self.by_request = by_request
 
     @property
     def exit_code(self) -> int:
@@ -148,6 +152,14 @@ class RunInterrupted(KeyboardInterrupt):
 
     @property
     def cause(self) -> str:
-        """How the stop is recorded: ``Ctrl-C`` or ``SIGTERM``."""
+        """What stopped the run: ``by request``, ``Ctrl-C`` or ``SIGTERM``."""
+        if self.by_request:
+            return "by request"
         names = {2: "Ctrl-C", 15: "SIGTERM"}
         return names.get(self.signum, f"signal {self.signum}")
+
+    @property
+    def recorded(self) -> str:
+        """The error recorded for the steps it stopped: ``cancelled (by request)``,
+        ``interrupted (Ctrl-C)`` or ``interrupted (SIGTERM)``."""
+        return f"{'cancelled' if self.by_request else 'interrupted'} ({self.cause})"

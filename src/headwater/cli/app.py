@@ -290,8 +290,10 @@ def check(
     recorded as a run of kind check."""
     from headwater.cli.quality import run_check_command
 
-    proj = _load(project)
-    if not run_check_command(_console(), proj, list(select or []), list(exclude or []), format):
+    remote = _server(project)
+    proj = _loaded(project, remote)
+    chosen, skipped = list(select or []), list(exclude or [])
+    if not run_check_command(_console(), proj, chosen, skipped, format, via=remote):
         raise typer.Exit(5)
 
 
@@ -314,7 +316,8 @@ def quarantine(
     options = QuarantineOptions(
         check=check, load_id=load_id, force=force, rows=rows, limit=limit, format=format
     )
-    quarantine_command(_console(), _load(project), list(args or []), options)
+    remote = _server(project)  # the project still loads: its sources name the ASSET
+    quarantine_command(_console(), _load(project), list(args or []), options, via=remote)
 
 
 @app.command()

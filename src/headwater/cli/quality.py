@@ -1,4 +1,6 @@
-"""``headwater check`` and ``headwater quarantine``: checks on demand, quarantined rows."""
+"""``headwater check`` and ``headwater quarantine``: checks on demand, quarantined rows.
+Each prints what :mod:`headwater.api` answers, or what a live server answers (``via``: a
+:class:`headwater.server.client.Remote`, whose calls return the same records)."""
 
 from __future__ import annotations
 
@@ -21,7 +23,13 @@ USAGE = "headwater quarantine [show] [ASSET] | release ASSET | discard ASSET"
 
 
 def run_check_command(
-    console: Console, project: Project, include: list[str] | None, exclude: list[str], fmt: str
+    console: Console,
+    project: Project,
+    include: list[str] | None,
+    exclude: list[str],
+    fmt: str,
+    *,
+    via: Any = None,
 ) -> bool:
     """Run the selected assets' checks on the warehouse as it is (a check run, see
     :func:`headwater.api.check`) and print them; True when none
@@ -29,7 +37,7 @@ def run_check_command(
     from headwater import api
 
     check_format(fmt, ("table", "json"))
-    found = api.check(project, include, exclude)
+    found = (via or api).check(project, include, exclude)
     if fmt == "json":
         sys.stdout.write(json.dumps(found.to_json(), default=str, indent=1) + "\n")
         return found.ok
@@ -88,28 +96,35 @@ def parse_action(project: Project, args: list[str]) -> tuple[str, Any]:
 
 
 def quarantine_command(
-    console: Console, project: Project, args: list[str], options: QuarantineOptions
+    console: Console,
+    project: Project,
+    args: list[str],
+    options: QuarantineOptions,
+    *,
+    via: Any = None,
 ) -> None:
     """``quarantine [ASSET] [--rows]`` (summary or rows), ``quarantine release ASSET``,
-    ``quarantine discard ASSET``; see :func:`parse_action`."""
+    ``quarantine discard ASSET``; see :func:`parse_action`. ``project`` is loaded either
+    way: the words are checked against its sources before anything is asked."""
     action, asset = parse_action(project, args)
     check_format(options.format, ("table", "json"))
     if options.rows and (action != "show" or asset is None):
         raise ProjectError("--rows needs one ASSET: headwater quarantine ASSET --rows")
     from headwater import api
 
+    calls: Any = via or api
     if action == "show" and options.rows:
-        found = api.quarantined_rows(
+        found = calls.quarantined_rows(
             project, asset.name, check=options.check, load_id=options.load_id, limit=options.limit
         )
         _rows(console, found.columns, found.rows, options.format)
     elif action == "show":
-        _show(console, api.quarantine(project, asset.name if asset else None), options.format)
+        _show(console, calls.quarantine(project, asset.name if asset else None), options.format)
     elif action == "discard":
-        n = api.discard(project, asset.name, check=options.check, load_id=options.load_id)
+        n = calls.discard(project, asset.name, check=options.check, load_id=options.load_id)
         console.print(f"discarded {n} quarantined rows of {asset.name}")
     else:
-        released = api.release(
+        released = calls.release(
             project, asset.name, check=options.check, load_id=options.load_id, force=options.force
         )
         _print_release(console, released)

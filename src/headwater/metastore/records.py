@@ -25,7 +25,9 @@ RUN_STATUSES: frozenset[str] = frozenset(
 )
 """Every value ``runs.status`` may hold. ``queued`` (waiting in a server's run queue) and
 ``running`` are the non-final ones;
-``interrupted``: Ctrl-C or SIGTERM stopped it (its running steps were cancelled);
+``interrupted``: Ctrl-C, SIGTERM or a cancel through a server's API stopped it (its
+running steps were cancelled and failed with the error ``interrupted (Ctrl-C)``,
+``interrupted (SIGTERM)`` or ``cancelled (by request)``: one status, the cause in the steps);
 ``abandoned``: its process died without recording an end."""
 
 STEP_STATUSES: frozenset[str] = frozenset(

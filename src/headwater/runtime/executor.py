@@ -232,6 +232,8 @@ class Executor:
                 if self.cancel.is_set():
                     stop = KeyboardInterrupt()
                     stop.signum = getattr(self.cancel, "signum", 2)  # type: ignore[attr-defined]
+                    # a cancel asked through a server's API, not a signal: recorded as such
+                    stop.by_request = getattr(self.cancel, "by_request", False)  # type: ignore[attr-defined]
                     raise stop
                 timeout = _CANCEL_POLL if timeout is None else min(timeout, _CANCEL_POLL)
             try:

@@ -83,7 +83,9 @@ def run(
 
     Ctrl-C (or a KeyboardInterrupt carrying ``signum``, SIGTERM's as the CLI raises it)
     cancels the running steps, waits for them, records the run as ``interrupted`` and raises
-    :class:`~headwater.errors.RunInterrupted` (a KeyboardInterrupt) with the run's id."""
+    :class:`~headwater.errors.RunInterrupted` (a KeyboardInterrupt) with the run's id; a
+    ``cancel`` event with ``by_request`` set (a cancel through the server's API) records its
+    stopped steps ``cancelled (by request)`` rather than ``interrupted (Ctrl-C)``."""
     chosen = names if names is not None else select(project.graph, include, exclude)
     queued, run_id = run_id is not None, run_id or new_run_id()
     started = time.monotonic()
@@ -159,8 +161,12 @@ def run(
         store.finish_run(run_id, status)
         return RunResult(run_id, status, state, time.monotonic() - started)
     except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM turned into one by the CLI
-        stop = RunInterrupted(run_id, signum=getattr(exc, "signum", signal.SIGINT))
-        store.finish_run(run_id, "interrupted", unfinished=f"interrupted ({stop.cause})")
+        stop = RunInterrupted(
+            run_id,
+            signum=getattr(exc, "signum", signal.SIGINT),
+            by_request=getattr(exc, "by_request", False),
+        )
+        store.finish_run(run_id, "interrupted", unfinished=stop.recorded)
         raise stop from None
     except BaseException as exc:
         store.finish_run(run_id, "failed", unfinished=f"the run stopped: {type(exc).__name__}")

@@ -19,7 +19,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
 
-from headwater.api.records import LoadInfo, QueryResult, RunDetail, RunInfo, StepInfo
+from headwater.api.records import (
+    CheckReport,
+    LoadInfo,
+    QuarantineGroupInfo,
+    QuarantineListing,
+    QueryResult,
+    RejectedInfo,
+    ReleaseResult,
+    RunDetail,
+    RunInfo,
+    StepInfo,
+)
 from headwater.errors import ConnectionError_, HeadwaterError
 from headwater.server.state import ServerInfo, live_server
 
@@ -47,7 +58,8 @@ def connect(project_dir: Path) -> Remote | None:
 
 class Remote:
     """The HTTP API of a running server, with the signatures of :mod:`headwater.api`'s
-    readers (``project`` is accepted and ignored: the server holds the project)."""
+    readers, ``check`` and quarantine calls (``project`` is accepted and ignored: the server
+    holds the project)."""
 
     def __init__(self, info: ServerInfo) -> None:
         self.info = info
@@ -69,6 +81,59 @@ class Remote:
         query = {"limit": str(int(limit)), **({"asset": asset} if asset else {})}
         found = self.get("/api/loads?" + urlencode(query))
         return [LoadInfo(**{**ld, "loaded_at": _at(ld["loaded_at"])}) for ld in found]
+
+    # ------------------------------------------------------------------ checks, quarantine
+
+    def check(
+        self, project: Any, select: list[str] | None = None, exclude: list[str] | None = None
+    ) -> CheckReport:
+        from headwater.quality.runner import CheckResult  # only a check needs it
+
+        body = {"select": list(select or []), "exclude": list(exclude or [])}
+        found = self.post("/api/check", body)
+        results = [CheckResult.from_dict(r) for r in found["results"]]
+        return CheckReport(found["run_id"], found["ok"], found["skipped"], results)
+
+    def quarantine(self, project: Any, asset: str | None = None) -> QuarantineListing:
+        found = self.get("/api/quarantine" + (f"?{urlencode({'asset': asset})}" if asset else ""))
+        return QuarantineListing(
+            [
+                QuarantineGroupInfo(**{**g, "last_at": _at(g["last_at"])})
+                for g in found["quarantined"]
+            ],
+            [RejectedInfo(**r) for r in found["rejected"]],
+        )
+
+    def quarantined_rows(
+        self,
+        project: Any,
+        asset: str,
+        *,
+        check: str | None = None,
+        load_id: str | None = None,
+        limit: int = 50,
+    ) -> QueryResult:
+        query = {"limit": str(int(limit)), **_given(check=check, load_id=load_id)}
+        found = self.get(f"{_quarantine(asset)}/rows?{urlencode(query)}")
+        return QueryResult(found["columns"], [tuple(r) for r in found["rows"]])
+
+    def release(
+        self,
+        project: Any,
+        asset: str,
+        *,
+        check: str | None = None,
+        load_id: str | None = None,
+        force: bool = False,
+    ) -> ReleaseResult:
+        body = {"check": check, "load_id": load_id, "force": force}
+        return ReleaseResult(**self.post(f"{_quarantine(asset)}/release", body))
+
+    def discard(
+        self, project: Any, asset: str, *, check: str | None = None, load_id: str | None = None
+    ) -> int:
+        body = {"check": check, "load_id": load_id}
+        return int(self.post(f"{_quarantine(asset)}/discard", body)["discarded"])
 
     # ------------------------------------------------------------------ runs
 
@@ -132,6 +197,15 @@ def _server_error(exc: urllib.error.HTTPError) -> HeadwaterError:
     except (ValueError, KeyError, TypeError, OSError):
         error = HeadwaterError(f"headwater server answered HTTP {exc.code}")
     return error
+
+
+def _quarantine(asset: str) -> str:
+    return "/api/quarantine/" + quote(asset, safe="")
+
+
+def _given(**options: str | None) -> dict[str, str]:
+    """The options that are set (a query string has no null)."""
+    return {k: v for k, v in options.items() if v is not None}
 
 
 def _at(text: str | None) -> datetime | None:

@@ -45,6 +45,15 @@ class SelectBody(BaseModel):
     exclude: list[str] = []
 
 
+class QuarantineBody(BaseModel):
+    """``POST /api/quarantine/{asset}/release|discard``: as ``headwater quarantine``'s
+    options (``force``: release without re-validating; ignored by discard)."""
+
+    check: str | None = None
+    load_id: str | None = None
+    force: bool = False
+
+
 class QueryBody(BaseModel):
     """``POST /api/query``: one SQL statement, at most ``limit`` rows."""
 
@@ -113,15 +122,43 @@ def create_app(project: Project, runs: RunQueue, token: str) -> FastAPI:
     def loads(asset: str | None = None, limit: int = 20) -> list[dict[str, Any]]:
         return [ld.to_json() for ld in api.loads(project, asset, limit)]
 
+    # checks and quarantine read the project as it is on disk now, as the CLI does
+    # in-process: a check edited since the server started counts (a release re-validates
+    # against it); the warehouse is still the server's (api.shared_warehouse)
     @app.post("/api/check")
     def check(body: SelectBody = Body(default_factory=SelectBody)) -> dict[str, Any]:
-        return api.check(project, body.select or None, body.exclude).to_json()
+        return api.check(_current(project), body.select or None, body.exclude).to_json()
 
     @app.get("/api/quarantine")
     def quarantine(asset: str | None = None) -> dict[str, Any]:
-        return api.quarantine(project, asset).to_json()
+        return api.quarantine(_current(project), asset).to_json()
+
+    @app.get("/api/quarantine/{asset}/rows")
+    def quarantined_rows(
+        asset: str, check: str | None = None, load_id: str | None = None, limit: int = 50
+    ) -> dict[str, Any]:
+        found = api.quarantined_rows(
+            _current(project), asset, check=check, load_id=load_id, limit=limit
+        )
+        return _rows(found)
+
+    @app.post("/api/quarantine/{asset}/release")
+    def release(asset: str, body: QuarantineBody) -> dict[str, Any]:
+        return api.release(
+            _current(project), asset, check=body.check, load_id=body.load_id, force=body.force
+        ).to_json()
+
+    @app.post("/api/quarantine/{asset}/discard")
+    def discard(asset: str, body: QuarantineBody) -> dict[str, Any]:
+        n = api.discard(_current(project), asset, check=body.check, load_id=body.load_id)
+        return {"asset": asset, "discarded": n}
 
     return app
+
+
+def _current(project: Project) -> Project:
+    """The project as its folder holds it now (ProjectError when it no longer loads)."""
+    return api.open_project(project.root)
 
 
 def _rows(found: api.QueryResult) -> dict[str, Any]:

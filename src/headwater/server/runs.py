@@ -9,7 +9,7 @@ Contract:
   it ``running`` and, when it is over, ``success``, ``failed`` or ``interrupted``.
 - :meth:`RunQueue.cancel`: a queued run is taken out (recorded ``interrupted``); a running
   one is stopped as Ctrl-C stops a run (its running steps cancelled, the run recorded
-  ``interrupted``).
+  ``interrupted``), its stopped steps failed with the error ``cancelled (by request)``.
 - :meth:`RunQueue.stop`: nothing new starts, the running run is cancelled as by SIGTERM,
   the runs still queued are recorded ``interrupted``; returns when the worker is done.
 - ``on_done(run_id, status)`` of a request is called once its run is over: its final
@@ -66,9 +66,12 @@ class RunRequest:
 
 
 class _Cancel(threading.Event):
-    """A run's stop signal; ``signum`` says how it is recorded (2: Ctrl-C/cancel, 15: SIGTERM)."""
+    """A run's stop signal. ``by_request``: :meth:`RunQueue.cancel` set it (the steps are
+    recorded ``cancelled (by request)``); otherwise ``signum`` says which signal stopped the
+    server (15: ``interrupted (SIGTERM)``, 2: ``interrupted (Ctrl-C)``)."""
 
     signum = int(signal.SIGINT)
+    by_request = False
 
 
 class RunQueue:
@@ -127,6 +130,7 @@ class RunQueue:
             self._drop(*item)
             return True
         if current is not None and current[0] == run_id:
+            current[1].by_request = True
             current[1].set()
             return True
         return False
@@ -142,6 +146,7 @@ class RunQueue:
             self._wake.notify_all()
         if current is not None:
             current[1].signum = signum
+            current[1].by_request = False  # the server's stop wins over a cancel not yet seen
             current[1].set()
         for run_id, request in dropped:
             self._drop(run_id, request)
