@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from contextlib import AbstractContextManager
 from dataclasses import asdict
 from datetime import UTC, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -86,40 +87,29 @@ class IntervalLedger:
         when it is not queued (claimed already, finished, or unknown)."""
         _check_id("run_id", run_id)
         table = t.intervals
-        with self._write() as conn:
-            result = conn.execute(
-                table.update()
-                .where(
-                    table.c.pipeline == pipeline,
-                    table.c.interval_start == start,
-                    table.c.status == "queued",
-                )
-                .values(
-                    status="running",
-                    run_id=run_id,
-                    started_at=datetime.now(UTC),
-                    attempts=table.c.attempts + 1,
-                )
-            )
-        return result.rowcount == 1
+        return self._move(
+            pipeline,
+            start,
+            table.c.status == "queued",
+            status="running",
+            run_id=run_id,
+            started_at=datetime.now(UTC),
+            attempts=table.c.attempts + 1,
+        )
 
     def requeue_interval(self, pipeline: str, start: datetime, run_id: str) -> bool:
         """Put the interval of ``pipeline`` at ``start`` that ``run_id`` claimed back to
         ``queued`` (its run never started or died with its process: a restarted server
         claims it again). False when it is not running for ``run_id``."""
         table = t.intervals
-        with self._write() as conn:
-            result = conn.execute(
-                table.update()
-                .where(
-                    table.c.pipeline == pipeline,
-                    table.c.interval_start == start,
-                    table.c.status == "running",
-                    table.c.run_id == run_id,
-                )
-                .values(status="queued", started_at=None)
-            )
-        return result.rowcount == 1
+        return self._move(
+            pipeline,
+            start,
+            table.c.status == "running",
+            table.c.run_id == run_id,
+            status="queued",
+            started_at=None,
+        )
 
     def finish_interval(self, pipeline: str, start: datetime, status: str) -> bool:
         """Set the final ``status`` (``success``, ``failed``, ``cancelled``) of an interval
@@ -127,16 +117,23 @@ class IntervalLedger:
         already final: a late second finish changes nothing). ``ValueError`` for another
         status."""
         _check_choice("final interval status", status, FINAL_STATUSES)
+        return self._move(
+            pipeline,
+            start,
+            t.intervals.c.status.in_(sorted(ACTIVE_STATUSES)),
+            status=status,
+            finished_at=datetime.now(UTC),
+        )
+
+    def _move(self, pipeline: str, start: datetime, *conditions: Any, **values: Any) -> bool:
+        """One conditional UPDATE of the interval of ``pipeline`` at ``start``: True for the
+        one caller whose ``conditions`` held (the database decides between concurrent ones)."""
         table = t.intervals
         with self._write() as conn:
             result = conn.execute(
                 table.update()
-                .where(
-                    table.c.pipeline == pipeline,
-                    table.c.interval_start == start,
-                    table.c.status.in_(sorted(ACTIVE_STATUSES)),
-                )
-                .values(status=status, finished_at=datetime.now(UTC))
+                .where(table.c.pipeline == pipeline, table.c.interval_start == start, *conditions)
+                .values(**values)
             )
         return result.rowcount == 1
 
