@@ -118,6 +118,8 @@ READ: dict[type[BaseModel], dict[str, tuple[str, str]]] = {
         "unique_key": ("models/step.py", "unique_key"),
         "time_column": ("models/step.py", "time_column"),
         "lookback": ("models/step.py", "lookback"),
+        "partition_by": ("models/step.py", "partition_by"),
+        "grain": ("models/step.py", "grain"),
         "description": ("project/loader.py", "description"),
         "tags": ("project/loader.py", "tags"),
         "retries": ("project/loader.py", "retries"),

@@ -23,6 +23,7 @@ TABLES = {
     "watermarks",
     "check_results",
     "intervals",
+    "asset_partitions",
     "alembic_version",
 }
 
@@ -68,6 +69,7 @@ def test_opens_skip_alembic_unless_upgrading(sqlite_url: str) -> None:
     with engine.begin() as conn:  # as if written by the previous Headwater
         conn.exec_driver_sql("DROP TABLE check_results")
         conn.exec_driver_sql("DROP TABLE intervals")
+        conn.exec_driver_sql("DROP TABLE asset_partitions")
         conn.exec_driver_sql("UPDATE alembic_version SET version_num = '0001'")
     engine.dispose()
     assert _open_in_child(sqlite_url) == (True, 0)  # older revision: Alembic upgrades it

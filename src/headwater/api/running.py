@@ -8,7 +8,6 @@ import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from headwater.api.project import (
     ProjectLike,
@@ -21,6 +20,7 @@ from headwater.api.records import CheckReport, CompiledModel, CompiledPlan
 from headwater.project import Project
 from headwater.project.asset import Asset
 from headwater.runtime import Event, RunResult
+from headwater.scheduling import Interval
 
 EventHandler = Callable[[Event], None]
 
@@ -37,7 +37,7 @@ def run(
     trigger: str = "api",
     run_id: str | None = None,
     cancel: threading.Event | None = None,
-    params: dict[str, Any] | None = None,
+    interval: Interval | None = None,
 ) -> RunResult:
     """Run the selection (see :func:`~headwater.api.selection`; everything by default) and
     record it in the metastore with ``trigger``. A folder is opened with discovery. Returns
@@ -48,8 +48,11 @@ def run(
     KeyboardInterrupt, the run's id attached) when Ctrl-C or SIGTERM stopped the run.
 
     A server also passes ``run_id`` (a run it recorded ``queued``), ``cancel`` (set from
-    another thread: the run stops as on Ctrl-C) and ``params`` recorded with the run (a
-    scheduled interval's bounds); the pipeline's name is recorded with the run."""
+    another thread: the run stops as on Ctrl-C); the pipeline's name is recorded with the run.
+
+    ``interval``: the run's data interval (a scheduled or backfilled one, or
+    ``--interval-start/--interval-end``), recorded in the run's params; partitioned models
+    build only it (ProjectError, one line, when it is not whole units of their grain)."""
     from headwater.runtime import run as do_run
 
     proj = as_project(project, discover=True)
@@ -67,7 +70,7 @@ def run(
             run_id=run_id,
             cancel=cancel,
             pipeline=pipeline,
-            extra_params=params,
+            interval=interval,
         )
 
 

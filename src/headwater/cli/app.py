@@ -14,8 +14,10 @@ from typing import Annotated, Any
 
 import typer
 
+from headwater.cli.backfill import backfill, partitions
 from headwater.cli.export import export_app
 from headwater.cli.options import MultiValueCommand, show_version
+from headwater.cli.retention import history_app
 from headwater.errors import HeadwaterError, ProjectError
 
 app = typer.Typer(
@@ -37,6 +39,9 @@ ExcludeOpt = Annotated[
 ]
 FormatOpt = Annotated[str, typer.Option("-f", "--format", help="table or json")]
 app.add_typer(export_app)  # headwater export crontab
+app.command()(backfill)
+app.command()(partitions)
+app.add_typer(history_app)  # headwater history prune
 
 
 @app.callback()
@@ -156,13 +161,22 @@ def run(
         ),
     ] = False,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask to confirm.")] = False,
+    interval_start: Annotated[
+        str | None,
+        typer.Option(help="Data interval start (ISO 8601): partitioned models build only it."),
+    ] = None,
+    interval_end: Annotated[
+        str | None, typer.Option(help="Data interval end, excluded (with --interval-start).")
+    ] = None,
 ) -> None:
     """Run the selected assets and tasks (everything by default)."""
     from headwater import api
+    from headwater.api.backfill import interval_of
     from headwater.runtime.display import RunDisplay, summary
 
     proj = _load(project, discover=True)
     chosen = api.selection(proj, select, exclude, pipeline)
+    interval = interval_of(proj, pipeline, interval_start, interval_end)
     if full_refresh:
         from headwater.cli.refresh import confirm_full_refresh
 
@@ -173,7 +187,9 @@ def run(
         if remote is not None:  # the server owns the warehouse: queue the run there
             from headwater.cli.remote import follow_run
 
-            run_id = remote.enqueue(list(select or []), list(exclude or []), pipeline, full_refresh)
+            run_id = remote.enqueue(
+                list(select or []), list(exclude or []), pipeline, full_refresh, interval
+            )
             result = follow_run(remote, run_id, display)
         else:
             result = api.run(
@@ -185,6 +201,7 @@ def run(
                 on_event=display,
                 full_refresh=full_refresh,
                 trigger="cli",
+                interval=interval,
             )
     summary(console, result)
     if result.status != "success":

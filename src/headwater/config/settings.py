@@ -204,6 +204,9 @@ class ModelSettings(_Strict):
     unique_key: list[str] = Field(default_factory=list)
     time_column: str | None = None
     lookback: str | None = None
+    # a partitioned model: a run with a data interval replaces only that interval's rows
+    partition_by: str | None = None  # the column whose value places a row in an interval
+    grain: Literal["hour", "day", "month"] | None = None  # the smallest interval it builds
     description: str = ""
     tags: list[str] = Field(default_factory=list)
     retries: int | None = None

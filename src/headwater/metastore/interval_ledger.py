@@ -125,6 +125,21 @@ class IntervalLedger:
             finished_at=datetime.now(UTC),
         )
 
+    def reopen_interval(self, pipeline: str, start: datetime, statuses: Iterable[str]) -> bool:
+        """Put a finished interval of ``pipeline`` at ``start`` whose status is one of
+        ``statuses`` (final ones) back to ``queued`` (backfill's reprocessing). False when
+        it is not in one of them (active, or unknown)."""
+        chosen = sorted(set(statuses) & FINAL_STATUSES)
+        return self._move(
+            pipeline,
+            start,
+            t.intervals.c.status.in_(chosen),
+            status="queued",
+            run_id=None,
+            started_at=None,
+            finished_at=None,
+        )
+
     def _move(self, pipeline: str, start: datetime, *conditions: Any, **values: Any) -> bool:
         """One conditional UPDATE of the interval of ``pipeline`` at ``start``: True for the
         one caller whose ``conditions`` held (the database decides between concurrent ones)."""

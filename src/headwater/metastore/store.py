@@ -31,6 +31,7 @@ from headwater.metastore import tables as t
 from headwater.metastore.database import open_engine, write_engine
 from headwater.metastore.errors import AmbiguousRunIdError, MetastoreError, is_disk_full
 from headwater.metastore.interval_ledger import IntervalLedger
+from headwater.metastore.partition_ledger import PartitionLedger
 from headwater.metastore.processes import _pid_alive
 from headwater.metastore.records import (
     RUN_STATUSES,
@@ -55,10 +56,11 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-class Metastore(StepHistory, IntervalLedger):
+class Metastore(StepHistory, IntervalLedger, PartitionLedger):
     """Run history (runs, steps, attempts) and a copy of each asset's watermark. The
     steps and attempts are written and read by the methods of :class:`StepHistory`; the
-    ledger of scheduled intervals by those of :class:`IntervalLedger`.
+    ledger of scheduled intervals by those of :class:`IntervalLedger`; the built intervals of
+    partitioned models by :class:`PartitionLedger`.
 
     Open with :meth:`open`; share one instance between threads; :meth:`close` it at the end (or
     use it as a context manager). Every datetime given must be timezone-aware (a naive one raises

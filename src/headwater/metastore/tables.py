@@ -168,3 +168,18 @@ intervals = Table(
     UniqueConstraint("pipeline", "interval_start", name="uq_intervals_pipeline_interval_start"),
     Index("ix_intervals_pipeline_status", "pipeline", "status"),
 )
+
+# Which data intervals of each partitioned model are built or failed: one row per grain unit
+# (an interval of several units writes one row each), the last build's outcome. A unit with
+# no row is missing.
+asset_partitions = Table(
+    "asset_partitions",
+    metadata,
+    Column("asset", String(400), nullable=False),
+    Column("partition_start", UTCDateTime, nullable=False),
+    Column("partition_end", UTCDateTime, nullable=False),
+    Column("status", String(16), nullable=False),  # built | failed
+    Column("run_id", String(64), nullable=False),
+    Column("built_at", UTCDateTime, nullable=False),
+    UniqueConstraint("asset", "partition_start", name="uq_asset_partitions_asset_partition_start"),
+)

@@ -71,7 +71,7 @@ def run(
     run_id: str | None = None,
     cancel: threading.Event | None = None,
     pipeline: str | None = None,
-    extra_params: dict[str, Any] | None = None,
+    interval: tuple[datetime, datetime] | None = None,
 ) -> RunResult:
     """Run the selected steps (``names`` overrides the selection) and record the run.
     ``full_refresh``: sources reload from scratch and incremental models rebuild whole.
@@ -79,7 +79,12 @@ def run(
     A server passes its own open ``engine`` (used, never closed: the process keeps one
     warehouse connection; by default the run opens and closes its own), the ``run_id`` of
     the run it queued (turned running), a ``cancel`` event (set: stop as Ctrl-C does),
-    the ``pipeline`` and ``extra_params`` recorded with the run (an interval's bounds).
+    the ``pipeline`` recorded with the run.
+
+    ``interval``: the run's data interval ``[start, end)`` (aware), recorded in the run's
+    params (``interval_start``, ``interval_end``, ISO 8601 UTC): each partitioned model
+    builds only it, in whole grain units of the pipeline's ``timezone`` (UTC without a
+    pipeline); other steps ignore it.
 
     Ctrl-C (or a KeyboardInterrupt carrying ``signum``, SIGTERM's as the CLI raises it)
     cancels the running steps, waits for them, records the run as ``interrupted`` and raises
@@ -87,6 +92,9 @@ def run(
     ``cancel`` event with ``by_request`` set (a cancel through the server's API) records its
     stopped steps ``cancelled (by request)`` rather than ``interrupted (Ctrl-C)``."""
     chosen = names if names is not None else select(project.graph, include, exclude)
+    if interval is not None:  # refused before anything runs: one line, exit 2
+        _check_interval(project, chosen, interval, _zone_name(project, pipeline))
+    interval_params = _interval_params(interval) if interval is not None else {}
     queued, run_id = run_id is not None, run_id or new_run_id()
     started = time.monotonic()
     stragglers: list[str] = []
@@ -108,7 +116,7 @@ def run(
             "steps": chosen,
             "threads": threads or project.settings.project.threads,
             **({"full_refresh": True} if full_refresh else {}),
-            **(extra_params or {}),
+            **interval_params,
         }
         if queued:
             if not store.begin_run(run_id, params):
@@ -136,6 +144,8 @@ def run(
             history=_row_count_history(project, chosen, store),
             compiled=compiled,
             full_refresh=full_refresh,
+            interval=interval,
+            tz=_zone_name(project, pipeline),
         )
         chosen_set = set(chosen)
         steps = [
@@ -173,6 +183,31 @@ def run(
         raise
     finally:
         _close(engine if own_engine else None, store, run_id, stragglers)
+
+
+def _interval_params(interval: tuple[datetime, datetime]) -> dict[str, str]:
+    """The interval as recorded in the run's params (and read back by retry)."""
+    start, end = (at.astimezone(UTC).isoformat() for at in interval)
+    return {"interval_start": start, "interval_end": end}
+
+
+def _check_interval(
+    project: Project, chosen: list[str], interval: tuple[datetime, datetime], tz: str
+) -> None:
+    """ProjectError when a chosen partitioned model cannot build ``interval`` (settings
+    that do not work, an interval not on its grain)."""
+    from headwater.models.partitions import check_aligned, check_partitioning, zone_of
+
+    for name in chosen:
+        found = check_partitioning(project.graph[name])
+        if found is not None:
+            check_aligned(project.graph[name], interval, found[1], zone_of(tz))
+
+
+def _zone_name(project: Project, pipeline: str | None) -> str:
+    """The zone grain units are counted in: the pipeline's ``timezone``, else UTC."""
+    pipe = project.settings.pipelines.get(pipeline) if pipeline else None
+    return pipe.timezone if pipe is not None else "UTC"
 
 
 def _prepare_warehouse(project: Project, chosen: list[str], engine: Any) -> None:
@@ -250,12 +285,20 @@ def retry_run(project: Project, run_id: str, **kwargs: Any) -> RunResult | None:
     if not todo:
         return None
     refresh = bool(record.params.get("full_refresh"))
+    bounds = (record.params.get("interval_start"), record.params.get("interval_end"))
     return run(
         project,
         names=todo,
         trigger="retry",
         parent_run_id=record.run_id,
         full_refresh=refresh,
+        pipeline=record.pipeline,
+        # the same data interval: a partitioned model rebuilds what the run was to build
+        interval=(
+            (datetime.fromisoformat(bounds[0]), datetime.fromisoformat(bounds[1]))
+            if isinstance(bounds[0], str) and isinstance(bounds[1], str)
+            else None
+        ),
         **kwargs,
     )
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
@@ -12,6 +12,13 @@ from typing import TYPE_CHECKING, Any, TextIO
 from headwater.errors import HeadwaterError
 from headwater.metastore import Metastore
 from headwater.models import CompiledCache, run_model
+from headwater.models.partitions import (
+    Bounds,
+    check_aligned,
+    check_partitioning,
+    grain_units,
+    zone_of,
+)
 from headwater.project import Project
 from headwater.project.asset import Asset
 from headwater.runtime.checks import AssetChecks
@@ -35,9 +42,13 @@ def step_for(
     history: Callable[[str], Sequence[int]] | None = None,
     compiled: CompiledCache | None = None,
     full_refresh: bool = False,
+    interval: Bounds | None = None,
+    tz: str = "UTC",
 ) -> Step:
     """The step that builds ``asset``; ``full_refresh`` rebuilds it from scratch (a
-    source's table and state, an incremental model's table)."""
+    source's table and state, an incremental model's table). A partitioned model builds
+    only the data ``interval`` (grain units in zone ``tz``) when there is one, and records
+    each unit ``built`` or ``failed`` in the metastore as the step ends."""
     cfg = project.settings.project
 
     def work() -> dict[str, Any]:
@@ -72,15 +83,18 @@ def step_for(
                     **checks.summary(),
                 }
             if asset.kind == "model":
-                count = run_model(
-                    asset,
-                    engine=engine,
-                    graph=project.graph,
-                    log=log,
-                    audit=checks.audit,
-                    compiled=compiled,
-                    full_refresh=full_refresh,
-                )
+                with _partitions_recorded(asset, interval, tz, store, run_id):
+                    count = run_model(
+                        asset,
+                        engine=engine,
+                        graph=project.graph,
+                        log=log,
+                        audit=checks.audit,
+                        compiled=compiled,
+                        full_refresh=full_refresh,
+                        interval=interval,
+                        tz=tz,
+                    )
                 return {"rows_out": count, **checks.summary()}
             run_task(asset, engine=engine, root=project.root, run_id=run_id, log=log)
             return {}
@@ -110,6 +124,27 @@ def step_for(
         # attempt (a server that never answers must not cost four connect timeouts)
         cancel=lambda thread_id: _cancel(engine, asset, thread_id),
     )
+
+
+@contextlib.contextmanager
+def _partitions_recorded(
+    asset: Asset, interval: Bounds | None, tz: str, store: Metastore, run_id: str
+) -> Iterator[None]:
+    """Record the grain units of ``interval`` of a partitioned model ``built`` when the body
+    succeeds, ``failed`` when it raises (an interval the grain refuses is recorded nowhere)."""
+    found = check_partitioning(asset) if interval is not None else None
+    if found is None or interval is None:
+        yield
+        return
+    grain = found[1]
+    check_aligned(asset, interval, grain, zone_of(tz))
+    units = list(grain_units(*interval, grain, zone_of(tz)))
+    try:
+        yield
+    except Exception:  # a Ctrl-C leaves the units as they were (the build rolled back)
+        store.record_partitions(asset.name, units, "failed", run_id)
+        raise
+    store.record_partitions(asset.name, units, "built", run_id)
 
 
 def _cancel(engine: Any, asset: Asset, thread_id: int) -> None:

@@ -138,15 +138,22 @@ class Remote:
     # ------------------------------------------------------------------ runs
 
     def enqueue(
-        self, select: list[str], exclude: list[str], pipeline: str | None, full_refresh: bool
+        self,
+        select: list[str],
+        exclude: list[str],
+        pipeline: str | None,
+        full_refresh: bool,
+        interval: tuple[datetime, datetime] | None = None,
     ) -> str:
-        """Queue a run on the server; its id."""
-        body = {
+        """Queue a run on the server (with its data ``interval``, if any); its id."""
+        body: dict[str, Any] = {
             "select": select,
             "exclude": exclude,
             "pipeline": pipeline,
             "full_refresh": full_refresh,
         }
+        if interval is not None:
+            body["interval_start"], body["interval_end"] = (t.isoformat() for t in interval)
         return str(self.post("/api/runs", body)["run_id"])
 
     def cancel(self, run_id: str) -> None:

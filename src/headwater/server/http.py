@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+from datetime import datetime
 from typing import Any
 
 from fastapi import Body, FastAPI, Request
@@ -23,6 +24,7 @@ from headwater import api
 from headwater.api.records import plain
 from headwater.errors import HeadwaterError, UnknownAssetError, WarehouseBusy
 from headwater.project import Project
+from headwater.scheduling import Interval
 from headwater.server.runs import RunQueue, RunRequest
 
 _log = logging.getLogger("headwater.server")
@@ -36,6 +38,8 @@ class RunBody(BaseModel):
     exclude: list[str] = []
     pipeline: str | None = None
     full_refresh: bool = False
+    interval_start: datetime | None = None  # the run's data interval (both or neither)
+    interval_end: datetime | None = None
 
 
 class SelectBody(BaseModel):
@@ -95,6 +99,8 @@ def create_app(project: Project, runs: RunQueue, token: str) -> FastAPI:
         # a bad selector or pipeline is refused now, not by a run failing later
         api.selection(project, body.select, body.exclude, body.pipeline)
         request = RunRequest(body.select, body.exclude, body.pipeline, body.full_refresh)
+        if body.interval_start is not None and body.interval_end is not None:
+            request.interval = Interval(body.interval_start, body.interval_end)
         return {"run_id": runs.submit(request), "status": "queued"}
 
     @app.get("/api/runs/{run_id}")

@@ -33,6 +33,7 @@ from headwater.errors import HeadwaterError
 from headwater.metastore import Metastore
 from headwater.project import Project
 from headwater.runtime.run import new_run_id
+from headwater.scheduling import Interval
 
 _log = logging.getLogger("headwater.server")
 
@@ -41,15 +42,15 @@ Done = Callable[[str, str], None]
 
 @dataclass
 class RunRequest:
-    """What to run: as ``headwater run``'s options, plus the ``trigger`` and ``params``
-    recorded with the run (a scheduled interval's bounds)."""
+    """What to run: as ``headwater run``'s options, plus the ``trigger`` recorded with the
+    run and its data ``interval`` (a scheduled or backfilled one)."""
 
     select: list[str] = field(default_factory=list)
     exclude: list[str] = field(default_factory=list)
     pipeline: str | None = None
     full_refresh: bool = False
     trigger: str = "server"
-    params: dict[str, Any] = field(default_factory=dict)
+    interval: Interval | None = None
     on_done: Done | None = None
 
     def recorded(self) -> dict[str, Any]:
@@ -61,8 +62,13 @@ class RunRequest:
                 "pipeline": self.pipeline,
                 "full_refresh": self.full_refresh,
             },
-            **self.params,
-        }
+            **(
+                {"interval_start": self.interval.start.isoformat(),
+                 "interval_end": self.interval.end.isoformat()}
+                if self.interval is not None
+                else {}
+            ),
+        }  # fmt: skip
 
 
 class _Cancel(threading.Event):
@@ -203,7 +209,7 @@ class RunQueue:
                 trigger=request.trigger,
                 run_id=run_id,
                 cancel=cancel,
-                params=request.params,
+                interval=request.interval,
             )
         except KeyboardInterrupt:  # RunInterrupted: cancelled, recorded interrupted
             return "interrupted"

@@ -1,8 +1,10 @@
 """The server's scheduler loop: every second, for each pipeline with a ``schedule`` or
 ``every``, the intervals :func:`headwater.scheduling.due` names are enqueued in the
 metastore's ledger, and each queued interval is claimed and handed to the run queue as a run
-of the pipeline (trigger ``schedule``, the interval's bounds in the run's params:
-``interval_start``, ``interval_end``, ISO 8601 UTC).
+of the pipeline (trigger ``schedule``) with the interval as its data interval (its
+partitioned models build only it; its bounds are recorded in the run's params:
+``interval_start``, ``interval_end``, ISO 8601 UTC). Intervals ``headwater backfill`` put in
+the ledger are claimed and run the same way.
 
 Exactly once: the ledger's unique key enqueues an interval once; a claim (``queued`` ->
 ``running`` with the run's id) happens before the run is queued; the run's end finishes the
@@ -22,7 +24,7 @@ from datetime import UTC, datetime
 from headwater.metastore import Metastore
 from headwater.project import Project
 from headwater.runtime.run import new_run_id
-from headwater.scheduling import Schedule, due, schedule_of
+from headwater.scheduling import Interval, Schedule, due, schedule_of
 from headwater.server.runs import RunQueue, RunRequest
 
 _log = logging.getLogger("headwater.server")
@@ -98,7 +100,7 @@ class Scheduler:
         request = RunRequest(
             pipeline=name,
             trigger="schedule",
-            params={"interval_start": start.isoformat(), "interval_end": end.isoformat()},
+            interval=Interval(start, end),
             on_done=lambda rid, status: self._finish(name, start, rid, status),
         )
         try:

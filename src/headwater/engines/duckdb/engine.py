@@ -12,6 +12,7 @@ import json
 import re
 import threading
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -269,6 +270,35 @@ class DuckDBEngine:
             lookback=lookback,
             audit=audit,
         )
+
+    def materialize_partition(
+        self,
+        schema: str,
+        table: str,
+        sql: str,
+        *,
+        partition_by: str,
+        interval: tuple[datetime, datetime] | None,
+        tz: str = "UTC",
+        audit: Any = None,
+    ) -> int | None:
+        """Build a partitioned model: only ``interval``'s rows, replaced atomically, or
+        (``interval`` None) the whole table (see :mod:`headwater.engines.duckdb.partitions`)."""
+        from headwater.engines.duckdb.materialize import materialize
+        from headwater.engines.duckdb.partitions import interval_variables, replace_interval
+
+        cur = self.cursor()
+        if interval is not None:
+            start, end = interval
+            return replace_interval(
+                cur, schema, table, sql, partition_by=partition_by,
+                start=start, end=end, tz=tz, audit=audit,
+            )  # fmt: skip
+        with interval_variables(cur, None, None, tz):
+            return materialize(
+                cur, schema, table, sql, materialized="table", unique_key=[],
+                time_column=None, lookback=None, audit=audit,
+            )  # fmt: skip
 
     def write_table(
         self,
