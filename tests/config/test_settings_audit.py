@@ -18,6 +18,7 @@ from pydantic import BaseModel
 import headwater
 from headwater.config.settings import (
     SOURCE_KEYS,
+    AlertSettings,
     ConnectionSettings,
     ModelSettings,
     PipelineSettings,
@@ -41,6 +42,7 @@ READ: dict[type[BaseModel], dict[str, tuple[str, str]]] = {
         "connections": ("project/loader.py", "connections"),
         "sources": ("project/loader.py", "sources"),
         "pipelines": ("api/project.py", "pipelines"),
+        "alerts": ("runtime/run.py", "alerts"),
     },
     ProjectTable: {
         "name": ("project/loader.py", "name"),
@@ -52,8 +54,15 @@ READ: dict[type[BaseModel], dict[str, tuple[str, str]]] = {
         "retry_delay": ("runtime/steps.py", "retry_delay"),
         "timeout": ("runtime/steps.py", "timeout"),
         "memory_limit": ("runtime/run.py", "memory_limit"),
+        "history_days": ("server/housekeeping.py", "history_days"),
     },
     ConnectionSettings: {"url": ("sources/step.py", "url")},
+    AlertSettings: {
+        "webhook": ("alerts/send.py", "webhook"),
+        "command": ("alerts/send.py", "command"),
+        "on": ("alerts/dispatch.py", "on"),
+        "pipelines": ("alerts/dispatch.py", "pipelines"),
+    },
     PipelineSettings: {
         "select": ("api/project.py", "select"),
         "exclude": ("api/project.py", "exclude"),
@@ -64,6 +73,7 @@ READ: dict[type[BaseModel], dict[str, tuple[str, str]]] = {
         "end": ("scheduling/intervals.py", "end"),
         "catchup": ("scheduling/intervals.py", "catchup"),
         "max_active_runs": ("scheduling/intervals.py", "max_active_runs"),
+        "deadline": ("server/housekeeping.py", "deadline"),
     },
     TableOptions: {
         "primary_key": ("project/asset.py", "primary_key"),

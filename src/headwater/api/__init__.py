@@ -39,6 +39,7 @@ code; messages are one line and never hold a secret)::
     check                        HeadwaterError (no warehouse yet), SelectionError,
                                  EngineError
     runs, show                   HeadwaterError (show: no such run)
+    prune_history                MetastoreError
     query, loads                 HeadwaterError (no warehouse yet), EngineError (the
                                  statement failed), WarehouseBusy; loads: UnknownAssetError
     quarantine, quarantined_rows,
@@ -73,6 +74,7 @@ from headwater.api.records import (
     RunInfo,
     StepInfo,
 )
+from headwater.api.retention import PruneReport, prune_history
 from headwater.api.running import check, compile, retry, run
 from headwater.runtime import RunResult
 
@@ -82,6 +84,7 @@ __all__ = [
     "CompiledPlan",
     "LoadInfo",
     "ProjectLike",
+    "PruneReport",
     "QuarantineGroupInfo",
     "QuarantineListing",
     "QueryResult",
@@ -97,6 +100,7 @@ __all__ = [
     "discard",
     "loads",
     "open_project",
+    "prune_history",
     "quarantine",
     "quarantined_rows",
     "query",

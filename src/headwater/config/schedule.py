@@ -31,7 +31,7 @@ When = date | datetime | str
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _PART = re.compile(r"(\d+)\s*([smhd])")
 # keys that only mean something on a scheduled pipeline
-_SCHEDULE_ONLY = ("timezone", "start", "end", "catchup", "max_active_runs")
+_SCHEDULE_ONLY = ("timezone", "start", "end", "catchup", "max_active_runs", "deadline")
 
 
 def parse_every(text: str) -> timedelta:

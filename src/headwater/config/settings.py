@@ -10,7 +10,14 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from headwater.config.schedule import check_pipeline_schedule
 from headwater.config.textfile import load_toml, locate_key
@@ -233,8 +240,34 @@ class PipelineSettings(_Strict):
     end: datetime | date | str | None = None
     catchup: Literal["all", "latest", "none"] = "latest"
     max_active_runs: int = Field(1, ge=1)  # queued or running intervals at once
+    # "HH:MM" in `timezone`: an interval's run must have succeeded by the first such time at
+    # or after the interval's end (headwater.scheduling.deadlines), else deadline_missed
+    deadline: str | None = Field(None, pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
 
     _lists = field_validator("select", "exclude", mode="before")(_as_list)
+
+
+AlertEvent = Literal["run_failed", "check_failed", "deadline_missed"]
+_ALL_EVENTS: tuple[AlertEvent, ...] = ("run_failed", "check_failed", "deadline_missed")
+
+
+class AlertSettings(_Strict):
+    """``[alerts.NAME]``: where to send an alert (exactly one of ``webhook``, a URL that gets
+    a JSON POST, and ``command``, a shell command that gets the JSON on stdin), on which
+    events, for which pipelines (None: every run, with or without a pipeline)."""
+
+    webhook: str | None = None  # may hold ${ENV} placeholders, resolved when sending
+    command: str | None = None
+    on: list[AlertEvent] = Field(default_factory=lambda: list(_ALL_EVENTS))
+    pipelines: list[str] | None = None
+
+    _lists = field_validator("on", "pipelines", mode="before")(_as_list)
+
+    @model_validator(mode="after")
+    def _one_target(self) -> AlertSettings:
+        if (self.webhook is None) == (self.command is None):
+            raise ValueError("set either webhook or command")
+        return self
 
 
 class ProjectTable(_Strict):
@@ -251,6 +284,8 @@ class ProjectTable(_Strict):
     memory_limit: str | None = Field(
         None, pattern=r"(?i)^\s*\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*$"
     )
+    # retention: a server deletes runs (and their logs) older than this once a day
+    history_days: int | None = Field(None, ge=1)
 
 
 class ProjectSettings(_Strict):
@@ -261,6 +296,7 @@ class ProjectSettings(_Strict):
     connections: dict[str, ConnectionSettings] = Field(default_factory=dict)
     sources: dict[str, SourceSettings] = Field(default_factory=dict)
     pipelines: dict[str, PipelineSettings] = Field(default_factory=dict)
+    alerts: dict[str, AlertSettings] = Field(default_factory=dict)
 
 
 def load_settings(path: Path) -> ProjectSettings:

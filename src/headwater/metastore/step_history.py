@@ -28,7 +28,30 @@ from headwater.metastore.records import (
     _step_record,
 )
 
-__all__ = ["StepHistory"]
+__all__ = ["ERROR_MAX_BYTES", "StepHistory", "clip_error"]
+
+ERROR_MAX_BYTES = 1024
+"""The most of an error's text (UTF-8 bytes) kept in ``step_runs`` and ``attempts``: a
+step-run row stays under 2 KB however long the error (a 100 KB traceback, a driver dumping
+a query). The step's log file keeps the error whole."""
+_CLIPPED = " ... [cut: the whole error is in the step's log]"
+
+
+def clip_error(error: str | None) -> str | None:
+    """``error`` cut to at most :data:`ERROR_MAX_BYTES` UTF-8 bytes, saying so at its end.
+
+    >>> len(clip_error("x" * 100_000).encode())
+    1024
+    >>> clip_error("short")
+    'short'
+    """
+    if error is None or len(error) <= ERROR_MAX_BYTES // 4:  # fits whatever its characters
+        return error
+    data = error.encode()
+    if len(data) <= ERROR_MAX_BYTES:
+        return error
+    keep = ERROR_MAX_BYTES - len(_CLIPPED.encode())
+    return data[:keep].decode("utf-8", "ignore") + _CLIPPED
 
 
 class _ReplaceStatements:
@@ -81,7 +104,7 @@ class StepHistory:
 
         A new step starts with ``attempts = 0`` unless given. The run must exist
         (``start_run`` first; otherwise ``sqlalchemy.exc.IntegrityError``). ``error`` must
-        already be redacted.
+        already be redacted; it is stored cut at :data:`ERROR_MAX_BYTES` (:func:`clip_error`).
         """
         _check_id("step", step)
         _check_choice("step kind", kind, STEP_KINDS)
@@ -93,7 +116,7 @@ class StepHistory:
             "attempts": attempts,
             "rows_in": rows_in,
             "rows_out": rows_out,
-            "error": error,
+            "error": clip_error(error),
             "log_path": log_path,
         }
         values.update({k: v for k, v in optional.items() if v is not None})
@@ -148,7 +171,7 @@ class StepHistory:
             "status": status,
             "started_at": started_at,
             "finished_at": finished_at,
-            "error": error,
+            "error": clip_error(error),
         }
         table = t.attempts
         with self._write() as conn:
@@ -182,6 +205,8 @@ class StepHistory:
         records a batch of step events this way (per-row upserts cost milliseconds each)."""
         for row in (*steps, *attempts):
             _check_choice("step status", str(row["status"]), STEP_STATUSES)
+        steps = [{**r, "error": clip_error(r.get("error"))} for r in steps]
+        attempts = [{**r, "error": clip_error(r.get("error"))} for r in attempts]
         with self._write() as conn:
             if steps:
                 conn.execute(

@@ -79,6 +79,8 @@ def run_checks_now(
             store.record_check_results(to_rows(results, run.run_id, step=name))
             run.results.extend(results)
         store.finish_run(run.run_id, "success" if run.ok else "failed")
+        if not run.ok and project.settings.alerts:
+            _alert(project, run)
     except BaseException as exc:
         store.finish_run(run.run_id, "failed", unfinished=f"stopped: {type(exc).__name__}")
         raise
@@ -87,3 +89,12 @@ def run_checks_now(
             engine.close()
         store.close()
     return run
+
+
+def _alert(project: Project, run: CheckRun) -> None:
+    """Queue the ``check_failed`` alert of a check run whose checks block (never waits)."""
+    from headwater.alerts import check_alert, notify
+
+    failures = [(r.asset, f"{r.check}: {r.message}") for r in run.results if r.blocking]
+    alert = check_alert(project.name, run.run_id, failures)
+    notify(project.settings.alerts, alert, run_log=project.logs_dir / run.run_id / "run.log")

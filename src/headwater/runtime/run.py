@@ -94,12 +94,12 @@ def run(
     chosen = names if names is not None else select(project.graph, include, exclude)
     if interval is not None:  # refused before anything runs: one line, exit 2
         _check_interval(project, chosen, interval, _zone_name(project, pipeline))
-    interval_params = _interval_params(interval) if interval is not None else {}
     queued, run_id = run_id is not None, run_id or new_run_id()
     started = time.monotonic()
     stragglers: list[str] = []
     store = Metastore.open(project.metastore_url)
     own_engine = engine is None
+    interval_params = _interval_params(interval) if interval is not None else {}
     try:  # WarehouseBusy while another run holds the warehouse
         if own_engine:
             engine = open_engine(
@@ -169,6 +169,8 @@ def run(
             _close_run_files(recorder, logger, compiled)
         status = SUCCESS if all(s.status == SUCCESS for s in state.values()) else "failed"
         store.finish_run(run_id, status)
+        outcome = {name: (s.status, s.error) for name, s in state.items()}
+        _alert(project, pipeline, run_id, status, outcome, interval_params)
         return RunResult(run_id, status, state, time.monotonic() - started)
     except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM turned into one by the CLI
         stop = RunInterrupted(
@@ -180,9 +182,33 @@ def run(
         raise stop from None
     except BaseException as exc:
         store.finish_run(run_id, "failed", unfinished=f"the run stopped: {type(exc).__name__}")
+        failure: dict[str, tuple[str, str | None]] = {
+            "(run)": ("failed", f"the run stopped: {type(exc).__name__}: {exc}")
+        }
+        _alert(project, pipeline, run_id, "failed", failure, interval_params)
         raise
     finally:
         _close(engine if own_engine else None, store, run_id, stragglers)
+
+
+def _alert(
+    project: Project,
+    pipeline: str | None,
+    run_id: str,
+    status: str,
+    steps: dict[str, tuple[str, str | None]],
+    params: dict[str, Any] | None,
+) -> None:
+    """Queue the run's alerts (``[alerts]``; none for a run that succeeded): returns at once,
+    a background thread sends them (:mod:`headwater.alerts`)."""
+    targets = project.settings.alerts
+    if not targets or status != "failed":
+        return
+    from headwater.alerts import notify, run_alerts
+
+    run_log = project.logs_dir / run_id / "run.log"
+    for alert in run_alerts(project.name, pipeline, run_id, status, steps, params):
+        notify(targets, alert, run_log=run_log)
 
 
 def _interval_params(interval: tuple[datetime, datetime]) -> dict[str, str]:

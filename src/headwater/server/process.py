@@ -30,6 +30,7 @@ from headwater import api
 from headwater.errors import ProjectError
 from headwater.metastore import Metastore
 from headwater.project import Project
+from headwater.server.housekeeping import Housekeeper
 from headwater.server.runs import RunQueue, RunRequest
 from headwater.server.scheduler import Scheduler
 from headwater.server.state import (
@@ -65,13 +66,16 @@ def serve(project_dir: Path, *, host: str = "127.0.0.1", port: int = 8765) -> No
     with _warehouse(project):
         runs = RunQueue(project)
         scheduler = Scheduler(project, runs)
+        housekeeper = Housekeeper(project)  # missed deadlines, history retention
         _recover(project, runs, scheduler)
         write_info(path, info)
         try:
             runs.start()
             scheduler.start()
+            housekeeper.start()
             signum = _serve_http(project, runs, info.token, sock, scheduler)
         finally:
+            housekeeper.stop()
             scheduler.stop()
             runs.stop(signum=_last_signal[0] or int(signal.SIGTERM))
             remove_info(path, info.pid)
