@@ -17,22 +17,27 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from benchmarks import project_load, runner_overhead, startup
+from benchmarks import project_load, runner_overhead, server, startup
 from benchmarks._common import BENCH_DIR, Row, fmt_ratio, fmt_seconds, log
 
 BENCHMARKS = {
     "startup": startup.run,
     "load": project_load.run,
     "runner": runner_overhead.run,
+    "server": server.run,
 }
 
 
 def src_digest() -> str:
-    """A digest of src/headwater/**/*.py: which code the figures are for (src moves fast)."""
+    """A digest of headwater/**/*.py as imported (src/, or a worktree on PYTHONPATH):
+    which code the figures are for (src moves fast)."""
     import hashlib
+    from pathlib import Path
+
+    import headwater
 
     digest = hashlib.sha256()
-    src = BENCH_DIR.parent / "src" / "headwater"
+    src = Path(headwater.__file__).parent
     for path in sorted(src.rglob("*.py")):
         digest.update(str(path.relative_to(src)).encode())
         digest.update(path.read_bytes())
@@ -118,6 +123,7 @@ def main(argv: list[str] | None = None) -> int:
         "load_average_after": os.getloadavg(),
         "src_digest_before": digest_before,
         "src_digest_after": digest_after,
+        "headwater_src": os.path.dirname(sys.modules["headwater"].__file__ or ""),
         "elapsed_s": elapsed,
         "rows": [r.as_dict() for r in rows],
     }
