@@ -209,7 +209,7 @@ def idle_case(pipelines: int, seconds: float) -> list[Row]:
         server.stop()
     runs = latest_runs(root)
     cpu_pct = 100 * used / elapsed
-    common = {"extra": {"cpu_s": used, "over_s": elapsed, "rss_mb": rss, "runs": len(runs)}}
+    extra: dict[str, Any] = {"cpu_s": used, "over_s": elapsed, "rss_mb": rss, "runs": len(runs)}
     return [
         Row(
             NAME,
@@ -218,7 +218,7 @@ def idle_case(pipelines: int, seconds: float) -> list[Row]:
             target="< 2% of a core",
             ok=cpu_pct < 2 and not runs,
             note=f"{cpu_pct:.2f}% of a core ({used:.2f} CPU s); runs started: {len(runs)}",
-            **common,
+            extra=extra,
         ),
         Row(
             NAME,
@@ -227,7 +227,7 @@ def idle_case(pipelines: int, seconds: float) -> list[Row]:
             target="< 150 MB",
             ok=rss < 150,
             note=f"{rss:.0f} MB (VmRSS)",
-            **common,
+            extra=extra,
         ),
         Row(
             NAME,
