@@ -21,7 +21,8 @@ A long-lived process (``headwater server``) opens the warehouse once and wraps i
 in ``with shared_warehouse(project, engine):``: every call above then uses that engine
 (each thread its own cursor) instead of opening the file, so a query answers while a run
 writes; ``run`` then also takes ``run_id`` (a run recorded ``queued``), ``cancel`` (a
-``threading.Event``: stop as Ctrl-C does) and ``params`` (recorded with the run).
+``threading.Event``: stop as Ctrl-C does); any caller may give ``interval`` (the data
+interval partitioned models build; :mod:`headwater.api.backfill` runs a range of them).
 
 What each raises (every one a :class:`headwater.errors.HeadwaterError`, with its CLI exit
 code; messages are one line and never hold a secret)::
