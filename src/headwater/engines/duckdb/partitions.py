@@ -34,17 +34,22 @@ def interval_variables(
     cur: duckdb.DuckDBPyConnection, start: datetime | None, end: datetime | None, tz: str
 ) -> Iterator[None]:
     """Set ``interval_start``/``interval_end`` (None: -infinity/infinity) and the cursor's
-    ``TimeZone`` for the statements run inside; the cursor's zone is reset after."""
+    ``TimeZone`` for the statements run inside; the cursor's zone is restored after."""
     lower = f"timestamptz '{start.isoformat()}'" if start else "'-infinity'::timestamptz"
     upper = f"timestamptz '{end.isoformat()}'" if end else "'infinity'::timestamptz"
     cur.execute(f"set variable interval_start = {lower}")
     cur.execute(f"set variable interval_end = {upper}")
+    row = cur.execute("select current_setting('TimeZone')").fetchone()
+    before = str(row[0]) if row else None
     zone = tz.replace("'", "''")  # an IANA name, checked when the project loaded
-    cur.execute(f"set TimeZone = '{zone}'")
+    cur.execute(f"set session TimeZone = '{zone}'")
     try:
         yield
-    finally:
-        cur.execute("reset TimeZone")
+    finally:  # the zone the cursor had (another statement of this thread may rely on it)
+        if before is None:
+            cur.execute("reset session TimeZone")
+        else:
+            cur.execute("set session TimeZone = '{}'".format(before.replace("'", "''")))
 
 
 def replace_interval(
