@@ -12,7 +12,7 @@ same statements on SQLite and PostgreSQL.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from contextlib import AbstractContextManager
 from dataclasses import asdict
 from datetime import UTC, datetime
@@ -163,6 +163,18 @@ class IntervalLedger:
         with self._read() as conn:
             rows = conn.execute(query.order_by(table.c.interval_start))
             return [_interval_record(row) for row in rows]
+
+    def queued_intervals(self, pipelines: Collection[str]) -> list[IntervalRecord]:
+        """The ``queued`` intervals of ``pipelines``, by start: one query for a scheduler's
+        tick, whatever put them there (the clock, a backfill)."""
+        table = t.intervals
+        query = (
+            sa.select(table)
+            .where(table.c.status == "queued", table.c.pipeline.in_(sorted(pipelines)))
+            .order_by(table.c.interval_start, table.c.pipeline)
+        )
+        with self._read() as conn:
+            return [_interval_record(row) for row in conn.execute(query)]
 
     def active_count(self, pipeline: str) -> int:
         """How many intervals of ``pipeline`` are queued or running (``max_active_runs``)."""

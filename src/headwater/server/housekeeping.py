@@ -68,13 +68,19 @@ class Housekeeper:
     def check_deadlines(self, now: datetime) -> int:
         """Alert the intervals whose deadline passed in (last check, ``now``] unbuilt; the
         number of alerts queued."""
-        if not self.deadlines:
-            return 0
+        passed = {
+            name: due
+            for name, (schedule, at) in self.deadlines.items()
+            if (due := list(deadlines_between(schedule, at, self.checked, now)))
+        }
         sent = 0
+        if not passed:  # the common tick: no deadline passed, no metastore read
+            self.checked = now
+            return sent
         with Metastore.open(self.project.metastore_url) as store:
-            for name, (schedule, at) in self.deadlines.items():
+            for name, due in passed.items():
                 ledger = {r.interval_start: r for r in store.intervals(name)}
-                for interval, deadline in deadlines_between(schedule, at, self.checked, now):
+                for interval, deadline in due:
                     record = ledger.get(interval.start)
                     if record is not None and record.status == "success":
                         continue

@@ -24,11 +24,13 @@ from datetime import UTC, datetime
 from headwater.metastore import Metastore
 from headwater.project import Project
 from headwater.runtime.run import new_run_id
-from headwater.scheduling import Interval, Schedule, due, schedule_of
+from headwater.scheduling import Interval, Schedule, due, next_end, schedule_of
 from headwater.server.runs import RunQueue, RunRequest
 
 _log = logging.getLogger("headwater.server")
 TICK_S = 1.0
+_NOW = datetime.min.replace(tzinfo=UTC)  # look at the pipeline on the next tick
+_NEVER = datetime.max.replace(tzinfo=UTC)  # its schedule has ended
 
 
 class Scheduler:
@@ -42,6 +44,7 @@ class Scheduler:
             if schedule is not None:
                 self.schedules[name] = schedule
         self.since = datetime.now(UTC)
+        self._next: dict[str, datetime] = {}  # per pipeline: nothing due before this instant
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="hw-scheduler", daemon=True)
 
@@ -75,26 +78,34 @@ class Scheduler:
             self._stop.wait(self.tick)
 
     def tick_once(self, now: datetime) -> None:
-        """Enqueue what is due at ``now`` and queue a run for each interval this call claims."""
+        """Enqueue what is due at ``now`` and queue a run for each interval this call claims.
+
+        A pipeline is looked at only once its next interval may have ended (the schedule
+        says when: :func:`~headwater.scheduling.next_end`) or one of its runs finished (a
+        ``max_active_runs`` limit may have held intervals back); the queued intervals, the
+        clock's and a backfill's, are one query. So an idle server with 100 schedules reads
+        the metastore once a second, not 300 times (measured: 31% of a core before)."""
         with Metastore.open(self.project.metastore_url) as store:
             for name, schedule in self.schedules.items():
                 if self._stop.is_set():
                     return
-                starts = {r.interval_start for r in store.intervals(name)}
-                new = due(
-                    schedule,
-                    now,
-                    enqueued=starts,
-                    active=store.active_count(name),
-                    since=self.since,
-                )
-                if new:
-                    store.enqueue_intervals(name, [(i.start, i.end) for i in new])
-                for rec in store.intervals(name, "queued"):
-                    run_id = new_run_id()
-                    if not store.claim_interval(name, rec.interval_start, run_id):
-                        continue  # another claimant took it
-                    self._queue(name, rec.interval_start, rec.interval_end, run_id)
+                if now >= self._next.get(name, now):
+                    self._enqueue_due(store, name, schedule, now)
+            for rec in store.queued_intervals(self.schedules):
+                if self._stop.is_set():
+                    return
+                run_id = new_run_id()
+                if store.claim_interval(rec.pipeline, rec.interval_start, run_id):
+                    self._queue(rec.pipeline, rec.interval_start, rec.interval_end, run_id)
+                # else another claimant took it
+
+    def _enqueue_due(self, store: Metastore, name: str, schedule: Schedule, now: datetime) -> None:
+        starts = {r.interval_start for r in store.intervals(name)}
+        new = due(schedule, now, enqueued=starts, active=store.active_count(name), since=self.since)
+        if new:
+            store.enqueue_intervals(name, [(i.start, i.end) for i in new])
+        # nothing more can be due before the next interval ends (or a run of it finishes)
+        self._next[name] = next_end(schedule, now) or _NEVER
 
     def _queue(self, name: str, start: datetime, end: datetime, run_id: str) -> None:
         request = RunRequest(
@@ -110,6 +121,7 @@ class Scheduler:
             raise
 
     def _finish(self, name: str, start: datetime, run_id: str, status: str) -> None:
+        self._next[name] = _NOW  # a free slot: held-back intervals may be due now
         with Metastore.open(self.project.metastore_url) as store:
             if status in ("success", "failed", "cancelled"):  # cancelled: by a user
                 store.finish_interval(name, start, status)
