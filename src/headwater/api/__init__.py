@@ -50,34 +50,75 @@ code; messages are one line and never hold a secret)::
 
 from __future__ import annotations
 
-from headwater.api.history import loads, query, runs, show
-from headwater.api.project import (
-    ProjectLike,
-    Selection,
-    open_project,
-    selection,
-    shared_warehouse,
-    source_asset,
-    warehouse_in_use,
-)
-from headwater.api.quarantines import discard, quarantine, quarantined_rows, release
-from headwater.api.records import (
-    CheckReport,
-    CompiledModel,
-    CompiledPlan,
-    LoadInfo,
-    QuarantineGroupInfo,
-    QuarantineListing,
-    QueryResult,
-    RejectedInfo,
-    ReleaseResult,
-    RunDetail,
-    RunInfo,
-    StepInfo,
-)
-from headwater.api.retention import PruneReport, prune_history
-from headwater.api.running import check, compile, retry, run
-from headwater.runtime import RunResult
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from headwater.api.history import loads, query, runs, show
+    from headwater.api.project import (
+        ProjectLike,
+        Selection,
+        open_project,
+        selection,
+        shared_warehouse,
+        source_asset,
+        warehouse_in_use,
+    )
+    from headwater.api.quarantines import discard, quarantine, quarantined_rows, release
+    from headwater.api.records import (
+        CheckReport,
+        CompiledModel,
+        CompiledPlan,
+        LoadInfo,
+        QuarantineGroupInfo,
+        QuarantineListing,
+        QueryResult,
+        RejectedInfo,
+        ReleaseResult,
+        RunDetail,
+        RunInfo,
+        StepInfo,
+    )
+    from headwater.api.retention import PruneReport, prune_history
+    from headwater.api.running import check, compile, retry, run
+    from headwater.runtime import RunResult
+
+_WHERE = {  # each name's module, imported on first use (PEP 562)
+    "CheckReport": "headwater.api.records",
+    "CompiledModel": "headwater.api.records",
+    "CompiledPlan": "headwater.api.records",
+    "LoadInfo": "headwater.api.records",
+    "ProjectLike": "headwater.api.project",
+    "PruneReport": "headwater.api.retention",
+    "QuarantineGroupInfo": "headwater.api.records",
+    "QuarantineListing": "headwater.api.records",
+    "QueryResult": "headwater.api.records",
+    "RejectedInfo": "headwater.api.records",
+    "ReleaseResult": "headwater.api.records",
+    "RunDetail": "headwater.api.records",
+    "RunInfo": "headwater.api.records",
+    "RunResult": "headwater.runtime",
+    "Selection": "headwater.api.project",
+    "StepInfo": "headwater.api.records",
+    "check": "headwater.api.running",
+    "compile": "headwater.api.running",
+    "discard": "headwater.api.quarantines",
+    "loads": "headwater.api.history",
+    "open_project": "headwater.api.project",
+    "prune_history": "headwater.api.retention",
+    "quarantine": "headwater.api.quarantines",
+    "quarantined_rows": "headwater.api.quarantines",
+    "query": "headwater.api.history",
+    "release": "headwater.api.quarantines",
+    "retry": "headwater.api.running",
+    "run": "headwater.api.running",
+    "runs": "headwater.api.history",
+    "selection": "headwater.api.project",
+    "shared_warehouse": "headwater.api.project",
+    "show": "headwater.api.history",
+    "source_asset": "headwater.api.project",
+    "warehouse_in_use": "headwater.api.project",
+}
 
 __all__ = [
     "CheckReport",
@@ -115,3 +156,13 @@ __all__ = [
     "source_asset",
     "warehouse_in_use",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # importing headwater.api is cheap (a client of a server needs only its records):
+    # SQLAlchemy, DuckDB and the runtime load when a function that needs them is first used
+    if name not in _WHERE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(_WHERE[name]), name)
+    globals()[name] = value
+    return value
