@@ -72,9 +72,11 @@ def grain_units(start: datetime, end: datetime, grain: str, tz: tzinfo) -> Itera
     instant before ``end``, in order, in UTC.
 
     >>> tz = ZoneInfo("Europe/Berlin")
-    >>> day = datetime(2026, 3, 28, 23, tzinfo=UTC)
-    >>> [(e - s).total_seconds() / 3600 for s, e in grain_units(day, day + timedelta(days=2), "day", tz)]
+    >>> day = datetime(2026, 3, 28, 23, tzinfo=UTC)  # midnight in Berlin, the spring change
+    >>> [(e - s).total_seconds() / 3600 for s, e in grain_units(day, day + timedelta(hours=47), "day", tz)]
     [23.0, 24.0]
+    >>> len(list(grain_units(day, day + timedelta(hours=48), "day", tz)))  # into a third day
+    3
     """
     unit = floor(start, grain, tz)
     while unit < end:
