@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import os
-import queue
 import secrets
 import signal
 import threading
@@ -16,16 +14,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from headwater.config.secrets import redact_text
 from headwater.engines import open_engine
-from headwater.engines.base import STATE_SCHEMA
 from headwater.errors import HeadwaterError, ProjectError, RunInterrupted
 from headwater.metastore import Metastore
 from headwater.models import CompiledCache
 from headwater.project import Project, select
 from headwater.runtime.checks import preflight
-from headwater.runtime.executor import SUCCESS, Event, Executor, StepState
-from headwater.runtime.steps import RunLog, StepLogs, step_for
+from headwater.runtime.executor import SUCCESS, Event, Executor, Step, StepState
+from headwater.runtime.recorder import Recorder
+from headwater.runtime.steps import StepLogs, step_for
 
 _log = logging.getLogger("headwater.run")
 
@@ -92,8 +89,9 @@ def run(
     ``cancel`` event with ``by_request`` set (a cancel through the server's API) records its
     stopped steps ``cancelled (by request)`` rather than ``interrupted (Ctrl-C)``."""
     chosen = names if names is not None else select(project.graph, include, exclude)
+    tz = _zone_name(project, pipeline)
     if interval is not None:  # refused before anything runs: one line, exit 2
-        _check_interval(project, chosen, interval, _zone_name(project, pipeline))
+        _check_interval(project, chosen, interval, tz)
     queued, run_id = run_id is not None, run_id or new_run_id()
     started = time.monotonic()
     stragglers: list[str] = []
@@ -101,12 +99,7 @@ def run(
     own_engine = engine is None
     interval_params = _interval_params(interval) if interval is not None else {}
     try:  # WarehouseBusy while another run holds the warehouse
-        if own_engine:
-            engine = open_engine(
-                project.settings.project.engine,
-                project.warehouse_path,
-                memory_limit=project.settings.project.memory_limit,
-            )
+        engine = engine if engine is not None else _open_warehouse(project)
     except BaseException:
         store.close()
         raise
@@ -118,10 +111,7 @@ def run(
             **({"full_refresh": True} if full_refresh else {}),
             **interval_params,
         }
-        if queued:
-            if not store.begin_run(run_id, params):
-                raise HeadwaterError(f"run {run_id} is no longer queued (cancelled?)")
-        else:
+        if not queued:
             store.start_run(
                 run_id,
                 project=project.name,
@@ -131,6 +121,8 @@ def run(
                 parent_run_id=parent_run_id,
                 params=params,
             )
+        elif not store.begin_run(run_id, params):  # a server's queued run, turned running
+            raise HeadwaterError(f"run {run_id} is no longer queued (cancelled?)")
         _prepare_warehouse(project, chosen, engine)
         logger = StepLogs(project.logs_dir / run_id)
         compiled = CompiledCache(project.state_dir / "cache" / "compiled.json")
@@ -145,17 +137,10 @@ def run(
             compiled=compiled,
             full_refresh=full_refresh,
             interval=interval,
-            tz=_zone_name(project, pipeline),
+            tz=tz,
         )
-        chosen_set = set(chosen)
-        steps = [
-            make_step(
-                project.graph[name],
-                deps=tuple(d for d in project.graph[name].deps if d in chosen_set),
-            )
-            for name in chosen
-        ]
-        recorder = _Recorder(store, run_id, {s.name: s.kind for s in steps}, logger, on_event)
+        steps = _steps(project, chosen, make_step)
+        recorder = Recorder(store, run_id, {s.name: s.kind for s in steps}, logger, on_event)
         executor = Executor(
             steps,
             threads=threads or project.settings.project.threads,
@@ -173,22 +158,61 @@ def run(
         _alert(project, pipeline, run_id, status, outcome, interval_params)
         return RunResult(run_id, status, state, time.monotonic() - started)
     except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM turned into one by the CLI
-        stop = RunInterrupted(
-            run_id,
-            signum=getattr(exc, "signum", signal.SIGINT),
-            by_request=getattr(exc, "by_request", False),
-        )
-        store.finish_run(run_id, "interrupted", unfinished=stop.recorded)
-        raise stop from None
+        raise _interrupted(store, run_id, exc) from None
     except BaseException as exc:
-        store.finish_run(run_id, "failed", unfinished=f"the run stopped: {type(exc).__name__}")
-        failure: dict[str, tuple[str, str | None]] = {
-            "(run)": ("failed", f"the run stopped: {type(exc).__name__}: {exc}")
-        }
-        _alert(project, pipeline, run_id, "failed", failure, interval_params)
+        _stopped(project, pipeline, store, run_id, exc, interval_params)
         raise
     finally:
         _close(engine if own_engine else None, store, run_id, stragglers)
+
+
+def _steps(project: Project, chosen: list[str], make_step: Callable[..., Step]) -> list[Step]:
+    """``make_step`` of each chosen asset, with the chosen ones it reads as its deps."""
+    chosen_set = set(chosen)
+    return [
+        make_step(
+            project.graph[name],
+            deps=tuple(d for d in project.graph[name].deps if d in chosen_set),
+        )
+        for name in chosen
+    ]
+
+
+def _open_warehouse(project: Project) -> Any:
+    return open_engine(
+        project.settings.project.engine,
+        project.warehouse_path,
+        memory_limit=project.settings.project.memory_limit,
+    )
+
+
+def _interrupted(store: Metastore, run_id: str, exc: KeyboardInterrupt) -> RunInterrupted:
+    """Record the run ``interrupted`` (Ctrl-C, SIGTERM, a cancel by request) and return the
+    :class:`RunInterrupted` to raise."""
+    stop = RunInterrupted(
+        run_id,
+        signum=getattr(exc, "signum", signal.SIGINT),
+        by_request=getattr(exc, "by_request", False),
+    )
+    store.finish_run(run_id, "interrupted", unfinished=stop.recorded)
+    return stop
+
+
+def _stopped(
+    project: Project,
+    pipeline: str | None,
+    store: Metastore,
+    run_id: str,
+    exc: BaseException,
+    interval_params: dict[str, Any],
+) -> None:
+    """Record a run that an error stopped (not a step's: those are the steps' own) failed,
+    and alert it."""
+    store.finish_run(run_id, "failed", unfinished=f"the run stopped: {type(exc).__name__}")
+    failure: dict[str, tuple[str, str | None]] = {
+        "(run)": ("failed", f"the run stopped: {type(exc).__name__}: {exc}")
+    }
+    _alert(project, pipeline, run_id, "failed", failure, interval_params)
 
 
 def _alert(
@@ -255,7 +279,7 @@ def _row_count_history(project: Project, chosen: list[str], store: Metastore) ->
     return row_count_history(store.engine)
 
 
-def _close_run_files(recorder: _Recorder, logger: StepLogs, compiled: CompiledCache) -> None:
+def _close_run_files(recorder: Recorder, logger: StepLogs, compiled: CompiledCache) -> None:
     """Every event recorded before the run is marked finished; then the log files a full
     disk refused are named, and the compiled SQL is kept for the next run."""
     try:
@@ -327,157 +351,3 @@ def retry_run(project: Project, run_id: str, **kwargs: Any) -> RunResult | None:
         ),
         **kwargs,
     )
-
-
-_LINGER_S = 0.1  # how stale `headwater runs` may be while a run goes on
-_MAX_BATCH = 5000
-
-
-class _Recorder:
-    """Forwards each executor event to the display at once, and records it in the metastore
-    from a background thread, in batches (the scheduler never waits for a commit)."""
-
-    def __init__(
-        self,
-        store: Metastore,
-        run_id: str,
-        kinds: dict[str, str],
-        logs: StepLogs,
-        forward: Callable[[Event], None] | None,
-    ) -> None:
-        self.store, self.run_id, self.kinds, self.logs = store, run_id, kinds, logs
-        self.log_dir = str(logs.dir)
-        self.run_log = RunLog(logs.dir)
-        self.forward = forward
-        self.queue: queue.Queue[Event | None] = queue.Queue()
-        self.failure: BaseException | None = None
-        self.rows: dict[str, dict[str, Any]] = {}  # each step's row as recorded so far
-        self.closing = threading.Event()
-        self.writer = threading.Thread(target=self._drain, name="hw-recorder", daemon=True)
-        self.writer.start()
-
-    def __call__(self, event: Event) -> None:
-        self.queue.put(event)
-        if event.kind == "retrying":
-            # in the step's own log too, at once: before the next attempt's lines
-            log = self.logs(event.step)
-            log.warning("%s", _describe(event, redact_text(event.error or "")))
-            self.logs.done(log)
-        if self.forward is not None:
-            self.forward(event)
-
-    def close(self) -> None:
-        """Write what is queued and stop; re-raise a failure of the writer."""
-        self.queue.put(None)
-        self.closing.set()
-        self.writer.join()
-        self.run_log.close()
-        if self.failure is not None:
-            raise self.failure
-
-    def _drain(self) -> None:
-        done = False
-        while not done:
-            batch = [self.queue.get()]
-            # Let a batch gather: waking for every event costs a transaction per event and
-            # takes the GIL from the workers; close() cuts the wait short.
-            self.closing.wait(_LINGER_S)
-            while len(batch) < _MAX_BATCH:
-                try:
-                    batch.append(self.queue.get_nowait())
-                except queue.Empty:
-                    break
-            done = None in batch
-            events = [e for e in batch if e is not None]
-            if not events or self.failure is not None:
-                continue
-            try:
-                self._write(events)
-            except BaseException as exc:  # surfaced by close()
-                self.failure = exc
-
-    def _write(self, events: list[Event]) -> None:
-        """One transaction per batch; each touched step is written as a whole row."""
-        touched: dict[str, dict[str, Any]] = {}
-        attempts: list[dict[str, Any]] = []
-        marks: list[tuple[str, str]] = []
-        lines: list[tuple[float, str, str]] = []
-        for event in events:
-            at = datetime.fromtimestamp(event.at, UTC)
-            error = redact_text(event.error) if event.error else None
-            lines.append((event.at, event.step, _describe(event, error)))
-            row = self.rows.setdefault(
-                event.step,
-                {
-                    "run_id": self.run_id,
-                    "step": event.step,
-                    "kind": self.kinds.get(event.step, "model"),
-                    "status": "pending",
-                    "started_at": None,
-                    "finished_at": None,
-                    "attempts": 0,
-                    "rows_in": None,
-                    "rows_out": None,
-                    "error": None,
-                    "log_path": None,
-                },
-            )
-            touched[event.step] = row
-            log_path = os.path.join(self.log_dir, f"{event.step}.log")
-            if os.path.exists(log_path):  # a step that logged nothing has no file
-                row["log_path"] = log_path
-            if event.kind == "started":
-                row.update(status="running", attempts=event.attempt)
-                if event.attempt == 1:
-                    row["started_at"] = at
-                continue
-            if event.attempt:
-                attempts.append(
-                    {
-                        "run_id": self.run_id,
-                        "step": event.step,
-                        "attempt": event.attempt,
-                        "status": event.status,
-                        "error": error,
-                        "finished_at": at,
-                        "started_at": datetime.fromtimestamp(event.started_at or event.at, UTC),
-                    }
-                )
-            if event.kind != "finished":
-                continue
-            result = event.result if isinstance(event.result, dict) else {}
-            row.update(status=event.status, finished_at=at, error=error)
-            for key in ("rows_in", "rows_out"):
-                if result.get(key) is not None:
-                    row[key] = result[key]
-            if event.status == SUCCESS and result.get("cursor") is not None:
-                marks.append((event.step, str(result["cursor"])))
-        self.run_log.write(lines)
-        with self.store.batch():
-            self.store.replace_steps(list(touched.values()), attempts)
-            for step, value in marks:
-                self.store.set_watermark(
-                    step, value, location=f"warehouse:{STATE_SCHEMA}.state", run_id=self.run_id
-                )
-
-
-def _describe(event: Event, error: str | None) -> str:
-    """One line of run.log for an event (``error`` redacted)."""
-    if event.kind == "started":
-        return f"started (attempt {event.attempt})"
-    took = f" in {event.at - event.started_at:.3f}s" if event.started_at else ""
-    first = f": {error.strip().splitlines()[0]}" if error and error.strip() else ""
-    if event.kind == "retrying":
-        return (
-            f"attempt {event.attempt} of {event.of} failed{took}, "
-            f"retrying in {event.delay:.1f}s{first}"
-        )
-    if event.first_started_at and event.attempt > 1:  # every attempt and wait counts
-        took = f" in {event.at - event.first_started_at:.3f}s ({event.attempt} attempts)"
-    result = event.result if isinstance(event.result, dict) else {}
-    rows = " ".join(
-        f"{key}={result[key]}"
-        for key in ("rows_in", "rows_out", "rows_rejected", "quarantined")
-        if result.get(key)
-    )
-    return f"{event.status}{took}" + (f" ({rows})" if rows else "") + first
