@@ -56,7 +56,10 @@ READ: dict[type[BaseModel], dict[str, tuple[str, str]]] = {
         "memory_limit": ("runtime/run.py", "memory_limit"),
         "history_days": ("server/housekeeping.py", "history_days"),
     },
-    ConnectionSettings: {"url": ("sources/step.py", "url")},
+    ConnectionSettings: {
+        "url": ("sources/step.py", "url"),
+        "max_concurrent": ("sources/step.py", "max_concurrent"),
+    },
     AlertSettings: {
         "webhook": ("alerts/send.py", "webhook"),
         "command": ("alerts/send.py", "command"),

@@ -40,9 +40,11 @@ def _as_list(value: Any) -> Any:
 
 
 class ConnectionSettings(_Strict):
-    """A named external system. ``url`` may hold ``${ENV}`` placeholders, resolved at use."""
+    """A named external system. ``url`` may hold ``${ENV}`` placeholders, resolved at use.
+    ``max_concurrent``: at most this many extracts read from it at once in one process."""
 
     url: str
+    max_concurrent: int | None = Field(default=None, ge=1)
 
 
 class TableOptions(_Strict):

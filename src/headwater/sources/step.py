@@ -16,6 +16,7 @@ from headwater.errors import SourceError
 from headwater.project.asset import Asset
 from headwater.sources.connector import TableRead, connector_for
 from headwater.sources.file_load import load_files
+from headwater.sources.pools import cancel_wait, connection_slot
 from headwater.sources.window import minus_lag
 
 _reading: dict[int, Any] = {}  # thread id -> the connector it is reading from
@@ -26,6 +27,7 @@ def cancel_read(thread_id: int) -> None:
     """Cancel the read the source step on ``thread_id`` is doing, if its connector can (a
     timed-out step: the warehouse may be blocked waiting for the connector's next batch,
     where an engine interrupt cannot reach)."""
+    cancel_wait(thread_id)  # a step still waiting for a slot of its connection
     with _reading_lock:
         connector = _reading.get(thread_id)
     cancel = getattr(connector, "cancel", None)
@@ -78,9 +80,13 @@ def run_source(
             engine, asset.name, base, spec.settings, root=root, state=state, log=log
         )
     else:
-        result = _load_database(
-            asset, engine=engine, settings=settings, root=root, base=base, state=state, log=log
-        )
+        name = settings_.connection
+        assert name is not None
+        limit = settings.connections[name].max_concurrent
+        with connection_slot(name, limit, log):  # no more than max_concurrent extracts
+            result = _load_database(
+                asset, engine=engine, settings=settings, root=root, base=base, state=state, log=log
+            )
     _report(asset.name, result, log)
     return result
 
