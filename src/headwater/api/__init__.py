@@ -31,6 +31,7 @@ code; messages are one line and never hold a secret)::
                                  UnknownAssetError, CycleError); ConnectionError_ when
                                  open_project(discover=True) cannot list a database
     selection                    ProjectError (unknown pipeline), SelectionError
+    trigger                      ProjectError (unknown pipeline), then as run
     run, retry                   as open_project and selection; HeadwaterError (retry: no
                                  such run), ProjectError (retry of a check run),
                                  WarehouseBusy (names the run holding the warehouse),
@@ -81,6 +82,7 @@ if TYPE_CHECKING:
     )
     from headwater.api.retention import PruneReport, prune_history
     from headwater.api.running import check, compile, retry, run
+    from headwater.api.triggers import trigger
     from headwater.runtime import RunResult
 
 _WHERE = {  # each name's module, imported on first use (PEP 562)
@@ -117,6 +119,7 @@ _WHERE = {  # each name's module, imported on first use (PEP 562)
     "shared_warehouse": "headwater.api.project",
     "show": "headwater.api.history",
     "source_asset": "headwater.api.project",
+    "trigger": "headwater.api.triggers",
     "warehouse_in_use": "headwater.api.project",
 }
 
@@ -154,6 +157,7 @@ __all__ = [
     "shared_warehouse",
     "show",
     "source_asset",
+    "trigger",
     "warehouse_in_use",
 ]
 

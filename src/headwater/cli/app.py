@@ -18,6 +18,7 @@ from headwater.cli.backfill import backfill, partitions
 from headwater.cli.export import export_app
 from headwater.cli.options import MultiValueCommand, show_version
 from headwater.cli.retention import history_app
+from headwater.cli.trigger import trigger
 from headwater.errors import HeadwaterError, ProjectError
 
 app = typer.Typer(
@@ -41,6 +42,7 @@ FormatOpt = Annotated[str, typer.Option("-f", "--format", help="table or json")]
 app.add_typer(export_app)  # headwater export crontab
 app.command()(backfill)
 app.command()(partitions)
+app.command()(trigger)  # headwater trigger PIPELINE
 app.add_typer(history_app)  # headwater history prune
 
 

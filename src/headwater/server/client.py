@@ -156,6 +156,10 @@ class Remote:
             body["interval_start"], body["interval_end"] = (t.isoformat() for t in interval)
         return str(self.post("/api/runs", body)["run_id"])
 
+    def trigger(self, pipeline: str) -> str:
+        """Queue a manual run of ``pipeline`` on the server; its id."""
+        return str(self.post(f"/api/pipelines/{quote(pipeline, safe='')}/trigger", {})["run_id"])
+
     def cancel(self, run_id: str) -> None:
         self.post(f"/api/runs/{quote(run_id, safe='')}/cancel", {})
 

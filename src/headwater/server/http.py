@@ -103,6 +103,15 @@ def create_app(project: Project, runs: RunQueue, token: str) -> FastAPI:
             request.interval = Interval(body.interval_start, body.interval_end)
         return {"run_id": runs.submit(request), "status": "queued"}
 
+    @app.post("/api/pipelines/{name}/trigger", status_code=202)
+    def trigger(name: str) -> dict[str, Any]:
+        # run the pipeline now, outside its schedule: an unknown one is refused at once
+        from headwater.api.triggers import MANUAL, pipeline_of
+
+        pipeline_of(project, name)
+        run_id = runs.submit(RunRequest(pipeline=name, trigger=MANUAL))
+        return {"run_id": run_id, "status": "queued"}
+
     @app.get("/api/runs/{run_id}")
     def show(run_id: str) -> dict[str, Any]:
         return api.show(project, run_id).to_json()
