@@ -25,7 +25,7 @@ cursor = "updated_at"
 
 [pipelines.daily]
 select = ["+revenue_by_customer"]
-# scheduled from outside: `headwater run --pipeline daily` in cron at 06:00
+# to run it every day at 06:00 under `headwater server`: schedule = "0 6 * * *"
 """,
     "data/customers.csv": "id,name,updated_at\n1,Ada,2026-01-01\n2,Grace,2026-01-02\n",
     "data/orders/2026-01-03.csv": "id,customer_id,amount,updated_at\n10,1,12.50,2026-01-03\n11,2,7.00,2026-01-03\n12,1,3.25,2026-01-03\n",
