@@ -48,8 +48,11 @@ if ! have_cmd mariadb-install-db && ! have_cmd mysql_install_db; then
 fi
 
 # --- Chromium (headless browser tests) ------------------------------------------
-# Not needed yet. When it is, add a check here in the same style, e.g.:
-#   if ! have_cmd chromium; then APT_PACKAGES+=(chromium); fi
+# tests/ui drive Debian's chromium through Playwright (executable_path), so no
+# browser is downloaded by Playwright itself.
+if ! have_cmd chromium; then
+    APT_PACKAGES+=(chromium)
+fi
 
 # --- Install what is missing ----------------------------------------------------
 apt_install() {
