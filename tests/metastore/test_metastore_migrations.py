@@ -24,6 +24,9 @@ TABLES = {
     "check_results",
     "intervals",
     "asset_partitions",
+    "users",
+    "api_tokens",
+    "sessions",
     "alembic_version",
 }
 
@@ -70,6 +73,9 @@ def test_opens_skip_alembic_unless_upgrading(sqlite_url: str) -> None:
         conn.exec_driver_sql("DROP TABLE check_results")
         conn.exec_driver_sql("DROP TABLE intervals")
         conn.exec_driver_sql("DROP TABLE asset_partitions")
+        conn.exec_driver_sql("DROP TABLE sessions")
+        conn.exec_driver_sql("DROP TABLE api_tokens")
+        conn.exec_driver_sql("DROP TABLE users")
         conn.exec_driver_sql("UPDATE alembic_version SET version_num = '0001'")
     engine.dispose()
     assert _open_in_child(sqlite_url) == (True, 0)  # older revision: Alembic upgrades it

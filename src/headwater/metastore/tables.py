@@ -183,3 +183,43 @@ asset_partitions = Table(
     Column("built_at", UTCDateTime, nullable=False),
     UniqueConstraint("asset", "partition_start", name="uq_asset_partitions_asset_partition_start"),
 )
+
+# Web UI and API accounts (issue 15). A user's role is viewer | operator | admin; a disabled
+# user keeps its row (runs and tokens name it) but can no longer log in or use a token.
+users = Table(
+    "users",
+    metadata,
+    Column("name", String(200), primary_key=True),
+    Column("password_hash", Text, nullable=False),  # argon2id, never the password
+    Column("role", String(16), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("disabled_at", UTCDateTime, nullable=True),
+)
+
+# API tokens for scripts: only the sha256 of a token is stored; the token is shown once.
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", String(32), primary_key=True),  # public handle for list/revoke
+    Column("user_name", String(200), ForeignKey("users.name"), nullable=False),
+    Column("token_hash", String(64), nullable=False),
+    Column("label", String(200), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("last_used_at", UTCDateTime, nullable=True),
+    Column("revoked_at", UTCDateTime, nullable=True),
+    UniqueConstraint("token_hash", name="uq_api_tokens_token_hash"),
+)
+
+# Browser sessions: the cookie's value is hashed (sha256) into id_hash, so a copy of the
+# metastore does not hold live session cookies.
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("id_hash", String(64), primary_key=True),
+    Column("user_name", String(200), ForeignKey("users.name"), nullable=False),
+    Column("csrf_token", String(64), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("last_seen_at", UTCDateTime, nullable=False),
+    Index("ix_sessions_expires_at", "expires_at"),
+)

@@ -12,6 +12,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-HEAD_REVISION = "0004"
+HEAD_REVISION = "0005"
 
 SCRIPT_LOCATION = Path(__file__).resolve().parent
