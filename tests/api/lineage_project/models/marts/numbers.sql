@@ -1,0 +1,1 @@
+select range as n from range(3)

@@ -1,0 +1,3 @@
+select country, count(*) as orders, sum(amount) as revenue
+from customer_orders
+group by country
