@@ -245,6 +245,9 @@ class PipelineSettings(_Strict):
     # "HH:MM" in `timezone`: an interval's run must have succeeded by the first such time at
     # or after the interval's end (headwater.scheduling.deadlines), else deadline_missed
     deadline: str | None = Field(None, pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    # a server's run queue takes the queued run of the highest priority first (FIFO within
+    # one priority); a run of no pipeline has priority 0
+    priority: int = 0
 
     _lists = field_validator("select", "exclude", mode="before")(_as_list)
 

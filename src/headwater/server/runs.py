@@ -1,12 +1,14 @@
 """The server's run queue and executor: runs are recorded ``queued`` in the metastore the
 moment they are asked for (their id is returned at once) and a worker thread runs them one
-at a time, in the order asked, through :func:`headwater.api.run` on the server's one open
+at a time, highest priority first (in the order asked within one), through :func:`headwater.api.run` on the server's one open
 warehouse (the project's ``threads`` run the steps inside a run).
 
 Contract:
 
 - :meth:`RunQueue.submit` records the run ``queued`` and returns its id; the worker turns
   it ``running`` and, when it is over, ``success``, ``failed`` or ``interrupted``.
+- Order: the worker takes the queued run of the highest priority first (its pipeline's
+  ``priority``, 0 for a run of no pipeline), in the order asked within a priority.
 - :meth:`RunQueue.cancel`: a queued run is taken out (recorded ``interrupted``); a running
   one is stopped as Ctrl-C stops a run (its running steps cancelled, the run recorded
   ``interrupted``), its stopped steps failed with the error ``cancelled (by request)``.
@@ -21,9 +23,10 @@ Contract:
 from __future__ import annotations
 
 import logging
+import heapq
+import itertools
 import signal
 import threading
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -52,6 +55,8 @@ class RunRequest:
     trigger: str = "server"
     interval: Interval | None = None
     on_done: Done | None = None
+    reason: str | None = None  # why a trigger (files, asset, condition) asked for it
+
 
     def recorded(self) -> dict[str, Any]:
         """The request as stored with the queued run (a restarted server queues it again)."""
@@ -68,6 +73,7 @@ class RunRequest:
                 if self.interval is not None
                 else {}
             ),
+            **({"reason": self.reason} if self.reason else {}),
         }  # fmt: skip
 
 
@@ -85,7 +91,9 @@ class RunQueue:
 
     def __init__(self, project: Project) -> None:
         self.project = project
-        self._pending: deque[tuple[str, RunRequest]] = deque()
+        # a heap keyed (-priority, seq): the highest priority first, FIFO within one
+        self._pending: list[tuple[int, int, str, RunRequest]] = []
+        self._seq = itertools.count()
         self._wake = threading.Condition()
         self._stopping = False
         self._current: tuple[str, _Cancel] | None = None
@@ -115,21 +123,28 @@ class RunQueue:
                     params=request.recorded(),
                     queued=True,
                 )
+        key = -self.priority(request)
         with self._wake:
-            self._pending.append((run_id, request))
+            heapq.heappush(self._pending, (key, next(self._seq), run_id, request))
             self._wake.notify()
         return run_id
+
+    def priority(self, request: RunRequest) -> int:
+        """The priority ``request`` waits with: its pipeline's ``priority`` (0 without one)."""
+        pipe = self.project.settings.pipelines.get(request.pipeline or "")
+        return pipe.priority if pipe is not None else 0
 
     def cancel(self, run_id: str) -> bool:
         """Stop run ``run_id``: out of the queue if it waits, cancelled if it runs. False
         when this server neither queues nor runs it."""
+        item: tuple[str, RunRequest] | None = None
         with self._wake:
-            for item in list(self._pending):
-                if item[0] == run_id:
-                    self._pending.remove(item)
+            for entry in self._pending:
+                if entry[2] == run_id:
+                    self._pending.remove(entry)
+                    heapq.heapify(self._pending)
+                    item = entry[2], entry[3]
                     break
-            else:
-                item = None
             current = self._current
             self._cancelled.add(run_id)
         if item is not None:
@@ -146,7 +161,7 @@ class RunQueue:
         record the queued ones ``interrupted`` and wait for the worker."""
         with self._wake:
             self._stopping = True
-            dropped = list(self._pending)
+            dropped = [(e[2], e[3]) for e in sorted(self._pending)]
             self._pending.clear()
             current = self._current
             self._wake.notify_all()
@@ -187,7 +202,7 @@ class RunQueue:
                     self._wake.wait()
                 if self._stopping:
                     return
-                run_id, request = self._pending.popleft()
+                _, _, run_id, request = heapq.heappop(self._pending)
                 cancel = _Cancel()
                 self._current = (run_id, cancel)
             try:
@@ -210,6 +225,7 @@ class RunQueue:
                 run_id=run_id,
                 cancel=cancel,
                 interval=request.interval,
+                reason=request.reason,
             )
         except KeyboardInterrupt:  # RunInterrupted: cancelled, recorded interrupted
             return "interrupted"
