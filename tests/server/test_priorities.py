@@ -51,7 +51,8 @@ def test_a_queued_high_priority_run_starts_before_earlier_low_priority_ones(
             busy = ask("busy")
             wait_for(lambda: running(busy))  # the worker is taken: the others wait
             low = [ask("low"), ask("low")]
-            manual = ask(None, ("marts.a",))  # a run of no pipeline: priority 0, after the earlier lows
+            # a run of no pipeline: priority 0, after the earlier lows
+            manual = ask(None, ("marts.a",))
             high = ask("high")  # asked last
             http.post(f"/api/runs/{busy}/cancel")
 

@@ -22,9 +22,9 @@ Contract:
 
 from __future__ import annotations
 
-import logging
 import heapq
 import itertools
+import logging
 import signal
 import threading
 from collections.abc import Callable
