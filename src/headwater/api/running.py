@@ -38,6 +38,7 @@ def run(
     run_id: str | None = None,
     cancel: threading.Event | None = None,
     interval: Interval | None = None,
+    run_group: str | None = None,
 ) -> RunResult:
     """Run the selection (see :func:`~headwater.api.selection`; everything by default) and
     record it in the metastore with ``trigger``. A folder is opened with discovery. Returns
@@ -52,7 +53,9 @@ def run(
 
     ``interval``: the run's data interval (a scheduled or backfilled one, or
     ``--interval-start/--interval-end``), recorded in the run's params; partitioned models
-    build only it (ProjectError, one line, when it is not whole units of their grain)."""
+    build only it (ProjectError, one line, when it is not whole units of their grain).
+    ``run_group``: the outside run (an Airflow DAG run) this run is one step of, recorded
+    in its params."""
     from headwater.runtime import run as do_run
 
     proj = as_project(project, discover=True)
@@ -71,6 +74,7 @@ def run(
             cancel=cancel,
             pipeline=pipeline,
             interval=interval,
+            run_group=run_group,
         )
 
 

@@ -170,6 +170,10 @@ def run(
     interval_end: Annotated[
         str | None, typer.Option(help="Data interval end, excluded (with --interval-start).")
     ] = None,
+    run_group: Annotated[
+        str | None,
+        typer.Option(help="The outside run (an Airflow DAG run) this run is a step of."),
+    ] = None,
 ) -> None:
     """Run the selected assets and tasks (everything by default)."""
     from headwater import api
@@ -190,7 +194,12 @@ def run(
             from headwater.cli.remote import follow_run
 
             run_id = remote.enqueue(
-                list(select or []), list(exclude or []), pipeline, full_refresh, interval
+                list(select or []),
+                list(exclude or []),
+                pipeline,
+                full_refresh,
+                interval,
+                run_group,
             )
             result = follow_run(remote, run_id, display)
         else:
@@ -204,6 +213,7 @@ def run(
                 full_refresh=full_refresh,
                 trigger="cli",
                 interval=interval,
+                run_group=run_group,
             )
     summary(console, result)
     if result.status != "success":

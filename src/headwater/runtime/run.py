@@ -69,6 +69,7 @@ def run(
     cancel: threading.Event | None = None,
     pipeline: str | None = None,
     interval: tuple[datetime, datetime] | None = None,
+    run_group: str | None = None,
 ) -> RunResult:
     """Run the selected steps (``names`` overrides the selection) and record the run.
     ``full_refresh``: sources reload from scratch and incremental models rebuild whole.
@@ -82,6 +83,9 @@ def run(
     params (``interval_start``, ``interval_end``, ISO 8601 UTC): each partitioned model
     builds only it, in whole grain units of the pipeline's ``timezone`` (UTC without a
     pipeline); other steps ignore it.
+
+    ``run_group``: the outside run this run is one step of (an Airflow DAG run's
+    ``DAG_ID/RUN_ID``: ``headwater export airflow``), recorded in its params as ``run_group``.
 
     Ctrl-C (or a KeyboardInterrupt carrying ``signum``, SIGTERM's as the CLI raises it)
     cancels the running steps, waits for them, records the run as ``interrupted`` and raises
@@ -110,6 +114,7 @@ def run(
             "threads": threads or project.settings.project.threads,
             **({"full_refresh": True} if full_refresh else {}),
             **interval_params,
+            **({"run_group": run_group} if run_group else {}),
         }
         if not queued:
             store.start_run(

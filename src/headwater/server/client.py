@@ -144,8 +144,10 @@ class Remote:
         pipeline: str | None,
         full_refresh: bool,
         interval: tuple[datetime, datetime] | None = None,
+        run_group: str | None = None,
     ) -> str:
-        """Queue a run on the server (with its data ``interval``, if any); its id."""
+        """Queue a run on the server (with its data ``interval`` and ``run_group``, if
+        any); its id."""
         body: dict[str, Any] = {
             "select": select,
             "exclude": exclude,
@@ -154,6 +156,8 @@ class Remote:
         }
         if interval is not None:
             body["interval_start"], body["interval_end"] = (t.isoformat() for t in interval)
+        if run_group is not None:
+            body["run_group"] = run_group
         return str(self.post("/api/runs", body)["run_id"])
 
     def trigger(self, pipeline: str) -> str:

@@ -40,6 +40,7 @@ class RunBody(BaseModel):
     full_refresh: bool = False
     interval_start: datetime | None = None  # the run's data interval (both or neither)
     interval_end: datetime | None = None
+    run_group: str | None = None  # the outside run this one is a step of
 
 
 class SelectBody(BaseModel):
@@ -99,6 +100,7 @@ def create_app(project: Project, runs: RunQueue, token: str) -> FastAPI:
         # a bad selector or pipeline is refused now, not by a run failing later
         api.selection(project, body.select, body.exclude, body.pipeline)
         request = RunRequest(body.select, body.exclude, body.pipeline, body.full_refresh)
+        request.run_group = body.run_group
         if body.interval_start is not None and body.interval_end is not None:
             request.interval = Interval(body.interval_start, body.interval_end)
         return {"run_id": runs.submit(request), "status": "queued"}

@@ -119,6 +119,7 @@ def _recover(project: Project, runs: RunQueue, scheduler: Scheduler) -> None:
                 asked.get("pipeline"),
                 bool(asked.get("full_refresh")),
                 trigger=record.trigger,
+                run_group=asked.get("run_group"),
             )
             runs.submit(request, record.run_id, recorded=True)
         scheduler.recover(store)

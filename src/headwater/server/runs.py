@@ -54,6 +54,7 @@ class RunRequest:
     full_refresh: bool = False
     trigger: str = "server"
     interval: Interval | None = None
+    run_group: str | None = None  # the outside run this one is a step of (an Airflow DAG run)
     on_done: Done | None = None
     reason: str | None = None  # why a trigger (files, asset, condition) asked for it
 
@@ -66,6 +67,7 @@ class RunRequest:
                 "exclude": self.exclude,
                 "pipeline": self.pipeline,
                 "full_refresh": self.full_refresh,
+                **({"run_group": self.run_group} if self.run_group else {}),
             },
             **(
                 {"interval_start": self.interval.start.isoformat(),
@@ -225,6 +227,7 @@ class RunQueue:
                 run_id=run_id,
                 cancel=cancel,
                 interval=request.interval,
+                run_group=request.run_group,
                 reason=request.reason,
             )
         except KeyboardInterrupt:  # RunInterrupted: cancelled, recorded interrupted
