@@ -5,8 +5,8 @@ the schema at :data:`HEAD_REVISION` (created, stamped or migrated as needed), to
 whether it has a single connection (an in-memory SQLite database); it raises
 :class:`MetastoreError` when the database cannot be reached or was migrated by a newer
 Headwater, the engine disposed. :func:`write_engine` is the engine to write through. This is the
-only dialect-specific code of the metastore: the SQLite pragmas and ``BEGIN`` modes, and the
-PostgreSQL advisory lock around migrations.
+only dialect-specific code of the metastore: the SQLite pragmas and ``BEGIN`` modes, the
+PostgreSQL advisory lock around migrations, and :class:`SecondsBetween` (a duration in SQL).
 
 On SQLite every connection gets ``journal_mode=WAL`` (readers in other processes, such as
 ``headwater runs`` while a run goes on, never block and are never blocked), a busy timeout
@@ -28,13 +28,14 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.pool import StaticPool
 
 from headwater.metastore import tables as t
 from headwater.metastore.errors import MetastoreError
 from headwater.metastore.migrations import HEAD_REVISION, SCRIPT_LOCATION
 
-__all__ = ["open_engine", "write_engine"]
+__all__ = ["SecondsBetween", "open_engine", "write_engine"]
 
 _BEGIN_OPTION = "headwater_sqlite_begin"
 # Key of the PostgreSQL advisory lock that serialises concurrent migrations ("hwmeta" in hex).
@@ -193,3 +194,29 @@ def _create_at_head(engine: Engine) -> bool:
         version.create(conn)
         conn.execute(version.insert().values(version_num=HEAD_REVISION))
     return True
+
+
+# ---- dialect-specific: seconds between two instants (the runs grid's durations) ----------
+# Computing 100,000 step durations in SQL spares reading 200,000 instants into Python
+# (most of a 1,000-run grid page's time); there is no portable SQL for it.
+
+
+class SecondsBetween(sa.sql.functions.FunctionElement[float]):
+    """``SecondsBetween(start, end)``: seconds from ``start`` to ``end`` (UTC columns),
+    rounded to milliseconds, a float; NULL when either is NULL."""
+
+    type = sa.Float()
+    inherit_cache = True
+    name = "seconds_between"
+
+
+@compiles(SecondsBetween, "sqlite")
+def _seconds_sqlite(element: SecondsBetween, compiler: Any, **kw: Any) -> str:
+    start, end = (compiler.process(c, **kw) for c in element.clauses)
+    return f"round((julianday({end}) - julianday({start})) * 86400.0, 3)"
+
+
+@compiles(SecondsBetween, "postgresql")
+def _seconds_postgresql(element: SecondsBetween, compiler: Any, **kw: Any) -> str:
+    start, end = (compiler.process(c, **kw) for c in element.clauses)
+    return f"cast(round(extract(epoch from ({end} - {start}))::numeric, 3) as double precision)"
