@@ -43,6 +43,7 @@ from headwater.metastore.records import (
     _watermark_record,
 )
 from headwater.metastore.retention import HistoryRetention
+from headwater.metastore.run_grid import RunGrid
 from headwater.metastore.step_history import StepHistory
 
 __all__ = ["ABANDONED_ERROR", "Metastore"]
@@ -57,12 +58,12 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-class Metastore(StepHistory, IntervalLedger, PartitionLedger, HistoryRetention):
+class Metastore(StepHistory, IntervalLedger, PartitionLedger, HistoryRetention, RunGrid):
     """Run history (runs, steps, attempts) and a copy of each asset's watermark. The
     steps and attempts are written and read by the methods of :class:`StepHistory`; the
     ledger of scheduled intervals by those of :class:`IntervalLedger`; the built intervals of
     partitioned models by :class:`PartitionLedger`; old history is deleted by
-    :meth:`HistoryRetention.prune_history`.
+    :meth:`HistoryRetention.prune_history`; the runs grid's pages are read by :class:`RunGrid`.
 
     Open with :meth:`open`; share one instance between threads; :meth:`close` it at the end (or
     use it as a context manager). Every datetime given must be timezone-aware (a naive one raises
