@@ -23,7 +23,14 @@ from headwater.errors import HeadwaterError, UnknownAssetError
 from headwater.project import Project
 from headwater.project.asset import Asset
 
-__all__ = ["ColumnInfo", "ColumnRef", "asset_of", "column_lineage", "warehouse_columns"]
+__all__ = [
+    "ColumnInfo",
+    "ColumnRef",
+    "asset_of",
+    "column_lineage",
+    "source_origin",
+    "warehouse_columns",
+]
 
 HEADWATER_COLUMN_PREFIX = "_hw_"  # columns a load adds (its id, file, time)
 _COLUMNS_SQL = (
@@ -136,10 +143,10 @@ def _traced(
 def _source_inputs(node: Asset, column: str) -> list[ColumnRef]:
     if column.startswith(HEADWATER_COLUMN_PREFIX) or node.source is None:
         return []
-    return [ColumnRef(None, _origin(node), column)]
+    return [ColumnRef(None, source_origin(node), column)]
 
 
-def _origin(node: Asset) -> str:
+def source_origin(node: Asset) -> str:
     """Where a source asset's rows come from: ``connection.table``, the files' pattern, or
     the source's query."""
     assert node.source is not None
