@@ -57,6 +57,7 @@ class TableOptions(_Strict):
     query: str | None = None
     initial_value: str | None = None
     char_padding: CharPadding | None = None  # default: the source's
+    interval_column: str | None = None  # default: the source's; "" = not bounded
     checks: list[dict[str, Any]] = Field(default_factory=list)
 
     _pk = field_validator("primary_key", mode="before")(_as_list)
@@ -82,6 +83,9 @@ class SourceSettings(_Strict):
     initial_value: str | None = None
     end_value: str | None = None  # bounded backfill window [initial_value, end_value); state kept
     lag: str | None = None  # re-read this much before the last cursor value ("2 hours", "100")
+    # a run with a data interval reads only the rows with start <= interval_column < end
+    # (bound parameters; headwater.sources.interval); a run without one reads as always
+    interval_column: str | None = None
     contract: Contract = "evolve"
     write: WriteDisposition = "append"
     # how database rows reach the warehouse: "native" (the warehouse reads the source
@@ -165,6 +169,7 @@ SOURCE_KEYS: dict[str, frozenset[str]] = {
     "initial_value": _DATABASE,  # files are incremental by file, not by cursor window
     "end_value": _DATABASE,
     "lag": _DATABASE,
+    "interval_column": _DATABASE,
     "contract": _ALL,
     "write": _ALL,
     "transport": _DATABASE,
@@ -313,6 +318,7 @@ def load_settings(path: Path) -> ProjectSettings:
         raise validation_error(path, text, exc) from None
     for name, source in settings.sources.items():
         _check_source_keys(name, source, path, text)
+        _check_interval_column(name, source, settings.connections, path, text)
     for name, pipe in settings.pipelines.items():
         check_pipeline_schedule(name, pipe, path, text)
     return settings
@@ -337,6 +343,41 @@ def _check_source_keys(name: str, source: SourceSettings, path: Path, text: str)
                 f"{path}:{line}: sources.{name}.{shown}: not read by {_KIND_NAMES[kind]} "
                 f"(only by {', '.join(readers)}); remove it"
             )
+
+
+def _check_interval_column(
+    name: str,
+    source: SourceSettings,
+    connections: dict[str, ConnectionSettings],
+    path: Path,
+    text: str,
+) -> None:
+    """Refuse an ``interval_column`` that cannot work (one located line): with ``write =
+    "replace"`` (each interval's load would drop the others'), ``transport = "native"``
+    (the warehouse's scan binds no parameters) or a MySQL connection (its reader neither)."""
+    bounded = [(("sources", name), source.interval_column, source.write)]
+    for table, opts in source.table_options.items():
+        key = ("sources", name, "table_options", table)
+        bounded.append((key, opts.interval_column, opts.write or source.write))
+    bounded = [b for b in bounded if b[1]]
+    if not bounded:
+        return
+    conn = connections.get(source.connection or "")
+    scheme = conn.url.split(":", 1)[0].split("+", 1)[0].lower() if conn else ""
+    for where, _, write in bounded:
+        why, key = None, where
+        if write == "replace":
+            why = 'not with write = "replace", which would keep only the last interval\'s '
+            why += 'rows: use write = "merge" (with primary_key) or "append"'
+        elif source.transport == "native":
+            why = 'not with transport = "native" (the warehouse\'s scan binds no parameters)'
+        elif scheme in ("mysql", "mariadb"):
+            why = "not supported on MySQL/MariaDB connections yet (their reader binds no "
+            why += "parameters): remove it"
+        if why is not None:
+            line = locate_key(text, (*key, "interval_column"))
+            dotted = ".".join(key[1:])
+            raise ConfigError(f"{path}:{line}: sources.{dotted}.interval_column: {why}")
 
 
 def validate_model_settings(

@@ -39,6 +39,13 @@ class SourceSpec:
         return self.settings.cursor or None
 
     @property
+    def interval_column(self) -> str | None:
+        """The column bounding reads to the run's data interval (None: not bounded)."""
+        if self.options and self.options.interval_column is not None:
+            return self.options.interval_column or None
+        return self.settings.interval_column or None
+
+    @property
     def write(self) -> str:
         if self.options and self.options.write is not None:
             return self.options.write

@@ -72,6 +72,7 @@ def step_for(
                     screen=checks.screen,
                     audit=checks.audit,
                     full_refresh=full_refresh,
+                    interval=interval,
                 )
                 return {
                     "rows_in": result.rows_read,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Literal, Protocol
 
@@ -41,6 +42,11 @@ class TableRead:
     # CHAR(n) values: "trim" drops their trailing blanks (what the source's own comparisons
     # see), "keep" keeps them padded to n (see docs/types.md, docs/types-mysql.md)
     char_padding: Literal["trim", "keep"] = "trim"
+    # the run's data interval [start, end) (aware; None: the run has none). With
+    # ``interval_column`` only rows inside it are read; a custom query binds it as
+    # :interval_start/:interval_end either way (headwater.sources.interval)
+    interval: tuple[datetime, datetime] | None = None
+    interval_column: str | None = None
 
 
 class Connector(Protocol):

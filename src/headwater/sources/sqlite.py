@@ -18,6 +18,7 @@ import pyarrow as pa
 
 from headwater.errors import ConnectionError_, SourceError
 from headwater.sources.connector import ConnectorCapabilities, TableRead
+from headwater.sources.interval import sqlite_condition, sqlite_params
 
 CAPABILITIES = ConnectorCapabilities(
     name="sqlite",
@@ -92,19 +93,32 @@ class SQLiteConnector:
         return pa.schema([(row[1], arrow_type(row[2])) for row in info])
 
     def read(self, what: TableRead) -> pa.RecordBatchReader:
+        # every parameter is named: a query's :interval_start/:interval_end, the windows'
+        params: dict[str, Any] = {}
         if what.query:
-            sql, params = f"select * from ({what.query})", list[Any]()
-            cur = self._con.execute(sql + " limit 0")
+            sql, params = f"select * from ({what.query})", sqlite_params(what.interval)
+            try:
+                cur = self._con.execute(sql + " limit 0", params)
+            except sqlite3.Error as exc:
+                raise SourceError(f"{self._where(what)}: {exc}") from None
             schema = pa.schema([(d[0], pa.string()) for d in cur.description])
         else:
             assert what.table is not None
             schema = self.schema(what.table)
-            sql, params = f'select * from "{what.table}"', []
+            sql = f'select * from "{what.table}"'
         if what.columns:
             missing = [c for c in what.columns if c not in schema.names]
             if missing:
                 raise SourceError(f"{self._where(what)}: no column {missing[0]!r}")
             schema = pa.schema([schema.field(c) for c in what.columns])
+        if what.interval_column and what.interval is not None:
+            if what.interval_column not in schema.names:
+                raise SourceError(
+                    f"{self._where(what)}: interval column {what.interval_column!r} does not "
+                    f"exist (columns: {', '.join(schema.names)})"
+                )
+            sql = f"select * from ({sql}) where {sqlite_condition(what.interval_column)}"
+            params.update(sqlite_params(what.interval))
         if what.cursor:
             if what.cursor not in schema.names:
                 raise SourceError(
@@ -113,11 +127,11 @@ class SQLiteConnector:
                 )
             if what.since is not None:
                 op = ">=" if what.inclusive else ">"
-                sql = f'select * from ({sql}) where "{what.cursor}" {op} ?'
-                params = [what.since]
+                sql = f'select * from ({sql}) where "{what.cursor}" {op} :hw_since'
+                params["hw_since"] = what.since
             if what.until is not None:
-                sql = f'select * from ({sql}) where "{what.cursor}" < ?'
-                params = [*params, what.until]
+                sql = f'select * from ({sql}) where "{what.cursor}" < :hw_until'
+                params["hw_until"] = what.until
             sql += f' order by "{what.cursor}"'
         cols = ", ".join(f'"{c}"' for c in schema.names)
         sql = f"select {cols} from ({sql})"

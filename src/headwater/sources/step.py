@@ -6,6 +6,7 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -47,10 +48,13 @@ def run_source(
     screen: Callable[[Any, str], Any] | None = None,
     audit: Callable[[Any, str], Any] | None = None,
     full_refresh: bool = False,
+    interval: tuple[datetime, datetime] | None = None,
 ) -> LoadResult:
     """Extract and load ``asset``; its data and new state commit in one transaction.
     ``full_refresh``: read as if never loaded (no cursor, no file seen) and replace the
-    table and state in that same transaction."""
+    table and state in that same transaction. ``interval``: the run's data interval; a
+    source with ``interval_column`` then reads only its rows in it (not the cursor window,
+    and its cursor state is kept as it was), a custom query binds it as parameters."""
     spec = asset.source
     assert spec is not None and asset.schema and asset.table
     state = engine.read_state(asset.name)
@@ -58,8 +62,11 @@ def run_source(
         state = {k: v for k, v in state.items() if k == READ_HINTS}
     settings_ = spec.settings
     incremental = bool(spec.cursor) and spec.write != "replace"  # replace reads everything
+    # an interval-bounded read is its interval, not a window after the cursor's mark
+    bounded = interval is not None and spec.interval_column is not None
     # files are incremental by file (new or changed), not by cursor window
     mark = state.get("cursor") if incremental and settings_.files is None else None
+    mark = None if bounded else mark
     base = LoadRequest(
         schema=asset.schema,
         table=asset.table,
@@ -69,7 +76,7 @@ def run_source(
         primary_key=spec.primary_key,
         cursor=spec.cursor,
         contract=settings_.contract,
-        advance_state=settings_.end_value is None,
+        advance_state=settings_.end_value is None and not bounded,
         boundary=mark,
         screen=screen,
         audit=audit,
@@ -85,8 +92,9 @@ def run_source(
         limit = settings.connections[name].max_concurrent
         with connection_slot(name, limit, log):  # no more than max_concurrent extracts
             result = _load_database(
-                asset, engine=engine, settings=settings, root=root, base=base, state=state, log=log
-            )
+                asset, engine=engine, settings=settings, root=root, base=base, state=state,
+                log=log, interval=interval,
+            )  # fmt: skip
     _report(asset.name, result, log)
     return result
 
@@ -100,9 +108,11 @@ def _load_database(
     base: LoadRequest,
     state: dict[str, Any],
     log: logging.Logger,
+    interval: tuple[datetime, datetime] | None = None,
 ) -> LoadResult:
-    """Read a database source's table or query (the window after ``base.boundary``) and
-    load it: through the warehouse's own scan when it is exact, else Arrow batches."""
+    """Read a database source's table or query (the window after ``base.boundary``, or
+    the run's ``interval``) and load it: through the warehouse's own scan when it is
+    exact, else Arrow batches."""
     spec = asset.source
     assert spec is not None
     settings_ = spec.settings
@@ -115,8 +125,13 @@ def _load_database(
     with _reading_lock:
         _reading[me] = connector
     try:
-        read = _table_read(asset, settings, state, mark=base.boundary)
-        native = _database_scan(connector, read, engine, settings_.transport, asset, log)
+        read = _table_read(asset, settings, state, mark=base.boundary, interval=interval)
+        native = None
+        if read.interval_column is not None and read.interval is not None:
+            # the warehouse's own scan cannot bind the interval's parameters
+            log.info("reading through Arrow: the read is bounded by the run's interval")
+        else:
+            native = _database_scan(connector, read, engine, settings_.transport, asset, log)
         if native is not None:
             sql, scan_ = native
             request = replace(base, scan_sql=sql, database_scan=scan_, state=dict(state))
@@ -131,14 +146,22 @@ def _load_database(
 
 
 def _table_read(
-    asset: Asset, settings: ProjectSettings, state: dict[str, Any], *, mark: str | None
+    asset: Asset,
+    settings: ProjectSettings,
+    state: dict[str, Any],
+    *,
+    mark: str | None,
+    interval: tuple[datetime, datetime] | None = None,
 ) -> TableRead:
     """What to read of a database source: its table or query, the cursor window (from the
-    last mark, less the lag; or the backfill window), the hints the state keeps."""
+    last mark, less the lag; or the backfill window) or the run's interval (with an
+    ``interval_column``), the hints the state keeps."""
     spec = asset.source
     assert spec is not None
     settings_ = spec.settings
-    incremental = bool(spec.cursor) and spec.write != "replace"  # replace reads everything
+    bounded = interval is not None and spec.interval_column is not None
+    # replace reads everything; an interval-bounded read reads its interval
+    incremental = bool(spec.cursor) and spec.write != "replace" and not bounded
     since = (mark if settings_.end_value is None else None) or spec.initial_value
     if since is not None and mark is not None and settings_.lag:
         since = minus_lag(since, settings_.lag)
@@ -154,6 +177,8 @@ def _table_read(
         hints=frozenset(state.get(READ_HINTS, [])),
         char_padding=(spec.options.char_padding if spec.options else None)
         or settings_.char_padding,
+        interval=interval,
+        interval_column=spec.interval_column,
     )
 
 

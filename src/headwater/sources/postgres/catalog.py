@@ -51,6 +51,7 @@ class PlannedRead:
     conditions: list[str]  # the window, as PostgreSQL conditions
     bounds: list[tuple[str, str, str]]  # the same, as (column, operator, value)
     attributes: list[Attribute] = field(default_factory=list)  # a table's; [] for a query
+    params: tuple[Any, ...] = ()  # the values of $1, $2 (the run's interval), bound
 
     def sql(self, extra: str | None = None) -> str:
         """The SELECT of this read, with ``extra`` (a range) added to the window."""

@@ -13,6 +13,7 @@ import pyarrow as pa
 
 from headwater.errors import ConnectionError_, HeadwaterError, SourceError
 from headwater.sources.connector import ConnectorCapabilities, TableRead
+from headwater.sources.interval import postgres_params, postgres_query, uses_interval
 from headwater.sources.postgres import catalog, native, ranges
 from headwater.sources.postgres.catalog import PlannedRead, Relation
 from headwater.sources.postgres.errors import Address, connect_error, read_error
@@ -226,8 +227,12 @@ class PostgresConnector:
         relation: Relation | None = None
         attrs: list[catalog.Attribute] = []
         trim = what.char_padding == "trim"
+        params: tuple[Any, ...] = ()
         if what.query:
-            source = f"({what.query.strip().rstrip(';')}) as q"
+            query = what.query.strip().rstrip(";")
+            if uses_interval(query):  # bound as $1, $2: never put in the SQL's text
+                query, params = postgres_query(query), postgres_params(what.interval)
+            source = f"({query}) as q"
             plans, cursor_types = catalog.query_plans(self._describe, source, trim_char=trim)
         else:
             assert what.table is not None
@@ -262,9 +267,18 @@ class PostgresConnector:
             raise SourceError(f"{self.address.label} {label}: has no columns to read")
         cast = cursor_types.get(what.cursor or "", "")
         conditions = [f"{ident(c)} {op} {literal(v)}::{cast}" for c, op, v in bounds]
-        read = PlannedRead(relation, source, plans, conditions, bounds, attrs)
+        if what.interval_column and what.interval is not None:
+            column = what.interval_column
+            if column not in names:
+                raise SourceError(
+                    f"{self.address.label} {label}: interval column {column!r} does not "
+                    f"exist (columns: {', '.join(names)})"
+                )
+            conditions.append(f"{ident(column)} >= $1 and {ident(column)} < $2")
+            params = postgres_params(what.interval)
+        read = PlannedRead(relation, source, plans, conditions, bounds, attrs, params)
         # fail now, not inside the warehouse's scan: permissions, a bad cursor value...
-        self._execute(f"{read.sql()} limit 0")
+        self._execute(f"{read.sql()} limit 0", read.params)
         return read
 
     def _read(self, what: TableRead) -> pa.RecordBatchReader:
@@ -283,6 +297,7 @@ class PostgresConnector:
             release=self._release,
             convert=lambda batch: convert(batch, plans, schema),
             on_error=lambda exc: read_error(self.address, label, exc, plans),
+            params=read.params,
         )
         self._stream = stream
         return pa.RecordBatchReader.from_batches(schema, stream.batches())
@@ -396,10 +411,10 @@ class PostgresConnector:
                 self._extra.remove(conn)
         conn.close()
 
-    def _execute(self, sql: str) -> None:
+    def _execute(self, sql: str, params: tuple[Any, ...] = ()) -> None:
         cur = self._conn.cursor()
         try:
-            cur.execute(sql)
+            cur.execute(sql, params or None)
             if cur.description:
                 cur.fetchall()
         finally:

@@ -35,6 +35,7 @@ class Stream:
         release: Callable[[int, Any], None],
         convert: Callable[[pa.RecordBatch], pa.RecordBatch],
         on_error: Callable[[BaseException], HeadwaterError],
+        params: tuple[Any, ...] = (),
     ) -> None:
         self._todo: queue.SimpleQueue[str] = queue.SimpleQueue()
         for sql in queries:
@@ -44,6 +45,7 @@ class Stream:
         self._release = release
         self._convert = convert
         self._on_error = on_error
+        self._params = params or None  # bound to each query (the run's interval)
         # batches take a slot (bounded memory); end marks and errors never wait for one
         self._out: queue.SimpleQueue[object] = queue.SimpleQueue()
         self._slots = threading.Semaphore(2 * self._workers)
@@ -121,7 +123,7 @@ class Stream:
                     sql = self._todo.get_nowait()
                 except queue.Empty:
                     break
-                cur.execute(sql)
+                cur.execute(sql, self._params)
                 reader = cur.fetch_record_batch()
                 for batch in reader:
                     if self._stop.is_set() or not self._put(self._convert(batch)):
