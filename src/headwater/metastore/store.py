@@ -28,6 +28,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from headwater.metastore import tables as t
+from headwater.metastore.accounts import Accounts
 from headwater.metastore.database import open_engine, write_engine
 from headwater.metastore.errors import AmbiguousRunIdError, MetastoreError, is_disk_full
 from headwater.metastore.interval_ledger import IntervalLedger
@@ -58,12 +59,15 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-class Metastore(StepHistory, IntervalLedger, PartitionLedger, HistoryRetention, RunGrid):
+class Metastore(
+    StepHistory, IntervalLedger, PartitionLedger, HistoryRetention, RunGrid, Accounts
+):
     """Run history (runs, steps, attempts) and a copy of each asset's watermark. The
     steps and attempts are written and read by the methods of :class:`StepHistory`; the
     ledger of scheduled intervals by those of :class:`IntervalLedger`; the built intervals of
     partitioned models by :class:`PartitionLedger`; old history is deleted by
-    :meth:`HistoryRetention.prune_history`; the runs grid's pages are read by :class:`RunGrid`.
+    :meth:`HistoryRetention.prune_history`; the runs grid's pages are read by :class:`RunGrid`;
+    users, API tokens and sessions by :class:`Accounts`.
 
     Open with :meth:`open`; share one instance between threads; :meth:`close` it at the end (or
     use it as a context manager). Every datetime given must be timezone-aware (a naive one raises

@@ -1,22 +1,24 @@
 """The server's HTTP API (FastAPI: OpenAPI at ``/openapi.json``): JSON in, the API
-records' ``to_json()`` out. Every endpoint but ``GET /api/health`` requires
-``Authorization: Bearer <token>`` (401 otherwise). A :class:`HeadwaterError` becomes
+records' ``to_json()`` out. Every endpoint but ``GET /api/health`` requires credentials
+(``Authorization: Bearer <token>`` or a session; 401 otherwise). A :class:`HeadwaterError` becomes
 ``{"error": message, "exit_code": n}`` with 404 (no such run or asset), 409 (the warehouse
 is busy, the run is no longer queued, the server is stopping) or 400 (anything else the
 caller can fix); any other exception a 500 with the exception's type only: never a
-traceback. Endpoints are plain functions: FastAPI runs them on its thread pool, each
-thread with its own warehouse cursor.
+traceback. Who may call what: :mod:`headwater.ui.auth` (the server.json token acts as admin,
+a user's API token or browser session with the user's role; GET needs viewer, what runs or
+changes something operator; a session's POST also its CSRF token); the web UI's pages are
+mounted by :func:`headwater.ui.mount`. Endpoints are plain functions: FastAPI runs them on
+its thread pool, each thread with its own warehouse cursor.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import secrets
 from datetime import datetime
 from typing import Any
 
-from fastapi import Body, FastAPI, Request
+from fastapi import Body, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
@@ -26,9 +28,12 @@ from headwater.errors import HeadwaterError, UnknownAssetError, WarehouseBusy
 from headwater.project import Project
 from headwater.scheduling import Interval
 from headwater.server.runs import RunQueue, RunRequest
+from headwater.ui import mount as mount_ui
+from headwater.ui.auth import refuse_anonymous, require
 
 _log = logging.getLogger("headwater.server")
-OPEN_PATHS = frozenset({"/api/health"})
+VIEWER = [Depends(require("viewer"))]
+OPERATOR = [Depends(require("operator"))]
 
 
 class RunBody(BaseModel):
@@ -71,12 +76,11 @@ def create_app(project: Project, runs: RunQueue, token: str) -> FastAPI:
     app = FastAPI(title="Headwater server", version="1")
 
     @app.middleware("http")
-    async def require_token(request: Request, call_next: Any) -> Any:
-        if request.url.path not in OPEN_PATHS:
-            given = request.headers.get("authorization", "")
-            if not secrets.compare_digest(given.encode(), f"Bearer {token}".encode()):
-                return _error("missing or wrong token (see .headwater/server.json)", 1, 401)
-        return await call_next(request)
+    async def require_credentials(request: Request, call_next: Any) -> Any:
+        # a safety net under each route's require(role): without valid credentials only
+        # health, the login page and static files answer (401, or a redirect to log in)
+        refused = refuse_anonymous(request)
+        return refused if refused is not None else await call_next(request)
 
     @app.exception_handler(HeadwaterError)
     async def headwater_error(request: Request, exc: HeadwaterError) -> JSONResponse:
@@ -91,11 +95,11 @@ def create_app(project: Project, runs: RunQueue, token: str) -> FastAPI:
     def health() -> dict[str, Any]:
         return {"status": "ok", "pid": os.getpid(), "project": project.name}
 
-    @app.get("/api/runs")
+    @app.get("/api/runs", dependencies=VIEWER)
     def list_runs(limit: int = 20) -> list[dict[str, Any]]:
         return [r.to_json() for r in api.runs(project, limit)]
 
-    @app.post("/api/runs", status_code=202)
+    @app.post("/api/runs", status_code=202, dependencies=OPERATOR)
     def enqueue(body: RunBody) -> dict[str, Any]:
         # a bad selector or pipeline is refused now, not by a run failing later
         api.selection(project, body.select, body.exclude, body.pipeline)
@@ -105,7 +109,7 @@ def create_app(project: Project, runs: RunQueue, token: str) -> FastAPI:
             request.interval = Interval(body.interval_start, body.interval_end)
         return {"run_id": runs.submit(request), "status": "queued"}
 
-    @app.post("/api/pipelines/{name}/trigger", status_code=202)
+    @app.post("/api/pipelines/{name}/trigger", status_code=202, dependencies=OPERATOR)
     def trigger(name: str) -> dict[str, Any]:
         # run the pipeline now, outside its schedule: an unknown one is refused at once
         from headwater.api.triggers import MANUAL, pipeline_of
@@ -114,11 +118,27 @@ def create_app(project: Project, runs: RunQueue, token: str) -> FastAPI:
         run_id = runs.submit(RunRequest(pipeline=name, trigger=MANUAL))
         return {"run_id": run_id, "status": "queued"}
 
-    @app.get("/api/runs/{run_id}")
+    @app.get("/api/runs/{run_id}", dependencies=VIEWER)
     def show(run_id: str) -> dict[str, Any]:
-        return api.show(project, run_id).to_json()
+        # each step's error whole (the metastore keeps 1 KB of it; the step's log all)
+        from headwater.api.run_detail import run_detail
 
-    @app.post("/api/runs/{run_id}/cancel")
+        return run_detail(project, run_id).to_json()
+
+    @app.post("/api/runs/{run_id}/retry", status_code=202, dependencies=OPERATOR)
+    def retry(run_id: str) -> dict[str, Any]:
+        # queued like any run: rerun what did not succeed in run_id (headwater retry)
+        from headwater.api.run_detail import retry_steps
+
+        found = api.show(project, run_id).run  # 404 for an unknown run
+        if found.status in ("queued", "running"):
+            raise _Conflict(f"run {found.run_id} is {found.status}: retry it once it is over")
+        if not retry_steps(project, found.run_id):
+            raise _Conflict(f"run {found.run_id}: every step succeeded, nothing to retry")
+        request = RunRequest(pipeline=found.pipeline, trigger="retry", retry_of=found.run_id)
+        return {"run_id": runs.submit(request), "status": "queued", "retry_of": found.run_id}
+
+    @app.post("/api/runs/{run_id}/cancel", dependencies=OPERATOR)
     def cancel(run_id: str) -> dict[str, Any]:
         found = api.show(project, run_id).run  # 404 for an unknown run
         if not runs.cancel(found.run_id):
@@ -127,30 +147,30 @@ def create_app(project: Project, runs: RunQueue, token: str) -> FastAPI:
 
     # columns and rows, not QueryResult.to_json()'s objects: the columns' order and names
     # survive an empty answer (the CLI prints them)
-    @app.get("/api/query")
+    @app.get("/api/query", dependencies=VIEWER)
     def query_get(sql: str, limit: int | None = None) -> dict[str, Any]:
         return _rows(api.query(project, sql, limit))
 
-    @app.post("/api/query")
+    @app.post("/api/query", dependencies=VIEWER)  # read-only: a viewer may
     def query_post(body: QueryBody) -> dict[str, Any]:
         return _rows(api.query(project, body.sql, body.limit))
 
-    @app.get("/api/loads")
+    @app.get("/api/loads", dependencies=VIEWER)
     def loads(asset: str | None = None, limit: int = 20) -> list[dict[str, Any]]:
         return [ld.to_json() for ld in api.loads(project, asset, limit)]
 
     # checks and quarantine read the project as it is on disk now, as the CLI does
     # in-process: a check edited since the server started counts (a release re-validates
     # against it); the warehouse is still the server's (api.shared_warehouse)
-    @app.post("/api/check")
+    @app.post("/api/check", dependencies=OPERATOR)
     def check(body: SelectBody = Body(default_factory=SelectBody)) -> dict[str, Any]:
         return api.check(_current(project), body.select or None, body.exclude).to_json()
 
-    @app.get("/api/quarantine")
+    @app.get("/api/quarantine", dependencies=VIEWER)
     def quarantine(asset: str | None = None) -> dict[str, Any]:
         return api.quarantine(_current(project), asset).to_json()
 
-    @app.get("/api/quarantine/{asset}/rows")
+    @app.get("/api/quarantine/{asset}/rows", dependencies=VIEWER)
     def quarantined_rows(
         asset: str, check: str | None = None, load_id: str | None = None, limit: int = 50
     ) -> dict[str, Any]:
@@ -159,17 +179,18 @@ def create_app(project: Project, runs: RunQueue, token: str) -> FastAPI:
         )
         return _rows(found)
 
-    @app.post("/api/quarantine/{asset}/release")
+    @app.post("/api/quarantine/{asset}/release", dependencies=OPERATOR)
     def release(asset: str, body: QuarantineBody) -> dict[str, Any]:
         return api.release(
             _current(project), asset, check=body.check, load_id=body.load_id, force=body.force
         ).to_json()
 
-    @app.post("/api/quarantine/{asset}/discard")
+    @app.post("/api/quarantine/{asset}/discard", dependencies=OPERATOR)
     def discard(asset: str, body: QuarantineBody) -> dict[str, Any]:
         n = api.discard(_current(project), asset, check=body.check, load_id=body.load_id)
         return {"asset": asset, "discarded": n}
 
+    mount_ui(app, project, token, runs)
     return app
 
 
