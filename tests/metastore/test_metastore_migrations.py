@@ -27,6 +27,7 @@ TABLES = {
     "users",
     "api_tokens",
     "sessions",
+    "servers",
     "alembic_version",
 }
 
@@ -76,6 +77,8 @@ def test_opens_skip_alembic_unless_upgrading(sqlite_url: str) -> None:
         conn.exec_driver_sql("DROP TABLE sessions")
         conn.exec_driver_sql("DROP TABLE api_tokens")
         conn.exec_driver_sql("DROP TABLE users")
+        conn.exec_driver_sql("DROP TABLE servers")
+        conn.exec_driver_sql("ALTER TABLE runs DROP COLUMN claimed_by")
         conn.exec_driver_sql("UPDATE alembic_version SET version_num = '0001'")
     engine.dispose()
     assert _open_in_child(sqlite_url) == (True, 0)  # older revision: Alembic upgrades it

@@ -88,6 +88,9 @@ runs = Table(
     Column("pid", Integer, nullable=True),
     Column("hostname", String(255), nullable=True),
     Column("params", Text, nullable=False),
+    # the server (servers.server_id) that took this run from the shared queue; NULL: none yet,
+    # or not a server's run (revision 0006)
+    Column("claimed_by", String(64), nullable=True),
     Index("ix_runs_started_at", "started_at"),
     Index("ix_runs_status", "status"),
 )
@@ -222,4 +225,18 @@ sessions = Table(
     Column("expires_at", UTCDateTime, nullable=False),
     Column("last_seen_at", UTCDateTime, nullable=False),
     Index("ix_sessions_expires_at", "expires_at"),
+)
+
+# The live servers sharing this metastore (revision 0006): each writes heartbeat_at every few
+# seconds (the database's clock); one whose heartbeat is older than the timeout is dead, and
+# the leader takes over its claimed runs (headwater.metastore.servers).
+servers = Table(
+    "servers",
+    metadata,
+    Column("server_id", String(64), primary_key=True),
+    Column("hostname", String(255), nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("url", Text, nullable=True),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("heartbeat_at", UTCDateTime, nullable=False),
 )
