@@ -29,6 +29,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from headwater.metastore import tables as t
 from headwater.metastore.accounts import Accounts
+from headwater.metastore.claims import RunClaims
 from headwater.metastore.database import open_engine, write_engine
 from headwater.metastore.errors import AmbiguousRunIdError, MetastoreError, is_disk_full
 from headwater.metastore.interval_ledger import IntervalLedger
@@ -45,6 +46,7 @@ from headwater.metastore.records import (
 )
 from headwater.metastore.retention import HistoryRetention
 from headwater.metastore.run_grid import RunGrid
+from headwater.metastore.servers import ServerRegistry
 from headwater.metastore.step_history import StepHistory
 
 __all__ = ["ABANDONED_ERROR", "Metastore"]
@@ -60,14 +62,22 @@ def _utcnow() -> datetime:
 
 
 class Metastore(
-    StepHistory, IntervalLedger, PartitionLedger, HistoryRetention, RunGrid, Accounts
+    StepHistory,
+    IntervalLedger,
+    PartitionLedger,
+    HistoryRetention,
+    RunGrid,
+    Accounts,
+    RunClaims,
+    ServerRegistry,
 ):
     """Run history (runs, steps, attempts) and a copy of each asset's watermark. The
     steps and attempts are written and read by the methods of :class:`StepHistory`; the
     ledger of scheduled intervals by those of :class:`IntervalLedger`; the built intervals of
     partitioned models by :class:`PartitionLedger`; old history is deleted by
     :meth:`HistoryRetention.prune_history`; the runs grid's pages are read by :class:`RunGrid`;
-    users, API tokens and sessions by :class:`Accounts`.
+    users, API tokens and sessions by :class:`Accounts`; the shared run queue's claims by
+    :class:`RunClaims`; the servers and their heartbeats by :class:`ServerRegistry`.
 
     Open with :meth:`open`; share one instance between threads; :meth:`close` it at the end (or
     use it as a context manager). Every datetime given must be timezone-aware (a naive one raises
@@ -228,7 +238,14 @@ class Metastore(
             result = conn.execute(
                 t.runs.update()
                 .where(t.runs.c.run_id == run_id, t.runs.c.status == "queued")
-                .values(status="running", started_at=_utcnow(), pid=os.getpid(), params=payload)
+                .values(
+                    status="running",
+                    started_at=_utcnow(),
+                    pid=os.getpid(),
+                    # the host that runs it: another server's host may have queued it
+                    hostname=self._hostname,
+                    params=payload,
+                )
             )
         return result.rowcount == 1
 
