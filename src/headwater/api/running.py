@@ -39,6 +39,7 @@ def run(
     cancel: threading.Event | None = None,
     interval: Interval | None = None,
     run_group: str | None = None,
+    executor: str | None = None,
 ) -> RunResult:
     """Run the selection (see :func:`~headwater.api.selection`; everything by default) and
     record it in the metastore with ``trigger``. A folder is opened with discovery. Returns
@@ -55,7 +56,9 @@ def run(
     ``--interval-start/--interval-end``), recorded in the run's params; partitioned models
     build only it (ProjectError, one line, when it is not whole units of their grain).
     ``run_group``: the outside run (an Airflow DAG run) this run is one step of, recorded
-    in its params."""
+    in its params.
+    ``executor``: overrides ``[project] executor`` for this run (``process``,
+    ``dask://HOST:PORT``); ConnectionError_ (exit 3) when a Dask scheduler is unreachable."""
     from headwater.runtime import run as do_run
 
     proj = as_project(project, discover=True)
@@ -75,6 +78,7 @@ def run(
             pipeline=pipeline,
             interval=interval,
             run_group=run_group,
+            executor=executor,
         )
 
 

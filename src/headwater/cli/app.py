@@ -177,6 +177,13 @@ def run(
         str | None,
         typer.Option(help="The outside run (an Airflow DAG run) this run is a step of."),
     ] = None,
+    executor: Annotated[
+        str | None,
+        typer.Option(
+            help='Where tasks declared warehouse=False run: "threads", "process" or '
+            '"dask://HOST:PORT" (default: [project] executor; in-process runs only).'
+        ),
+    ] = None,
 ) -> None:
     """Run the selected assets and tasks (everything by default)."""
     from headwater import api
@@ -192,6 +199,8 @@ def run(
         confirm_full_refresh(proj, chosen.names, yes=yes)
     console = _console()
     remote = _server(project)
+    if remote is not None and executor is not None:  # the server's runs use its project's
+        raise ProjectError("--executor: a server runs this project: set executor in headwater.toml")
     with _interruptible(), RunDisplay(console, len(chosen.names)) as display:
         if remote is not None:  # the server owns the warehouse: queue the run there
             from headwater.cli.remote import follow_run
@@ -217,6 +226,7 @@ def run(
                 trigger="cli",
                 interval=interval,
                 run_group=run_group,
+                executor=executor,
             )
     summary(console, result)
     if result.status != "success":

@@ -6,6 +6,7 @@ Unknown keys are errors (a typo must not be silently ignored).
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -280,6 +281,16 @@ class AlertSettings(_Strict):
         return self
 
 
+def check_executor(value: str) -> str:
+    """``value`` if it names an executor (``threads``, ``process``, ``dask://HOST:PORT``);
+    ValueError saying what is expected otherwise."""
+    if value in ("threads", "process") or re.fullmatch(r"dask://[^\s/:]+:\d{1,5}", value):
+        return value
+    raise ValueError(
+        f'{value!r} is not an executor: use "threads", "process" or "dask://HOST:PORT"'
+    )
+
+
 class ProjectTable(_Strict):
     name: str
     warehouse: str = ".headwater/warehouse.duckdb"
@@ -296,6 +307,11 @@ class ProjectTable(_Strict):
     )
     # retention: a server deletes runs (and their logs) older than this once a day
     history_days: int | None = Field(None, ge=1)
+    # where the steps that need no warehouse run (headwater.runtime.executors): "threads"
+    # (the run's own threads), "process" (a child process each), "dask://HOST:PORT"
+    executor: str = "threads"
+
+    _executor = field_validator("executor")(lambda value: check_executor(value))
 
 
 class ProjectSettings(_Strict):

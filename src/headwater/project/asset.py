@@ -80,6 +80,9 @@ class Asset:
     retry_delay: float | None = None
     timeout: float | None = None
     checks: tuple[Check, ...] = ()
+    # False: a task declared @task(warehouse=False), which neither reads nor writes the
+    # warehouse (so it may run outside the run's process: runtime/executors)
+    warehouse: bool = True
 
     @property
     def short_name(self) -> str:

@@ -348,6 +348,7 @@ def _python_assets(root: Path, settings: ProjectSettings) -> list[Asset]:
                     retries=cfg.retries,
                     retry_delay=cfg.retry_delay,
                     timeout=cfg.timeout,
+                    warehouse=decl.warehouse,
                 )
             )
     return assets

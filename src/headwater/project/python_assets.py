@@ -28,6 +28,7 @@ class PythonDeclaration:
     name: str
     settings: ModelSettings
     depends_on: tuple[str, ...]
+    warehouse: bool = True  # a task: False when it neither reads nor writes the warehouse
 
 
 @overload
@@ -58,16 +59,24 @@ def task(
     *,
     name: str | None = None,
     depends_on: list[str] | tuple[str, ...] = (),
+    warehouse: bool = True,
     **settings: Any,
 ) -> Any:
     """Declare a task: a step with effects outside the warehouse (export, notify...).
 
     It receives a :class:`headwater.tasks.TaskContext` and runs after ``depends_on``.
+    ``warehouse=False`` declares that it neither reads nor writes the warehouse (its
+    ``ctx.query`` refuses): such a task may run outside the run's process, on the
+    project's ``executor`` (``process`` or ``dask://``).
     """
 
     def wrap(fn: F) -> F:
         decl = PythonDeclaration(
-            "task", name or fn.__name__, ModelSettings.model_validate(settings), tuple(depends_on)
+            "task",
+            name or fn.__name__,
+            ModelSettings.model_validate(settings),
+            tuple(depends_on),
+            warehouse=warehouse,
         )
         setattr(fn, ATTRIBUTE, decl)
         return fn
@@ -90,6 +99,17 @@ def discover(python_dir: Path) -> list[tuple[Callable[..., Any], PythonDeclarati
                 line = inspect.getsourcelines(value)[1]
                 found.append((value, decl, path, line))
     return found
+
+
+def load_task(path: Path, python_dir: Path, name: str) -> Callable[..., Any]:
+    """Import ``path`` (a module under ``python_dir``) again and return its task ``name``:
+    how another process (an executor's child or worker) gets a task's function."""
+    module = _import(path, python_dir)
+    for value in vars(module).values():
+        decl = getattr(value, ATTRIBUTE, None)
+        if isinstance(decl, PythonDeclaration) and decl.kind == "task" and decl.name == name:
+            return value
+    raise ProjectError(f"{path}: no @task named {name!r} (changed since the run started?)")
 
 
 def _import(path: Path, root: Path) -> Any:

@@ -21,6 +21,8 @@ from headwater.models import CompiledCache
 from headwater.project import Project, select
 from headwater.runtime.checks import preflight
 from headwater.runtime.executor import SUCCESS, Event, Executor, Step, StepState
+from headwater.runtime.executors import Remote, open_remote
+from headwater.runtime.executors import resolve as resolve_executor
 from headwater.runtime.recorder import Recorder
 from headwater.runtime.steps import StepLogs, step_for
 
@@ -70,6 +72,7 @@ def run(
     pipeline: str | None = None,
     interval: tuple[datetime, datetime] | None = None,
     run_group: str | None = None,
+    executor: str | None = None,
 ) -> RunResult:
     """Run the selected steps (``names`` overrides the selection) and record the run.
     ``full_refresh``: sources reload from scratch and incremental models rebuild whole.
@@ -82,7 +85,10 @@ def run(
     ``interval``: the run's data interval ``[start, end)`` (aware), recorded in the run's
     params (``interval_start``, ``interval_end``, ISO 8601 UTC): each partitioned model
     builds only it, in whole grain units of the pipeline's ``timezone`` (UTC without a
-    pipeline); other steps ignore it.
+    pipeline); other steps ignore it. ``executor``
+    overrides ``[project] executor`` for this run (runtime/executors: where the tasks
+    declared ``warehouse=False`` run); a Dask scheduler it cannot reach stops the run
+    (ConnectionError_, exit 3) before any step.
 
     ``run_group``: the outside run this run is one step of (an Airflow DAG run's
     ``DAG_ID/RUN_ID``: ``headwater export airflow``), recorded in its params as ``run_group``.
@@ -96,12 +102,14 @@ def run(
     tz = _zone_name(project, pipeline)
     if interval is not None:  # refused before anything runs: one line, exit 2
         _check_interval(project, chosen, interval, tz)
+    spec = resolve_executor(executor, project.settings.project.executor)
     queued, run_id = run_id is not None, run_id or new_run_id()
     started = time.monotonic()
     stragglers: list[str] = []
     store = Metastore.open(project.metastore_url)
     own_engine = engine is None
     interval_params = _interval_params(interval) if interval is not None else {}
+    remote: Remote | None = None
     try:  # WarehouseBusy while another run holds the warehouse
         engine = engine if engine is not None else _open_warehouse(project)
     except BaseException:
@@ -128,6 +136,7 @@ def run(
             )
         elif not store.begin_run(run_id, params):  # a server's queued run, turned running
             raise HeadwaterError(f"run {run_id} is no longer queued (cancelled?)")
+        remote = open_remote(spec, (project.graph[n] for n in chosen))
         _prepare_warehouse(project, chosen, engine)
         logger = StepLogs(project.logs_dir / run_id)
         compiled = CompiledCache(project.state_dir / "cache" / "compiled.json")
@@ -143,19 +152,20 @@ def run(
             full_refresh=full_refresh,
             interval=interval,
             tz=tz,
+            remote=remote,
         )
         steps = _steps(project, chosen, make_step)
         recorder = Recorder(store, run_id, {s.name: s.kind for s in steps}, logger, on_event)
-        executor = Executor(
+        runner = Executor(
             steps,
             threads=threads or project.settings.project.threads,
             on_event=recorder,
             cancel=cancel,
         )
         try:
-            state = executor.run()
+            state = runner.run()
         finally:
-            stragglers = executor.stragglers
+            stragglers = runner.stragglers
             _close_run_files(recorder, logger, compiled)
         status = SUCCESS if all(s.status == SUCCESS for s in state.values()) else "failed"
         store.finish_run(run_id, status)
@@ -168,6 +178,8 @@ def run(
         _stopped(project, pipeline, store, run_id, exc, interval_params)
         raise
     finally:
+        if remote is not None:
+            remote.close()
         _close(engine if own_engine else None, store, run_id, stragglers)
 
 

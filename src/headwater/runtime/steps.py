@@ -24,6 +24,7 @@ from headwater.project.asset import Asset
 from headwater.runtime.checks import AssetChecks
 from headwater.runtime.code_errors import user_code_error
 from headwater.runtime.executor import Step
+from headwater.runtime.executors import Remote, takes, task_call
 from headwater.tasks import run_task
 
 if TYPE_CHECKING:
@@ -44,12 +45,15 @@ def step_for(
     full_refresh: bool = False,
     interval: Bounds | None = None,
     tz: str = "UTC",
+    remote: Remote | None = None,
 ) -> Step:
     """The step that builds ``asset``; ``full_refresh`` rebuilds it from scratch (a
     source's table and state, an incremental model's table). A partitioned model builds
     only the data ``interval`` (grain units in zone ``tz``) when there is one, and records
-    each unit ``built`` or ``failed`` in the metastore as the step ends."""
+    each unit ``built`` or ``failed`` in the metastore as the step ends. A step that the
+    project's ``remote`` executor takes (runtime/executors/placement.py) runs there."""
     cfg = project.settings.project
+    away = remote if remote is not None and takes(remote.spec, asset) else None
 
     def work() -> dict[str, Any]:
         log = logger(asset.name)
@@ -97,6 +101,10 @@ def step_for(
                         tz=tz,
                     )
                 return {"rows_out": count, **checks.summary()}
+            if away is not None:  # in a child process or on a Dask worker
+                path = logger.path(asset.name)
+                away.call(task_call(asset, root=project.root, run_id=run_id, log_path=path), log)
+                return {}
             run_task(asset, engine=engine, root=project.root, run_id=run_id, log=log)
             return {}
         except Exception as exc:
@@ -123,7 +131,7 @@ def step_for(
         timeout=asset.timeout if asset.timeout is not None else cfg.timeout,
         # a lost connection is retried as configured, no more: `retries = 0` means one
         # attempt (a server that never answers must not cost four connect timeouts)
-        cancel=lambda thread_id: _cancel(engine, asset, thread_id),
+        cancel=away.cancel if away else lambda thread_id: _cancel(engine, asset, thread_id),
     )
 
 
