@@ -68,15 +68,37 @@ def url(request: Request, name: str, **params: Any) -> str:
 
 
 def _path_params(request: Request, name: str) -> set[str]:
-    for route in request.app.routes:
+    for route in _routes(request.app.routes):
         if getattr(route, "name", None) == name:
             return set(getattr(route, "param_convertors", {}))
     return set()
 
 
+def _routes(routes: Any) -> Any:
+    """Every route, those of included routers too (FastAPI >= 0.165 keeps an included
+    router as one ``_IncludedRouter`` entry holding its ``original_router``)."""
+    for route in routes:
+        inner = getattr(route, "original_router", None)
+        if inner is not None:
+            yield from _routes(inner.routes)
+        else:
+            yield route
+
+
+def _is_page(request: Request, name: str) -> bool:
+    """Whether a page (not a JSON endpoint: FastAPI names those after their functions,
+    e.g. ``backfill``) called ``name`` is mounted, with no path parameter."""
+    return any(
+        getattr(r, "name", None) == name
+        and not getattr(r, "path", "").startswith("/api")
+        and not getattr(r, "param_convertors", None)
+        for r in _routes(request.app.routes)
+    )
+
+
 def has_route(request: Request, name: str) -> bool:
     """Whether a route called ``name`` is mounted."""
-    return any(getattr(r, "name", None) == name for r in request.app.routes)
+    return any(getattr(r, "name", None) == name for r in _routes(request.app.routes))
 
 
 def render(
@@ -92,7 +114,7 @@ def render(
         "csrf_token": who.csrf_token if who is not None and who.csrf_token else "",
         "url": lambda name, **p: url(request, name, **p),
         "static": lambda path: url(request, "static", path=path),
-        "nav": [(n, label) for n, label in NAV if has_route(request, n)],
+        "nav": [(n, label) for n, label in NAV if _is_page(request, n)],
         "can": lambda role: who is not None and who.allows(role),
         "title": "",
     }
