@@ -31,8 +31,8 @@ class GridCell(NamedTuple):
 @dataclass(frozen=True)
 class GridPage:
     """One page of the runs grid. ``runs``: the columns, newest first; ``steps``: the rows,
-    in the order the newest runs planned them (dependency order), then steps no plan names
-    by name; ``cells[run_id][step]``: absent when that run had no such step. ``total``:
+    in the order the runs planned them (dependency order; the longest plan first), then
+    steps no plan names by name; ``cells[run_id][step]``: absent when that run had no such step. ``total``:
     runs matching the filter over all pages; ``offset``/``limit``: this page's place."""
 
     runs: list[RunInfo]
@@ -115,10 +115,14 @@ def pipelines(project: ProjectLike) -> list[str]:
 
 
 def _step_order(plans: list[list[Any]], cells: dict[str, dict[str, GridCell]]) -> list[str]:
-    """Steps as the runs planned them, newest run first (each plan is in dependency
-    order, so the rows read top-down like the graph), then any step no plan names."""
+    """Steps as the runs planned them, the longest plan first, then the newest (each plan
+    is in dependency order, so the rows read top-down like the graph), then any step no
+    plan names."""
     seen: dict[str, None] = {}
-    for plan in dict.fromkeys(tuple(p) for p in plans):  # runs of a pipeline share a plan
+    distinct = dict.fromkeys(tuple(p) for p in plans)  # runs of a pipeline share a plan
+    # the longest plans first (newest first among equals): a retry's few steps then sit
+    # where the whole run has them, not on top
+    for plan in sorted(distinct, key=len, reverse=True):
         for name in plan:
             if isinstance(name, str):
                 seen.setdefault(name)

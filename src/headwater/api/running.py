@@ -39,6 +39,7 @@ def run(
     cancel: threading.Event | None = None,
     interval: Interval | None = None,
     run_group: str | None = None,
+    reason: str | None = None,
     executor: str | None = None,
 ) -> RunResult:
     """Run the selection (see :func:`~headwater.api.selection`; everything by default) and
@@ -57,6 +58,7 @@ def run(
     build only it (ProjectError, one line, when it is not whole units of their grain).
     ``run_group``: the outside run (an Airflow DAG run) this run is one step of, recorded
     in its params.
+    ``reason``: why a trigger started the run, recorded with it (``RunInfo.reason``).
     ``executor``: overrides ``[project] executor`` for this run (``process``,
     ``dask://HOST:PORT``); ConnectionError_ (exit 3) when a Dask scheduler is unreachable."""
     from headwater.runtime import run as do_run
@@ -78,6 +80,7 @@ def run(
             pipeline=pipeline,
             interval=interval,
             run_group=run_group,
+            reason=reason,
             executor=executor,
         )
 
@@ -88,17 +91,21 @@ def retry(
     *,
     threads: int | None = None,
     on_event: EventHandler | None = None,
+    queued_id: str | None = None,
+    cancel: threading.Event | None = None,
 ) -> RunResult | None:
     """Rerun what failed or never ran in ``run_id`` (a new run, ``run_id`` its parent);
     None, and no run, when every step of it succeeded. Raises HeadwaterError for an unknown
-    run, ProjectError for a check run, and as :func:`run` otherwise."""
+    run, ProjectError for a check run, and as :func:`run` otherwise. A server passes
+    ``queued_id`` (the retry it recorded ``queued``) and ``cancel``, as to :func:`run`."""
     from headwater.runtime import retry_run
 
     proj = as_project(project)
     with warehouse_in_use(proj):
         return retry_run(
-            proj, run_id, threads=threads, on_event=on_event, engine=shared_engine(proj)
-        )
+            proj, run_id, threads=threads, on_event=on_event, engine=shared_engine(proj),
+            run_id=queued_id, cancel=cancel,
+        )  # fmt: skip
 
 
 def check(

@@ -72,6 +72,7 @@ def run(
     pipeline: str | None = None,
     interval: tuple[datetime, datetime] | None = None,
     run_group: str | None = None,
+    reason: str | None = None,
     executor: str | None = None,
 ) -> RunResult:
     """Run the selected steps (``names`` overrides the selection) and record the run.
@@ -85,7 +86,8 @@ def run(
     ``interval``: the run's data interval ``[start, end)`` (aware), recorded in the run's
     params (``interval_start``, ``interval_end``, ISO 8601 UTC): each partitioned model
     builds only it, in whole grain units of the pipeline's ``timezone`` (UTC without a
-    pipeline); other steps ignore it. ``executor``
+    pipeline); other steps ignore it. ``reason``: why a trigger started the run (which
+    files, which upstream run), recorded in its params as ``reason``. ``executor``
     overrides ``[project] executor`` for this run (runtime/executors: where the tasks
     declared ``warehouse=False`` run); a Dask scheduler it cannot reach stops the run
     (ConnectionError_, exit 3) before any step.
@@ -123,6 +125,7 @@ def run(
             **({"full_refresh": True} if full_refresh else {}),
             **interval_params,
             **({"run_group": run_group} if run_group else {}),
+            **({"reason": reason} if reason else {}),
         }
         if not queued:
             store.start_run(
@@ -328,11 +331,12 @@ def _report_unwritable(files: dict[Path, OSError | None]) -> None:
             _log.error("could not write %s: %s", path, exc.strerror or exc)
 
 
-def retry_run(project: Project, run_id: str, **kwargs: Any) -> RunResult | None:
+def retry_run(project: Project, run_id: str, /, **kwargs: Any) -> RunResult | None:
     """Rerun the steps of ``run_id`` that did not succeed (failed, skipped, never started);
     None, and no new run, when every step of it succeeded. The new run records ``run_id``
     as its parent and keeps its full refresh; a check run is not retried (ProjectError:
-    `headwater check` runs the checks again)."""
+    `headwater check` runs the checks again). ``run_id`` is positional: ``kwargs`` go to
+    :func:`run`, a server's ``run_id`` (its queued retry) and ``cancel`` among them."""
     store = Metastore.open(project.metastore_url)
     try:
         store.mark_abandoned()

@@ -57,7 +57,8 @@ class RunRequest:
     run_group: str | None = None  # the outside run this one is a step of (an Airflow DAG run)
     on_done: Done | None = None
     reason: str | None = None  # why a trigger (files, asset, condition) asked for it
-
+    # a retry: rerun what did not succeed in this run (api.retry), recorded as its parent
+    retry_of: str | None = None
 
     def recorded(self) -> dict[str, Any]:
         """The request as stored with the queued run (a restarted server queues it again)."""
@@ -68,6 +69,7 @@ class RunRequest:
                 "pipeline": self.pipeline,
                 "full_refresh": self.full_refresh,
                 **({"run_group": self.run_group} if self.run_group else {}),
+                **({"retry_of": self.retry_of} if self.retry_of else {}),
             },
             **(
                 {"interval_start": self.interval.start.isoformat(),
@@ -122,6 +124,7 @@ class RunQueue:
                     selection=" ".join(request.select) or None,
                     pipeline=request.pipeline,
                     trigger=request.trigger,
+                    parent_run_id=request.retry_of,
                     params=request.recorded(),
                     queued=True,
                 )
@@ -217,6 +220,12 @@ class RunQueue:
     def _execute(self, run_id: str, request: RunRequest, cancel: _Cancel) -> str:
         """Run one request; its final status (the run records it itself)."""
         try:
+            if request.retry_of is not None:
+                retried = api.retry(self.project, request.retry_of, queued_id=run_id, cancel=cancel)
+                if retried is None:  # it all succeeded since it was queued: nothing to do
+                    _fail_queued(self.project, run_id, "success")
+                    return "success"
+                return retried.status
             result = api.run(
                 self.project,
                 request.select or None,
@@ -239,9 +248,10 @@ class RunQueue:
         return result.status
 
 
-def _fail_queued(project: Project, run_id: str) -> None:
-    """A run that failed before it started is still ``queued``: record it ``failed``."""
+def _fail_queued(project: Project, run_id: str, status: str = "failed") -> None:
+    """A run that failed before it started is still ``queued``: record it ``failed`` (or
+    ``status``: a retry that found nothing to do is a ``success``)."""
     with Metastore.open(project.metastore_url) as store:
         record = store.get_run(run_id)
         if record is not None and record.status in ("queued", "running"):
-            store.finish_run(run_id, "failed")
+            store.finish_run(run_id, status)

@@ -51,7 +51,7 @@ _env = Environment(
 )
 
 
-def url(request: Request, name: str, **params: Any) -> str:
+def url(request: Request, name: str, /, **params: Any) -> str:
     """The path (with the server's root path) of route ``name``: its path parameters from
     ``params``, the other ``params`` (None left out) as the query string."""
     route_params: dict[str, Any] = {}
@@ -112,7 +112,8 @@ def render(
         "request": request,
         "user": who,
         "csrf_token": who.csrf_token if who is not None and who.csrf_token else "",
-        "url": lambda name, **p: url(request, name, **p),
+        # positional-only: a route may have a path parameter called "name" (a pipeline's)
+        "url": lambda name, /, **p: url(request, name, **p),
         "static": lambda path: url(request, "static", path=path),
         "nav": [(n, label) for n, label in NAV if _is_page(request, n)],
         "can": lambda role: who is not None and who.allows(role),
