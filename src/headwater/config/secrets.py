@@ -28,11 +28,12 @@ _KEY_VALUE = re.compile(r"(?i)\b(password|passwd|pwd|secret|token|api_key)=([^\s
 _known_secrets: set[str] = set()
 
 
-def interpolate(value: str, *, where: str = "") -> str:
+def interpolate(value: str, *, where: str = "", secret: bool = True) -> str:
     """Replace ``${NAME}`` (or ``${NAME:-default}``) with the environment's value.
 
     Raises :class:`ConfigError` naming ``where`` (e.g. ``headwater.toml:12``) and the variable
-    when it is unset and has no default. Never puts the value itself in a message.
+    when it is unset and has no default. Never puts the value itself in a message. The values
+    are remembered for redaction unless ``secret`` is False (a file path, shown in messages).
     """
 
     def sub(match: re.Match[str]) -> str:
@@ -43,7 +44,7 @@ def interpolate(value: str, *, where: str = "") -> str:
                 prefix = f"{where}: " if where else ""
                 raise ConfigError(f"{prefix}environment variable {name} is not set")
             found = default
-        if len(found) >= 4:
+        if secret and len(found) >= 4:
             _known_secrets.add(found)
         return found
 

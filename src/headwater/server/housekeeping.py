@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime, time, timedelta
 
 from headwater import api
@@ -29,6 +30,7 @@ _log = logging.getLogger("headwater.server")
 TICK_S = 1.0
 LOOKBACK = timedelta(days=1)
 PRUNE_EVERY = timedelta(days=1)
+STANDBY_LOOKBACK = timedelta(minutes=1)  # a standby turned leader alerts again what passed
 
 
 class Housekeeper:
@@ -43,6 +45,8 @@ class Housekeeper:
                 self.deadlines[name] = (schedule, parse_deadline(pipe.deadline))
         self.checked = (now or datetime.now(UTC)) - LOOKBACK
         self.pruned_at: datetime | None = None
+        # several servers on one PostgreSQL metastore: only the leader keeps house
+        self.leading: Callable[[], bool] = lambda: True
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="hw-housekeeping", daemon=True)
 
@@ -58,6 +62,10 @@ class Housekeeper:
     def _loop(self) -> None:
         while not self._stop.is_set():
             now = datetime.now(UTC)
+            if not self.leading():  # a standby: should it lead, it looks back a minute
+                self.checked = max(self.checked, now - STANDBY_LOOKBACK)
+                self._stop.wait(self.tick)
+                continue
             try:
                 self.check_deadlines(now)
                 self.prune_if_due(now)
