@@ -72,10 +72,13 @@ def layered_layout(
     """The drawing of the DAG whose nodes are ``names`` and whose node ``n`` reads
     ``deps[n]`` (every one of them in ``names``; no cycle). ``sweeps`` down-and-up
     barycenter passes order the columns."""
+    # the same graph given in any order gives the same drawing: neighbours in name order
+    # (a mean summed in another order may differ in its last bit, and reorder a tie)
+    deps = {n: sorted(set(deps.get(n, ()))) for n in names}
     rank = ranks(names, deps)
     children: dict[str, list[str]] = {n: [] for n in names}
-    for name in names:
-        for dep in deps.get(name, ()):
+    for name in sorted(names):
+        for dep in deps[name]:
             children[dep].append(name)
     columns = _columns(names, deps, rank)
     for _ in range(sweeps):
@@ -128,17 +131,42 @@ def _sweep(columns: list[list[str]], neighbours: Mapping[str, Sequence[str]], or
 def _heights(
     columns: list[list[str]], deps: Mapping[str, Sequence[str]], step: int
 ) -> dict[str, int]:
-    """Each node's top: near the mean of its upstream's, at least ``step`` below the node
-    above it in its column."""
-    y: dict[str, int] = {}
+    """Each node's top: as near the mean of its upstream's as the column allows (its nodes
+    in their order, ``step`` apart); the least squared displacement (:func:`_spread`)."""
+    y: dict[str, float] = {}
     for column in columns:
-        floor = 0
+        floor = 0.0
+        want = []
         for name in column:
             ups = [y[d] for d in deps.get(name, ()) if d in y]
-            want = round(_mean(ups, float(floor)))
-            y[name] = max(want, floor)
-            floor = y[name] + step
-    return y
+            want.append(_mean(ups, floor))
+            floor = want[-1] + step
+        y.update(zip(column, _spread(want, step), strict=True))
+    low = min(y.values(), default=0.0)
+    return {name: round(v - low) for name, v in y.items()}
+
+
+def _spread(want: list[float], step: float) -> list[float]:
+    """The positions nearest ``want`` (least squares) that keep its order, each at least
+    ``step`` after the one before: isotonic regression (pool adjacent violators) of
+    ``want[i] - i * step``.
+
+    >>> _spread([0, 0, 0], 10)
+    [-10.0, 0.0, 10.0]
+    >>> _spread([0, 50, 20], 10)
+    [0.0, 30.0, 40.0]
+    """
+    blocks: list[list[float]] = []  # [mean, size]
+    for i, value in enumerate(want):
+        blocks.append([float(value) - i * step, 1.0])
+        while len(blocks) > 1 and blocks[-2][0] > blocks[-1][0]:
+            mean, size = blocks.pop()
+            blocks[-1][0] = (blocks[-1][0] * blocks[-1][1] + mean * size) / (blocks[-1][1] + size)
+            blocks[-1][1] += size
+    out: list[float] = []
+    for mean, size in blocks:
+        out.extend([mean] * int(size))
+    return [v + i * step for i, v in enumerate(out)]
 
 
 def _mean(values: Sequence[float], default: float) -> float:
