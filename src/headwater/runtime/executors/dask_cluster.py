@@ -33,10 +33,10 @@ _POLL = 0.2  # seconds between two looks at a future (a cancel is noticed this f
 class DaskExecutor:
     """Submits each call to the scheduler at ``spec`` (``dask://host:port``)."""
 
-    def __init__(self, spec: str, *, connect_timeout: float = CONNECT_TIMEOUT) -> None:
+    def __init__(self, spec: str, *, connect_timeout: float | None = None) -> None:
         self.spec = spec
         self.address = "tcp://" + spec.removeprefix("dask://")
-        self._client = _connect(spec, self.address, connect_timeout)
+        self._client = _connect(spec, self.address, connect_timeout or CONNECT_TIMEOUT)
         self._futures: dict[int, Any] = {}
         self._cancelled: set[int] = set()
         self._lock = threading.Lock()
