@@ -18,6 +18,15 @@ one after another: each is claimed (so a server or a second backfill cannot run 
 run with the interval as its data interval (trigger ``backfill``) and finished with the
 run's status. Ctrl-C puts the running interval back to ``queued`` and raises: running the
 same backfill again resumes with what is left.
+
+``--single-run``: :func:`plan_single_run` refuses (ProjectError, before anything is
+written) a pipeline whose steps one run over the range would build differently
+(:mod:`headwater.scheduling.single_run`), then, in one metastore transaction, enqueues,
+reopens and claims the range's intervals for one run id: no scheduler can take one of
+them in between. That one run, over ``[first claimed start, last claimed end)``, is run
+here (:func:`run_single`) or queued on a live server (``POST
+/api/pipelines/{name}/backfill``); as it ends :func:`finish_single_run` finishes every
+claimed interval with its status (a stopped run puts them back to ``queued``).
 """
 
 from __future__ import annotations
@@ -26,6 +35,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from headwater.api.project import ProjectLike, as_project
 from headwater.api.running import EventHandler, run
@@ -37,13 +47,21 @@ from headwater.project import Project
 from headwater.runtime.run import new_run_id
 from headwater.scheduling import Interval, Schedule, schedule_of
 from headwater.scheduling.backfill import in_range, reopened
+from headwater.scheduling.single_run import check_single_run
+
+if TYPE_CHECKING:
+    from headwater.runtime import RunResult
 
 __all__ = [
     "IntervalOutcome",
+    "SingleRun",
+    "finish_single_run",
     "follow_backfill",
     "interval_of",
     "plan_backfill",
+    "plan_single_run",
     "run_backfill",
+    "run_single",
 ]
 
 
@@ -105,15 +123,7 @@ def plan_backfill(
     midnight in the pipeline's ``timezone``) in the ledger and return those queued, oldest
     first (see the module docstring). ProjectError for a bad pipeline, range or mode."""
     proj = as_project(project)
-    schedule = schedule_for(proj, pipeline)
-    try:
-        lower, upper = as_instant(start, schedule.tz), as_instant(end, schedule.tz)
-        reopen = reopened(reprocess)
-    except ValueError as exc:
-        raise ProjectError(f"backfill {pipeline}: {exc}") from None
-    if not lower < upper:
-        raise ProjectError(f"backfill {pipeline}: --end ({end}) must be after --start ({start})")
-    wanted = in_range(schedule, lower, upper)
+    wanted, reopen = _wanted(proj, pipeline, start, end, reprocess)
     with Metastore.open(proj.metastore_url) as store:
         store.enqueue_intervals(pipeline, [(i.start, i.end) for i in wanted])
         starts = {i.start for i in wanted}
@@ -125,6 +135,118 @@ def plan_backfill(
     return [
         Interval(r.interval_start, r.interval_end) for r in queued if r.interval_start in starts
     ]
+
+
+def _wanted(
+    project: Project, pipeline: str, start: str | datetime, end: str | datetime, reprocess: str
+) -> tuple[list[Interval], frozenset[str]]:
+    """The schedule's intervals in ``[start, end)`` and the statuses ``reprocess`` reopens."""
+    schedule = schedule_for(project, pipeline)
+    try:
+        lower, upper = as_instant(start, schedule.tz), as_instant(end, schedule.tz)
+        reopen = reopened(reprocess)
+    except ValueError as exc:
+        raise ProjectError(f"backfill {pipeline}: {exc}") from None
+    if not lower < upper:
+        raise ProjectError(f"backfill {pipeline}: --end ({end}) must be after --start ({start})")
+    return in_range(schedule, lower, upper), reopen
+
+
+@dataclass(frozen=True)
+class SingleRun:
+    """A ``--single-run`` backfill: run ``run_id`` builds ``interval`` (from the first
+    claimed interval's start to the last one's end) and ``claimed`` are the ledger's
+    intervals it holds, oldest first."""
+
+    pipeline: str
+    run_id: str
+    interval: Interval
+    claimed: tuple[Interval, ...]
+
+
+def plan_single_run(
+    project: ProjectLike,
+    pipeline: str,
+    start: str | datetime,
+    end: str | datetime,
+    *,
+    reprocess: str = "missing",
+) -> SingleRun | None:
+    """Claim the range's intervals to run for one run (see the module docstring); None
+    when none is left to run. ProjectError, before the ledger is touched, when a step of
+    the pipeline cannot build the range in one run (or for a bad pipeline, range, mode)."""
+    proj = as_project(project)
+    wanted, reopen = _wanted(proj, pipeline, start, end, reprocess)
+    if not wanted:
+        return None
+    steps = select_pipeline(proj, pipeline)
+    tz = proj.settings.pipelines[pipeline].timezone
+    check_single_run(proj, steps, (wanted[0].start, wanted[-1].end), tz)
+    run_id = new_run_id()
+    # one transaction: a scheduler sees the intervals claimed or not at all
+    with Metastore.open(proj.metastore_url) as store, store.batch():
+        store.enqueue_intervals(pipeline, [(i.start, i.end) for i in wanted])
+        for i in wanted if reopen else ():
+            store.reopen_interval(pipeline, i.start, reopen)
+        claimed = tuple(i for i in wanted if store.claim_interval(pipeline, i.start, run_id))
+    if not claimed:
+        return None
+    plan = SingleRun(pipeline, run_id, Interval(claimed[0].start, claimed[-1].end), claimed)
+    try:  # the claimed span, as the range, must be whole grain units
+        check_single_run(proj, steps, (plan.interval.start, plan.interval.end), tz)
+    except ProjectError:
+        finish_single_run(proj, plan, "interrupted")
+        raise
+    return plan
+
+
+def select_pipeline(project: Project, pipeline: str) -> list[str]:
+    """The steps a run of ``pipeline`` runs."""
+    from headwater.api.project import selection
+
+    return list(selection(project, None, None, pipeline).names)
+
+
+def finish_single_run(project: ProjectLike, plan: SingleRun, status: str) -> None:
+    """Finish each interval ``plan`` claimed as its run ended: ``success``, ``failed``,
+    ``cancelled``; any other status (the run was stopped) puts them back to ``queued``."""
+    proj = as_project(project)
+    with Metastore.open(proj.metastore_url) as store, store.batch():
+        for interval in plan.claimed:
+            if status in ("success", "failed", "cancelled"):
+                store.finish_interval(plan.pipeline, interval.start, status)
+            else:
+                store.requeue_interval(plan.pipeline, interval.start, plan.run_id)
+
+
+def run_single(
+    project: ProjectLike, plan: SingleRun, *, on_event: EventHandler | None = None
+) -> RunResult:
+    """Run ``plan`` here, as one run with its interval (trigger ``backfill``), and finish
+    its intervals. Ctrl-C: they go back to ``queued``, the run is recorded, RunInterrupted."""
+    proj = as_project(project, discover=True)
+    with Metastore.open(proj.metastore_url) as store:
+        store.start_run(
+            plan.run_id, project=proj.name, selection=None, pipeline=plan.pipeline,
+            trigger="backfill", params={"interval_start": plan.interval.start.isoformat(),
+                                        "interval_end": plan.interval.end.isoformat()},
+            queued=True,
+        )  # fmt: skip
+    try:
+        result = run(
+            proj, pipeline=plan.pipeline, trigger="backfill", on_event=on_event,
+            run_id=plan.run_id, interval=plan.interval,
+        )  # fmt: skip
+    except BaseException as exc:
+        finish_single_run(proj, plan, "interrupted")
+        with Metastore.open(proj.metastore_url) as store:
+            record = store.get_run(plan.run_id)
+            if record is not None and record.status == "queued":
+                stopped = isinstance(exc, KeyboardInterrupt)
+                store.finish_run(plan.run_id, "interrupted" if stopped else "failed")
+        raise
+    finish_single_run(proj, plan, result.status)
+    return result
 
 
 def run_backfill(

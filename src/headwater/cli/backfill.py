@@ -31,6 +31,13 @@ def backfill(
             help="Intervals running at once (the embedded DuckDB warehouse runs one at a time).",
         ),
     ] = 1,
+    single_run: Annotated[
+        bool,
+        typer.Option(
+            "--single-run",
+            help="Build the whole range in one run (refused, exit 2, when a model cannot).",
+        ),
+    ] = False,
     project: ProjectOpt = Path("."),
 ) -> None:
     """Run PIPELINE's scheduled intervals in [--start, --end): through a live server's queue,
@@ -39,6 +46,9 @@ def backfill(
     from headwater.cli.app import _interruptible, _load, _server
 
     proj = _load(project, discover=True)
+    if single_run:
+        _single_run(proj, project, pipeline, start, end, reprocess)
+        return
     todo = plan_backfill(proj, pipeline, start, end, reprocess=reprocess)
     if not todo:
         typer.echo(f"backfill {pipeline}: nothing to run in [{start}, {end}) ({reprocess})")
@@ -64,6 +74,47 @@ def backfill(
     if failed:
         typer.echo(f"backfill {pipeline}: {failed} interval(s) failed", err=True)
         raise typer.Exit(5)
+
+
+def _single_run(
+    proj: Any, folder: Path, pipeline: str, start: str, end: str, reprocess: str
+) -> None:
+    """``--single-run``: one run over the range, on a live server (followed until it ends;
+    Ctrl-C stops following, not the run) or here; exit 5 when it failed."""
+    from headwater.api.backfill import plan_single_run, run_single
+    from headwater.cli.app import _interruptible, _server
+
+    remote = _server(folder)
+    with _interruptible():
+        if remote is not None:
+            run_id, count = remote.backfill(pipeline, start, end, reprocess, single_run=True)
+        else:
+            plan = plan_single_run(proj, pipeline, start, end, reprocess=reprocess)
+            run_id, count = (plan.run_id, len(plan.claimed)) if plan else (None, 0)
+        if run_id is None:
+            typer.echo(f"backfill {pipeline}: nothing to run in [{start}, {end}) ({reprocess})")
+            return
+        where = "the server's queue" if remote is not None else "this process"
+        typer.echo(f"backfill {pipeline}: {count} interval(s) in one run {run_id}, in {where}")
+        if remote is not None:
+            status = _followed(remote, run_id)
+        else:
+            assert plan is not None
+            status = run_single(proj, plan).status
+    typer.echo(f"backfill {pipeline}: run {run_id} {status} ({count} interval(s))")
+    if status != "success":
+        raise typer.Exit(5)
+
+
+def _followed(remote: Any, run_id: str, every: float = 0.2) -> str:
+    """Wait for the server's run ``run_id`` to end; its final status."""
+    import time
+
+    while True:
+        status = str(remote.show(None, run_id).run.status)
+        if status not in ("queued", "running"):
+            return status
+        time.sleep(every)
 
 
 def partitions(

@@ -40,7 +40,7 @@ def print_runs(
             _status(r),
             f"{r.started_at:%Y-%m-%d %H:%M:%S}",
             _secs(r.started_at, r.finished_at),
-            r.trigger,
+            r.trigger + (f": {r.reason}" if r.reason else ""),
             r.selection or "all",
         )
     console.print(table)
@@ -74,7 +74,8 @@ def print_run(
         f"{record.kind} {record.run_id}: {_status(record)}, "
         f"started {record.started_at:%Y-%m-%d %H:%M:%S} UTC, "
         f"took {_secs(record.started_at, record.finished_at)}, trigger {record.trigger}"
-        + (f" (retry of {record.parent_run_id})" if record.parent_run_id else ""),
+        + (f" (retry of {record.parent_run_id})" if record.parent_run_id else "")
+        + (f" ({record.reason})" if record.reason else ""),
         highlight=False,
     )
     table = Table("step", "kind", "status", "attempts", "took", "rows in", "rows out", "error")

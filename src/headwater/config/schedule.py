@@ -115,6 +115,8 @@ def check_pipeline_schedule(name: str, pipe: PipelineSettings, path: Path, text:
         raise fail("every", "set either schedule or every, not both")
     if pipe.schedule is None and pipe.every is None:
         for key in _SCHEDULE_ONLY:
+            if key == "max_active_runs" and pipe.triggered:  # its triggered runs at once
+                continue
             if key in pipe.model_fields_set:
                 raise fail(key, "only read for a scheduled pipeline: set schedule or every")
         return

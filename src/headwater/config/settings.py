@@ -22,6 +22,7 @@ from pydantic import (
 
 from headwater.config.schedule import check_pipeline_schedule
 from headwater.config.textfile import load_toml, locate_key
+from headwater.config.triggers import ConditionTrigger, FileTrigger, check_pipeline_triggers
 from headwater.errors import ConfigError
 
 WriteDisposition = Literal["append", "replace", "merge", "scd2"]
@@ -254,8 +255,17 @@ class PipelineSettings(_Strict):
     # a server's run queue takes the queued run of the highest priority first (FIFO within
     # one priority); a run of no pipeline has priority 0
     priority: int = 0
+    # triggers besides the clock, run by `headwater server` (config/triggers.py)
+    on_files: str | FileTrigger | None = None  # a glob, or { glob, settle_seconds }
+    on_assets: list[str] = Field(default_factory=list)  # after a run that built one of these
+    on_condition: ConditionTrigger | None = None  # when a SQL value on a connection changes
 
-    _lists = field_validator("select", "exclude", mode="before")(_as_list)
+    _lists = field_validator("select", "exclude", "on_assets", mode="before")(_as_list)
+
+    @property
+    def triggered(self) -> bool:
+        """True when a trigger besides the clock runs this pipeline."""
+        return bool(self.on_files or self.on_assets or self.on_condition)
 
 
 AlertEvent = Literal["run_failed", "check_failed", "deadline_missed"]
@@ -337,6 +347,7 @@ def load_settings(path: Path) -> ProjectSettings:
         _check_interval_column(name, source, settings.connections, path, text)
     for name, pipe in settings.pipelines.items():
         check_pipeline_schedule(name, pipe, path, text)
+        check_pipeline_triggers(name, pipe, settings, path, text)
     return settings
 
 

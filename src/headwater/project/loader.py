@@ -21,6 +21,7 @@ from headwater.config.settings import (
     load_settings,
 )
 from headwater.config.textfile import locate_key
+from headwater.config.triggers import check_trigger_assets
 from headwater.errors import ConfigError, ProjectError, UnknownAssetError
 from headwater.project.asset import Asset, SourceSpec
 from headwater.project.check_parser import parse_checks
@@ -102,6 +103,7 @@ def load_project(
     assets += _python_assets(root, settings)
     _check_unique(assets)
     resolved = _resolve(assets)
+    check_trigger_assets(settings, {a.name: a.short_name for a in resolved}, toml_path, text)
     return Project(root=root, settings=settings, graph=Graph(resolved))
 
 

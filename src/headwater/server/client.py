@@ -164,6 +164,15 @@ class Remote:
         """Queue a manual run of ``pipeline`` on the server; its id."""
         return str(self.post(f"/api/pipelines/{quote(pipeline, safe='')}/trigger", {})["run_id"])
 
+    def backfill(
+        self, pipeline: str, start: str, end: str, reprocess: str, *, single_run: bool
+    ) -> tuple[str | None, int]:
+        """Backfill ``pipeline`` on the server: the run's id (``single_run``; None when it
+        queued none) and how many intervals are to run."""
+        body = {"start": start, "end": end, "reprocess": reprocess, "single_run": single_run}
+        found = self.post(f"/api/pipelines/{quote(pipeline, safe='')}/backfill", body)
+        return found["run_id"], int(found["intervals"])
+
     def cancel(self, run_id: str) -> None:
         self.post(f"/api/runs/{quote(run_id, safe='')}/cancel", {})
 

@@ -64,6 +64,15 @@ class QuarantineBody(BaseModel):
     force: bool = False
 
 
+class BackfillBody(BaseModel):
+    """``POST /api/pipelines/{name}/backfill``: as ``headwater backfill``'s options."""
+
+    start: str
+    end: str
+    reprocess: str = "missing"
+    single_run: bool = False
+
+
 class QueryBody(BaseModel):
     """``POST /api/query``: one SQL statement, at most ``limit`` rows."""
 
@@ -117,6 +126,31 @@ def create_app(project: Project, runs: RunQueue, token: str) -> FastAPI:
         pipeline_of(project, name)
         run_id = runs.submit(RunRequest(pipeline=name, trigger=MANUAL))
         return {"run_id": run_id, "status": "queued"}
+
+    @app.post("/api/pipelines/{name}/backfill", status_code=202, dependencies=OPERATOR)
+    def backfill(name: str, body: BackfillBody) -> dict[str, Any]:
+        # the ledger's intervals of the range: the scheduler runs them; --single-run: one
+        # run over the range, queued now, whose end finishes them (api.backfill)
+        from headwater.api.backfill import finish_single_run, plan_backfill, plan_single_run
+
+        if not body.single_run:
+            todo = plan_backfill(project, name, body.start, body.end, reprocess=body.reprocess)
+            return {"run_id": None, "intervals": len(todo)}
+        plan = plan_single_run(project, name, body.start, body.end, reprocess=body.reprocess)
+        if plan is None:
+            return {"run_id": None, "intervals": 0}
+
+        def done(run_id: str, status: str) -> None:
+            finish_single_run(project, plan, status)
+
+        request = RunRequest(pipeline=name, trigger="backfill", interval=plan.interval)
+        request.on_done = done
+        try:
+            runs.submit(request, plan.run_id)
+        except HeadwaterError:  # stopping: the intervals wait for the next server
+            finish_single_run(project, plan, "interrupted")
+            raise
+        return {"run_id": plan.run_id, "intervals": len(plan.claimed)}
 
     @app.get("/api/runs/{run_id}", dependencies=VIEWER)
     def show(run_id: str) -> dict[str, Any]:

@@ -41,6 +41,7 @@ from headwater.server.state import (
     server_file,
     write_info,
 )
+from headwater.server.triggers import TRIGGERS
 
 _log = logging.getLogger("headwater.server")
 
@@ -110,7 +111,12 @@ def _recover(project: Project, runs: RunQueue, scheduler: Scheduler) -> None:
             if record.status != "queued" or pid_alive(record.pid or 0):
                 continue
             asked = record.params.get("request")
-            if "interval_start" in record.params or not isinstance(asked, dict):
+            # a scheduled or triggered run is queued again by its scheduler or trigger
+            if (
+                "interval_start" in record.params
+                or record.trigger in TRIGGERS
+                or not isinstance(asked, dict)
+            ):
                 store.finish_run(record.run_id, "abandoned")
                 continue
             request = RunRequest(

@@ -26,6 +26,7 @@ from headwater.project import Project
 from headwater.runtime.run import new_run_id
 from headwater.scheduling import Interval, Schedule, due, next_end, schedule_of
 from headwater.server.runs import RunQueue, RunRequest
+from headwater.server.triggers import Triggers
 
 _log = logging.getLogger("headwater.server")
 TICK_S = 1.0
@@ -43,13 +44,14 @@ class Scheduler:
             schedule = schedule_of(pipe)
             if schedule is not None:
                 self.schedules[name] = schedule
+        self.triggers = Triggers(project, runs)  # on_files, on_assets, on_condition
         self.since = datetime.now(UTC)
         self._next: dict[str, datetime] = {}  # per pipeline: nothing due before this instant
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="hw-scheduler", daemon=True)
 
     def start(self) -> None:
-        if self.schedules:
+        if self.schedules or self.triggers:
             self._thread.start()
 
     def stop(self) -> None:
@@ -68,13 +70,20 @@ class Scheduler:
                 elif run.status in ("success", "failed"):
                     store.finish_interval(name, rec.interval_start, run.status)
                 # queued or running in a live process (another server): left to it
+        self.triggers.recover(store)
 
     def _loop(self) -> None:
         while not self._stop.is_set():
+            now = datetime.now(UTC)
             try:
-                self.tick_once(datetime.now(UTC))
+                if self.schedules:
+                    self.tick_once(now)
             except Exception:  # a locked metastore, say: try again next tick
                 _log.exception("scheduler tick failed")
+            try:
+                self.triggers.tick(now)
+            except Exception:  # as a tick: logged, tried again next tick
+                _log.exception("triggers tick failed")
             self._stop.wait(self.tick)
 
     def tick_once(self, now: datetime) -> None:
