@@ -46,12 +46,15 @@ class RunInfo:
     selection: str | None
     started_at: datetime
     finished_at: datetime | None
+    reason: str | None = None  # why a trigger (files, asset, condition) started it
 
     @classmethod
     def from_record(cls, r: RunRecord) -> RunInfo:
+        reason = r.params.get("reason")
         return cls(
             r.run_id, r.kind, r.status, r.trigger, r.parent_run_id, r.pipeline,
             r.selection, r.started_at, r.finished_at,
+            reason if isinstance(reason, str) else None,
         )  # fmt: skip
 
     @property
@@ -72,6 +75,7 @@ class RunInfo:
             "started_at": self.started_at.isoformat(),
             "finished_at": _iso(self.finished_at),
             "seconds": self.seconds,
+            "reason": self.reason,
         }
 
 
