@@ -150,3 +150,30 @@ def test_run_group_is_recorded_with_each_run_of_the_group(tmp_path: Path) -> Non
     grouped = [r for r in runs if r.params.get("run_group") == group]
     assert sorted(r.params["steps"][0] for r in grouped) == ["staging.customers", "staging.orders"]
     assert len(runs) == 3 and "run_group" not in runs[0].params  # newest: the plain run
+
+
+PARTITIONED = """-- headwater:
+--   materialized: table
+--   partition_by: day
+--   grain: day
+select current_date as day, 1 as n
+where day >= getvariable('interval_start') and day < getvariable('interval_end')
+"""
+
+
+def test_export_airflow_refuses_local_grains_it_could_not_build(tmp_path: Path) -> None:
+    # each task runs `headwater run -s STEP`, whose grain units are UTC: a Berlin day
+    # interval would be refused by every run of the DAG, so the export says so first
+    toml = '[pipelines.p]\nselect = ["marts.daily"]\nschedule = "0 0 * * *"\n'
+    files = {"models/marts/daily.sql": PARTITIONED}
+    berlin = write_project(
+        tmp_path / "b", {**files, "headwater.toml": toml + 'timezone = "Europe/Berlin"\n'}
+    )
+    result = invoke("export", "airflow", "p", "-p", str(berlin))
+    assert result.exit_code == 2
+    assert (
+        "pipeline p: model marts.daily is partitioned by day and the pipeline's timezone is "
+        "Europe/Berlin" in result.stderr
+    )
+    utc = write_project(tmp_path / "u", {**files, "headwater.toml": toml})
+    assert invoke("export", "airflow", "p", "-p", str(utc)).exit_code == 0

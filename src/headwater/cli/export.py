@@ -11,7 +11,7 @@ from __future__ import annotations
 import shutil
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -58,6 +58,7 @@ def airflow(
     proj = api.open_project(root, discover=True)  # wildcard sources: their tables are steps
     chosen = api.selection(proj, None, None, pipeline)  # ProjectError: no such pipeline
     names = set(chosen.names)
+    _refuse_local_grains(proj, pipeline, chosen.names)
     steps = [(n, [d for d in proj.graph[n].deps if d in names]) for n in chosen.names]
     text = airflow_dag(
         project=proj.name,
@@ -85,3 +86,23 @@ def _headwater() -> str:
     the virtualenv's bin folder (the one beside this interpreter when PATH has none)."""
     beside = Path(sys.executable).with_name("headwater")
     return shutil.which("headwater") or (str(beside) if beside.exists() else "headwater")
+
+
+def _refuse_local_grains(proj: Any, pipeline: str, names: list[str]) -> None:
+    """ProjectError when a partitioned model of a pipeline whose ``timezone`` is not UTC is
+    among ``names``: each task runs ``headwater run -s STEP`` without the pipeline, which
+    counts grain units in UTC, so the model would refuse every local-time interval."""
+    from headwater.errors import ProjectError
+    from headwater.models.partitions import check_partitioning
+
+    tz = proj.settings.pipelines[pipeline].timezone
+    if tz == "UTC":
+        return
+    for name in names:
+        found = check_partitioning(proj.graph[name])
+        if found is not None:
+            raise ProjectError(
+                f"pipeline {pipeline}: model {name} is partitioned by {found[1]} and the "
+                f"pipeline's timezone is {tz}; the exported DAG's step runs count grain "
+                'units in UTC: export a pipeline with timezone = "UTC" for it'
+            )
