@@ -317,6 +317,9 @@ class ProjectTable(_Strict):
     )
     # retention: a server deletes runs (and their logs) older than this once a day
     history_days: int | None = Field(None, ge=1)
+    # several servers on a PostgreSQL metastore: a server silent this long (seconds) is dead,
+    # and the leader takes over its runs (headwater.server.leader)
+    heartbeat_timeout: float = Field(30.0, ge=1)
     # where the steps that need no warehouse run (headwater.runtime.executors): "threads"
     # (the run's own threads), "process" (a child process each), "dask://HOST:PORT"
     executor: str = "threads"

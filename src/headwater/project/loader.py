@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from headwater.config.secrets import interpolate, interpolate_url
 from headwater.config.settings import (
     ConnectionSettings,
     ProjectSettings,
@@ -58,12 +59,15 @@ class Project:
 
     @property
     def warehouse_path(self) -> Path:
-        path = Path(self.settings.project.warehouse)
+        # ${ENV} allowed: two servers of one project (one metastore) need a file each
+        where = f"{self.root / 'headwater.toml'}: project.warehouse"
+        path = Path(interpolate(self.settings.project.warehouse, where=where, secret=False))
         return path if path.is_absolute() else self.root / path
 
     @property
     def metastore_url(self) -> str:
-        url = self.settings.project.metastore
+        where = f"{self.root / 'headwater.toml'}: project.metastore"
+        url = interpolate_url(self.settings.project.metastore, where=where)
         prefix = "sqlite:///"
         if url.startswith(prefix) and not url.startswith(prefix + "/"):
             return prefix + str((self.root / url[len(prefix) :]).resolve())

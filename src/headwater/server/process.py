@@ -31,8 +31,10 @@ from headwater.errors import ProjectError
 from headwater.metastore import Metastore
 from headwater.project import Project
 from headwater.server.housekeeping import Housekeeper
+from headwater.server.leader import Cluster, is_shared
 from headwater.server.runs import RunQueue, RunRequest
 from headwater.server.scheduler import Scheduler
+from headwater.server.shared_queue import SharedRunQueue
 from headwater.server.state import (
     ServerInfo,
     live_server,
@@ -65,12 +67,19 @@ def serve(project_dir: Path, *, host: str = "127.0.0.1", port: int = 8765) -> No
     url = f"http://{_url_host(host)}:{sock.getsockname()[1]}"
     info = ServerInfo(url, os.getpid(), secrets.token_urlsafe(32), datetime.now(UTC).isoformat())
     with _warehouse(project):
-        runs = RunQueue(project)
+        # a PostgreSQL metastore may be shared by several servers (server/leader.py)
+        cluster = Cluster(project, url) if is_shared(project) else None
+        runs = RunQueue(project) if cluster is None else SharedRunQueue(project, cluster.server_id)
         scheduler = Scheduler(project, runs)
         housekeeper = Housekeeper(project)  # missed deadlines, history retention
-        _recover(project, runs, scheduler)
+        if cluster is None:
+            _recover(project, runs, scheduler)
+        else:
+            _join(project, cluster, scheduler, housekeeper)
         write_info(path, info)
         try:
+            if cluster is not None:
+                cluster.start()
             runs.start()
             scheduler.start()
             housekeeper.start()
@@ -79,6 +88,8 @@ def serve(project_dir: Path, *, host: str = "127.0.0.1", port: int = 8765) -> No
             housekeeper.stop()
             scheduler.stop()
             runs.stop(signum=_last_signal[0] or int(signal.SIGTERM))
+            if cluster is not None:  # after the run queue: its run's end is recorded
+                cluster.stop()
             remove_info(path, info.pid)
     _log.info("server stopped (signal %s)", signum)
 
@@ -129,6 +140,18 @@ def _recover(project: Project, runs: RunQueue, scheduler: Scheduler) -> None:
             )
             runs.submit(request, record.run_id, recorded=True)
         scheduler.recover(store)
+
+
+def _join(
+    project: Project, cluster: Cluster, scheduler: Scheduler, housekeeper: Housekeeper
+) -> None:
+    """Several servers on one metastore: the queued runs wait in the metastore for any of
+    them, and what a dead server left is settled by the leader (its take-over, then the
+    scheduler's recover); here only this host's runs whose process is gone are abandoned."""
+    with Metastore.open(project.metastore_url) as store:
+        store.mark_abandoned()
+    scheduler.leading = housekeeper.leading = cluster.leading
+    cluster.on_lead.append(scheduler.recover_asked.set)
 
 
 _last_signal: list[int] = [0]

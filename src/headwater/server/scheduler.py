@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from headwater.metastore import Metastore
@@ -47,6 +48,10 @@ class Scheduler:
         self.triggers = Triggers(project, runs)  # on_files, on_assets, on_condition
         self.since = datetime.now(UTC)
         self._next: dict[str, datetime] = {}  # per pipeline: nothing due before this instant
+        # several servers on one PostgreSQL metastore: only the leader ticks, and it settles
+        # the ledger (recover) when it becomes the leader or took over a dead server
+        self.leading: Callable[[], bool] = lambda: True
+        self.recover_asked = threading.Event()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="hw-scheduler", daemon=True)
 
@@ -74,6 +79,9 @@ class Scheduler:
 
     def _loop(self) -> None:
         while not self._stop.is_set():
+            if not self._lead():  # a standby server: nothing to schedule
+                self._stop.wait(self.tick)
+                continue
             now = datetime.now(UTC)
             try:
                 if self.schedules:
@@ -85,6 +93,21 @@ class Scheduler:
             except Exception:  # as a tick: logged, tried again next tick
                 _log.exception("triggers tick failed")
             self._stop.wait(self.tick)
+
+    def _lead(self) -> bool:
+        """Whether this server leads; a new leader first settles the ledger (recover)."""
+        if not self.leading():
+            return False
+        if self.recover_asked.is_set():
+            self.recover_asked.clear()
+            try:
+                with Metastore.open(self.project.metastore_url) as store:
+                    self.recover(store)
+            except Exception:  # tried again on the next tick
+                self.recover_asked.set()
+                _log.exception("scheduler: settling the ledger failed")
+                return False
+        return True
 
     def tick_once(self, now: datetime) -> None:
         """Enqueue what is due at ``now`` and queue a run for each interval this call claims.

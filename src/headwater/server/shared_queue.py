@@ -12,6 +12,10 @@ What differs from :class:`~headwater.server.runs.RunQueue` (SQLite, one server):
 - the request is read back from the queued run's record (its ``params``), and the run's end
   settles its scheduled interval in the ledger, whichever server queued it
   (:meth:`~headwater.metastore.Metastore.settle_interval`);
+- ``on_done`` of a request (the scheduler's, a trigger's, a single-run backfill's) stays with
+  the server it was asked of: called there when that server runs it, or, when another server
+  did, once the metastore records the run over (looked at every :data:`POLL_S` seconds by a
+  thread of the queue; ``abandoned`` is reported ``interrupted``);
 - :meth:`SharedRunQueue.cancel` takes a queued run out whoever queued it; a running run is
   stopped only by the server that runs it (another answers False);
 - :meth:`SharedRunQueue.stop` leaves the queued runs queued, for the other servers or the next
@@ -24,6 +28,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import signal
+import threading
 from datetime import datetime
 from typing import Any
 
@@ -32,7 +37,7 @@ from headwater.metastore import Metastore, RunRecord
 from headwater.project import Project
 from headwater.runtime.run import new_run_id
 from headwater.scheduling import Interval
-from headwater.server.runs import RunQueue, RunRequest, _Cancel
+from headwater.server.runs import Done, RunQueue, RunRequest, _Cancel
 
 __all__ = ["POLL_S", "SharedRunQueue", "request_of"]
 
@@ -77,6 +82,12 @@ class SharedRunQueue(RunQueue):
         self._priorities = {
             name: pipe.priority for name, pipe in project.settings.pipelines.items()
         }
+        self._callbacks: dict[str, Done] = {}  # on_done of the runs asked of this server
+        self._reaper = threading.Thread(target=self._reap_loop, name="hw-run-ends", daemon=True)
+
+    def start(self) -> None:
+        super().start()
+        self._reaper.start()
 
     def submit(
         self, request: RunRequest, run_id: str | None = None, *, recorded: bool = False
@@ -98,6 +109,8 @@ class SharedRunQueue(RunQueue):
                 queued=True,
             )
         with self._wake:
+            if request.on_done is not None:
+                self._callbacks[run_id] = request.on_done
             self._kicked = True
             self._wake.notify()
         return run_id
@@ -118,6 +131,9 @@ class SharedRunQueue(RunQueue):
         if not self._store.drop_queued_run(run_id):
             return False
         self._settle(request_of(record), run_id, "cancelled")
+        with self._wake:
+            local = self._callbacks.pop(run_id, None)
+        _call(local, run_id, "cancelled")
         return True
 
     def stop(self, signum: int = int(signal.SIGTERM), timeout: float = 60.0) -> None:
@@ -133,6 +149,8 @@ class SharedRunQueue(RunQueue):
             current[1].set()
         if self._worker.is_alive():
             self._worker.join(timeout)
+        if self._reaper.is_alive():
+            self._reaper.join(timeout)
         self._store.close()
 
     def _claim(self) -> tuple[str, RunRequest] | None:
@@ -140,8 +158,40 @@ class SharedRunQueue(RunQueue):
         if record is None:
             return None
         request = request_of(record)
-        request.on_done = lambda rid, status: self._settle(request, rid, status)
+        with self._wake:
+            local = self._callbacks.pop(record.run_id, None)
+
+        def done(run_id: str, status: str) -> None:
+            self._settle(request, run_id, status)
+            _call(local, run_id, status)
+
+        request.on_done = done
         return record.run_id, request
+
+    def _reap_loop(self) -> None:
+        """Call the ``on_done`` of runs asked of this server and run by another, once over."""
+        while True:
+            with self._wake:
+                if self._stopping:
+                    return
+                waiting = list(self._callbacks)
+            try:
+                self._reap(waiting)
+            except Exception:  # an unreachable metastore: look again later
+                _log.exception("reading the end of runs failed")
+            with self._wake:
+                if not self._stopping:
+                    self._wake.wait(self.poll)
+
+    def _reap(self, run_ids: list[str]) -> None:
+        for run_id in run_ids:
+            record = self._store.get_run(run_id)
+            if record is None or record.status in ("queued", "running"):
+                continue
+            with self._wake:
+                local = self._callbacks.pop(run_id, None)
+            status = "interrupted" if record.status == "abandoned" else record.status
+            _call(local, run_id, status)
 
     def _settle(self, request: RunRequest, run_id: str, status: str) -> None:
         """A run of a scheduled interval ended: record it in the ledger (a no-op for a run
@@ -180,3 +230,13 @@ class SharedRunQueue(RunQueue):
                 with self._wake:
                     self._current = None
             self._done(request, run_id, status)
+
+
+def _call(callback: Done | None, run_id: str, status: str) -> None:
+    """``callback(run_id, status)`` if any; its failure is logged (the queue goes on)."""
+    if callback is None:
+        return
+    try:
+        callback(run_id, status)
+    except Exception:
+        _log.exception("run %s: recording its end failed", run_id)
