@@ -385,7 +385,9 @@ def _check_interval_column(
     """Refuse an ``interval_column`` that cannot work (one located line): with ``write =
     "replace"`` (each interval's load would drop the others'), ``transport = "native"``
     (the warehouse's scan binds no parameters) or a MySQL connection (its reader neither)."""
-    bounded = [(("sources", name), source.interval_column, source.write)]
+    bounded: list[tuple[tuple[str, ...], str | None, str]] = [
+        (("sources", name), source.interval_column, source.write)
+    ]
     for table, opts in source.table_options.items():
         key = ("sources", name, "table_options", table)
         bounded.append((key, opts.interval_column, opts.write or source.write))
@@ -395,7 +397,7 @@ def _check_interval_column(
     conn = connections.get(source.connection or "")
     scheme = conn.url.split(":", 1)[0].split("+", 1)[0].lower() if conn else ""
     for where, _, write in bounded:
-        why, key = None, where
+        why = None
         if write == "replace":
             why = 'not with write = "replace", which would keep only the last interval\'s '
             why += 'rows: use write = "merge" (with primary_key) or "append"'
@@ -405,8 +407,8 @@ def _check_interval_column(
             why = "not supported on MySQL/MariaDB connections yet (their reader binds no "
             why += "parameters): remove it"
         if why is not None:
-            line = locate_key(text, (*key, "interval_column"))
-            dotted = ".".join(key[1:])
+            line = locate_key(text, (*where, "interval_column"))
+            dotted = ".".join(where[1:])
             raise ConfigError(f"{path}:{line}: sources.{dotted}.interval_column: {why}")
 
 
