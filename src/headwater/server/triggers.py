@@ -54,6 +54,7 @@ LOOK_EVERY = timedelta(seconds=2)  # globs and run history are read at most this
 DEBOUNCE = timedelta(seconds=2)  # upstream runs arriving within this start one run
 TRIGGERS = frozenset({"files", "asset", "condition"})  # the triggers a run is recorded with
 _REASON_MAX = 300
+_ENDED = frozenset({"success", "failed", "interrupted", "abandoned"})
 
 
 @dataclass
@@ -118,14 +119,19 @@ class Triggers:
         return bool(self.watches)
 
     def recover(self, store: Metastore) -> None:
-        """Settle the claims a previous server left (see TriggerState.recover)."""
+        """Settle the claims a previous server left (see TriggerState.recover). Read from
+        the file again: a server that becomes the leader of several takes over what the
+        previous leader wrote there."""
 
         def status_of(run_id: str) -> str | None:
             record = store.get_run(run_id)
             return record.status if record is not None else None
 
-        for watch in self.watches.values():
-            watch.state.recover(status_of)
+        with self._lock:
+            for watch in self.watches.values():
+                watch.state = TriggerState.load(watch.state.path, self.project.root)
+                watch.state.recover(status_of)
+                watch.running.clear()
 
     def tick(self, now: datetime) -> None:
         """Look (files and history at most every LOOK_EVERY; conditions when due), then
@@ -134,6 +140,7 @@ class Triggers:
             self._next_look = now + LOOK_EVERY
             self._look_files(now)
             self._look_upstream(now)
+            self._reap()
         self._look_conditions(now)
         self._queue_pending(now)
 
@@ -232,6 +239,18 @@ class Triggers:
         else:
             watch.pending.add(trigger, reason, seen, at)
 
+    def _reap(self) -> None:
+        """Settle the claims of runs that ended without telling (a run queued in a shared
+        metastore is run, and ended, by whichever server claimed it)."""
+        running = [(w, r) for w in self.watches.values() for r in list(w.running)]
+        if not running:
+            return
+        with Metastore.open(self.project.metastore_url) as store:
+            ended = [(w, r, rec.status) for w, r in running
+                     if (rec := store.get_run(r)) is not None and rec.status in _ENDED]  # fmt: skip
+        for watch, run_id, status in ended:
+            self._done(watch, run_id, status)
+
     def _queue_pending(self, now: datetime) -> None:
         waiting = [w for w in self.watches.values() if w.pending and now >= w.pending.not_before]
         if not waiting:
@@ -261,12 +280,14 @@ class Triggers:
         )
         try:
             self.runs.submit(request, run_id)
-        except Exception:  # stopping: forgotten, found again after a restart
+        except Exception as exc:  # stopping: forgotten, found again after a restart
+            _log.info("pipeline %s: triggered run not queued: %s", watch.name, exc)
             self._done(watch, run_id, "interrupted")
-            raise
 
     def _done(self, watch: _Watch, run_id: str, status: str) -> None:
         with self._lock:
+            if run_id not in watch.running:  # settled already
+                return
             watch.running.discard(run_id)
             # stopped by the server (SIGTERM): found again after a restart
             watch.state.settle(run_id, ran=status in ("success", "failed", "cancelled"))
