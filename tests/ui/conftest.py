@@ -75,7 +75,9 @@ select = ["marts.broken"]
         "from raw.shop_customers c left join raw.shop_orders o on o.customer_id = c.id\n"
         "group by c.id, c.name\n"
     ),
-    "models/marts/broken.sql": "select cast('not a number' as integer) as n\n",
+    "models/marts/broken.sql": (
+        "-- headwater:\n--   materialized: table\nselect cast('not a number' as integer) as n\n"
+    ),
 }
 
 

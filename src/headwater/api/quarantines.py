@@ -27,6 +27,10 @@ from headwater.api.records import (
 )
 from headwater.project import Project
 
+_HAS_REJECTED = (
+    "select 1 from information_schema.tables "
+    "where table_schema = '_headwater' and table_name = 'rejected_rows'"
+)
 _REJECTED = (
     "select asset, error, count(*) from _headwater.rejected_rows {where}"
     "group by all order by 3 desc"
@@ -64,7 +68,12 @@ def quarantine(project: ProjectLike, asset: str | None = None) -> QuarantineList
     with _engine(proj) as engine:
         groups = quarantine_summary(engine.cursor(), name)
         sql = _REJECTED.format(where="where asset = ? " if name else "")
-        rejected = engine.cursor().execute(sql, [name] if name else []).fetchall()
+        # a server's new warehouse has no _headwater schema until the first load
+        rejected = (
+            engine.cursor().execute(sql, [name] if name else []).fetchall()
+            if engine.cursor().execute(_HAS_REJECTED).fetchone()
+            else []
+        )
     return QuarantineListing(
         [
             QuarantineGroupInfo(

@@ -32,6 +32,7 @@ from headwater.metastore.accounts import Accounts
 from headwater.metastore.claims import RunClaims
 from headwater.metastore.database import open_engine, write_engine
 from headwater.metastore.errors import AmbiguousRunIdError, MetastoreError, is_disk_full
+from headwater.metastore.freshness import Freshness
 from headwater.metastore.interval_ledger import IntervalLedger
 from headwater.metastore.partition_ledger import PartitionLedger
 from headwater.metastore.processes import _pid_alive
@@ -68,6 +69,7 @@ class Metastore(
     HistoryRetention,
     RunGrid,
     Accounts,
+    Freshness,
     RunClaims,
     ServerRegistry,
 ):
@@ -76,7 +78,8 @@ class Metastore(
     ledger of scheduled intervals by those of :class:`IntervalLedger`; the built intervals of
     partitioned models by :class:`PartitionLedger`; old history is deleted by
     :meth:`HistoryRetention.prune_history`; the runs grid's pages are read by :class:`RunGrid`;
-    users, API tokens and sessions by :class:`Accounts`; the shared run queue's claims by
+    users, API tokens and sessions by :class:`Accounts` (the overview's reads by
+    :class:`Freshness`); the shared run queue's claims by
     :class:`RunClaims`; the servers and their heartbeats by :class:`ServerRegistry`.
 
     Open with :meth:`open`; share one instance between threads; :meth:`close` it at the end (or

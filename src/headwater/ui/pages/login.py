@@ -70,7 +70,9 @@ def logout(request: Request, who: Principal = Depends(require("viewer"))) -> Res
 
 
 def _form(request: Request, next: str, error: str, status: int, name: str = "") -> Response:
-    token = secrets.token_urlsafe(24)
+    # the same token for every form of this browser until a login succeeds: a second tab
+    # (or the browser's favicon request, sent here) must not invalidate the first form
+    token = request.cookies.get(LOGIN_CSRF_COOKIE) or secrets.token_urlsafe(24)
     response = render(
         request,
         "login.html",
