@@ -17,7 +17,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from benchmarks import project_load, runner_overhead, server, startup
+from benchmarks import airflow_chain, project_load, runner_overhead, server, startup
 from benchmarks._common import BENCH_DIR, Row, fmt_ratio, fmt_seconds, log
 
 BENCHMARKS = {
@@ -25,6 +25,7 @@ BENCHMARKS = {
     "load": project_load.run,
     "runner": runner_overhead.run,
     "server": server.run,
+    "airflow": airflow_chain.run,  # Airflow 3 standalone beside the server (its own venv)
 }
 
 
