@@ -17,7 +17,7 @@
   var canvas, ctx, box, data = null, nodes = [], parents = [], children = [], byName = {};
   var scale = 1, ox = 0, oy = 0, dpr = 1, width = 0, height = 0;
   var selected = -1, lit = null, upSet = null, downSet = null, pending = false;
-  var timings = { fetch: null, firstDraw: null, lastDraw: null, draws: 0 };
+  var timings = { fetch: null, firstDraw: null, firstDrawAt: null, lastDraw: null, draws: 0 };
   window.hwGraph = { timings: timings, select: function (name) { return find(name, true); } };
 
   function $(id) { return document.getElementById(id); }
@@ -51,6 +51,7 @@
     if (!(focus && find(focus, true))) fit();
     drawNow();
     timings.firstDraw = performance.now() - started;
+    timings.firstDrawAt = performance.now();  // since the navigation started
     if (selected < 0) say(nodes.length + " assets, " + d.edges.length + " edges");
     wire();
   }
