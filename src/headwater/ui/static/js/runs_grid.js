@@ -28,6 +28,8 @@
     var label = 60;
     data.steps.forEach(function (s) { label = Math.max(label, ctx.measureText(s).width + 12); });
     label = Math.min(Math.ceil(label), MAX_LABEL);
+    // the geometry, for tools and tests that point at a cell: (label + col * cell, header + row * cell)
+    canvas.setAttribute("data-geometry", JSON.stringify({ label: label, cell: CELL, header: HEADER }));
     var cols = data.runs.length, rows = data.steps.length;
     space.style.width = (label + cols * CELL + PAD) + "px";
     space.style.height = (HEADER + rows * CELL + PAD) + "px";
