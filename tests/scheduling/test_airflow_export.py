@@ -5,6 +5,12 @@ tests/scheduling/test_airflow_export_airflow3.py loads the file in a real Airflo
 from __future__ import annotations
 
 import ast
+import json
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -150,6 +156,55 @@ def test_run_group_is_recorded_with_each_run_of_the_group(tmp_path: Path) -> Non
     grouped = [r for r in runs if r.params.get("run_group") == group]
     assert sorted(r.params["steps"][0] for r in grouped) == ["staging.customers", "staging.orders"]
     assert len(runs) == 3 and "run_group" not in runs[0].params  # newest: the plain run
+    listed = json.loads(invoke("runs", "-p", str(root), "-f", "json").stdout)
+    assert [r["run_group"] for r in listed] == [None, group, group]
+    shown = invoke("show", grouped[0].run_id, "-p", str(root))
+    assert f", run group {group}" in shown.stdout.splitlines()[0]
+
+
+def test_run_group_goes_through_a_live_server(tmp_path: Path) -> None:
+    # no schedules: the server runs only what the client queues
+    root = write_project(tmp_path / "shop", {**FILES, "headwater.toml": ""}, name="shop")
+    server = subprocess.Popen(
+        [
+            str(Path(sys.executable).with_name("headwater")),
+            "server",
+            "-p",
+            str(root),
+            "--port",
+            "0",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        _wait_ready(root, server.pid)
+        result = invoke("run", "-p", str(root), "-s", "staging.orders", "--run-group", "g/1")
+        assert result.exit_code == 0, result.output
+        with Metastore.open(f"sqlite:///{root / '.headwater' / 'metastore.sqlite'}") as store:
+            (run,) = store.runs(5)
+        assert run.trigger != "cli"  # queued on the server, not run in this process
+        assert (run.params["run_group"], run.params["steps"]) == ("g/1", ["staging.orders"])
+        listed = json.loads(invoke("runs", "-p", str(root), "-f", "json").stdout)
+        assert listed[0]["run_group"] == "g/1"  # answered by the server
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(30)
+
+
+def _wait_ready(root: Path, pid: int, timeout: float = 30.0) -> None:
+    info_path = root / ".headwater" / "server.json"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            info = json.loads(info_path.read_text())
+            if info["pid"] == pid:
+                with urllib.request.urlopen(info["url"] + "/api/health", timeout=1):
+                    return
+        except (OSError, ValueError, KeyError):
+            pass
+        time.sleep(0.05)
+    raise AssertionError("server not ready")
 
 
 PARTITIONED = """-- headwater:

@@ -47,14 +47,16 @@ class RunInfo:
     started_at: datetime
     finished_at: datetime | None
     reason: str | None = None  # why a trigger (files, asset, condition) started it
+    run_group: str | None = None  # the outside run it is a step of (an Airflow DAG run)
 
     @classmethod
     def from_record(cls, r: RunRecord) -> RunInfo:
-        reason = r.params.get("reason")
+        reason, group = r.params.get("reason"), r.params.get("run_group")
         return cls(
             r.run_id, r.kind, r.status, r.trigger, r.parent_run_id, r.pipeline,
             r.selection, r.started_at, r.finished_at,
             reason if isinstance(reason, str) else None,
+            group if isinstance(group, str) else None,
         )  # fmt: skip
 
     @property
@@ -76,6 +78,7 @@ class RunInfo:
             "finished_at": _iso(self.finished_at),
             "seconds": self.seconds,
             "reason": self.reason,
+            "run_group": self.run_group,
         }
 
 

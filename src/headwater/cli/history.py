@@ -75,7 +75,8 @@ def print_run(
         f"started {record.started_at:%Y-%m-%d %H:%M:%S} UTC, "
         f"took {_secs(record.started_at, record.finished_at)}, trigger {record.trigger}"
         + (f" (retry of {record.parent_run_id})" if record.parent_run_id else "")
-        + (f" ({record.reason})" if record.reason else ""),
+        + (f" ({record.reason})" if record.reason else "")
+        + (f", run group {record.run_group}" if record.run_group else ""),
         highlight=False,
     )
     table = Table("step", "kind", "status", "attempts", "took", "rows in", "rows out", "error")

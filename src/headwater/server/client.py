@@ -240,7 +240,7 @@ def _run(j: dict[str, Any]) -> RunInfo:
     return RunInfo(
         j["run_id"], j["kind"], j["status"], j["trigger"], j["parent_run_id"], j["pipeline"],
         j["selection"], datetime.fromisoformat(j["started_at"]), _at(j["finished_at"]),
-        j.get("reason"),
+        j.get("reason"), j.get("run_group"),
     )  # fmt: skip
 
 
