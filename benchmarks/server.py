@@ -13,6 +13,8 @@ Cases (projects as in :mod:`benchmarks.runner_overhead`: no-op SQL views in ``st
   interval became due); p50 over >= 10 intervals.
 - ``wide``: one run of 10,000 independent views through the server: it finishes, and its
   step state changes per second (two per step: started, finished) over the run's span.
+- ``wide_pg``: ``wide`` with the metastore on a local PostgreSQL (the shared metastore of
+  several servers): its state changes per second (target 2,000).
 - ``idle``: a server of a project with 100 pipelines ``schedule = "0 6 * * *"``,
   ``catchup = "none"`` (none fires): time from process start to /api/health answering, CPU
   (utime + stime) over 30 s as % of one core, VmRSS at the end.
@@ -40,6 +42,7 @@ from benchmarks._server_proc import (
     steps_of,
 )
 from benchmarks.runner_overhead import make_project
+from headwater.metastore import Metastore
 
 NAME = "server"
 CITED = "cited, measured by the issue's author on this machine, not rerun here"
@@ -189,6 +192,50 @@ def wide_case(n: int) -> list[Row]:
     ]
 
 
+def wide_pg_case(n: int) -> list[Row]:
+    """``wide`` with the metastore on PostgreSQL (a local server, as several servers would
+    share it): the step state changes per second the metastore takes there."""
+    from headwater.testing.servers import PostgresServer
+
+    work = work_dir("server", f"wide_pg_{n}")
+    root = make_project(work / "project", "wide", "view", n)
+    log(f"  server: one run of {n} independent views, metastore on PostgreSQL")
+    with PostgresServer(work / "pg") as pg:
+        pg.create_database("metastore")
+        url = pg.url_for("metastore", scheme=pg.sqlalchemy_scheme)
+        toml = root / "headwater.toml"
+        toml.write_text(
+            toml.read_text().replace("[project]\n", f'[project]\nmetastore = "{url}"\n', 1)
+        )
+        server = ServerProc(root, timeout=300)
+        try:  # _run_client reads the SQLite metastore: the run is read from PostgreSQL below
+            cmd = [HEADWATER, "run", "-p", str(root)]
+            timed = time_subprocess(cmd, stdout_path=root.parent / "run.txt")
+            wall = timed.seconds
+        finally:
+            server.stop()
+        with Metastore.open(url) as store:
+            run = store.runs(1)[0]
+            steps = store.step_runs(run.run_id)
+    done = [s for s in steps if s.status == "success"]
+    starts = [s.started_at for s in steps if s.started_at is not None]
+    ends = [s.finished_at for s in steps if s.finished_at is not None]
+    span = (max(ends) - min(starts)).total_seconds() if starts and ends else None
+    rate = 2 * len(done) / span if span else None
+    return [
+        Row(
+            NAME,
+            f"{n}-step run (wide views) through the server, metastore on PostgreSQL",
+            span,
+            target=">= 2000 state changes/s (PostgreSQL)",
+            ok=run.status == "success" and len(done) == n and (rate or 0) >= 2000,
+            note=f"{rate or 0:.0f} state changes/s; run {run.status}, {len(done)}/{n} steps; "
+            f"client wall {wall:.1f} s, server ready {server.ready_s:.1f} s",
+            extra={"rate": rate, "client_wall_s": wall, "status": run.status},
+        )
+    ]
+
+
 def idle_case(pipelines: int, seconds: float) -> list[Row]:
     root = make_project(work_dir("server", "idle") / "project", "wide", "view", 1)
     with open(root / "headwater.toml", "a", encoding="utf-8") as fh:
@@ -276,6 +323,7 @@ def run(*, quick: bool = False) -> list[Row]:
     rows += gap_case(20 if quick else 100, 1 if quick else 3)
     rows += tick_case(3 if quick else 12)
     rows += wide_case(500 if quick else 10_000)
+    rows += wide_pg_case(500 if quick else 10_000)
     rows += idle_case(100, 5.0 if quick else 30.0)
     rows += small_case(5, 2 if quick else 5)
     return rows
