@@ -42,6 +42,8 @@ code; messages are one line and never hold a secret)::
                                  EngineError
     runs, show                   HeadwaterError (show: no such run)
     prune_history                MetastoreError
+    asset_detail, column_lineage UnknownAssetError, then as query
+    graph_drawing                MetastoreError
     query, loads                 HeadwaterError (no warehouse yet), EngineError (the
                                  statement failed), WarehouseBusy; loads: UnknownAssetError
     quarantine, quarantined_rows,
@@ -55,7 +57,10 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from headwater.api.assets import AssetDetail, asset_detail
+    from headwater.api.graph_layout import GraphDrawing, graph_drawing
     from headwater.api.history import loads, query, runs, show
+    from headwater.api.lineage import ColumnInfo, column_lineage
     from headwater.api.project import (
         ProjectLike,
         Selection,
@@ -86,6 +91,12 @@ if TYPE_CHECKING:
     from headwater.runtime import RunResult
 
 _WHERE = {  # each name's module, imported on first use (PEP 562)
+    "AssetDetail": "headwater.api.assets",
+    "ColumnInfo": "headwater.api.lineage",
+    "GraphDrawing": "headwater.api.graph_layout",
+    "asset_detail": "headwater.api.assets",
+    "column_lineage": "headwater.api.lineage",
+    "graph_drawing": "headwater.api.graph_layout",
     "CheckReport": "headwater.api.records",
     "CompiledModel": "headwater.api.records",
     "CompiledPlan": "headwater.api.records",
@@ -124,9 +135,12 @@ _WHERE = {  # each name's module, imported on first use (PEP 562)
 }
 
 __all__ = [
+    "AssetDetail",
     "CheckReport",
+    "ColumnInfo",
     "CompiledModel",
     "CompiledPlan",
+    "GraphDrawing",
     "LoadInfo",
     "ProjectLike",
     "PruneReport",
@@ -140,9 +154,12 @@ __all__ = [
     "RunResult",
     "Selection",
     "StepInfo",
+    "asset_detail",
     "check",
+    "column_lineage",
     "compile",
     "discard",
+    "graph_drawing",
     "loads",
     "open_project",
     "prune_history",
