@@ -132,7 +132,7 @@ def asset_detail(project: ProjectLike, name: str) -> AssetDetail:
     for an unknown asset; as :func:`headwater.api.query` when the warehouse cannot be read."""
     proj = as_project(project)
     node = asset_of(proj, name)
-    columns = warehouse_columns(proj)
+    columns = warehouse_columns(proj, {node.name, *node.deps})
     language, code = _code(node)
     return AssetDetail(
         name=node.name,

@@ -15,6 +15,7 @@ path as ``headwater query``); an asset not built yet has the columns its SQL nam
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,7 +36,7 @@ __all__ = [
 HEADWATER_COLUMN_PREFIX = "_hw_"  # columns a load adds (its id, file, time)
 _COLUMNS_SQL = (
     "select table_schema, table_name, column_name, data_type from information_schema.columns "
-    "where table_catalog = current_database() and table_schema <> '_headwater' "
+    "where table_catalog = current_database() and table_schema <> '_headwater' {only}"
     "order by table_schema, table_name, ordinal_position"
 )
 
@@ -80,14 +81,22 @@ def asset_of(project: Project, name: str) -> Asset:
     return found[0]
 
 
-def warehouse_columns(project: ProjectLike) -> dict[str, list[tuple[str, str]]]:
-    """Every warehouse table's and view's columns and types, by ``schema.table`` (the
-    asset's name), in column order; {} when there is no warehouse yet."""
+def warehouse_columns(
+    project: ProjectLike, names: Collection[str] | None = None
+) -> dict[str, list[tuple[str, str]]]:
+    """The columns and types of every warehouse table and view (or only of those called
+    ``names``), by ``schema.table`` (the asset's name), in column order; {} when there is
+    no warehouse yet."""
     from headwater.api.history import query
 
     proj = as_project(project)
+    only, params = "", None
+    if names is not None:
+        params = sorted(names)
+        marks = ", ".join("?" for _ in params) or "null"
+        only = f"and table_schema || '.' || table_name in ({marks}) "
     try:
-        found = query(proj, _COLUMNS_SQL)
+        found = query(proj, _COLUMNS_SQL.format(only=only), params=params)
     except HeadwaterError:
         if not proj.warehouse_path.exists():
             return {}
@@ -109,7 +118,7 @@ def column_lineage(
     UnknownAssetError for an unknown asset, as :func:`headwater.api.query` otherwise."""
     proj = as_project(project)
     node = asset_of(proj, name)
-    schemas = columns if columns is not None else warehouse_columns(proj)
+    schemas = columns if columns is not None else warehouse_columns(proj, {node.name, *node.deps})
     own = schemas.get(node.name, [])
     if node.kind == "source":
         return [ColumnInfo(c, t, _source_inputs(node, c)) for c, t in own]
