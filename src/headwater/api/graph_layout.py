@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import hashlib
 import threading
+import weakref
 from dataclasses import dataclass
 from typing import Any
 
 from headwater.api.project import ProjectLike, as_project
 from headwater.project import Project
+from headwater.project.graph import Graph
 from headwater.project.layout import Layout, layered_layout
 
 __all__ = ["GraphDrawing", "graph_digest", "graph_drawing", "latest_statuses"]
@@ -26,6 +28,7 @@ _PAGE = 25  # runs read per query while some asset has no status yet
 _CACHE: dict[str, Layout] = {}
 _CACHE_LIMIT = 8  # digests kept (a project's graph changes as its files are edited)
 _LOCK = threading.Lock()
+_DIGESTS: weakref.WeakKeyDictionary[Graph, str] = weakref.WeakKeyDictionary()
 
 
 @dataclass(frozen=True)
@@ -58,12 +61,19 @@ def graph_digest(project: Project) -> str:
     """A digest of the graph's shape: its names and each one's upstream.
 
     Equal for two loads of an unchanged project; different when an asset or an edge
-    comes or goes."""
+    comes or goes. Kept per loaded graph (a graph never changes once loaded)."""
+    with _LOCK:
+        known = _DIGESTS.get(project.graph)
+    if known is not None:
+        return known
     h = hashlib.sha1()
     for asset in sorted(project.graph, key=lambda a: a.name):
         h.update(asset.name.encode())
         h.update(b"\x00" + b"\x01".join(d.encode() for d in sorted(asset.deps)) + b"\x02")
-    return h.hexdigest()
+    digest = h.hexdigest()
+    with _LOCK:
+        _DIGESTS[project.graph] = digest
+    return digest
 
 
 def graph_drawing(project: ProjectLike) -> GraphDrawing:
