@@ -1,7 +1,7 @@
 """A PostgreSQL table into the warehouse: Headwater against the tools a user would otherwise pick.
 
     .venv/bin/python -m benchmarks.ingest_postgres [--rows 6001215] [--reps 1] [--no-dlt]
-        [--flat 1000000[,5000000,...]]
+        [--flat 1000000[,5000000,...]] [--server]
 
 TPC-H lineitem (DuckDB's ``tpch`` extension, from the ``duckdb-extension-tpch`` wheel, loaded
 from its file: no network) of ``--rows`` rows (default: all of SF1, 6,001,215) sits in a local
@@ -24,7 +24,11 @@ from an empty warehouse:
   DuckDB file (the ``duckdb-extension-postgres-scanner`` wheel);
 - **dlt**: ``sql_table(..., backend="pyarrow")`` into a DuckDB destination, in a venv of its
   own under ``benchmarks/.work`` (dlt pins another DuckDB); skipped when it cannot install;
-- **connector alone (drain)**: the connector's batches counted and dropped: its own memory.
+- **connector alone (drain)**: the connector's batches counted and dropped: its own memory;
+- **headwater run through a live server** (``--server``): the same project with
+  ``headwater server`` up (started before, stopped after, not timed): the client enqueues the
+  run and follows it, the server loads; peak RSS is the server's (VmHWM), CPU is the client's
+  plus the server's.
 
 And ``headwater run`` and the drain of a copy of the table with each ``--flat`` row count
 (``lineitem_<rows>``), to draw peak memory against table size.
@@ -53,6 +57,7 @@ from typing import Any
 from benchmarks._common import duckdb_extension
 
 TPCH_SF1_ROWS = 6_001_215
+SERVED = "headwater run through a live server"
 FLAT_ROWS = 1_000_000
 DDL = """
 create table {table} (
@@ -154,6 +159,30 @@ def measure(
     return sample
 
 
+def measure_served(argv: list[str], *, server: Any, env: dict[str, str]) -> dict[str, Any]:
+    """:func:`measure` of ``headwater run -p ROOT`` (``argv``) with ``headwater server -p
+    ROOT`` up: the client's wall; the server's peak RSS and CPU counted in."""
+    from benchmarks._common import ROOT
+    from benchmarks._server_proc import ServerProc, cpu_seconds
+
+    headwater = ServerProc(Path(argv[argv.index("-p") + 1]), timeout=300)
+    try:
+        before = cpu_seconds(headwater.pid)
+        sample = measure(argv, server=server, cwd=ROOT, env=env)
+        served_cpu = cpu_seconds(headwater.pid) - before
+        status = Path(f"/proc/{headwater.pid}/status").read_text().splitlines()
+        peak = next(int(ln.split()[1]) for ln in status if ln.startswith("VmHWM:")) / 1024
+    finally:
+        headwater.stop()
+    sample.update(
+        client_rss_mb=sample["rss_mb"],
+        client_cpu_s=sample["cpu_s"],
+        rss_mb=max(peak, sample["rss_mb"]),
+        cpu_s=sample["cpu_s"] + served_cpu,
+    )
+    return sample
+
+
 def _count(url: str, table: str) -> int | None:
     import psycopg
 
@@ -226,10 +255,12 @@ def run(
     flat: list[int] | None = None,
     memory_limit: str | None = None,
     only: list[str] | None = None,
+    through_server: bool = False,
 ) -> list[Any]:
     """Every case, interleaved ``reps`` times. ``memory_limit`` adds ``headwater run`` cases
-    with ``[project] memory_limit`` set; ``only`` keeps the cases whose name contains one of
-    these strings (and the floor)."""
+    with ``[project] memory_limit`` set; ``through_server`` adds ``headwater run`` through a
+    live ``headwater server``; ``only`` keeps the cases whose name contains one of these
+    strings (and the floor)."""
     import adbc_driver_postgresql
     import duckdb
 
@@ -298,6 +329,7 @@ def run(
                 rows,
             ),
             ("headwater run", project, env, rows),
+            *([(SERVED, project, env, rows)] if through_server else []),
             ("headwater run, arrow transport", lambda: project(transport="arrow"), env, rows),
             (
                 "headwater run, arrow transport, 1 connection",
@@ -357,7 +389,10 @@ def run(
             for name, argv, case_env, _n in cases:
                 log(f"{name} ...")
                 try:
-                    sample = measure(argv(), server=server, cwd=ROOT, env=case_env)
+                    if name == SERVED:
+                        sample = measure_served(argv(), server=server, env=case_env)
+                    else:
+                        sample = measure(argv(), server=server, cwd=ROOT, env=case_env)
                 except RuntimeError as exc:
                     log(f"{name} failed: {exc}")
                     continue
@@ -375,7 +410,7 @@ def run(
             rss = max(s["rss_mb"] for s in samples)
             cpu = statistics.median(s["cpu_s"] for s in samples)
             server_cpu = statistics.median(s["server_cpu_s"] for s in samples)
-            headline = name == "headwater run"
+            headline = name in ("headwater run", SERVED)
             results.append(
                 Row(
                     benchmark="ingest_postgres",
@@ -418,6 +453,9 @@ def main() -> None:
     parser.add_argument("--no-dlt", action="store_true", help="skip dlt (and its venv)")
     parser.add_argument("--memory-limit", help="also run headwater with this memory_limit")
     parser.add_argument(
+        "--server", action="store_true", help="also run headwater through a live server"
+    )
+    parser.add_argument(
         "--only",
         help="comma-separated parts of case names to run (+ floor); '=name' for one case",
     )
@@ -441,7 +479,7 @@ def main() -> None:
 
     only = [o for o in (args.only or "").split(",") if o] or None
     flat = [int(n) for n in args.flat.split(",") if n]
-    rows = run(args.rows, args.reps, not args.no_dlt, flat, args.memory_limit, only)
+    rows = run(args.rows, args.reps, not args.no_dlt, flat, args.memory_limit, only, args.server)
     print(
         f"{'case':40} {'wall':>9} {'rows/s':>11} {'vs floor':>9} {'peak RSS':>9} "
         f"{'CPU':>7} {'server CPU':>10} {'load':>5}"
