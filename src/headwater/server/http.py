@@ -200,7 +200,8 @@ def create_app(project: Project, runs: RunQueue, token: str) -> FastAPI:
     def check(body: SelectBody = Body(default_factory=SelectBody)) -> dict[str, Any]:
         return api.check(_current(project), body.select or None, body.exclude).to_json()
 
-    @app.get("/api/quarantine", dependencies=VIEWER)
+    # named apart from the web UI's /quarantine page, which url("quarantine") must find
+    @app.get("/api/quarantine", name="api_quarantine", dependencies=VIEWER)
     def quarantine(asset: str | None = None) -> dict[str, Any]:
         return api.quarantine(_current(project), asset).to_json()
 
