@@ -55,6 +55,7 @@ READ: dict[type[BaseModel], dict[str, tuple[str, str]]] = {
         "timeout": ("runtime/steps.py", "timeout"),
         "memory_limit": ("runtime/run.py", "memory_limit"),
         "history_days": ("server/housekeeping.py", "history_days"),
+        "heartbeat_timeout": ("server/leader.py", "heartbeat_timeout"),
     },
     ConnectionSettings: {
         "url": ("sources/step.py", "url"),
