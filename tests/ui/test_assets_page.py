@@ -57,6 +57,10 @@ def test_a_partitioned_model_shows_schema_lineage_upstream_and_partitions(
     page.wait_for_url("**/assets/raw.orders")
     assert page.locator("#downstream a").all_inner_texts() == ["marts.daily_sales"]
 
+    shown = page.goto(parts.url + "/assets/marts.nope")
+    assert shown is not None and shown.status == 404
+    assert "no asset 'marts.nope'" in page.inner_text("main")
+
 
 def test_a_source_shows_its_check_history_and_loads(page: Any, parts: Served) -> None:
     login(page, parts)

@@ -17,6 +17,7 @@ from fastapi.responses import Response
 
 from headwater.api.assets import AssetDetail, asset_detail
 from headwater.api.lineage import asset_of, column_lineage
+from headwater.errors import UnknownAssetError
 from headwater.ui.auth import require
 from headwater.ui.render import has_route, render
 from headwater.ui.state import state
@@ -27,8 +28,13 @@ _viewer = [Depends(require("viewer"))]
 
 @router.get("/assets/{asset}", name="asset", dependencies=_viewer, include_in_schema=False)
 def asset_page(request: Request, asset: str) -> Response:
-    """The asset page (an unknown asset: 404)."""
-    detail = asset_detail(state(request).project, asset)
+    """The asset page (an unknown asset: the error page, 404)."""
+    try:
+        detail = asset_detail(state(request).project, asset)
+    except UnknownAssetError as exc:
+        return render(
+            request, "error.html", status_code=404, title="No such asset", message=str(exc)
+        )
     return render(
         request,
         "asset.html",
