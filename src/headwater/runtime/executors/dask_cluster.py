@@ -63,22 +63,22 @@ class DaskExecutor:
             raise failure
 
     def _wait(self, future: Any, thread: int, call: TaskCall) -> Outcome:
-        from distributed import TimeoutError as DaskTimeout
-
-        while True:
+        # waits on an event set when the future is done, never result(timeout=): polling
+        # that with short timeouts raced in distributed (an UnboundLocalError, seen here)
+        done = threading.Event()
+        future.add_done_callback(lambda _: done.set())
+        while not done.wait(_POLL):
             with self._lock:
                 if thread in self._cancelled:
                     raise HeadwaterError(f"task {call.asset.name}: cancelled on {self.spec}")
-            try:
-                outcome: Outcome = future.result(timeout=_POLL)
-                return outcome
-            except (DaskTimeout, TimeoutError):
-                continue
-            except Exception as exc:  # a worker died, the scheduler went away, a cancel
-                raise HeadwaterError(
-                    f"{call.asset.location}: task {call.asset.name} on {self.spec}: "
-                    f"{type(exc).__name__}: {_first_line(exc)}"
-                ) from None
+        try:
+            outcome: Outcome = future.result()
+        except Exception as exc:  # a worker died, the scheduler went away, a cancel
+            raise HeadwaterError(
+                f"{call.asset.location}: task {call.asset.name} on {self.spec}: "
+                f"{type(exc).__name__}: {_first_line(exc)}"
+            ) from None
+        return outcome
 
     def cancel(self, thread_id: int) -> None:
         """Cancel the future ``thread_id`` waits for (a timeout, Ctrl-C, a cancel)."""

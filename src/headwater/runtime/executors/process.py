@@ -23,6 +23,7 @@ import os
 import signal
 import sys
 import threading
+from multiprocessing import forkserver
 from multiprocessing.connection import Connection
 from multiprocessing.context import BaseContext
 from multiprocessing.process import BaseProcess
@@ -93,7 +94,13 @@ def _start_context() -> BaseContext:
         if _context is None:
             if "forkserver" in multiprocessing.get_all_start_methods():
                 ctx = multiprocessing.get_context("forkserver")
-                ctx.set_forkserver_preload([_RUNNER])
+                # "__main__" too: else each child would import the parent's main script
+                # again (multiprocessing's preparation), seconds for a script that
+                # imports much; the fork server imports it once (as __mp_main__)
+                ctx.set_forkserver_preload([_RUNNER, "__main__"])
+                # started now, not by the first step: its start-up (an interpreter
+                # importing Headwater) must not count against that step's timeout
+                forkserver.ensure_running()
                 _context = ctx
             else:
                 _context = multiprocessing.get_context("spawn")
