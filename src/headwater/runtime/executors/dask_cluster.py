@@ -56,6 +56,7 @@ class DaskExecutor:
         finally:
             with self._lock:
                 self._futures.pop(thread, None)
+                self._cancelled.discard(thread)
         replay(outcome.records, log)
         if outcome.error is not None:
             failure = UserCodeError(outcome.error)
