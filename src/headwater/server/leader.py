@@ -9,7 +9,9 @@ server:
    loop and housekeeping (:attr:`Cluster.leading` gates them); a standby tries again on its
    next beat, so it takes over within a beat of the leader's session ending (SIGKILL included);
 2. records its heartbeat (``servers.heartbeat_at``, the database's clock). A server whose row
-   was deleted (it was taken for dead: a long pause, a lost network) records itself again;
+   was deleted (it was taken for dead: a long pause, a lost network) stops its running run
+   (``on_lost`` callbacks: its run was recorded ``interrupted`` and its interval handed to
+   another) and records itself again;
 3. as the leader, takes over the servers whose heartbeat is older than the timeout
    (:meth:`~headwater.metastore.Metastore.take_over_stale`): their running runs are recorded
    ``interrupted`` with the reason, their scheduled intervals queued again (or finished, when
@@ -67,6 +69,7 @@ class Cluster:
         self.every = heartbeat_every(self.timeout)
         self.server_id = _new_server_id()
         self.on_lead: list[Callable[[], None]] = []
+        self.on_lost: list[Callable[[], None]] = []  # this server was taken for dead
         self._store = Metastore.open(project.metastore_url)
         self._lock = LeaderLock(self._store.engine, project.name)
         self._leading = False
@@ -114,7 +117,12 @@ class Cluster:
                     "is now" if self._leading else "is no longer",
                 )
         if not self._store.heartbeat(self.server_id):
-            _log.warning("server %s was taken for dead: recording it again", self.server_id)
+            _log.warning(
+                "server %s was taken for dead: its running run stops; recording it again",
+                self.server_id,
+            )
+            for callback in self.on_lost:
+                callback()
             self._store.register_server(self.server_id, self.url)
         taken = []
         if self._leading:

@@ -75,7 +75,7 @@ def serve(project_dir: Path, *, host: str = "127.0.0.1", port: int = 8765) -> No
         if cluster is None:
             _recover(project, runs, scheduler)
         else:
-            _join(project, cluster, scheduler, housekeeper)
+            _join(project, cluster, runs, scheduler, housekeeper)
         write_info(path, info)
         try:
             if cluster is not None:
@@ -143,7 +143,11 @@ def _recover(project: Project, runs: RunQueue, scheduler: Scheduler) -> None:
 
 
 def _join(
-    project: Project, cluster: Cluster, scheduler: Scheduler, housekeeper: Housekeeper
+    project: Project,
+    cluster: Cluster,
+    runs: RunQueue,
+    scheduler: Scheduler,
+    housekeeper: Housekeeper,
 ) -> None:
     """Several servers on one metastore: the queued runs wait in the metastore for any of
     them, and what a dead server left is settled by the leader (its take-over, then the
@@ -152,6 +156,8 @@ def _join(
         store.mark_abandoned()
     scheduler.leading = housekeeper.leading = cluster.leading
     cluster.on_lead.append(scheduler.recover_asked.set)
+    if isinstance(runs, SharedRunQueue):
+        cluster.on_lost.append(runs.stop_running)
 
 
 _last_signal: list[int] = [0]

@@ -153,6 +153,15 @@ class SharedRunQueue(RunQueue):
             self._reaper.join(timeout)
         self._store.close()
 
+    def stop_running(self) -> None:
+        """Stop the running run as SIGTERM would (this server was taken for dead: another
+        runs its interval now); the queue goes on."""
+        with self._wake:
+            current = self._current
+        if current is not None:
+            current[1].signum = int(signal.SIGTERM)
+            current[1].set()
+
     def _claim(self) -> tuple[str, RunRequest] | None:
         record = self._store.claim_next_run(self.server_id, self._priorities)
         if record is None:
