@@ -56,6 +56,7 @@ READ: dict[type[BaseModel], dict[str, tuple[str, str]]] = {
         "memory_limit": ("runtime/run.py", "memory_limit"),
         "history_days": ("server/housekeeping.py", "history_days"),
         "heartbeat_timeout": ("server/leader.py", "heartbeat_timeout"),
+        "executor": ("runtime/run.py", "executor"),
     },
     ConnectionSettings: {
         "url": ("sources/step.py", "url"),
