@@ -137,6 +137,7 @@ def _recover(project: Project, runs: RunQueue, scheduler: Scheduler) -> None:
                 bool(asked.get("full_refresh")),
                 trigger=record.trigger,
                 run_group=asked.get("run_group"),
+                retry_of=asked.get("retry_of"),  # a retry reruns its parent's failures
             )
             runs.submit(request, record.run_id, recorded=True)
         scheduler.recover(store)

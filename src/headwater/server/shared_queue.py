@@ -54,7 +54,11 @@ def request_of(record: RunRecord) -> RunRequest:
     known = {f.name for f in dataclasses.fields(RunRequest)}
     extra: dict[str, Any] = {
         key: value
-        for key, value in (("run_group", asked.get("run_group")), ("reason", params.get("reason")))
+        for key, value in (
+            ("run_group", asked.get("run_group")),
+            ("reason", params.get("reason")),
+            ("retry_of", asked.get("retry_of")),  # a retry reruns its parent's failures
+        )
         if key in known and value
     }
     request = RunRequest(
