@@ -19,7 +19,6 @@ import contextlib
 import dataclasses
 import io
 import logging
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,7 +53,6 @@ class Outcome:
     error: str | None = None
     retryable: bool = True
     records: tuple[Record, ...] = ()  # the step's log lines, when not written directly
-    pid: int = 0  # the process that ran it
 
 
 def task_call(asset: Asset, *, root: Path, run_id: str, log_path: Path | None) -> TaskCall:
@@ -91,7 +89,7 @@ def perform(call: TaskCall) -> Outcome:
     finally:
         handler.close()
     records = tuple(buffer.records) if buffer is not None else ()
-    return Outcome(error, retryable, records, os.getpid())
+    return Outcome(error, retryable, records)
 
 
 def replay(records: tuple[Record, ...], log: logging.Logger) -> None:

@@ -47,6 +47,7 @@ class ProcessExecutor:
     def __init__(self) -> None:
         self._ctx = _start_context()
         self._children: dict[int, BaseProcess] = {}
+        self._cancelled: set[int] = set()  # threads whose attempt was cancelled
         self._lock = threading.Lock()
 
     def call(self, call: TaskCall, log: logging.Logger) -> None:
@@ -59,13 +60,18 @@ class ProcessExecutor:
         thread = threading.get_ident()
         with self._lock:
             self._children[thread] = child
+            self._cancelled.discard(thread)
         try:
             child.start()
             send.close()  # the child holds the only writer: EOF when it dies
+            with self._lock:  # a cancel that came before the child had a PID
+                if thread in self._cancelled:
+                    child.kill()
             outcome = _wait(child, receive)
         finally:
             with self._lock:
                 self._children.pop(thread, None)
+                self._cancelled.discard(thread)
             receive.close()
             _reap(child)
             _drop_if_empty(call.log_path)
@@ -80,8 +86,9 @@ class ProcessExecutor:
         """Kill the child that ``thread_id`` waits for (a timeout, Ctrl-C, a cancel)."""
         with self._lock:
             child = self._children.get(thread_id)
-        if child is not None and child.pid is not None:
-            child.kill()
+            self._cancelled.add(thread_id)
+            if child is not None and child.pid is not None:
+                child.kill()
 
     def close(self) -> None:
         """Nothing to release: each child is reaped by its own call."""
@@ -158,7 +165,7 @@ def _child_main(call: TaskCall, send: Connection) -> None:
     try:
         outcome = perform(call)
     except BaseException as exc:  # perform reports the task's errors: this is Headwater's
-        outcome = Outcome(f"task {call.asset.name}: {type(exc).__name__}: {exc}", pid=os.getpid())
+        outcome = Outcome(f"task {call.asset.name}: {type(exc).__name__}: {exc}")
     send.send(outcome)
     send.close()
 
