@@ -98,3 +98,14 @@ def test_a_server_runs_tasks_in_child_processes_and_survives_a_crash(server):
     )
     assert again.returncode == 0, again.stdout + again.stderr
     assert int((out / "isolated.pid").read_text()) not in (proc.pid, task_pid)
+    # the server's runs use headwater.toml's executor: a per-run one is refused, one line
+    refused = subprocess.run(
+        [HEADWATER, "run", "-p", str(root), "--executor", "threads"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert refused.returncode == 2
+    assert refused.stderr.strip() == (
+        "error: --executor: a server runs this project: set executor in headwater.toml"
+    )
