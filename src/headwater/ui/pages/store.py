@@ -8,10 +8,12 @@ them. Any other project: the page says it is for the demo project (``/api/store`
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
+from jinja2.utils import htmlsafe_json_dumps
 
 from headwater.api.store import is_store_demo, store_answers
 from headwater.errors import HeadwaterError, UnknownAssetError
@@ -32,7 +34,9 @@ def store_page(request: Request) -> Response:
         return render(request, "store.html", title="Store", demo=False, answers=None, problem="")
     problem, answers = "", None
     try:
-        answers = store_answers(project).to_json()
+        found = store_answers(project).to_json()
+        # not the template's tojson: it sorts keys, and the weekdays must stay Mon..Sun
+        answers = {**found, "embedded": htmlsafe_json_dumps(found, dumps=json.dumps)}
     except HeadwaterError as exc:
         problem = str(exc).splitlines()[0]
     return render(

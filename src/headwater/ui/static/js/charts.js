@@ -63,10 +63,20 @@
     el.classList.remove("muted");
     var categories = data.kind === "category";
     var colour = spec.colour || "#1f5fbf";
+    var n = data.x.length;
     var opts = {
       width: Math.max(240, el.clientWidth || 480),
       height: spec.height || 260,
-      scales: { x: { time: data.kind === "time", distr: categories ? 2 : 1 } },
+      scales: {
+        // categories sit on 0..n-1 with half a slot of room each side (no bar cut in half)
+        x: categories ? { time: false, range: function () { return [-0.5, n - 0.5]; } } : { time: data.kind === "time" },
+        // a bar stands on zero: the y range always holds it
+        y: { range: function (u, lo, hi) {
+          var low = spec.kind === "bar" ? Math.min(0, lo) : lo;
+          var high = spec.kind === "bar" ? Math.max(0, hi) : hi;
+          return uPlot.rangeNum(low, high, 0.1, true);
+        } },
+      },
       series: [
         { label: spec.xName, value: categories ? function (u, i) { return i === null ? "" : data.labels[i]; } : undefined },
         {
@@ -79,10 +89,17 @@
         },
       ],
       axes: [
-        categories ? { values: function (u, ticks) { return ticks.map(function (t) { return data.labels[t] === undefined ? "" : data.labels[t]; }); } } : {},
+        categories ? {
+          // one tick per category (thinned when they would crowd), labelled by its value
+          splits: function () {
+            var step = Math.max(1, Math.ceil(n / Math.max(1, Math.floor((el.clientWidth || 480) / 48))));
+            return data.x.filter(function (i) { return i % step === 0; });
+          },
+          values: function (u, ticks) { return ticks.map(function (t) { return data.labels[t] === undefined ? "" : data.labels[t]; }); },
+        } : {},
         { size: 64 },
       ],
-      legend: { show: true },
+      legend: { show: spec.kind !== "bar" },
     };
     var plot = new uPlot(opts, [data.x, data.y], el);
     window.addEventListener("resize", function () {
