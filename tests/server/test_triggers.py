@@ -223,3 +223,61 @@ def test_trigger_settings_are_checked_when_the_project_loads(tmp_path: Path) -> 
     for n, (line, expected) in enumerate(cases.items()):
         error, last = _project_error(tmp_path / str(n), head + line + "\n")
         assert f"headwater.toml:{last}: {expected}" in error, error
+
+
+def test_a_cycle_of_asset_triggers_stops_the_server_before_it_starts(tmp_path: Path) -> None:
+    toml = (
+        '[pipelines.left]\nselect = ["marts.x"]\non_assets = ["y"]\n\n'
+        '[pipelines.right]\nselect = ["marts.y"]\non_assets = ["x"]\n\n'
+        '[pipelines.self]\nselect = ["marts.y"]\non_assets = ["y"]\n'  # its own runs: skipped
+    )
+    files = {"models/marts/x.sql": "select 1 as a\n", "models/marts/y.sql": "select 2 as b\n"}
+    root = write_project(tmp_path / "proj", {"headwater.toml": toml, **files})
+    done = cli(root, "server", "--port", "0", timeout=30)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip().endswith(
+        "pipelines.left.on_assets: a cycle of asset triggers (left -> right -> left): "
+        "each run would start the next, forever"
+    ), done.stderr
+    assert (
+        len(done.stderr.strip().splitlines()) == 1
+        and not (root / ".headwater/server.json").exists()
+    )
+
+
+def test_files_arriving_during_a_run_wait_as_one_pending_run(tmp_path: Path) -> None:
+    toml = (
+        '[pipelines.ingest]\nselect = ["marts.slow"]\n'
+        'on_files = { glob = "landing/*.csv", settle_seconds = 0.2 }\n'
+    )
+    root = write_project(
+        tmp_path / "proj", {"headwater.toml": toml, "models/marts/slow.sql": SLOW_SQL}
+    )
+    server = Server(root)
+    try:
+        _drop(root / "landing" / "one.csv", "id\n1\n")
+        first = wait_for(lambda: [r for r in _runs(root, "files") if r.status == "running"])[0]
+        _drop(root / "landing" / "two.csv", "id\n2\n")
+        time.sleep(2.5)  # another look: two.csv waits
+        _drop(root / "landing" / "three.csv", "id\n3\n")
+        time.sleep(4.5)  # two more looks: three.csv joins it, still no second run
+        assert [r.run_id for r in _runs(root, "files")] == [first.run_id]
+        with server.client() as http:
+            http.post(f"/api/runs/{first.run_id}/cancel").raise_for_status()
+            second = wait_for(
+                lambda: [
+                    r
+                    for r in _runs(root, "files")
+                    if r.status == "running" and r.run_id != first.run_id
+                ]
+            )[0]
+            http.post(f"/api/runs/{second.run_id}/cancel").raise_for_status()
+        _done(root, "files", 2)
+        time.sleep(4.5)  # cancelled by a user counts as seen: nothing runs again
+    finally:
+        assert server.stop() == 0
+    runs = _runs(root, "files")
+    assert [r.params["reason"] for r in runs] == [
+        "landing/one.csv",
+        "landing/three.csv, landing/two.csv",
+    ]

@@ -33,14 +33,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from headwater.config.triggers import file_trigger, resolve_asset
+from headwater.config.triggers import FileTrigger, file_trigger, resolve_asset
+from headwater.errors import ProjectError
 from headwater.metastore import Metastore
 from headwater.metastore.records import RunRecord
 from headwater.project import Project
 from headwater.runtime.run import new_run_id
 from headwater.server.runs import RunQueue, RunRequest
-from headwater.server.triggers_state import Seen, TriggerState
+from headwater.server.triggers_state import FileSig, Seen, TriggerState
 from headwater.server.triggers_watch import (
+    RecentRuns,
     condition_value,
     files_reason,
     settled_files,
@@ -62,18 +64,24 @@ class _Pending:
     """A firing (or several, merged) waiting for a free slot."""
 
     trigger: str
-    reasons: list[str]
+    reasons: list[tuple[str, str]]  # (trigger, reason) per firing; files: one entry
     seen: Seen
     not_before: datetime
 
     def add(self, trigger: str, reason: str, seen: Seen, not_before: datetime) -> None:
-        self.reasons.append(reason if trigger == self.trigger else f"{trigger} {reason}")
+        if trigger != "files" or all(kind != "files" for kind, _ in self.reasons):
+            self.reasons.append((trigger, reason))
         self.seen.merge(seen)
         self.not_before = max(self.not_before, not_before)
 
     @property
     def reason(self) -> str:
-        text = "; ".join(self.reasons)
+        """Each firing's reason (the files of all of them as one list), ``; ``-joined."""
+        parts = []
+        for kind, text in self.reasons:
+            text = files_reason(self.seen.files) if kind == "files" else text
+            parts.append(text if kind == self.trigger else f"{kind} {text}")
+        text = "; ".join(parts)
         return text if len(text) <= _REASON_MAX else text[: _REASON_MAX - 3] + "..."
 
 
@@ -88,7 +96,6 @@ class _Watch:
     scheduled: bool
     running: set[str] = field(default_factory=set)
     pending: _Pending | None = None
-    checked: set[str] = field(default_factory=set)  # runs known to build none of `assets`
     next_poll: float = 0.0  # monotonic time of the condition's next poll
     polling: bool = False
 
@@ -111,8 +118,10 @@ class Triggers:
                 pipe.max_active_runs,
                 pipe.schedule is not None or pipe.every is not None,
             )
+        _refuse_cycles(project, {n: w.assets for n, w in self.watches.items() if w.assets})
         self._lock = threading.Lock()
         self._next_look = datetime.min.replace(tzinfo=UTC)
+        self._recent = RecentRuns()  # the run history, as the on_assets watchers read it
         self._polled: list[tuple[str, str | None, str | None]] = []  # (pipeline, value, error)
 
     def __bool__(self) -> bool:
@@ -132,6 +141,7 @@ class Triggers:
                 watch.state = TriggerState.load(watch.state.path, self.project.root)
                 watch.state.recover(status_of)
                 watch.running.clear()
+            self._recent.forget()
 
     def tick(self, now: datetime) -> None:
         """Look (files and history at most every LOOK_EVERY; conditions when due), then
@@ -147,11 +157,14 @@ class Triggers:
     # ---------------------------------------------------------------- looks
 
     def _look_files(self, now: datetime) -> None:
+        listed: dict[FileTrigger, dict[str, FileSig]] = {}  # pipelines sharing a glob list it once
         for name, watch in self.watches.items():
             trigger = file_trigger(self.project.settings.pipelines[name].on_files)
             if trigger is None:
                 continue
-            found = settled_files(self.project.root, trigger, now.timestamp())
+            if trigger not in listed:
+                listed[trigger] = settled_files(self.project.root, trigger, now.timestamp())
+            found = listed[trigger]
             with self._lock:
                 known = self._known(watch).files
                 new = {p: s for p, s in found.items() if known.get(p) != s}
@@ -163,6 +176,8 @@ class Triggers:
         if not watching:
             return
         with Metastore.open(self.project.metastore_url) as store:
+            if not self._recent.read(store):  # no run started or ended since the last look
+                return
             for watch in watching:
                 with self._lock:
                     known = self._known(watch).upstream
@@ -170,12 +185,11 @@ class Triggers:
                 def skip(run: RunRecord, w: _Watch = watch, known: set[str] = known) -> bool:
                     return run.run_id in known or run.pipeline == w.name  # no self-trigger
 
-                found, listed = upstream_runs(
-                    store, watch.assets, since=watch.state.since, skip=skip, checked=watch.checked
+                found = upstream_runs(
+                    store, self._recent, watch.assets, since=watch.state.since, skip=skip
                 )
                 with self._lock:
-                    watch.state.keep_upstream(listed)
-                    watch.checked &= listed
+                    watch.state.keep_upstream(self._recent.ids)
                     if found:
                         seen = Seen(upstream={u.run_id for u in found})
                         self._fire(watch, "asset", upstream_reason(found), seen, now + DEBOUNCE)
@@ -235,7 +249,7 @@ class Triggers:
         """Merge a firing into the pipeline's pending run. Called with the lock held."""
         _log.info("pipeline %s: trigger %s fired: %s", watch.name, trigger, reason)
         if watch.pending is None:
-            watch.pending = _Pending(trigger, [reason], seen, at)
+            watch.pending = _Pending(trigger, [(trigger, reason)], seen, at)
         else:
             watch.pending.add(trigger, reason, seen, at)
 
@@ -291,6 +305,49 @@ class Triggers:
             watch.running.discard(run_id)
             # stopped by the server (SIGTERM): found again after a restart
             watch.state.settle(run_id, ran=status in ("success", "failed", "cancelled"))
+
+
+def _refuse_cycles(project: Project, watched: dict[str, frozenset[str]]) -> None:
+    """ProjectError (one line, exit 2) when ``on_assets`` triggers form a cycle: pipeline
+    A builds what B watches and B what A watches would start each other forever. A
+    pipeline that builds what it watches itself is no cycle (its own runs are skipped)."""
+    from headwater.api import selection
+    from headwater.config.textfile import locate_key
+
+    if not watched:
+        return
+    builds: dict[str, set[str]] = {}
+    for name in project.settings.pipelines:
+        try:
+            builds[name] = set(selection(project, pipeline=name).names)
+        except ProjectError:  # a selection that matches nothing builds nothing
+            builds[name] = set()
+    starts = {a: sorted(w for w, assets in watched.items() if w != a and builds[a] & assets)
+              for a in watched}  # fmt: skip
+
+    done: set[str] = set()  # pipelines from which no cycle is reachable
+
+    def visit(name: str, path: list[str]) -> list[str] | None:
+        if name in path:
+            return [*path[path.index(name) :], name]
+        if name in done:
+            return None
+        for nxt in starts.get(name, []):
+            if (cycle := visit(nxt, [*path, name])) is not None:
+                return cycle
+        done.add(name)
+        return None
+
+    for name in sorted(watched):
+        if (cycle := visit(name, [])) is not None:
+            toml = project.root / "headwater.toml"
+            line = locate_key(
+                toml.read_text(encoding="utf-8"), ("pipelines", cycle[0], "on_assets")
+            )
+            raise ProjectError(
+                f"{toml}:{line}: pipelines.{cycle[0]}.on_assets: a cycle of asset triggers "
+                f"({' -> '.join(cycle)}): each run would start the next, forever"
+            )
 
 
 def _state_path(project: Project, pipeline: str) -> Path:

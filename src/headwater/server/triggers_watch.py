@@ -52,37 +52,61 @@ class Upstream:
     finished_at: datetime
 
 
+class RecentRuns:
+    """The run history as the ``on_assets`` watchers see it: the newest runs, read once
+    per look for all of them, and the steps each successful run built, read once per run
+    (kept while the run is among the newest)."""
+
+    def __init__(self) -> None:
+        self.runs: list[RunRecord] = []
+        self.ids: set[str] = set()
+        self._built: dict[str, frozenset[str]] = {}
+        self._signature: tuple[tuple[str, str], ...] = ()
+
+    def read(self, store: Metastore) -> bool:
+        """Read the newest runs; False when none started or ended since the last read
+        (nothing new can be found then)."""
+        self.runs = store.runs(RECENT_RUNS)
+        signature = tuple((r.run_id, r.status) for r in self.runs)
+        changed, self._signature = signature != self._signature, signature
+        self.ids = {r.run_id for r in self.runs}
+        self._built = {k: v for k, v in self._built.items() if k in self.ids}
+        return changed
+
+    def forget(self) -> None:
+        """Look at every run again on the next read (after a restart of the watchers)."""
+        self._signature = ()
+
+    def built(self, store: Metastore, run_id: str) -> frozenset[str]:
+        """The steps run ``run_id`` built (they succeeded)."""
+        if run_id not in self._built:
+            steps = store.step_runs(run_id)
+            self._built[run_id] = frozenset(s.step for s in steps if s.status == "success")
+        return self._built[run_id]
+
+
 def upstream_runs(
     store: Metastore,
+    recent: RecentRuns,
     assets: Collection[str],
     *,
     since: datetime,
     skip: Callable[[RunRecord], bool],
-    checked: set[str],
-) -> tuple[list[Upstream], set[str]]:
-    """The recent successful runs that finished at or after ``since`` and built one of
-    ``assets`` (a step of that name succeeded), oldest first, and the ids of the recent runs
-    read. ``skip(run)``: a run not to look at (seen already, or of the watching pipeline);
-    ``checked``: ids of runs known to build none of ``assets``, added to here, so a run's
-    steps are read once."""
-    recent = store.runs(RECENT_RUNS)
+) -> list[Upstream]:
+    """Among ``recent`` (read), the successful runs that finished at or after ``since``
+    and built one of ``assets``, oldest first. ``skip(run)``: a run not to look at (seen
+    already, or of the watching pipeline)."""
     found: list[Upstream] = []
-    for run in recent:
+    for run in recent.runs:
         if run.status != "success" or run.finished_at is None or run.finished_at < since:
             continue
-        if run.run_id in checked or skip(run):
+        if skip(run):
             continue
-        built = tuple(
-            s.step
-            for s in store.step_runs(run.run_id)
-            if s.step in assets and s.status == "success"
-        )
-        if not built:
-            checked.add(run.run_id)
-            continue
-        found.append(Upstream(run.run_id, run.pipeline, built, run.finished_at))
+        built = tuple(sorted(recent.built(store, run.run_id) & set(assets)))
+        if built:
+            found.append(Upstream(run.run_id, run.pipeline, built, run.finished_at))
     found.sort(key=lambda u: u.finished_at)
-    return found, {r.run_id for r in recent}
+    return found
 
 
 def condition_value(project: Project, condition: ConditionTrigger) -> str:
