@@ -133,12 +133,16 @@ def test_an_upstream_success_triggers_the_downstream_pipeline_once(tmp_path: Pat
             report = _done(root, "asset", 1)
             time.sleep(5)  # more looks at the history: the same upstream run, no new run
             shown = http.get(f"/api/runs/{report[0].run_id}").json()["run"]
+        show = cli(root, "show", report[0].run_id)  # through the server
     finally:
         assert server.stop() == 0
     runs = _runs(root, "asset")
     assert [(r.pipeline, r.status) for r in runs] == [("report", "success")]
     assert upstream in str(runs[0].params["reason"]) and "marts.orders_clean" in shown["reason"]
     assert shown["trigger"] == "asset"
+    assert (
+        f"trigger asset (marts.orders_clean by run {upstream} (pipeline upstream))" in show.stdout
+    )
     with metastore(root) as store:
         assert {s.step for s in store.step_runs(runs[0].run_id)} == {"marts.report"}
 
