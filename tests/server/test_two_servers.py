@@ -166,3 +166,42 @@ def test_the_leader_killed_a_standby_takes_over_its_schedule_and_its_run(
     with Metastore.open(metastore_url) as ms:
         assert ms.servers() == []  # the dead one taken over, the live one stopped
         assert not [r for r in ms.runs(100) if r.status == "running"]
+
+
+def test_a_queued_run_is_cancelled_through_any_server_a_running_one_where_it_runs(
+    tmp_path: Path, metastore_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out, gate = tmp_path / "notes.txt", tmp_path / "gate"
+    monkeypatch.setenv("HW_TEST_OUT", str(out))
+    monkeypatch.setenv("HW_TEST_GATE", str(gate))  # runs are held until the gate opens
+    a = Server(_project(tmp_path / "a", metastore_url))
+    b = Server(_project(tmp_path / "b", metastore_url))
+    servers = {a.proc.pid: a, b.proc.pid: b}
+    try:
+        with a.client() as client:
+            held = [client.post("/api/runs", json={}).json()["run_id"] for _ in range(2)]
+            started = wait_for(
+                lambda: dict(_lines(out, "start")) if len(_lines(out, "start")) == 2 else None
+            )
+            assert set(started) == set(held) and set(started.values()) == set(servers)
+            waiting = client.post("/api/runs", json={}).json()["run_id"]  # both are busy
+        with b.client() as client:  # asked of a, cancelled through b
+            assert client.post(f"/api/runs/{waiting}/cancel").status_code == 200
+        # a running run: refused by the server that does not run it, stopped by the other
+        runner = servers[started[held[0]]]
+        other = a if runner is b else b
+        with other.client() as client:
+            assert client.post(f"/api/runs/{held[0]}/cancel").status_code == 409
+        with runner.client() as client:
+            assert client.post(f"/api/runs/{held[0]}/cancel").status_code == 200
+        gate.touch()  # a Python task is not interrupted: the run stops once it returns
+        with Metastore.open(metastore_url) as ms:
+            wait_for(lambda: ms.get_run(held[0]).status not in ("queued", "running"), 60)  # type: ignore[union-attr]
+            assert ms.get_run(held[0]).status == "interrupted", ms.get_run(held[0])  # type: ignore[union-attr]
+            wait_for(lambda: ms.get_run(held[1]).status == "success", 60)  # type: ignore[union-attr]
+            assert ms.get_run(waiting).status == "interrupted"  # type: ignore[union-attr]
+        assert waiting not in dict(_lines(out, "start"))  # never ran
+    finally:
+        gate.touch()
+        codes = [a.stop(), b.stop()]
+    assert codes == [0, 0]
