@@ -28,6 +28,7 @@ from headwater.config.settings import (
     TableOptions,
     load_settings,
 )
+from headwater.config.triggers import ConditionTrigger, FileTrigger
 from headwater.errors import ConfigError
 from headwater.project import load_project
 from headwater.testing.cli import write_project
@@ -79,6 +80,18 @@ READ: dict[type[BaseModel], dict[str, tuple[str, str]]] = {
         "catchup": ("scheduling/intervals.py", "catchup"),
         "max_active_runs": ("scheduling/intervals.py", "max_active_runs"),
         "deadline": ("server/housekeeping.py", "deadline"),
+        "on_files": ("server/triggers.py", "on_files"),
+        "on_assets": ("server/triggers.py", "on_assets"),
+        "on_condition": ("server/triggers.py", "on_condition"),
+    },
+    FileTrigger: {
+        "glob": ("server/triggers_watch.py", "glob"),
+        "settle_seconds": ("server/triggers_watch.py", "settle_seconds"),
+    },
+    ConditionTrigger: {
+        "connection": ("server/triggers_watch.py", "connection"),
+        "sql": ("server/triggers_watch.py", "sql"),
+        "every": ("config/triggers.py", "every"),
     },
     TableOptions: {
         "primary_key": ("project/asset.py", "primary_key"),
