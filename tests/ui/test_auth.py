@@ -76,7 +76,7 @@ def test_viewer_cannot_trigger_but_operator_can(
 ) -> None:
     refused = as_role("viewer").post("/api/pipelines/daily/trigger")
     assert refused.status_code == 403
-    assert refused.json()["error"] == "vera is a viewer: this needs the operator role"
+    assert refused.json()["error"] == "vera (viewer) may not do this: it needs the operator role"
     assert as_role("viewer").get("/api/runs").status_code == 200
     queued = as_role("operator").post("/api/pipelines/daily/trigger")
     assert queued.status_code == 202, queued.text
@@ -101,3 +101,37 @@ def test_api_token_works_until_revoked(ui_server: UIServer) -> None:
         refused = script.get("/api/runs")
         assert refused.status_code == 401
         assert "token" in refused.json()["error"]
+
+
+def test_accounts_api_is_for_admins(as_role: Callable[[str], Session]) -> None:
+    refused = as_role("operator").get("/api/users")
+    assert refused.status_code == 403
+    assert refused.json()["error"] == "otto (operator) may not do this: it needs the admin role"
+    admin = as_role("admin")
+    names = {u["name"]: u["role"] for u in admin.get("/api/users").json()}
+    assert names[USERS["viewer"]] == "viewer" and "password_hash" not in str(names)
+    made = admin.post("/api/users", json={"name": "pat", "password": "pat-pass-12"})
+    assert made.status_code == 201 and made.json()["role"] == "viewer"
+    again = admin.post("/api/users", json={"name": "pat", "password": "pat-pass-12"})
+    assert again.status_code == 400 and again.json()["error"] == "user 'pat' already exists"
+    token = admin.post("/api/tokens", json={"user": "pat", "label": "bi"}).json()
+    with httpx.Client(base_url=str(admin.client.base_url)) as script:
+        auth = {"Authorization": f"Bearer {token['token']}"}
+        assert script.get("/api/overview", headers=auth).status_code == 200
+        listed = admin.get("/api/tokens", params={"user": "pat"}).json()
+        assert [t["id"] for t in listed] == [token["id"]] and "token" not in listed[0]
+        assert admin.post("/api/users/pat/disable").status_code == 200
+        assert script.get("/api/overview", headers=auth).status_code == 401
+
+
+def test_logout_form_without_csrf_token_is_refused_as_a_page(ui_server: UIServer) -> None:
+    session = Session(ui_server.url, USERS["viewer"], PASSWORDS["viewer"])
+    try:
+        refused = session.client.post("/logout", data={})
+        assert refused.status_code == 403
+        assert "text/html" in refused.headers["content-type"] and "CSRF token" in refused.text
+        assert session.get("/api/runs").status_code == 200  # still logged in
+        done = session.client.post("/logout", data={"csrf_token": session.csrf})
+        assert done.status_code == 303 and session.get("/api/runs").status_code == 401
+    finally:
+        session.client.close()

@@ -10,7 +10,7 @@ of the metastore lets no one in. A token is shown once, by :func:`create_token`.
 Sessions expire after :data:`SESSION_IDLE` without a request and at the latest
 :data:`SESSION_MAX` after the login. Logins are throttled per (user, client address) by
 :data:`throttle`: after :data:`LoginThrottle.free` failures each further attempt waits a
-delay doubling from 1 s up to 5 minutes; a success clears the count.
+delay doubling from 30 s up to 15 minutes; a success clears the count.
 
 Errors: :class:`AccountError` (exit 1) for an unknown user, a duplicate name, a bad role or
 password; :class:`LoginRefused` (wrong name or password, disabled user) and
@@ -277,11 +277,12 @@ def token_user(project: ProjectLike, token: str) -> UserInfo | None:
 
 class LoginThrottle:
     """Failed logins per (user, client address), in the server's memory: after ``free``
-    failures each attempt must wait ``2 ** (failures - free)`` seconds (at most ``cap``)
-    after the last failure. Thread-safe."""
+    failures each attempt must wait ``first * 2 ** (failures - free)`` seconds (at most
+    ``cap``) after the last failure. Thread-safe."""
 
     free = 5
-    cap = 300.0
+    first = 30.0
+    cap = 900.0
 
     def __init__(self) -> None:
         self._failures: dict[tuple[str, str], tuple[int, datetime]] = {}
@@ -293,7 +294,7 @@ class LoginThrottle:
             count, last = self._failures.get(key, (0, now))
         if count < self.free:
             return 0.0
-        delay = min(self.cap, 2.0 ** (count - self.free))
+        delay = min(self.cap, self.first * 2.0 ** (count - self.free))
         return max(0.0, delay - (now - last).total_seconds())
 
     def failed(self, key: tuple[str, str], now: datetime) -> None:

@@ -327,6 +327,14 @@ class ProjectTable(_Strict):
     _executor = field_validator("executor")(lambda value: check_executor(value))
 
 
+class ServerTable(_Strict):
+    """``[server]``: how ``headwater server`` is reached."""
+
+    # the path prefix a reverse proxy serves it under ("/headwater"): every link and cookie
+    # of the web UI carries it; "" when served at the root
+    root_path: str = Field(default="", pattern=r"^(/[A-Za-z0-9._~-]+)*$")
+
+
 class ProjectSettings(_Strict):
     """The whole of ``headwater.toml``."""
 
@@ -336,6 +344,7 @@ class ProjectSettings(_Strict):
     sources: dict[str, SourceSettings] = Field(default_factory=dict)
     pipelines: dict[str, PipelineSettings] = Field(default_factory=dict)
     alerts: dict[str, AlertSettings] = Field(default_factory=dict)
+    server: ServerTable = Field(default_factory=ServerTable)
 
 
 def load_settings(path: Path) -> ProjectSettings:

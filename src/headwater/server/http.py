@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from fastapi import Body, Depends, FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 
 from headwater import api
@@ -29,7 +29,8 @@ from headwater.project import Project
 from headwater.scheduling import Interval
 from headwater.server.runs import RunQueue, RunRequest
 from headwater.ui import mount as mount_ui
-from headwater.ui.auth import refuse_anonymous, require
+from headwater.ui.auth import is_api, refuse_anonymous, require
+from headwater.ui.render import error_page
 
 _log = logging.getLogger("headwater.server")
 VIEWER = [Depends(require("viewer"))]
@@ -92,12 +93,16 @@ def create_app(project: Project, runs: RunQueue, token: str) -> FastAPI:
         return refused if refused is not None else await call_next(request)
 
     @app.exception_handler(HeadwaterError)
-    async def headwater_error(request: Request, exc: HeadwaterError) -> JSONResponse:
+    async def headwater_error(request: Request, exc: HeadwaterError) -> Response:
+        if not is_api(request):  # a page: the same one line, as a page
+            return error_page(request, str(exc), _http_status(exc))
         return _error(str(exc), exc.exit_code, _http_status(exc))
 
     @app.exception_handler(Exception)
-    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+    async def unexpected(request: Request, exc: Exception) -> Response:
         _log.error("%s %s: %s", request.method, request.url.path, type(exc).__name__)
+        if not is_api(request):
+            return error_page(request, f"internal error: {type(exc).__name__}", 500)
         return _error(f"internal error: {type(exc).__name__}", 1, 500)
 
     @app.get("/api/health")

@@ -179,7 +179,11 @@ def _serve_http(
             return _signals(self, scheduler, runs)
 
     config = uvicorn.Config(
-        create_app(project, runs, token), log_level="warning", access_log=False, lifespan="off"
+        create_app(project, runs, token),
+        log_level="warning",
+        access_log=False,
+        lifespan="off",
+        root_path=project.settings.server.root_path,  # behind a reverse proxy's prefix
     )
     _Server(config).run(sockets=[sock])
     return _last_signal[0]

@@ -106,7 +106,7 @@ def require(role: str) -> Any:
         if who is None:
             raise NotAuthenticated()
         if not who.allows(role):
-            raise Forbidden(f"{who.name} is a {who.role}: this needs the {role} role")
+            raise Forbidden(f"{who.name} ({who.role}) may not do this: it needs the {role} role")
         if request.method not in SAFE_METHODS and who.via == "session":
             given = request.headers.get(CSRF_HEADER) or await _form_token(request)
             if not given or not secrets.compare_digest(given, who.csrf_token or ""):
@@ -136,7 +136,7 @@ def api_error(message: str, status: int, exit_code: int = 1) -> JSONResponse:
 
 def install(app: Any) -> None:
     """Register the responses of NotAuthenticated and Forbidden on ``app``."""
-    from headwater.ui.render import render, url
+    from headwater.ui.render import error_page, url
 
     @app.exception_handler(NotAuthenticated)
     async def not_authenticated(request: Request, exc: NotAuthenticated) -> Response:
@@ -151,7 +151,7 @@ def install(app: Any) -> None:
     async def forbidden(request: Request, exc: Forbidden) -> Response:
         if is_api(request):
             return api_error(str(exc), 403)
-        return render(request, "error.html", status_code=403, title="Forbidden", message=str(exc))
+        return error_page(request, str(exc), 403)
 
 
 def set_session_cookie(request: Request, response: Response, cookie: str, max_age: int) -> None:

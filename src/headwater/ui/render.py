@@ -124,6 +124,15 @@ def render(
     return HTMLResponse(html, status_code=status_code)
 
 
+_TITLES = {400: "Cannot do that", 403: "Forbidden", 404: "Not found", 409: "Busy"}
+
+
+def error_page(request: Request, message: str, status_code: int) -> HTMLResponse:
+    """A page saying ``message`` (one line, never a traceback) with ``status_code``."""
+    title = _TITLES.get(status_code, "Error")
+    return render(request, "error.html", status_code=status_code, title=title, message=message)
+
+
 def ago(at: datetime | None, now: datetime | None = None) -> str:
     """``at`` as "12 s ago", "5 min ago", "3 h ago", "2 d ago"; "never" for None."""
     if at is None:
@@ -158,4 +167,14 @@ def duration(seconds: float | None) -> str:
 
 _env.filters.update(ago=ago, when=when, duration=duration)
 
-__all__ = ["NAV", "TEMPLATES", "NoMatchFound", "ago", "duration", "has_route", "render", "url"]
+__all__ = [
+    "NAV",
+    "TEMPLATES",
+    "NoMatchFound",
+    "ago",
+    "duration",
+    "error_page",
+    "has_route",
+    "render",
+    "url",
+]
