@@ -106,3 +106,32 @@ def test_the_download_row_limit(as_role: Callable[[str], Session]) -> None:
     )
     assert capped.headers["x-headwater-row-cap"] == "10"
     assert pacsv.read_csv(io.BytesIO(capped.content)).num_rows == 10
+
+
+def test_no_file_outside_the_warehouse_is_read(
+    as_role: Callable[[str], Session], ui_server: UIServer
+) -> None:
+    # a viewer reading headwater.toml (a connection's password) or server.json (the admin
+    # token) through a SELECT: DuckDB would read any file the server can
+    from conftest import SECRET
+
+    viewer = as_role("viewer")
+    toml = ui_server.root / "headwater.toml"
+    token_file = ui_server.root / ".headwater" / "server.json"
+    assert SECRET in toml.read_text()
+    reads = [
+        f"select * from read_text('{toml}')",
+        f"select content from read_text('{toml}') where content like '%app:%'",
+        f"select * from '{token_file}'",
+        f"select * from read_csv('{toml}', header=false, columns={{'line': 'VARCHAR'}})",
+    ]
+    for sql in reads:
+        page = viewer.get("/query", params={"sql": sql})
+        assert page.status_code == 200 and "query refused" in page.text, sql
+        api = viewer.client.get("/api/query", params={"sql": sql})
+        export = viewer.get("/api/query/export", params={"sql": sql, "format": "csv"})
+        for answer in (api, export):
+            assert answer.status_code == 400, (sql, answer.text)
+            assert answer.json()["error"].startswith("query refused: ")
+        for body in (page.text, api.text, export.text):
+            assert SECRET not in body and ui_server.token not in body

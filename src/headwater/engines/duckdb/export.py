@@ -2,8 +2,9 @@
 and Parquet downloads serialize (:mod:`headwater.api.exports`), so a large answer is never
 held whole in memory.
 
-The same guard as :func:`~headwater.engines.duckdb.read.read_query_on`: one SELECT (or
-EXPLAIN) only, judged by DuckDB's parser, inside a transaction that is always rolled back.
+The same guards as :func:`~headwater.engines.duckdb.read.read_query_on`: one SELECT (or
+EXPLAIN) only, judged by DuckDB's parser, reading only the warehouse (:mod:`.guard`),
+inside a transaction that is always rolled back.
 On a server's warehouse the stream has a cursor of its own (``cursor.cursor()``): a
 download is read over many calls, perhaps from different threads, and must not share the
 per-thread cursor other requests use meanwhile.
@@ -19,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 
 from headwater.engines.duckdb.engine import connect
+from headwater.engines.duckdb.guard import require_warehouse_reads
 from headwater.engines.duckdb.read import _require_a_select
 from headwater.errors import EngineError
 
@@ -39,6 +41,7 @@ class BatchStream:
         self._left = limit
         try:
             _require_a_select(sql)
+            require_warehouse_reads(sql)
             con.execute("begin transaction")
             con.execute("set TimeZone = 'UTC'")  # instants as the warehouse keeps them
             self._reader = con.execute(sql).fetch_record_batch(BATCH_ROWS)

@@ -13,6 +13,7 @@ from typing import Any
 import duckdb
 
 from headwater.engines.duckdb.engine import connect
+from headwater.engines.duckdb.guard import require_warehouse_reads
 from headwater.errors import EngineError
 
 
@@ -40,7 +41,7 @@ def read_query_on(
     for writing (a server's: runs write through other cursors meanwhile; this one sees what
     they committed). Only one SELECT (or EXPLAIN) is answered: a COMMIT, ATTACH or COPY
     would escape the transaction, which is always rolled back, so a query changes nothing
-    here either.
+    here either; and it reads only the warehouse (no file: :mod:`.guard`).
 
     >>> con = duckdb.connect()
     >>> read_query_on(con, "select 42 as answer")
@@ -53,6 +54,7 @@ def read_query_on(
     headwater.errors.EngineError: query refused: a COPY statement changes what it touches; only SELECT (or EXPLAIN) is answered here
     """
     _require_a_select(sql)
+    require_warehouse_reads(sql)  # a server's query: no file outside the warehouse
     cursor.execute("begin transaction")
     try:
         return _fetch(cursor, sql, params, limit)
