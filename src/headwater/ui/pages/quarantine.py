@@ -112,8 +112,10 @@ def release(
     if confirm != "yes":
         return _to_confirm(request, asset, "release", check, load_id)
     done = api.release(_current(request), asset, check=check or None, load_id=load_id or None)
-    back = url(request, "quarantine", asset=done.asset, released=done.released)
-    return RedirectResponse(f"{back}&remaining={done.remaining}", status_code=303)
+    back = url(
+        request, "quarantine", asset=done.asset, released=done.released, remaining=done.remaining
+    )
+    return RedirectResponse(back, status_code=303)
 
 
 @router.post(
