@@ -78,6 +78,7 @@ def test_opens_skip_alembic_unless_upgrading(sqlite_url: str) -> None:
         conn.exec_driver_sql("DROP TABLE api_tokens")
         conn.exec_driver_sql("DROP TABLE users")
         conn.exec_driver_sql("DROP TABLE servers")
+        conn.exec_driver_sql("DROP INDEX ix_step_runs_step_status_finished_at")
         conn.exec_driver_sql("ALTER TABLE runs DROP COLUMN claimed_by")
         conn.exec_driver_sql("UPDATE alembic_version SET version_num = '0001'")
     engine.dispose()

@@ -1,7 +1,8 @@
 """What the overview page shows at a glance: :class:`Freshness`, the part of
 :class:`~headwater.metastore.store.Metastore` that reads when each asset was last built and
-which checks fail now. Two grouped queries, whatever the history's length (an index on
-``check_results (asset, at)`` serves the second).
+which checks fail now, whatever the history's length: one index lookup per asset
+(``ix_step_runs_step_status_finished_at``) and one grouped query over the latest check
+results (``ix_check_results_asset_at``).
 """
 
 from __future__ import annotations
@@ -41,20 +42,22 @@ class Freshness:
         raise NotImplementedError
 
     def last_successes(self, steps: Collection[str]) -> dict[str, datetime]:
-        """When each of ``steps`` last finished with success (steps never built are absent)."""
-        if not steps:
-            return {}
+        """When each of ``steps`` last finished with success (steps never built are absent).
+        One lookup per step on ``ix_step_runs_step_status_finished_at`` (a grouped query
+        over all steps would read every step row of the history)."""
         st = t.step_runs
-        query = (
-            sa.select(st.c.step, sa.func.max(st.c.finished_at))
-            .where(st.c.status == "success", st.c.step.in_(sa.bindparam("steps", expanding=True)))
-            .group_by(st.c.step)
+        query = sa.select(sa.func.max(st.c.finished_at)).where(
+            st.c.step == sa.bindparam("step"), st.c.status == "success"
         )
-        with self._read() as conn:
-            rows = conn.execute(query, {"steps": list(steps)}).all()
         # max() loses the column type on SQLite: convert through UTCDateTime's reader
         convert = t.UTCDateTime().process_result_value
-        return {step: at for step, raw in rows if (at := convert(raw, None)) is not None}  # type: ignore[arg-type]
+        out: dict[str, datetime] = {}
+        with self._read() as conn:
+            for step in steps:
+                at = convert(conn.execute(query, {"step": step}).scalar(), None)  # type: ignore[arg-type]
+                if at is not None:
+                    out[step] = at
+        return out
 
     def latest_checks(self, statuses: Collection[str] | None = None) -> list[CheckState]:
         """The latest result of every (asset, check), by asset and check; only those whose

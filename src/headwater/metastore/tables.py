@@ -109,6 +109,8 @@ step_runs = Table(
     Column("rows_out", BigInteger, nullable=True),
     Column("error", Text, nullable=True),
     Column("log_path", Text, nullable=True),
+    # an asset's last successful build, one index lookup (the overview's freshness)
+    Index("ix_step_runs_step_status_finished_at", "step", "status", "finished_at"),
 )
 
 attempts = Table(

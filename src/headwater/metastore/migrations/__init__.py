@@ -12,6 +12,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-HEAD_REVISION = "0006"
+HEAD_REVISION = "0007"
 
 SCRIPT_LOCATION = Path(__file__).resolve().parent
