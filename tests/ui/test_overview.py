@@ -33,6 +33,8 @@ def test_failed_run_shows_as_failed_cell(
     assert cell.count() == 1 and cell.is_visible()
     broken_row = page.get_by_role("row").filter(has_text="broken")
     assert broken_row.get_by_label(f"run {run_id}", exact=False).count() == 1
+    cell.click()  # the cell is a link to the run's page
+    page.wait_for_url(f"**/runs/{run_id}")
 
     data = as_role("viewer").get("/api/overview").json()
     (broken,) = [p for p in data["pipelines"] if p["name"] == "broken"]

@@ -113,6 +113,7 @@ def require(role: str) -> Any:
                 raise Forbidden("missing or wrong CSRF token: reload the page and try again")
         return who
 
+    dependency.required_role = role  # type: ignore[attr-defined]  # read by tests/ui
     return dependency
 
 

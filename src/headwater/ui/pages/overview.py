@@ -26,7 +26,7 @@ def overview_page(request: Request) -> HTMLResponse:
         "overview.html",
         title="Overview",
         o=found,
-        run_link=has_route(request, "run_detail"),
+        run_link=has_route(request, "run"),  # the run detail page (ui/pages/runs.py)
         quarantine_link=has_route(request, "quarantine"),
         quarantined_rows=sum(q.rows for q in found.quarantined),
     )
