@@ -36,6 +36,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from datetime import datetime
 from pathlib import Path
@@ -198,7 +199,7 @@ def _airflow_run(home: Path, n: int, timeout: float) -> dict[str, Any]:
         state = run["state"]
         while state not in ("success", "failed") and time.monotonic() < deadline:
             time.sleep(0.5)
-            state = _call(f"{dags}/chain/dagRuns/{urllib.request.quote(run_id)}")["state"]
+            state = _call(f"{dags}/chain/dagRuns/{urllib.parse.quote(run_id)}")["state"]
         wall = time.perf_counter() - triggered
         rss = airflow.rss_mb()
         ready = airflow.ready_s
