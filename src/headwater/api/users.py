@@ -372,33 +372,3 @@ def end_session(project: ProjectLike, cookie: str) -> None:
     store = _store(project)
     store.delete_sessions(id_hash=_sha256(cookie))
     store.prune_sessions(datetime.now(UTC))
-
-
-__all__ = [
-    "ROLE_ORDER",
-    "SESSION_IDLE",
-    "SESSION_MAX",
-    "AccountError",
-    "LoginRefused",
-    "LoginThrottle",
-    "LoginThrottled",
-    "SessionInfo",
-    "TokenInfo",
-    "UserInfo",
-    "add_user",
-    "authenticate",
-    "create_token",
-    "disable",
-    "end_session",
-    "list_tokens",
-    "list_users",
-    "remove_user",
-    "revoke_token",
-    "role_allows",
-    "session",
-    "set_password",
-    "set_role",
-    "start_session",
-    "throttle",
-    "token_user",
-]
