@@ -5,7 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal
+
+# the protocols, re-exported: callers import them from here with the data types
+from headwater.engines.protocol import Cursor as Cursor
+from headwater.engines.protocol import Engine as Engine
 
 if TYPE_CHECKING:  # pyarrow is imported where batches are made, not by every run
     import pyarrow as pa
@@ -29,9 +33,10 @@ STATE_SCHEMA = "_headwater"
 
 @dataclass(frozen=True)
 class Capabilities:
-    """What an engine can do, as data (dlt-style)."""
+    """What an engine can do, as data (dlt-style): callers read these fields, never the
+    engine's name."""
 
-    dialect: str
+    dialect: str  # sqlglot's name of the SQL it runs; projects are written in DuckDB's
     transactional_ddl: bool  # CREATE/DROP inside a transaction, invisible until COMMIT
     native_file_scan: frozenset[str]  # file formats it reads itself ("csv", "jsonl", "parquet")
     merge: bool
@@ -39,6 +44,12 @@ class Capabilities:
     interruptible: bool  # a running statement can be cancelled from another thread
     # source databases it reads itself, faster than through Arrow ("postgres")
     database_scan: frozenset[str] = frozenset()
+    # several statements commit or roll back together (loads and rebuilds use one); an
+    # engine without them replaces a table by writing it aside and switching to it
+    transactions: bool = True
+    # the engine's own relation type, "module.Class" (what ``Engine.relation`` returns and
+    # a Python model may annotate its parameters with); "" when it has none
+    relation_type: str = ""
 
 
 #: The name ``scan_sql`` uses for the table of a :class:`DatabaseScan`.
@@ -142,31 +153,9 @@ class LoadResult:
     schema_changes: tuple[SchemaChange, ...] = ()
 
 
-class Engine(Protocol):
-    """What the runtime and the step kinds need from a warehouse."""
-
-    capabilities: Capabilities
-
-    def close(self) -> None: ...
-    def ensure_schemas(self, schemas: set[str]) -> None: ...
-    def read_state(self, asset: str) -> dict[str, Any]: ...
-    def new_load_id(self) -> int: ...
-    def load(self, asset: str, request: LoadRequest) -> LoadResult: ...
-    def materialize_sql(
-        self, schema: str, table: str, sql: str, *, materialized: str, **options: Any
-    ) -> int | None: ...
-    def materialize_partition(
-        self, schema: str, table: str, sql: str, *, partition_by: str, **options: Any
-    ) -> int | None: ...
-    def exists(self, schema: str, table: str) -> bool: ...
-    def columns(self, schema: str, table: str) -> dict[str, str]: ...
-    def query_arrow(self, sql: str) -> pa.Table: ...
-    def interrupt(self) -> None: ...
-
-
 def open_engine(
     kind: str, path: Path, *, read_only: bool = False, memory_limit: str | None = None
-) -> Any:
+) -> Engine:
     """Open the engine named ``kind`` (only ``duckdb`` today) on ``path``; ``memory_limit``
     bounds its memory (e.g. ``"2GB"``; None: the engine's default)."""
     if kind == "duckdb":

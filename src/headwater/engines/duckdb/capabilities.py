@@ -15,6 +15,8 @@ CAPABILITIES = Capabilities(
     merge=True,
     concurrent_writers=True,  # optimistic MVCC: different tables from different cursors
     interruptible=True,
+    transactions=True,
+    relation_type="duckdb.DuckDBPyRelation",
     database_scan=frozenset(
         kind for kind, (wheel, _) in EXTENSION_WHEELS.items() if find_spec(wheel)
     ),

@@ -12,6 +12,8 @@ import json
 import re
 import threading
 import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,6 +23,9 @@ import duckdb
 if TYPE_CHECKING:  # pyarrow loads with the first load or Arrow query, not with every run
     import pyarrow as pa
 
+    from headwater.engines.duckdb.export import BatchStream
+
+import headwater.engines.duckdb.errors  # noqa: F401  (registers DuckDB's exceptions)
 from headwater.engines.base import (
     METADATA_PREFIX,
     STATE_SCHEMA,
@@ -130,6 +135,33 @@ class DuckDBEngine:
 
     def query_arrow(self, sql: str) -> pa.Table:
         return self.cursor().sql(sql).to_arrow_table()
+
+    @contextmanager
+    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """This thread's cursor in one transaction: committed at the end, rolled back when
+        the block raises."""
+        cur = self.cursor()
+        cur.execute("begin transaction")
+        try:
+            yield cur
+        except BaseException:
+            cur.execute("rollback")
+            raise
+        cur.execute("commit")
+
+    def read_query(
+        self, sql: str, params: Sequence[Any] | None = None, *, limit: int | None = None
+    ) -> tuple[list[str], list[tuple[Any, ...]]]:
+        """One guarded read-only statement (see :func:`.read.read_query_on`)."""
+        from headwater.engines.duckdb.read import read_query_on
+
+        return read_query_on(self.cursor(), sql, list(params) if params else None, limit=limit)
+
+    def export_batches(self, sql: str, *, limit: int | None = None) -> BatchStream:
+        """One guarded read-only statement's answer as Arrow batches (:mod:`.export`)."""
+        from headwater.engines.duckdb.export import stream_query_on
+
+        return stream_query_on(self.cursor(), sql, limit=limit)
 
     # -- catalog ----------------------------------------------------------------------------
 
@@ -333,3 +365,9 @@ class DuckDBEngine:
 
     def relation(self, schema: str, table: str) -> duckdb.DuckDBPyRelation:
         return self.cursor().sql(f"select * from {qualified(schema, table)}")
+
+    def relation_of(self, sql: str) -> duckdb.DuckDBPyRelation:
+        return self.cursor().sql(sql)
+
+    def to_arrow(self, relation: Any) -> pa.Table:
+        return relation.to_arrow_table()
