@@ -20,6 +20,7 @@ from pydantic import (
     model_validator,
 )
 
+from headwater.config.rest import RestSettings
 from headwater.config.schedule import check_pipeline_schedule
 from headwater.config.textfile import load_toml, locate_key
 from headwater.config.triggers import ConditionTrigger, FileTrigger, check_pipeline_triggers
@@ -80,6 +81,7 @@ class SourceSettings(_Strict):
     query: str | None = None
     files: str | None = None
     format: Literal["csv", "jsonl", "parquet"] | None = None
+    rest: RestSettings | None = None  # a REST API: one asset per endpoint (config/rest.py)
     primary_key: list[str] = Field(default_factory=list)
     cursor: str | None = None
     initial_value: str | None = None
@@ -134,7 +136,9 @@ class SourceSettings(_Strict):
 
     def kind(self) -> str:
         """``csv``, ``jsonl``, ``parquet`` (files), ``query``, ``wildcard`` (every table of
-        the connection) or ``tables``: which of :data:`SOURCE_KEYS` apply."""
+        the connection), ``tables`` or ``rest``: which of :data:`SOURCE_KEYS` apply."""
+        if self.rest is not None:
+            return "rest"
         if self.files is not None:
             return self.file_format() or "files"
         if self.query is not None:
@@ -152,7 +156,7 @@ _FORMAT_BY_SUFFIX = {
 }
 _FILES = frozenset({"csv", "jsonl", "parquet", "files"})
 _DATABASE = frozenset({"tables", "wildcard", "query"})
-_ALL = _FILES | _DATABASE
+_ALL = _FILES | _DATABASE | {"rest"}
 # The kinds of source each key of [sources.x] is read for (see SourceSettings.kind). A key
 # set on a source of another kind is refused: it would do nothing there.
 SOURCE_KEYS: dict[str, frozenset[str]] = {
@@ -161,14 +165,15 @@ SOURCE_KEYS: dict[str, frozenset[str]] = {
     "include": frozenset({"wildcard"}),
     "exclude": frozenset({"wildcard"}),
     "db_schema": frozenset({"wildcard"}),
-    "table_names": frozenset({"tables", "wildcard"}),
+    "table_names": frozenset({"tables", "wildcard", "rest"}),
     "table_options": frozenset({"tables", "wildcard"}),
     "query": frozenset({"query"}),
     "files": _FILES,
     "format": _FILES,
+    "rest": frozenset({"rest"}),
     "primary_key": _ALL,
     "cursor": _ALL,
-    "initial_value": _DATABASE,  # files are incremental by file, not by cursor window
+    "initial_value": _DATABASE | {"rest"},  # files are incremental by file, not by cursor window
     "end_value": _DATABASE,
     "lag": _DATABASE,
     "interval_column": _DATABASE,
@@ -201,6 +206,7 @@ _KIND_NAMES = {
     "query": "a query source",
     "wildcard": 'a tables = ["*"] source',
     "tables": "a table source",
+    "rest": "a REST source",
 }
 # keys accepted once, or expected by users of other tools, that nothing reads (yet): the
 # error says what to use instead (by the section they appear in)

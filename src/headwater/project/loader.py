@@ -19,6 +19,7 @@ from headwater.config.settings import (
     ConnectionSettings,
     ProjectSettings,
     SourceSettings,
+    TableOptions,
     load_settings,
 )
 from headwater.config.textfile import locate_key
@@ -144,8 +145,14 @@ def _source_assets(
                 f"{where}: source {name!r}: unknown connection {src.connection!r}{hint}"
             )
         kinds = [bool(src.tables), src.query is not None, src.files is not None]
+        kinds.append(src.rest is not None)
         if sum(kinds) != 1:
-            raise ConfigError(f"{where}: source {name!r}: give exactly one of tables, query, files")
+            raise ConfigError(
+                f"{where}: source {name!r}: give exactly one of tables, query, files, rest"
+            )
+        if src.rest is not None:
+            assets += _rest_assets(name, src, toml_path, text, line)
+            continue
         if (src.tables or src.query) and src.connection is None:
             raise ConfigError(f"{where}: source {name!r}: tables and query need a connection")
         if src.write == "merge" and not src.primary_key and not src.table_options:
@@ -187,6 +194,34 @@ def _source_assets(
                 asset.name, src.checks, toml_path, text, ("sources", name, "checks")
             )
             assets.append(dataclasses.replace(asset, checks=checks))
+    return assets
+
+
+def _rest_assets(
+    name: str, src: SourceSettings, path: Path, text: str, line: int
+) -> list[Asset]:
+    """One asset per endpoint of a REST source, its keys as a table's overrides."""
+    assert src.rest is not None
+    assets = []
+    for endpoint, ep in src.rest.endpoints.items():
+        options = TableOptions(
+            primary_key=ep.primary_key,
+            cursor=ep.cursor,
+            write=ep.write,
+            initial_value=ep.initial_value,
+        )
+        spec = SourceSpec(name, src, endpoint, options)
+        need = "merge" if spec.write in ("merge", "scd2") else None
+        need = "nested = 'tables'" if src.rest.nested == "tables" else need
+        if need and not spec.primary_key:
+            raise ConfigError(
+                f"{path}:{line}: source {name!r} endpoint {endpoint!r}: "
+                f"{need} needs a primary_key"
+            )
+        named = endpoint if src.table_names == "source" else f"{name}_{endpoint}"
+        asset = _source_asset(named, spec, path, line)
+        checks = _source_checks(asset.name, src.checks, path, text, ("sources", name, "checks"))
+        assets.append(dataclasses.replace(asset, checks=checks))
     return assets
 
 

@@ -15,6 +15,7 @@ from headwater.config.settings import ProjectSettings
 from headwater.engines.base import DatabaseScan, Engine, LoadRequest, LoadResult
 from headwater.errors import SourceError
 from headwater.project.asset import Asset
+from headwater.sources import rest
 from headwater.sources.connector import TableRead, connector_for
 from headwater.sources.file_load import load_files
 from headwater.sources.pools import cancel_wait, connection_slot
@@ -29,6 +30,7 @@ def cancel_read(thread_id: int) -> None:
     timed-out step: the warehouse may be blocked waiting for the connector's next batch,
     where an engine interrupt cannot reach)."""
     cancel_wait(thread_id)  # a step still waiting for a slot of its connection
+    rest.cancel(thread_id)  # a REST read stops at its next request
     with _reading_lock:
         connector = _reading.get(thread_id)
     cancel = getattr(connector, "cancel", None)
@@ -85,6 +87,10 @@ def run_source(
     if spec.settings.files is not None:
         result = load_files(
             engine, asset.name, base, spec.settings, root=root, state=state, log=log
+        )
+    elif spec.settings.rest is not None:
+        result = rest.load_rest(
+            asset, engine=engine, settings=settings, base=base, state=state, log=log
         )
     else:
         name = settings_.connection
