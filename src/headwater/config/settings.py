@@ -160,7 +160,7 @@ _ALL = _FILES | _DATABASE | {"rest"}
 # The kinds of source each key of [sources.x] is read for (see SourceSettings.kind). A key
 # set on a source of another kind is refused: it would do nothing there.
 SOURCE_KEYS: dict[str, frozenset[str]] = {
-    "connection": _DATABASE,
+    "connection": _ALL,  # file sources: the s3:// connection of an s3:// glob
     "tables": frozenset({"tables", "wildcard"}),
     "include": frozenset({"wildcard"}),
     "exclude": frozenset({"wildcard"}),
@@ -362,6 +362,7 @@ def load_settings(path: Path) -> ProjectSettings:
         raise validation_error(path, text, exc) from None
     for name, source in settings.sources.items():
         _check_source_keys(name, source, path, text)
+        _check_file_location(name, source, settings.connections, path, text)
         _check_interval_column(name, source, settings.connections, path, text)
     for name, pipe in settings.pipelines.items():
         check_pipeline_schedule(name, pipe, path, text)
@@ -388,6 +389,32 @@ def _check_source_keys(name: str, source: SourceSettings, path: Path, text: str)
                 f"{path}:{line}: sources.{name}.{shown}: not read by {_KIND_NAMES[kind]} "
                 f"(only by {', '.join(readers)}); remove it"
             )
+
+
+def _check_file_location(
+    name: str,
+    source: SourceSettings,
+    connections: dict[str, ConnectionSettings],
+    path: Path,
+    text: str,
+) -> None:
+    """An ``s3://`` glob needs an ``s3://`` connection; a local one takes none."""
+    if source.files is None:
+        return
+    conn = source.connection
+    why = None
+    if not source.files.startswith("s3://"):
+        why = "a local files glob reads no connection; remove it" if conn else None
+    elif conn is None:
+        why = "an s3:// glob needs connection = an s3:// [connections.x]"
+    elif conn not in connections:
+        why = f"connection {conn!r} is not declared in [connections]"
+    elif not connections[conn].url.startswith("s3://"):
+        why = f"connection {conn!r} is not an s3:// connection"
+    if why is not None:
+        key = "connection" if conn else "files"
+        line = locate_key(text, ("sources", name, key))
+        raise ConfigError(f"{path}:{line}: sources.{name}.{key}: {why}")
 
 
 def _check_interval_column(

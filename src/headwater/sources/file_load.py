@@ -35,6 +35,7 @@ from headwater.sources.files import (
     without_bad_json_lines,
 )
 from headwater.sources.json_lines import MALFORMED
+from headwater.sources.storage import S3Access, open_bucket
 
 NOTHING = LoadResult(rows_read=0, rows_written=0, rows_rejected=0, cursor_max=None)
 
@@ -48,14 +49,19 @@ def load_files(
     root: Path,
     state: dict[str, Any],
     log: logging.Logger,
+    access: S3Access | None = None,
 ) -> LoadResult:
     """Load the new or changed files of ``settings.files`` into ``base``'s table; the rows
-    and the new state commit together."""
-    scan = plan_scan(settings, root, state, reject_table=f"_hw_rejects_{base.load_id}")
+    and the new state commit together. ``access``: the S3 connection of an ``s3://`` glob."""
+    assert settings.files is not None
+    if access is not None:
+        open_bucket(engine, settings.files, access)
+    reject_table = f"_hw_rejects_{base.load_id}"
+    scan = plan_scan(settings, root, state, reject_table=reject_table, access=access)
     for name in scan.empty:
         log.warning("%s: empty file (0 bytes of data), skipped: it holds no rows", name)
     if scan.matched == len(scan.empty):
-        return _no_files(engine, asset, base, settings, root, scan, log)
+        return _no_files(engine, asset, base, settings, root, scan, log, access)
     log.info("%d new or changed files of %s", len(scan.files), settings.files)
     if scan.scan_sql is None:
         return NOTHING
@@ -71,6 +77,8 @@ def load_files(
         return engine.load(asset, request)
     except SourceError as exc:
         fmt = file_format(settings)
+        if access is not None:  # the line-by-line diagnoses below read local files
+            raise
         if fmt == "csv" and "CSV Error" in str(exc):
             _name_long_line(settings, root, scan.files)
         if fmt != "jsonl" or MALFORMED not in str(exc):
@@ -89,10 +97,11 @@ def _no_files(
     root: Path,
     scan: FileScan,
     log: logging.Logger,
+    access: S3Access | None,
 ) -> LoadResult:
     """The glob matches no file with data: an error, unless ``allow_empty``; then the table
     is created with its declared columns if it does not exist."""
-    why = no_match(settings, root, scan.empty)
+    why = no_match(settings, root, scan.empty, access)
     if not settings.allow_empty:
         raise SourceError(f"{asset}: {why}")
     log.info("%s (allow_empty)", why)

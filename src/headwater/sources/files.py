@@ -24,7 +24,7 @@ from typing import Any
 from headwater.config.settings import SourceSettings
 from headwater.engines.duckdb.sql import string as sql_string
 from headwater.errors import SourceError
-from headwater.sources import json_lines
+from headwater.sources import json_lines, storage
 
 # DuckDB's default max_line_size (its error says "Maximum line size of 2000000 bytes")
 MAX_LINE_SIZE = 2_000_000
@@ -51,35 +51,41 @@ def file_format(settings: SourceSettings) -> str:
 
 
 def plan_scan(
-    settings: SourceSettings, root: Path, state: dict[str, Any], *, reject_table: str
+    settings: SourceSettings,
+    root: Path,
+    state: dict[str, Any],
+    *,
+    reject_table: str,
+    access: storage.S3Access | None = None,
 ) -> FileScan:
-    """Which files to read and the SELECT that reads them."""
+    """Which files to read and the SELECT that reads them; ``s3://`` globs list the
+    bucket through ``access`` (:mod:`.storage`)."""
     assert settings.files is not None
     fmt = file_format(settings)
-    pattern = settings.files if Path(settings.files).is_absolute() else str(root / settings.files)
-    matched = sorted(p for p in glob.glob(pattern, recursive=True) if Path(p).is_file())
-    seen: dict[str, list[int]] = dict(state.get("files", {}))
-    current: dict[str, list[int]] = {}
+    matched = storage.listing(settings.files, root, access)
+    seen: dict[str, list[Any]] = dict(state.get("files", {}))
+    current: dict[str, list[Any]] = {}
+    urls: dict[str, str] = {}
     empty: list[str] = []
-    for path in matched:
-        st = Path(path).stat()
-        if fmt == "csv" and _is_empty(Path(path), st.st_size):
+    for found in matched:
+        if fmt == "csv" and _is_empty(found):
             # DuckDB would misread the header of the next file (or fail naming a column):
             # not remembered, so it is named again each run until it holds data
-            empty.append(_rel(path, root))
+            empty.append(found.name)
             continue
-        current[_rel(path, root)] = [st.st_size, st.st_mtime_ns]
+        current[found.name] = found.signature
+        urls[found.name] = found.url
     if settings.write == "replace":
         todo = list(current)
         new_state: dict[str, Any] = {"files": current}
     else:
-        todo = [f for f, sig in current.items() if seen.get(f) != sig]
+        todo = [f for f, sig in current.items() if storage.changed(seen.get(f), sig)]
         new_state = {"files": {**seen, **current}}
     nothing = FileScan([], None, None, new_state, matched=len(matched), empty=empty)
     if not todo:
         return nothing
     keys = folder_keys(todo, settings.hive_partitioning)
-    absolute = [str(root / f) if not Path(f).is_absolute() else f for f in todo]
+    absolute = [urls[f] for f in todo]
     listing = "[" + ", ".join(sql_string(p) for p in absolute) + "]"
     strip = sql_string(str(root) + "/")
     hive = f"hive_partitioning = {str(bool(keys)).lower()}"
@@ -162,10 +168,25 @@ def folder_keys(files: list[str], hive: bool | None) -> tuple[str, ...]:
     return ()
 
 
-def no_match(settings: SourceSettings, root: Path, empty: list[str]) -> str:
+def no_match(
+    settings: SourceSettings,
+    root: Path,
+    empty: list[str],
+    access: storage.S3Access | None = None,
+) -> str:
     """Why a glob that found no file with data fails: the glob, the folder it looked in
-    (and whether that folder exists), the empty files skipped, and the way out."""
+    (and whether that folder exists; in S3 the prefix listed and the endpoint), the empty
+    files skipped, and the way out."""
     assert settings.files is not None
+    what = f"only empty files ({', '.join(empty)})" if empty else "no file"
+    if settings.files.startswith(storage.S3):
+        bucket, key = storage.split_s3(settings.files)
+        endpoint = f" (endpoint {access.endpoint_url})" if access else ""
+        prefix = storage.fixed_prefix(key)
+        return (
+            f"files {settings.files!r} match {what} under s3://{bucket}/{prefix}{endpoint}; "
+            "set allow_empty = true if that is expected"
+        )
     fixed = []
     for part in Path(settings.files).parent.parts:
         if glob.has_magic(part):
@@ -173,7 +194,6 @@ def no_match(settings: SourceSettings, root: Path, empty: list[str]) -> str:
         fixed.append(part)
     folder = (root / Path(*fixed)) if fixed else root
     where = f"in {folder}" + ("" if folder.is_dir() else " (no such folder)")
-    what = f"only empty files ({', '.join(empty)})" if empty else "no file"
     return (
         f"files {settings.files!r} match {what} {where}; set allow_empty = true if that is expected"
     )
@@ -194,11 +214,12 @@ def _quoted(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _is_empty(path: Path, size: int) -> bool:
-    """No byte, or (``.gz``) no byte once decompressed."""
-    if size == 0:
+def _is_empty(found: storage.StoredFile) -> bool:
+    """No byte, or (a local ``.gz``) no byte once decompressed."""
+    if found.size == 0:
         return True
-    if path.suffix != ".gz":
+    path = Path(found.url)
+    if path.suffix != ".gz" or found.url.startswith(storage.S3):
         return False
     try:
         with gzip.open(path, "rb") as stream:
@@ -243,7 +264,7 @@ def without_bad_json_lines(
 def _json_scan(root: Path, files: list[str], copies: dict[str, Path], *, hive: bool = False) -> str:
     """The SELECT over JSON-lines ``files``, reading ``copies`` in place of some of them;
     ``_hw_file`` names the original either way."""
-    paths = [str(copies.get(f) or (f if Path(f).is_absolute() else root / f)) for f in files]
+    paths = [str(copies.get(f) or (f if _located(f) else root / f)) for f in files]
     listing = "[" + ", ".join(sql_string(p) for p in paths) + "]"
     origin = f"replace(filename, {sql_string(str(root) + '/')}, '')"
     if copies:
@@ -258,8 +279,6 @@ def _json_scan(root: Path, files: list[str], copies: dict[str, Path], *, hive: b
     return f"select * exclude (filename), {origin} as _hw_file from {reader}"
 
 
-def _rel(path: str, root: Path) -> str:
-    try:
-        return str(Path(path).resolve().relative_to(root.resolve()))
-    except ValueError:
-        return path
+def _located(name: str) -> bool:
+    """Whether a file's name is already its location (absolute, or an ``s3://`` URL)."""
+    return name.startswith(storage.S3) or Path(name).is_absolute()

@@ -19,6 +19,7 @@ from headwater.sources import rest
 from headwater.sources.connector import TableRead, connector_for
 from headwater.sources.file_load import load_files
 from headwater.sources.pools import cancel_wait, connection_slot
+from headwater.sources.storage import access_for
 from headwater.sources.window import minus_lag
 
 _reading: dict[int, Any] = {}  # thread id -> the connector it is reading from
@@ -85,9 +86,11 @@ def run_source(
         full_refresh=full_refresh,
     )
     if spec.settings.files is not None:
+        access = access_for(settings_.files or "", settings_.connection, settings.connections)
         result = load_files(
-            engine, asset.name, base, spec.settings, root=root, state=state, log=log
-        )
+            engine, asset.name, base, spec.settings, root=root, state=state, log=log,
+            access=access,
+        )  # fmt: skip
     elif spec.settings.rest is not None:
         result = rest.load_rest(
             asset, engine=engine, settings=settings, base=base, state=state, log=log
