@@ -156,8 +156,9 @@ def _write(
                     f"connection {cfg.connection!r}: table {cfg.table!r} has no column "
                     f"{', '.join(repr(c) for c in missing)} (the sync writes {', '.join(columns)})"
                 )
-            upserts = _without_op(read.upserts(cfg.batch_size))
+            # the keys first: the upserts are a stream on the warehouse cursor
             removed = read.removed(cfg.batch_size) if counts.deletes else None
+            upserts = _without_op(read.upserts(cfg.batch_size))
             done = target.apply(upserts, removed, key=cfg.key, columns=columns, types=types)
         finally:
             target.close()

@@ -77,9 +77,14 @@ class SyncRead:
         return self._reader(sql, batch_rows)
 
     def removed(self, batch_rows: int) -> pa.RecordBatchReader:
-        """The keys of synced rows gone from the model (empty without deletes)."""
+        """The keys of synced rows gone from the model (empty without deletes), read whole
+        now (keys only): the cursor then serves :meth:`upserts`, a stream of its own."""
         sql = self._gone() if self.deletes else f"{self._gone()} limit 0"
-        return self._reader(sql, batch_rows)
+        try:
+            table = self.cur.execute(sql).to_arrow_table()
+        except duckdb.Error as exc:
+            raise EngineError(f"sync of {self.model}: {str(exc).splitlines()[0]}") from None
+        return table.to_reader(max_chunksize=batch_rows)
 
     def sample(self, n: int) -> dict[str, list[dict[str, Any]]]:
         """Up to ``n`` rows of each change, JSON-ready (values as DuckDB prints them)."""
@@ -190,7 +195,7 @@ class SyncRead:
 
     def _reader(self, sql: str, batch_rows: int) -> pa.RecordBatchReader:
         try:
-            return self.cur.execute(sql).fetch_record_batch(batch_rows)
+            return self.cur.execute(sql).to_arrow_reader(batch_rows)
         except duckdb.Error as exc:
             raise EngineError(f"sync of {self.model}: {str(exc).splitlines()[0]}") from None
 
