@@ -77,7 +77,7 @@ class RestPaginate(_Strict):
     first_page: int = 1
     offset_param: str = "offset"
     size_param: str | None = None
-    size: int | None = Field(None, ge=1)
+    size: int | None = Field(default=None, ge=1)
     cursor_param: str = "cursor"
     cursor_path: str = "next_cursor"
     next_path: str = "next"
@@ -110,7 +110,7 @@ class RestSettings(_Strict):
     base_url: str
     headers: dict[str, str] = Field(default_factory=dict)
     auth: RestAuth | None = None
-    paginate: RestPaginate = Field(default_factory=RestPaginate)
+    paginate: RestPaginate = Field(default_factory=lambda: RestPaginate())
     # nested objects and lists of records: "columns" keeps them as STRUCT / LIST columns,
     # "tables" writes lists to child tables <table>__<field> (objects become field__key)
     nested: Literal["columns", "tables"] = "columns"
@@ -118,7 +118,7 @@ class RestSettings(_Strict):
     retries: int = Field(5, ge=0)  # more attempts of a request on 429, 5xx, connect errors
     backoff: float = Field(0.5, ge=0)  # first wait; doubled each retry (Retry-After wins)
     max_wait: float = Field(60.0, ge=0)  # longest single wait, Retry-After included
-    requests_per_second: float | None = Field(None, gt=0)
+    requests_per_second: float | None = Field(default=None, gt=0)
     endpoints: dict[str, RestEndpoint]
 
     @model_validator(mode="after")

@@ -70,9 +70,9 @@ class RestApi:
         self.server.server_close()
 
     # -- the routes ---------------------------------------------------------------------
-    def respond(self, method: str, target: str, headers: dict[str, str], form: str) -> tuple[
-        int, dict[str, str], Any
-    ]:
+    def respond(
+        self, method: str, target: str, headers: dict[str, str], form: str
+    ) -> tuple[int, dict[str, str], Any]:
         """(status, headers, JSON body) for one request."""
         with self.lock:
             number = len(self.log) + 1
@@ -179,13 +179,13 @@ def _handler(api: RestApi) -> Callable[..., BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(data)
 
-        def do_GET(self) -> None:  # noqa: N802 (the http.server API)
+        def do_GET(self) -> None:
             self._serve("GET")
 
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             self._serve("POST")
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: Any) -> None:
             pass  # quiet: the API keeps its own log
 
     return Handler

@@ -92,7 +92,9 @@ class RestClient:
             status = response.status_code
             if status == 401 and not refreshed and self.auth.refresh():
                 refreshed = True
-                self.log.info("%s endpoint %r: HTTP 401, fetching a new token", self.where, endpoint)
+                self.log.info(
+                    "%s endpoint %r: HTTP 401, fetching a new token", self.where, endpoint
+                )
                 continue
             if status in TRANSIENT and attempt < self.settings.retries:
                 self._wait(attempt, response.headers.get("Retry-After"), endpoint, str(status))

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import replace
-from typing import Any
+from typing import Any, Literal
 
 import pyarrow as pa
 
@@ -65,7 +65,9 @@ def load_rest(
         with _clients_lock:
             _clients.pop(me, None)
         client.close()
-    log.info("%d records in %d pages, %d requests", read.table.num_rows, read.pages, client.requests)
+    log.info(
+        "%d records in %d pages, %d requests", read.table.num_rows, read.pages, client.requests
+    )
     _load_children(engine, asset, base, read, log)
     batches = _reader(read.table)
     return engine.load(asset.name, replace(base, batches=batches, state=dict(state)))
@@ -75,7 +77,7 @@ def _load_children(
     engine: Engine, asset: Asset, base: LoadRequest, read: EndpointRead, log: logging.Logger
 ) -> None:
     assert asset.table is not None and asset.schema is not None
-    write = "replace" if base.write == "replace" else "merge"
+    write: Literal["replace", "merge"] = "replace" if base.write == "replace" else "merge"
     for name, table in read.children.items():
         child = f"{asset.table}__{name}"
         request = LoadRequest(

@@ -1,0 +1,234 @@
+"""REST sources against a real HTTP server on 127.0.0.1 (headwater.testing.rest_api):
+every pagination style loads each record once; incremental runs lose and duplicate
+nothing at the boundary; parent/child endpoints carry the parent key; nested JSON lands as
+child tables or STRUCT/LIST columns."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from headwater.project import load_project
+from headwater.runtime import run
+from headwater.testing.cli import query_warehouse as warehouse
+from headwater.testing.rest_api import RestApi, make_orders
+
+PAGING = {
+    "page_number": (
+        '{ type = "page_number", size_param = "per_page", size = 5 }',
+        "/orders",
+        "data",
+    ),
+    "offset": ('{ type = "offset", size_param = "limit", size = 5 }', "/orders/offset", "items"),
+    "cursor": (
+        '{ type = "cursor", cursor_path = "next_cursor", size_param = "limit" }',
+        "/orders/cursor",
+        "results",
+    ),
+    "link": ('{ type = "link" }', "/orders/link", None),
+    "next_url": ('{ type = "next_url", next_path = "next" }', "/orders/next", "data"),
+}
+
+
+@pytest.fixture
+def api() -> Iterator[RestApi]:
+    with RestApi(make_orders(23)) as served:
+        yield served
+
+
+def rest_project(project_dir: Any, url: str, body: str, name: str = "proj") -> Path:
+    toml = f'[sources.shop]\nprimary_key = "id"\n{body}\n'
+    return Path(project_dir({"headwater.toml": toml.replace("BASE", url)}, name=name))
+
+
+def endpoint(path: str, records: str | None, extra: str = "") -> str:
+    selector = f'records = "{records}"\n' if records else ""
+    return f'[sources.shop.rest.endpoints.orders]\npath = "{path}"\n{selector}{extra}'
+
+
+def step(root: Path, name: str = "raw.shop_orders") -> Any:
+    result = run(load_project(root)).steps[name]
+    assert result.status == "success", result.error
+    return result
+
+
+@pytest.mark.parametrize("style", sorted(PAGING))
+def test_each_pagination_style_reads_every_record_once(project_dir, api, style):
+    paginate, path, records = PAGING[style]
+    params = (
+        "params = { per_page = 5, limit = 5 }\n" if style in ("link", "next_url", "cursor") else ""
+    )
+    body = f'[sources.shop.rest]\nbase_url = "BASE"\npaginate = {paginate}\n'
+    root = rest_project(project_dir, api.url, body + endpoint(path, records, params))
+    assert step(root).result["rows_out"] == 23
+    ids = warehouse(root, "select id from raw.shop_orders order by id")
+    assert [i for (i,) in ids] == list(range(1, 24))
+    # 5 full pages and a short one; page number and offset stop at the short page, the
+    # others when the API gives no next cursor or URL
+    assert len(api.log) == 5 and all(status == 200 for status, _ in api.log)
+
+
+def test_stops_at_an_empty_page_and_at_the_total(project_dir):
+    """20 records in pages of 5: without a total the fifth page (empty) ends the read;
+    with ``total_path`` the fourth does."""
+    with RestApi(make_orders(20)) as served:
+        paging = '{ type = "page_number", size_param = "per_page", size = 5 }'
+        body = f'[sources.shop.rest]\nbase_url = "BASE"\npaginate = {paging}\n'
+        root = rest_project(project_dir, served.url, body + endpoint("/orders", "data"))
+        assert step(root).result["rows_out"] == 20
+        assert len(served.log) == 5
+        served.log.clear()
+        with_total = body.replace("size = 5 }", 'size = 5, total_path = "total" }')
+        root = rest_project(project_dir, served.url, with_total + endpoint("/orders", "data"), "t")
+        assert step(root).result["rows_out"] == 20
+        assert len(served.log) == 4
+
+
+INCREMENTAL = """
+[sources.shop.rest]
+base_url = "BASE"
+paginate = { type = "page_number", size_param = "per_page", size = 4 }
+[sources.shop.rest.endpoints.orders]
+path = "/orders"
+records = "data"
+cursor = "updated_at"
+cursor_param = "updated_since"
+"""
+
+
+@pytest.mark.parametrize("write", ["append", "merge"])
+def test_incremental_runs_neither_lose_nor_duplicate_at_the_boundary(project_dir, write):
+    """Orders 1-10 load; then order 11 arrives with the same updated_at as the last loaded
+    (the boundary) and 12 after it. The second run asks from the boundary (inclusive), reads
+    10 again, and the table holds each order once."""
+    orders = make_orders(10)
+    with RestApi(orders) as served:
+        body = INCREMENTAL.replace("cursor_param", f'write = "{write}"\ncursor_param')
+        root = rest_project(project_dir, served.url, body)
+        first = step(root)
+        assert first.result["rows_out"] == 10
+        last = orders[-1]["updated_at"]
+        assert first.result["cursor"] == last
+        orders.append({**make_orders(1, start=11)[0], "updated_at": last})
+        orders.append(make_orders(1, start=12)[0])
+        served.log.clear()
+        second = step(root)
+        # only the window was asked for: the boundary and after
+        assert all(f"updated_since={last.replace(':', '%3A')}" in t for _, t in served.log)
+        assert second.result["rows_in"] == 3  # 10 (the boundary, again), 11, 12
+        ids = warehouse(root, "select id from raw.shop_orders order by id")
+        assert [i for (i,) in ids] == list(range(1, 13))
+        state = warehouse(
+            root, "select state from _headwater.state where asset = 'raw.shop_orders'"
+        )
+        assert orders[-1]["updated_at"] in state[0][0]
+        assert step(root).result["rows_out"] == 0  # nothing new: nothing written
+
+
+def test_records_before_the_window_are_dropped_when_the_api_ignores_the_parameter(project_dir):
+    orders = make_orders(6)
+    with RestApi(orders) as served:
+        body = INCREMENTAL.replace('cursor_param = "updated_since"\n', "")
+        root = rest_project(project_dir, served.url, body)
+        assert step(root).result["rows_out"] == 6
+        orders.append(make_orders(1, start=7)[0])
+        again = step(root)
+        assert again.result["rows_in"] == 2  # the boundary record and the new one
+        assert warehouse(root, "select count(*), count(distinct id) from raw.shop_orders") == [
+            (7, 7)
+        ]
+
+
+NESTED = """
+[sources.shop.rest]
+base_url = "BASE"
+nested = "{nested}"
+paginate = {{ type = "page_number", size_param = "per_page", size = 10 }}
+[sources.shop.rest.endpoints.orders]
+path = "/orders"
+records = "data"
+write = "merge"
+"""
+
+
+def test_nested_lists_become_child_tables_with_the_parent_key(project_dir, api):
+    root = rest_project(project_dir, api.url, NESTED.format(nested="tables"))
+    step(root)
+    cols = warehouse(
+        root,
+        "select column_name from information_schema.columns where table_name = 'shop_orders' "
+        "and not starts_with(column_name, '_hw_') order by ordinal_position",
+    )
+    assert [c for (c,) in cols] == [
+        "id", "updated_at", "status", "total", "customer__name", "customer__country",
+    ]  # fmt: skip
+    items = warehouse(
+        root, "select _parent_id, _list_idx, sku, qty from raw.shop_orders__items order by 3"
+    )
+    expected = sorted(
+        (str(o["id"]), n, i["sku"], i["qty"])
+        for o in make_orders(23)
+        for n, i in enumerate(o["items"])
+    )
+    assert sorted(items) == expected
+    tags = warehouse(root, "select _parent_id, value from raw.shop_orders__tags order by 1, 2")
+    assert sorted(tags) == sorted((str(o["id"]), t) for o in make_orders(23) for t in o["tags"])
+    # a second run merges onto the same rows: no duplicate child row
+    step(root)
+    assert warehouse(root, "select count(*) from raw.shop_orders__items") == [(len(expected),)]
+
+
+def test_nested_data_kept_as_struct_and_list_columns(project_dir, api):
+    root = rest_project(project_dir, api.url, NESTED.format(nested="columns"))
+    step(root)
+    types = dict(
+        warehouse(
+            root,
+            "select column_name, data_type from information_schema.columns "
+            "where table_name = 'shop_orders'",
+        )
+    )
+    assert types["customer"] == 'STRUCT(country VARCHAR, "name" VARCHAR)' or types[
+        "customer"
+    ].startswith("STRUCT(")
+    assert types["items"].endswith("[]") and types["tags"] == "VARCHAR[]"
+    row = warehouse(
+        root, "select customer.country, len(items), tags from raw.shop_orders where id = 5"
+    )
+    assert row == [("DE", 2, ["a", "b"])]
+
+
+def test_child_endpoint_fetches_each_parents_items_with_the_parent_key(project_dir, api):
+    body = NESTED.format(nested="columns") + (
+        "[sources.shop.rest.endpoints.items]\n"
+        'path = "/orders/{id}/items"\nparent = "orders"\n'
+        'primary_key = ["order_id", "sku"]\nparent_fields = { order_id = "id" }\n'
+        'paginate = { type = "none" }\n'
+    )
+    root = rest_project(project_dir, api.url, body)
+    step(root, "raw.shop_items")
+    rows = warehouse(root, "select order_id, sku, qty from raw.shop_items")
+    expected = [(o["id"], i["sku"], i["qty"]) for o in make_orders(23) for i in o["items"]]
+    assert sorted(rows) == sorted(expected)
+    # each order's items were asked for once
+    paths = [t for _, t in api.log if t.endswith("/items")]
+    assert sorted(paths) == sorted(f"/orders/{o['id']}/items" for o in make_orders(23))
+
+
+def test_a_type_change_is_held_by_the_contract(project_dir):
+    """``total`` turns from a number into text on the second run: with contract = "freeze"
+    the load is refused, and the table keeps its type and rows."""
+    orders = make_orders(3)
+    with RestApi(orders) as served:
+        body = INCREMENTAL.replace(
+            "[sources.shop.rest]", 'contract = "freeze"\n[sources.shop.rest]'
+        )
+        root = rest_project(project_dir, served.url, body)
+        step(root)
+        orders.append({**make_orders(1, start=4)[0], "total": "n/a", "extra": 1})
+        failed = run(load_project(root)).steps["raw.shop_orders"]
+        assert failed.status == "failed"
+        assert warehouse(root, "select count(*) from raw.shop_orders") == [(3,)]
