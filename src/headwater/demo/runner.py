@@ -69,7 +69,7 @@ def run_demo(
     summary(console, result)
     if result.status != "success":
         return False
-    got = _answers_from_warehouse(project.warehouse_path)
+    got = _answers_from_warehouse(project.settings.project.engine, project.warehouse_path)
     print_answers(console, got)
     expected = answers(dataset)
     if got == expected:
@@ -79,16 +79,15 @@ def run_demo(
     return False
 
 
-def _answers_from_warehouse(path: Path):  # type: ignore[no-untyped-def]
-    import duckdb
-
+def _answers_from_warehouse(kind: str, path: Path):  # type: ignore[no-untyped-def]
     from headwater.demo.questions import run_questions
+    from headwater.engines import open_engine
 
-    con = duckdb.connect(str(path), read_only=True)
+    engine = open_engine(kind, path, read_only=True)
     try:
-        return run_questions(con)
+        return run_questions(engine.cursor())
     finally:
-        con.close()
+        engine.close()
 
 
 def print_answers(console: Console, got) -> None:  # type: ignore[no-untyped-def]

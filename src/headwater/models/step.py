@@ -7,8 +7,11 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from headwater.engines import errors
+from headwater.engines.base import Engine
 from headwater.errors import EngineError
 from headwater.models.compile import CompiledCache, compile_sql
+from headwater.models.inputs import model_inputs
 from headwater.models.partitions import Bounds, check_aligned, check_partitioning, zone_of
 from headwater.project.asset import Asset
 from headwater.project.graph import Graph
@@ -17,7 +20,7 @@ from headwater.project.graph import Graph
 def run_model(
     asset: Asset,
     *,
-    engine: Any,
+    engine: Engine,
     graph: Graph,
     log: logging.Logger,
     audit: Callable[[Any, str], Any] | None = None,
@@ -49,10 +52,7 @@ def run_model(
     if full_refresh and materialized == "incremental":
         materialized = "table"
     if asset.function is not None:
-        inputs = [
-            engine.relation(graph[d].schema, graph[d].table)
-            for d in asset.deps[: len(asset.params)]
-        ]
+        inputs = model_inputs(asset, engine, graph)
         log.info("calling %s(%s)", asset.function.__name__, ", ".join(asset.params))
         result = asset.function(*inputs)  # its own exceptions keep their traceback
         _check_result(asset, result)
@@ -105,10 +105,8 @@ def _check_result(asset: Asset, result: Any) -> None:
 @contextmanager
 def _located(asset: Asset) -> Iterator[None]:
     """A warehouse error as one line naming the model's file and asset."""
-    import duckdb
-
     try:
         yield
-    except duckdb.Error as exc:
+    except errors.query_error() as exc:
         first = str(exc).splitlines()[0]
         raise EngineError(f"{asset.location}: {asset.name}: {first}") from None

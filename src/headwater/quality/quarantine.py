@@ -24,8 +24,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-import duckdb
-
+from headwater.engines import errors
+from headwater.engines.base import Cursor
 from headwater.errors import SourceError
 from headwater.quality.compile import fail_predicate, literal, quote, relation_sql
 from headwater.quality.reasons import reason
@@ -70,7 +70,7 @@ def quarantine_relation(asset: str) -> str:
 
 
 def split_quarantine(
-    cur: duckdb.DuckDBPyConnection,
+    cur: Cursor,
     staged: str,
     asset: str,
     load_id: int,
@@ -99,9 +99,9 @@ def split_quarantine(
             f"CREATE OR REPLACE TEMP TABLE {_FLAGS} AS SELECT * FROM "
             f"(SELECT {head}, {flags} FROM {rel} AS _hw_r) WHERE {any_flag}"
         )
-    except duckdb.InterruptException:
+    except errors.interrupted():
         raise
-    except duckdb.Error as exc:
+    except errors.query_error() as exc:
         where = "; ".join(f"{c.name} ({c.location or '?'})" for c in qchecks)
         first = str(exc).strip().splitlines()[0]
         raise SourceError(
@@ -168,7 +168,7 @@ def quarantine_results(
     asset: str,
     total: int,
     *,
-    cur: duckdb.DuckDBPyConnection | None = None,
+    cur: Cursor | None = None,
     load_id: int | None = None,
     staged: str | None = None,
     duration: float = 0.0,
@@ -211,9 +211,7 @@ def quarantine_results(
     return out
 
 
-def quarantine_summary(
-    cur: duckdb.DuckDBPyConnection, asset: str | None = None
-) -> list[QuarantineGroup]:
+def quarantine_summary(cur: Cursor, asset: str | None = None) -> list[QuarantineGroup]:
     """Quarantined rows per table, checks and reason (most rows first within a table)."""
     sql = "SELECT table_name FROM information_schema.tables WHERE table_schema = ?"
     params = [SCHEMA]
@@ -238,9 +236,7 @@ def quarantine_summary(
 # -- helpers ---------------------------------------------------------------------------------
 
 
-def _ensure_table(
-    cur: duckdb.DuckDBPyConnection, rel: str, asset: str, columns: list[str]
-) -> tuple[str, set[str]]:
+def _ensure_table(cur: Cursor, rel: str, asset: str, columns: list[str]) -> tuple[str, set[str]]:
     """Create ``quarantine.<table>`` or bring it up to the load's columns.
 
     Returns its name and the columns to compare as text: a column whose type in the load
@@ -281,18 +277,18 @@ def _same(col: str, as_text: bool) -> str:
     return f"{q} IS NOT DISTINCT FROM {s}"
 
 
-def typed_columns(cur: duckdb.DuckDBPyConnection, rel: str) -> dict[str, str]:
+def typed_columns(cur: Cursor, rel: str) -> dict[str, str]:
     """Column types by lower-case name, as :func:`~headwater.quality.compile.fail_predicate`
     takes them (so quarantine and ``run_checks`` judge a row alike)."""
     return {name.lower(): kind for name, kind in _types(cur, rel).items()}
 
 
-def _types(cur: duckdb.DuckDBPyConnection, rel: str) -> dict[str, str]:
+def _types(cur: Cursor, rel: str) -> dict[str, str]:
     return dict(cur.execute(f"SELECT column_name, column_type FROM (DESCRIBE {rel})").fetchall())
 
 
 def _sample(
-    cur: duckdb.DuckDBPyConnection,
+    cur: Cursor,
     check: Check,
     asset: str,
     *,
@@ -319,17 +315,17 @@ def _sample(
     return bounded_sample(row[0] if row else None)
 
 
-def _drop(cur: duckdb.DuckDBPyConnection, table: str) -> None:
+def _drop(cur: Cursor, table: str) -> None:
     """Drop a helper temp table; in an aborted transaction leave it (the rollback does)."""
-    with contextlib.suppress(duckdb.Error):
+    with contextlib.suppress(*errors.query_error()):
         cur.execute(f"DROP TABLE IF EXISTS {table}")
 
 
-def _columns(cur: duckdb.DuckDBPyConnection, rel: str) -> list[str]:
+def _columns(cur: Cursor, rel: str) -> list[str]:
     return [r[0] for r in cur.execute(f"SELECT column_name FROM (DESCRIBE {rel})").fetchall()]
 
 
-def _exists(cur: duckdb.DuckDBPyConnection, table: str) -> bool:
+def _exists(cur: Cursor, table: str) -> bool:
     return bool(
         _scalar(
             cur,
@@ -340,9 +336,7 @@ def _exists(cur: duckdb.DuckDBPyConnection, table: str) -> bool:
     )
 
 
-def _scalar(
-    cur: duckdb.DuckDBPyConnection, sql: str, params: Sequence[object] | None = None
-) -> int:
+def _scalar(cur: Cursor, sql: str, params: Sequence[object] | None = None) -> int:
     row = cur.execute(sql, list(params) if params is not None else None).fetchone()
     return int(row[0]) if row and row[0] is not None else 0
 

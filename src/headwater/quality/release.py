@@ -10,8 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import duckdb
-
+from headwater.engines.base import Cursor
 from headwater.errors import HeadwaterError
 from headwater.quality.compile import fail_predicate, quote
 from headwater.quality.quarantine import (
@@ -46,7 +45,7 @@ class Released:
 
 
 def release(
-    cur: duckdb.DuckDBPyConnection,
+    cur: Cursor,
     asset: str,
     *,
     checks: Sequence[Check],
@@ -99,7 +98,7 @@ def release(
 
 
 def discard(
-    cur: duckdb.DuckDBPyConnection,
+    cur: Cursor,
     asset: str,
     *,
     check: str | None = None,

@@ -24,8 +24,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
-import duckdb
-
+from headwater.engines import errors
+from headwater.engines.base import Cursor
 from headwater.errors import CheckFailed
 from headwater.quality.compile import SAMPLE_LIMIT, Types, check_query, relation_sql, sample_query
 from headwater.quality.reasons import reason
@@ -127,7 +127,7 @@ def decide(check: Check, failing: int, total: int | None, *, quarantined: bool =
 
 
 def run_checks(
-    cur: duckdb.DuckDBPyConnection,
+    cur: Cursor,
     asset_name: str,
     relation: str,
     checks: Sequence[Check],
@@ -150,20 +150,20 @@ def run_checks(
     ]
 
 
-def column_types(cur: duckdb.DuckDBPyConnection, relation: str) -> Types | None:
+def column_types(cur: Cursor, relation: str) -> Types | None:
     """The relation's column types (lower-case names), or None when it cannot be described
     (each check then reports the problem itself)."""
     try:
         rows = cur.execute(f"DESCRIBE SELECT * FROM {relation_sql(relation)}").fetchall()
-    except duckdb.InterruptException:
+    except errors.interrupted():
         raise
-    except duckdb.Error:
+    except errors.query_error():
         return None
     return {str(name).lower(): str(typ) for name, typ, *_ in rows}
 
 
 def run_check(
-    cur: duckdb.DuckDBPyConnection,
+    cur: Cursor,
     asset_name: str,
     relation: str,
     check: Check,
@@ -205,9 +205,9 @@ def run_check(
             sample = (detail,)
         else:
             message = describe(check, failing, total, sample)
-    except duckdb.InterruptException:
+    except errors.interrupted():
         raise
-    except duckdb.Error as exc:
+    except errors.query_error() as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         return result("error", 0, None, (), f"the check could not run: {first}")
     except Exception as exc:  # the history callable broke: report it, keep going
@@ -216,7 +216,7 @@ def run_check(
 
 
 def measure(
-    cur: duckdb.DuckDBPyConnection,
+    cur: Cursor,
     check: Check,
     relation: str,
     sample_limit: int = SAMPLE_LIMIT,

@@ -46,8 +46,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import duckdb
-
+from headwater.engines import errors
+from headwater.engines.base import Cursor
 from headwater.quality.compile import INTEGER_TYPES, quote, relation_sql, unique_query
 from headwater.quality.spec import Check
 
@@ -59,9 +59,6 @@ BUCKETS = 1024
 """Ranges of the key space counted apart; those with duplicates are grouped exactly."""
 
 _BIG_INTS = frozenset({"UBIGINT", "HUGEINT", "UHUGEINT"})  # values beyond BIGINT
-# what DuckDB raises when a key far outside the bounds read first overflows the arithmetic
-_OVERFLOW = (duckdb.OutOfRangeException, duckdb.ConversionException)
-
 
 @dataclass(frozen=True)
 class KeySpace:
@@ -164,7 +161,7 @@ def buckets_query(space: KeySpace, relation: str) -> str:
 
 
 def measure_unique(
-    cur: duckdb.DuckDBPyConnection, check: Check, relation: str, sample_limit: int
+    cur: Cursor, check: Check, relation: str, sample_limit: int
 ) -> tuple[int, int, str | None] | None:
     """``(failing, total, sample JSON)`` of a ``unique`` check by the fast path, or None
     when it does not apply (the caller then runs the general query)."""
@@ -178,7 +175,8 @@ def measure_unique(
         return None
     try:
         found = cur.execute(buckets_query(space, relation)).fetchall()
-    except _OVERFLOW:
+    # a key far outside the bounds read first overflows the arithmetic
+    except errors.overflow():
         return None  # the data changed since the bounds were read
     buckets = sorted(int(b) for b, _, _ in found)
     if not buckets:
@@ -189,7 +187,7 @@ def measure_unique(
         where = f"{space.bucket_sql} IN ({', '.join(map(str, buckets))})"
     try:
         row = cur.execute(unique_query(check, relation, sample_limit, where=where)).fetchone()
-    except _OVERFLOW:
+    except errors.overflow():
         return None
     assert row is not None
     return int(row[0] or 0), total, row[2]

@@ -30,7 +30,7 @@ class TaskContext:
                 f"{self.asset.location}: task {self.asset.name} is declared "
                 "warehouse=False: it cannot query the warehouse"
             )
-        return self.engine.cursor().sql(sql)
+        return self.engine.relation_of(sql)
 
     def path(self, relative: str) -> Path:
         """A path under the project's ``out/`` folder, created on demand."""

@@ -69,11 +69,15 @@ def write_project(root: Path, files: dict[str, str], *, name: str = "test") -> P
 
 
 def query_warehouse(root: Path, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
-    """Rows of ``sql`` on the project's warehouse at ``root``, opened read-only and closed."""
-    import duckdb
+    """Rows of ``sql`` on the project's warehouse at ``root`` (its ``[project] engine``),
+    opened read-only and closed."""
+    from headwater.config.settings import load_settings
+    from headwater.engines import open_engine
 
-    con = duckdb.connect(str(root / ".headwater" / "warehouse.duckdb"), read_only=True)
+    settings = load_settings(root / "headwater.toml").project
+    path = Path(settings.warehouse)
+    engine = open_engine(settings.engine, root / path, read_only=True)
     try:
-        return con.execute(sql, params or []).fetchall()
+        return list(engine.execute(sql, params or []).fetchall())
     finally:
-        con.close()
+        engine.close()
