@@ -15,6 +15,7 @@ __all__ = [
     "RunResult",
     "load_project",
     "model",
+    "read",
     "run",
     "task",
 ]
@@ -25,6 +26,8 @@ _LAZY = {
     "load_project": "headwater.project",
     "model": "headwater.project.python_assets",
     "task": "headwater.project.python_assets",
+    # through a live server when one runs (Arrow IPC), else in-process, read-only
+    "read": "headwater.server.client",
     "run": "headwater.runtime",
     "RunResult": "headwater.runtime",
 }
@@ -34,6 +37,7 @@ if TYPE_CHECKING:
     from headwater.project import Project, load_project
     from headwater.project.python_assets import model, task
     from headwater.runtime import RunResult, run
+    from headwater.server.client import read
 
 
 def __getattr__(name: str) -> Any:

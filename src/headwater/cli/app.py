@@ -18,6 +18,7 @@ from headwater.cli.backfill import backfill, partitions
 from headwater.cli.export import export_app
 from headwater.cli.options import MultiValueCommand, show_version
 from headwater.cli.retention import history_app
+from headwater.cli.sync import sync
 from headwater.cli.trigger import trigger
 from headwater.cli.users import token_app, user_app
 from headwater.errors import HeadwaterError, ProjectError
@@ -44,6 +45,7 @@ app.add_typer(export_app)  # headwater export crontab
 app.command()(backfill)
 app.command()(partitions)
 app.command()(trigger)  # headwater trigger PIPELINE
+app.command()(sync)  # headwater sync NAME [--dry-run|--history]
 app.add_typer(history_app)  # headwater history prune
 app.add_typer(user_app)  # headwater user add|list|passwd|role|disable|remove
 app.add_typer(token_app)  # headwater token create|list|revoke

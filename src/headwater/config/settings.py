@@ -274,6 +274,27 @@ class PipelineSettings(_Strict):
         return bool(self.on_files or self.on_assets or self.on_condition)
 
 
+class SyncSettings(_Strict):
+    """``[syncs.NAME]``: reverse ETL, a model merged into a table of an operational
+    PostgreSQL or MySQL/MariaDB database (headwater.syncs): upsert by ``key``, and with
+    ``deletes`` the target's rows whose key left the model are deleted."""
+
+    model: str  # the asset synced ("marts.customer_features", or its short name)
+    connection: str  # a [connections.x] of scheme postgresql or mysql/mariadb
+    table: str  # the target table ("public.customer_features"; MySQL: "db.t" or "t")
+    key: list[str] = Field(min_length=1)  # the target's primary or unique key columns
+    columns: list[str] | None = None  # default: every column of the model
+    deletes: bool = False
+    batch_size: int = Field(50_000, ge=1)  # rows per batch sent to the target
+    description: str = ""
+    tags: list[str] = Field(default_factory=list)
+    retries: int | None = None
+    retry_delay: float | None = None
+    timeout: float | None = None
+
+    _lists = field_validator("key", "tags", mode="before")(_as_list)
+
+
 AlertEvent = Literal["run_failed", "check_failed", "deadline_missed"]
 _ALL_EVENTS: tuple[AlertEvent, ...] = ("run_failed", "check_failed", "deadline_missed")
 
@@ -350,6 +371,7 @@ class ProjectSettings(_Strict):
     sources: dict[str, SourceSettings] = Field(default_factory=dict)
     pipelines: dict[str, PipelineSettings] = Field(default_factory=dict)
     alerts: dict[str, AlertSettings] = Field(default_factory=dict)
+    syncs: dict[str, SyncSettings] = Field(default_factory=dict)
     server: ServerTable = Field(default_factory=ServerTable)
 
 

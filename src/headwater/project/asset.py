@@ -11,10 +11,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from headwater.config.settings import ModelSettings, SourceSettings, TableOptions
+from headwater.config.settings import ModelSettings, SourceSettings, SyncSettings, TableOptions
 from headwater.project.checks import Check
 
-Kind = Literal["source", "model", "task"]
+# "sync": reverse ETL, a model merged into an operational database (headwater.syncs)
+Kind = Literal["source", "model", "task", "sync"]
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,7 @@ class Asset:
     params: tuple[str, ...] = ()  # Python models: parameter name -> upstream asset (same order)
     model: ModelSettings | None = None
     source: SourceSpec | None = None
+    sync: SyncSettings | None = None  # a sync step: what it merges where
     retries: int | None = None
     retry_delay: float | None = None
     timeout: float | None = None

@@ -106,6 +106,7 @@ def load_project(
     if len(cache) != before and write_cache:
         _write_cache(cache_path, cache)
     assets += _python_assets(root, settings)
+    assets += _sync_assets(settings, toml_path, text)
     _check_unique(assets)
     resolved = _resolve(assets)
     check_trigger_assets(settings, {a.name: a.short_name for a in resolved}, toml_path, text)
@@ -395,6 +396,46 @@ def _python_assets(root: Path, settings: ProjectSettings) -> list[Asset]:
     return assets
 
 
+SYNC_SCHEMES = ("postgresql", "postgres", "mysql", "mariadb")
+
+
+def _sync_assets(settings: ProjectSettings, toml_path: Path, text: str) -> list[Asset]:
+    """One step ``sync.<name>`` per ``[syncs.<name>]``, downstream of its model (resolved
+    with the other references); its connection must be a PostgreSQL or MySQL/MariaDB one."""
+    assets = []
+    for name, cfg in settings.syncs.items():
+        line = locate_key(text, ("syncs", name))
+        conn = settings.connections.get(cfg.connection)
+        if conn is None:
+            close = difflib.get_close_matches(cfg.connection, list(settings.connections), n=3)
+            hint = f" (did you mean {', '.join(close)}?)" if close else ""
+            raise ConfigError(
+                f"{toml_path}:{line}: sync {name!r}: unknown connection {cfg.connection!r}{hint}"
+            )
+        scheme = conn.url.split(":", 1)[0].split("+", 1)[0].lower()
+        if scheme not in SYNC_SCHEMES:
+            raise ConfigError(
+                f"{toml_path}:{line}: sync {name!r}: connection {cfg.connection!r} is {scheme}; "
+                "syncs write to PostgreSQL or MySQL/MariaDB"
+            )
+        assets.append(
+            Asset(
+                name=f"sync.{name}",
+                kind="sync",
+                schema=None,
+                table=None,
+                path=toml_path,
+                line=line,
+                deps=(cfg.model,),
+                tags=(*cfg.tags, "sync"),
+                description=cfg.description,
+                sync=cfg,
+                retries=cfg.retries,
+                retry_delay=cfg.retry_delay,
+                timeout=cfg.timeout,
+            )
+        )
+    return assets
 def _check_unique(assets: list[Asset]) -> None:
     seen: dict[str, Asset] = {}
     for asset in assets:

@@ -87,6 +87,13 @@ def step_for(
                     "cursor": result.cursor_max,
                     **checks.summary(),
                 }
+            if asset.kind == "sync":  # reverse ETL: the model merged into a database
+                from headwater.syncs import run_sync
+
+                done = run_sync(
+                    asset, engine=engine, settings=project.settings, run_id=run_id, log=log
+                )
+                return {**done, **checks.summary()}
             if asset.kind == "model":
                 with _partitions_recorded(asset, interval, tz, store, run_id):
                     count = run_model(

@@ -176,6 +176,27 @@ class Remote:
     def cancel(self, run_id: str) -> None:
         self.post(f"/api/runs/{quote(run_id, safe='')}/cancel", {})
 
+    def read_ipc(
+        self,
+        asset: str,
+        *,
+        columns: list[str] | None = None,
+        where: str | None = None,
+        limit: int | None = None,
+        timeout: float = 600.0,
+    ) -> bytes:
+        """``GET /api/read/{asset}``: the asset's rows as the bytes of an Arrow IPC stream."""
+        import urllib.request
+
+        query = _given(
+            columns=",".join(columns) if columns else None,
+            where=where,
+            limit=None if limit is None else str(int(limit)),
+        )
+        path = "/api/read/" + quote(asset, safe="") + (f"?{urlencode(query)}" if query else "")
+        data: bytes = self._call(urllib.request.Request(self.info.url + path), timeout, raw=True)
+        return data
+
     # ------------------------------------------------------------------ HTTP
 
     def get(self, path: str, *, timeout: float = 60.0) -> Any:
@@ -194,7 +215,7 @@ class Remote:
         )
         return self._call(request, timeout)
 
-    def _call(self, request: urllib.request.Request, timeout: float) -> Any:
+    def _call(self, request: urllib.request.Request, timeout: float, *, raw: bool = False) -> Any:
         # imported here: a command with no live server never loads urllib.request
         import urllib.error
         import urllib.request
@@ -202,7 +223,8 @@ class Remote:
         request.add_header("Authorization", f"Bearer {self.info.token}")
         try:
             with urllib.request.urlopen(request, timeout=timeout) as answer:
-                return json.loads(answer.read())
+                body = answer.read()
+                return body if raw else json.loads(body)
         except urllib.error.HTTPError as exc:
             raise _server_error(exc) from None
         except (OSError, ValueError) as exc:
@@ -211,6 +233,33 @@ class Remote:
                 f"headwater server at {self.info.url} (PID {self.info.pid}) did not answer: "
                 f"{reason}"
             ) from None
+
+
+def read(
+    asset: str,
+    as_: str = "arrow",
+    *,
+    project: str | Path = ".",
+    columns: list[str] | None = None,
+    where: str | None = None,
+    limit: int | None = None,
+) -> Any:
+    """``headwater.read``: ``asset`` (a model or source of the project in folder
+    ``project``) as ``as_`` = ``arrow`` (a ``pyarrow.Table``), ``pandas`` or ``polars``;
+    ``columns``, a ``where`` filter (SQL) and a row ``limit`` are applied by the warehouse.
+    Through the project's live server when one runs (``GET /api/read/{asset}``, Arrow IPC),
+    else in-process on the warehouse opened read-only. Raises HeadwaterError (one line)."""
+    from headwater.api import read as reading
+
+    if as_ not in reading.FORMATS:  # refused before any work
+        reading.convert(None, as_)
+    remote = connect(Path(project))
+    if remote is not None:
+        data = remote.read_ipc(asset, columns=columns, where=where, limit=limit)
+        table = reading.from_ipc(data)
+    else:
+        table = reading.read_table(project, asset, columns=columns, where=where, limit=limit)
+    return reading.convert(table, as_)
 
 
 def _server_error(exc: urllib.error.HTTPError) -> HeadwaterError:

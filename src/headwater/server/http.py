@@ -194,6 +194,33 @@ def create_app(project: Project, runs: RunQueue, token: str) -> FastAPI:
     def query_post(body: QueryBody) -> dict[str, Any]:
         return _rows(api.query(project, body.sql, body.limit))
 
+    @app.get("/api/syncs/{name}/plan", dependencies=VIEWER)
+    def sync_plan(name: str, sample: int = 5) -> dict[str, Any]:
+        # a dry run: reads the warehouse only, never the target (headwater sync --dry-run)
+        from headwater.api.syncs import sync_plan
+
+        return sync_plan(project, name, sample=sample).to_json()
+
+    @app.get("/api/syncs/{name}/history", dependencies=VIEWER)
+    def sync_history(name: str, limit: int = 20) -> list[dict[str, Any]]:
+        from headwater.api.syncs import sync_history
+
+        return [r.to_json() for r in sync_history(project, name, limit)]
+
+    @app.get("/api/read/{asset}", dependencies=VIEWER)
+    def read(
+        asset: str, columns: str | None = None, where: str | None = None, limit: int | None = None
+    ) -> Response:
+        # headwater.read() through the server: the asset as an Arrow IPC stream, written
+        # batch by batch (a JSON answer would be several times larger and typeless)
+        from fastapi.responses import StreamingResponse
+
+        from headwater.api.read import ARROW_STREAM, ipc_chunks, read_stream
+
+        cols = [c for c in columns.split(",") if c] if columns else None
+        stream = read_stream(project, asset, columns=cols, where=where, limit=limit)
+        return StreamingResponse(ipc_chunks(stream), media_type=ARROW_STREAM)
+
     @app.get("/api/loads", dependencies=VIEWER)
     def loads(asset: str | None = None, limit: int = 20) -> list[dict[str, Any]]:
         return [ld.to_json() for ld in api.loads(project, asset, limit)]
