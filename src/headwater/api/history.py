@@ -80,11 +80,11 @@ _LOAD_FIELDS = (
 
 def loads(project: ProjectLike, asset: str | None = None, limit: int = 20) -> list[LoadInfo]:
     """What each load brought, newest first: every source's, or ``asset``'s (a source's
-    full or short name; UnknownAssetError otherwise). Raises as :func:`query`."""
+    full or short name, or an export's ``export.NAME``; UnknownAssetError otherwise). Raises as :func:`query`."""
     proj = as_project(project)
     where, params = "", []
     if asset is not None:
-        where, params = "where asset = ?", [source_asset(proj, asset).name]
+        where, params = "where asset = ?", [source_asset(proj, asset, loaded=True).name]
     sql = f"select {_LOAD_FIELDS} from {_LOADS} {where} order by loaded_at desc limit {int(limit)}"
     found = query(proj, sql, params=params)
     return [_load(found.columns, row) for row in found.rows]

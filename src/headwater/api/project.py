@@ -118,9 +118,11 @@ def selection(
     return Selection(do_select(project.graph, include, skip), include, skip, pipeline)
 
 
-def source_asset(project: Project, name: str) -> Asset:
-    """The source asset called ``name`` (its full or short name); UnknownAssetError if none."""
-    found = [a for a in project.graph if a.kind == "source" and name in (a.name, a.short_name)]
+def source_asset(project: Project, name: str, *, loaded: bool = False) -> Asset:
+    """The source asset called ``name`` (its full or short name); UnknownAssetError if none.
+    ``loaded``: also the other steps recorded in ``_headwater.loads`` (exports, syncs)."""
+    kinds = ("source", "export", "sync") if loaded else ("source",)
+    found = [a for a in project.graph if a.kind in kinds and name in (a.name, a.short_name)]
     if not found:
         raise UnknownAssetError(f"no source asset {name!r} (see `headwater graph`)")
     return found[0]

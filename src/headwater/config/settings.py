@@ -20,6 +20,7 @@ from pydantic import (
     model_validator,
 )
 
+from headwater.config.exports import ExportSettings, check_exports
 from headwater.config.rest import RestSettings
 from headwater.config.schedule import check_pipeline_schedule
 from headwater.config.textfile import load_toml, locate_key
@@ -371,6 +372,7 @@ class ProjectSettings(_Strict):
     sources: dict[str, SourceSettings] = Field(default_factory=dict)
     pipelines: dict[str, PipelineSettings] = Field(default_factory=dict)
     alerts: dict[str, AlertSettings] = Field(default_factory=dict)
+    exports: dict[str, ExportSettings] = Field(default_factory=dict)  # config/exports.py
     syncs: dict[str, SyncSettings] = Field(default_factory=dict)
     server: ServerTable = Field(default_factory=ServerTable)
 
@@ -386,6 +388,7 @@ def load_settings(path: Path) -> ProjectSettings:
         _check_source_keys(name, source, path, text)
         _check_file_location(name, source, settings.connections, path, text)
         _check_interval_column(name, source, settings.connections, path, text)
+    check_exports(settings.exports, settings.connections, path, text)
     for name, pipe in settings.pipelines.items():
         check_pipeline_schedule(name, pipe, path, text)
         check_pipeline_triggers(name, pipe, settings, path, text)

@@ -45,7 +45,7 @@ STEP_STATUSES: frozenset[str] = frozenset(
 )
 """Every value ``step_runs.status`` and ``attempts.status`` may hold."""
 
-STEP_KINDS: frozenset[str] = frozenset({"source", "model", "task", "check", "sync"})
+STEP_KINDS: frozenset[str] = frozenset({"source", "model", "task", "check", "sync", "export"})
 """Every value ``step_runs.kind`` may hold."""
 
 

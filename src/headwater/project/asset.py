@@ -11,11 +11,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from headwater.config.exports import ExportSettings
 from headwater.config.settings import ModelSettings, SourceSettings, SyncSettings, TableOptions
 from headwater.project.checks import Check
 
 # "sync": reverse ETL, a model merged into an operational database (headwater.syncs)
-Kind = Literal["source", "model", "task", "sync"]
+# "export": a model written to files (headwater.exports)
+Kind = Literal["source", "model", "task", "sync", "export"]
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,7 @@ class Asset:
     model: ModelSettings | None = None
     source: SourceSpec | None = None
     sync: SyncSettings | None = None  # a sync step: what it merges where
+    export: ExportSettings | None = None  # an export step: what it writes where
     retries: int | None = None
     retry_delay: float | None = None
     timeout: float | None = None

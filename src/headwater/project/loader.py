@@ -28,6 +28,7 @@ from headwater.errors import ConfigError, ProjectError, UnknownAssetError
 from headwater.project.asset import Asset, SourceSpec
 from headwater.project.check_parser import parse_checks
 from headwater.project.checks import Check, resolve_references
+from headwater.project.export_assets import export_assets
 from headwater.project.graph import Graph
 from headwater.project.python_assets import discover
 from headwater.project.sql_errors import SqlValidator
@@ -107,6 +108,7 @@ def load_project(
         _write_cache(cache_path, cache)
     assets += _python_assets(root, settings)
     assets += _sync_assets(settings, toml_path, text)
+    assets += export_assets(settings, toml_path, text)
     _check_unique(assets)
     resolved = _resolve(assets)
     check_trigger_assets(settings, {a.name: a.short_name for a in resolved}, toml_path, text)

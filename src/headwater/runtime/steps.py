@@ -94,6 +94,13 @@ def step_for(
                     asset, engine=engine, settings=project.settings, run_id=run_id, log=log
                 )
                 return {**done, **checks.summary()}
+            if asset.kind == "export":  # the model written to files, then published
+                from headwater.exports import run_export
+
+                return run_export(
+                    asset, engine=engine, settings=project.settings, graph=project.graph,
+                    root=project.root, run_id=run_id, log=log, interval=interval, tz=tz,
+                )  # fmt: skip
             if asset.kind == "model":
                 with _partitions_recorded(asset, interval, tz, store, run_id):
                     count = run_model(

@@ -67,14 +67,14 @@ def plan_scan(
     current: dict[str, list[Any]] = {}
     urls: dict[str, str] = {}
     empty: list[str] = []
-    for found in matched:
-        if fmt == "csv" and _is_empty(found):
+    for item in matched:
+        if fmt == "csv" and _is_empty(item):
             # DuckDB would misread the header of the next file (or fail naming a column):
             # not remembered, so it is named again each run until it holds data
-            empty.append(found.name)
+            empty.append(item.name)
             continue
-        current[found.name] = found.signature
-        urls[found.name] = found.url
+        current[item.name] = item.signature
+        urls[item.name] = item.url
     if settings.write == "replace":
         todo = list(current)
         new_state: dict[str, Any] = {"files": current}
