@@ -372,7 +372,6 @@ class ProjectSettings(_Strict):
     sources: dict[str, SourceSettings] = Field(default_factory=dict)
     pipelines: dict[str, PipelineSettings] = Field(default_factory=dict)
     alerts: dict[str, AlertSettings] = Field(default_factory=dict)
-    syncs: dict[str, SyncSettings] = Field(default_factory=dict)
     exports: dict[str, ExportSettings] = Field(default_factory=dict)  # config/exports.py
     syncs: dict[str, SyncSettings] = Field(default_factory=dict)
     server: ServerTable = Field(default_factory=ServerTable)
