@@ -107,5 +107,6 @@ def test_real_databases_give_the_same_answers_as_embedded(tmp_path):
     assert "PostgreSQL (Europe) and MariaDB (North America)" in result.stdout
     toml = (real / "headwater.toml").read_text()
     assert "postgresql://headwater:${HW_DEMO_PG_PASSWORD}@" in toml and "mysql://" in toml
+    assert "[sources.catalog.rest]" in toml  # the product catalog: a REST API
     assert warehouse_answers(real) == warehouse_answers(embedded)
     assert planted_found(real) == planted_found(embedded)

@@ -4,7 +4,8 @@ The generator writes each region as a SQLite file; this mode starts a local Post
 MariaDB (loopback only, under ``<demo>/.headwater/servers``, stopped when the command ends),
 copies the two regions' tables into them with the same columns and declared types, and points
 the project's connections at them through ``${ENV}`` placeholders (the password never sits in
-``headwater.toml``). Same data, same models: the answers must equal the embedded mode's.
+``headwater.toml``). The product catalog is served as a REST API (``catalog_api.py``) and
+read by a REST source. Same data, same models: the answers must equal the embedded mode's.
 """
 
 from __future__ import annotations
@@ -31,9 +32,12 @@ def _url(kind: str, database: str) -> str:
 
 
 def point_connections(root: Path) -> None:
-    """Rewrite the two regions' connection URLs in the project's headwater.toml."""
+    """Rewrite the two regions' connection URLs in the project's headwater.toml, and its
+    catalog source to the catalog API."""
+    from headwater.demo.catalog_api import point_catalog
+
     toml = root / "headwater.toml"
-    text = toml.read_text(encoding="utf-8")
+    text = point_catalog(toml.read_text(encoding="utf-8"))
     for region, kind in SERVED.items():
         text = re.sub(
             rf'(\[connections\.{region}\]\s*\nurl = )"[^"]*"', rf'\1"{_url(kind, region)}"', text
@@ -43,12 +47,18 @@ def point_connections(root: Path) -> None:
 
 @contextlib.contextmanager
 def servers(root: Path) -> Iterator[None]:
-    """Start both servers, copy the regions into them, export the URL variables."""
+    """Start both servers and the catalog API, copy the regions into them, export the URL
+    variables."""
+    from headwater.demo.catalog_api import serve_catalog
     from headwater.testing.servers import MariaDBServer, PostgresServer
 
     base = root / ".headwater" / "servers"
     base.mkdir(parents=True, exist_ok=True)
-    with PostgresServer(base / "postgres") as pg, MariaDBServer(base / "mariadb") as my:
+    with (
+        PostgresServer(base / "postgres") as pg,
+        MariaDBServer(base / "mariadb") as my,
+        serve_catalog(root),
+    ):
         for kind, server in (("postgres", pg), ("mariadb", my)):
             os.environ[ENV[kind][0]] = str(server.port)
             os.environ[ENV[kind][1]] = server.password
