@@ -40,6 +40,13 @@ def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Postgr
 
 
 @pytest.fixture(scope="session")
+def postgres_logical_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresServer]:
+    """PostgreSQL with ``wal_level = logical`` (change data capture), for the whole run."""
+    with PostgresServer(tmp_path_factory.mktemp("postgres_logical"), logical=True) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
 def mariadb_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MariaDBServer]:
     """MariaDB on 127.0.0.1 for the whole run: .url, .host/.port/.user/.password."""
     with MariaDBServer(tmp_path_factory.mktemp("mariadb")) as server:
@@ -50,6 +57,12 @@ def mariadb_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MariaDB
 def postgres_url(postgres_server: PostgresServer) -> str:
     """URL of a fresh, empty database for this test alone."""
     return postgres_server.create_database(f"t_{uuid.uuid4().hex[:12]}")
+
+
+@pytest.fixture
+def postgres_logical_url(postgres_logical_server: PostgresServer) -> str:
+    """URL of a fresh, empty database on the logical-replication server."""
+    return postgres_logical_server.create_database(f"t_{uuid.uuid4().hex[:12]}")
 
 
 @pytest.fixture

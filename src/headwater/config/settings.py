@@ -23,6 +23,7 @@ from pydantic import (
 from headwater.config.exports import ExportSettings, check_exports
 from headwater.config.rest import RestSettings
 from headwater.config.schedule import check_pipeline_schedule
+from headwater.config.streams import CdcSettings, KafkaSettings
 from headwater.config.textfile import load_toml, locate_key
 from headwater.config.triggers import ConditionTrigger, FileTrigger, check_pipeline_triggers
 from headwater.errors import ConfigError
@@ -82,6 +83,8 @@ class SourceSettings(_Strict):
     query: str | None = None
     files: str | None = None
     format: Literal["csv", "jsonl", "parquet"] | None = None
+    kafka: KafkaSettings | None = None  # a Kafka topic's messages (config/streams.py)
+    cdc: CdcSettings | None = None  # the changes of `tables` through a replication slot
     rest: RestSettings | None = None  # a REST API: one asset per endpoint (config/rest.py)
     primary_key: list[str] = Field(default_factory=list)
     cursor: str | None = None
@@ -140,6 +143,10 @@ class SourceSettings(_Strict):
         the connection), ``tables`` or ``rest``: which of :data:`SOURCE_KEYS` apply."""
         if self.rest is not None:
             return "rest"
+        if self.kafka is not None:
+            return "kafka"
+        if self.cdc is not None:
+            return "cdc"
         if self.files is not None:
             return self.file_format() or "files"
         if self.query is not None:
@@ -157,23 +164,26 @@ _FORMAT_BY_SUFFIX = {
 }
 _FILES = frozenset({"csv", "jsonl", "parquet", "files"})
 _DATABASE = frozenset({"tables", "wildcard", "query"})
-_ALL = _FILES | _DATABASE | {"rest"}
+_STREAMS = frozenset({"kafka", "cdc"})
+_ALL = _FILES | _DATABASE | {"rest"} | _STREAMS
 # The kinds of source each key of [sources.x] is read for (see SourceSettings.kind). A key
 # set on a source of another kind is refused: it would do nothing there.
 SOURCE_KEYS: dict[str, frozenset[str]] = {
     "connection": _ALL,  # file sources: the s3:// connection of an s3:// glob
-    "tables": frozenset({"tables", "wildcard"}),
+    "tables": frozenset({"tables", "wildcard", "cdc"}),
     "include": frozenset({"wildcard"}),
     "exclude": frozenset({"wildcard"}),
     "db_schema": frozenset({"wildcard"}),
-    "table_names": frozenset({"tables", "wildcard", "rest"}),
-    "table_options": frozenset({"tables", "wildcard"}),
+    "table_names": frozenset({"tables", "wildcard", "rest", "cdc"}),
+    "table_options": frozenset({"tables", "wildcard", "cdc"}),
     "query": frozenset({"query"}),
     "files": _FILES,
     "format": _FILES,
     "rest": frozenset({"rest"}),
+    "kafka": frozenset({"kafka"}),
+    "cdc": frozenset({"cdc"}),
     "primary_key": _ALL,
-    "cursor": _ALL,
+    "cursor": _ALL - {"cdc"},  # cdc: the changes' order is their LSN (_cdc_lsn)
     "initial_value": _DATABASE | {"rest"},  # files are incremental by file, not by cursor window
     "end_value": _DATABASE,
     "lag": _DATABASE,
@@ -207,6 +217,8 @@ _KIND_NAMES = {
     "query": "a query source",
     "wildcard": 'a tables = ["*"] source',
     "tables": "a table source",
+    "kafka": "a Kafka source",
+    "cdc": "a change-capture (cdc) source",
     "rest": "a REST source",
 }
 # keys accepted once, or expected by users of other tools, that nothing reads (yet): the

@@ -149,15 +149,18 @@ def _source_assets(
             )
         kinds = [bool(src.tables), src.query is not None, src.files is not None]
         kinds.append(src.rest is not None)
+        kinds.append(src.kafka is not None)  # one asset, named after the source
         if sum(kinds) != 1:
             raise ConfigError(
-                f"{where}: source {name!r}: give exactly one of tables, query, files, rest"
+                f"{where}: source {name!r}: give exactly one of tables, query, files, rest, kafka"
             )
         if src.rest is not None:
             assets += _rest_assets(name, src, toml_path, text, line)
             continue
-        if (src.tables or src.query) and src.connection is None:
-            raise ConfigError(f"{where}: source {name!r}: tables and query need a connection")
+        if (src.tables or src.query or src.kafka) and src.connection is None:
+            raise ConfigError(
+                f"{where}: source {name!r}: tables, query and kafka need a connection"
+            )
         if src.write == "merge" and not src.primary_key and not src.table_options:
             raise ConfigError(f"{where}: source {name!r}: write = 'merge' needs a primary_key")
         unknown = set(src.table_options) - set(src.tables) if src.tables != ["*"] else set()
@@ -438,6 +441,8 @@ def _sync_assets(settings: ProjectSettings, toml_path: Path, text: str) -> list[
             )
         )
     return assets
+
+
 def _check_unique(assets: list[Asset]) -> None:
     seen: dict[str, Asset] = {}
     for asset in assets:

@@ -91,6 +91,11 @@ def run_source(
             engine, asset.name, base, spec.settings, root=root, state=state, log=log,
             access=access,
         )  # fmt: skip
+    elif settings_.kafka is not None or settings_.cdc is not None:
+        from headwater.sources.streams import load_stream  # Kafka, PostgreSQL CDC
+
+        result = load_stream(asset, base, engine=engine, settings=settings, root=root,
+                             state=state, log=log)  # fmt: skip
     elif spec.settings.rest is not None:
         result = rest.load_rest(
             asset, engine=engine, settings=settings, base=base, state=state, log=log

@@ -44,6 +44,9 @@ def postgres_available() -> bool:
     return _pg_bin_dir() is not None
 
 
+_LOGICAL = {"wal_level": "logical", "max_replication_slots": "20", "max_wal_senders": "20"}
+
+
 def _pg_literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"  # standard_conforming_strings is on
 
@@ -56,7 +59,8 @@ class PostgresServer(_Server):
 
     ``user`` is a superuser with ``password`` (scram-sha-256 over TCP); the unix
     socket in ``socket_dir`` trusts local connections. The database ``database``
-    (default ``headwater``) is created.
+    (default ``headwater``) is created. ``logical``: ``wal_level = logical``, with room for
+    replication slots and WAL senders (change data capture tests).
     """
 
     scheme = "postgresql"
@@ -90,7 +94,9 @@ class PostgresServer(_Server):
         database: str = "headwater",
         startup_timeout: float = 60.0,
         tls: bool = False,
+        logical: bool = False,
     ) -> None:
+        self.logical = logical
         super().__init__(
             base_dir,
             port=port,
@@ -173,6 +179,9 @@ class PostgresServer(_Server):
         ]
         for key, value in self.settings.items():
             argv += ["-c", f"{key}={value}"]
+        if self.logical:
+            for key, value in _LOGICAL.items():
+                argv += ["-c", f"{key}={value}"]
         if self.tls:
             argv += [
                 "-c",
