@@ -74,6 +74,7 @@ def _page(path: Path, query: dict[str, str]) -> dict[str, Any]:
 def _handler(path: Path, token: str) -> Callable[..., BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        wbufsize = 1 << 16  # headers and body in one send (no Nagle / delayed-ACK stall)
 
         def do_GET(self) -> None:
             parts = urlsplit(self.path)

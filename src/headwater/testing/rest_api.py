@@ -164,6 +164,7 @@ class RestApi:
 def _handler(api: RestApi) -> Callable[..., BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        wbufsize = 1 << 16  # headers and body in one send (no Nagle / delayed-ACK stall)
 
         def _serve(self, method: str) -> None:
             length = int(self.headers.get("Content-Length") or 0)
