@@ -166,15 +166,20 @@ def open_engine(
 
 
 def sql_validator(kind: str) -> SqlValidator:
-    """The parser of the engine named ``kind``, as a project's loader takes it: a SQL text
-    -> None when the engine accepts it, else a ``SyntaxProblem`` (where and why). Pure
-    parsing, no warehouse opened; the engine is imported only when a text is checked."""
+    """The validator of project SQL for the engine named ``kind``, as a project's loader
+    takes it: a SQL text -> None when it is valid in the project's dialect (DuckDB's parser
+    decides) and translates to the engine's, else a ``SyntaxProblem`` (where and why; an
+    untranslatable construct is named, see :mod:`headwater.engines.dialects`). Pure
+    parsing, no warehouse opened; DuckDB is imported only when a text is checked."""
+    from headwater.engines.dialects import validator_for
+
+    def check(text: str) -> SyntaxProblem | None:
+        from headwater.engines.duckdb.parse import check_sql
+
+        return check_sql(text)
+
     if kind == "duckdb":
+        from headwater.engines.duckdb.capabilities import CAPABILITIES
 
-        def check(text: str) -> SyntaxProblem | None:
-            from headwater.engines.duckdb.parse import check_sql
-
-            return check_sql(text)
-
-        return check
+        return validator_for(check, CAPABILITIES.dialect)
     raise ValueError(f"unknown engine {kind!r}")

@@ -12,6 +12,7 @@ import os
 import threading
 from pathlib import Path
 
+from headwater.engines.dialects import render_tree
 from headwater.project.asset import Asset
 from headwater.project.graph import Graph
 from headwater.project.sql_model import DIALECT
@@ -88,7 +89,7 @@ def _qualify(sql: str, targets: dict[str, Asset], dialect: str) -> str:
         table.set("this", exp.to_identifier(target.table))
         if not table.alias:
             table.set("alias", exp.TableAlias(this=exp.to_identifier(target.table)))
-    return tree.sql(dialect=dialect)
+    return render_tree(tree, dialect)
 
 
 def _targets(asset: Asset, graph: Graph) -> dict[str, Asset]:

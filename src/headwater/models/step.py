@@ -41,7 +41,7 @@ def run_model(
     if check_partitioning(asset) is not None and cfg.partition_by and cfg.grain:
         if interval is not None:
             check_aligned(asset, interval, cfg.grain, zone_of(tz))
-        sql = compiled.compile(asset, graph) if compiled else compile_sql(asset, graph)
+        sql = _compiled(asset, graph, compiled, engine.capabilities.dialect)
         log.debug("building %s for %s: %s", asset.name, interval or "every interval", sql)
         with _located(asset):
             return engine.materialize_partition(
@@ -66,7 +66,7 @@ def run_model(
                 unique_key=cfg.unique_key,
                 audit=audit,
             )
-    sql = compiled.compile(asset, graph) if compiled else compile_sql(asset, graph)
+    sql = _compiled(asset, graph, compiled, engine.capabilities.dialect)
     log.debug("materializing %s as %s: %s", asset.name, cfg.materialized, sql)
     with _located(asset):
         return engine.materialize_sql(
@@ -100,6 +100,13 @@ def _check_result(asset: Asset, result: Any) -> None:
     raise EngineError(
         f"{asset.location}: model {asset.name} returned {what}; return {TABLE_RESULTS}"
     )
+
+
+def _compiled(asset: Asset, graph: Graph, cache: CompiledCache | None, dialect: str) -> str:
+    """The model's SQL as the engine runs it: qualified, rendered for its ``dialect``."""
+    if cache is not None:
+        return cache.compile(asset, graph, dialect=dialect)
+    return compile_sql(asset, graph, dialect=dialect)
 
 
 @contextmanager

@@ -29,6 +29,7 @@ from dataclasses import field as dc_field
 from typing import Any, Literal
 
 from headwater.errors import ConfigError
+from headwater.project.sql_errors import PROJECT_DIALECT
 
 CheckType = Literal[
     "not_null",
@@ -73,7 +74,7 @@ _KEYS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
 }
 CHECK_TYPES: tuple[str, ...] = tuple(_KEYS)
 
-DIALECT = "duckdb"
+DIALECT = PROJECT_DIALECT  # check expressions are parsed as written
 THIS = re.compile(r"\{\{\s*this\s*\}\}|\{this\}")
 """Placeholder for the checked relation in a ``sql`` check's query."""
 

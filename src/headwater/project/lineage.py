@@ -27,7 +27,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-DIALECT = "duckdb"
+from headwater.project.sql_errors import PROJECT_DIALECT
+
+DIALECT = PROJECT_DIALECT  # a model's columns are traced in the SQL as written
 
 #: An output column's sources: ``(table, column)`` pairs, sorted; None when unknown.
 Sources = list[tuple[str, str]] | None

@@ -48,6 +48,11 @@ class SyntaxProblem:
 #: Parses a SQL text without running it: None when the engine accepts it.
 SqlValidator = Callable[[str], SyntaxProblem | None]
 
+#: The dialect a project's SQL is written in (models, check expressions, file scans), as
+#: sqlglot names it: DuckDB's. An engine of another dialect gets it rendered for its own
+#: (``headwater.engines.dialects``); the project layer only ever parses it as written.
+PROJECT_DIALECT = "duckdb"
+
 
 def line_column(text: str, offset: int) -> tuple[int, int]:
     """1-based line and column of character ``offset`` of ``text``."""

@@ -17,9 +17,9 @@ from typing import Any
 from headwater.config.settings import ModelSettings, validate_model_settings
 from headwater.config.textfile import load_yaml
 from headwater.errors import SqlParseError
-from headwater.project.sql_errors import SqlValidator, explain
+from headwater.project.sql_errors import PROJECT_DIALECT, SqlValidator, explain
 
-DIALECT = "duckdb"
+DIALECT = PROJECT_DIALECT  # the SQL is parsed as written; engines render it for theirs
 _HEADER = re.compile(r"^\s*--\s*headwater:\s*$")
 
 
@@ -77,7 +77,9 @@ def read_sql_model(
     if not sql or _only_comments(sql):
         raise SqlParseError(f"{path}:1:1: the model is empty (expected one SELECT statement)")
     digest = hashlib.sha1(text.encode("utf-8")).hexdigest()
-    key = f"checked:{digest}" if validator is not None else digest
+    # checked for one target engine is not checked for another (its refusals differ)
+    tag = getattr(validator, "cache_tag", "")
+    key = f"checked{tag}:{digest}" if validator is not None else digest
     if refs_cache is not None and key in refs_cache:
         refs = frozenset(refs_cache[key])
     else:
