@@ -5,6 +5,11 @@ from __future__ import annotations
 
 import io
 import json
+import signal
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -138,3 +143,76 @@ def test_an_export_is_a_step_downstream_of_its_model(project_dir):
     assert graph["export.sales"].deps == ("marts.sales",)
     result = invoke("graph", "-p", str(root), "-s", "sales+")
     assert "export.sales" in result.output
+
+
+DAILY = """-- headwater:
+--   materialized: table
+--   partition_by: day
+--   grain: day
+select (date '2026-11-01' + (range % 3)::int) as day, range as id, 'c' || (range % 2) as region,
+       range * 1.5 as amount
+from range(30)
+where (date '2026-11-01' + (range % 3)::int) >= getvariable('interval_start')
+  and (date '2026-11-01' + (range % 3)::int) < getvariable('interval_end')
+"""
+
+
+def _day(n: int) -> tuple[datetime, datetime]:
+    start = datetime(2026, 11, n, tzinfo=UTC)
+    return start, start + timedelta(days=1)
+
+
+def test_an_incremental_export_writes_only_the_new_interval(project_dir):
+    files = {
+        "headwater.toml": _toml('to = "out/sales"\npartition_by = "day"\n'),
+        "models/marts/sales.sql": DAILY,
+    }
+    root = project_dir(files)
+    first = run(load_project(root), interval=_day(1)).steps["export.sales"]
+    assert first.status == "success", first.error
+    before, _ = _local_set(root, "out/sales")
+    seen = {f: (root / "out/sales" / f).stat().st_mtime_ns for f in before["files"]}
+    second = run(load_project(root), interval=_day(2)).steps["export.sales"]
+    assert second.status == "success", second.error
+    assert second.result["rows_out"] == 10  # that day's rows only
+    after, data = _local_set(root, "out/sales")
+    assert [p["interval"][0][:10] for p in after["parts"]] == ["2026-11-01", "2026-11-02"]
+    new_files = [f for f in after["files"] if f not in seen]
+    assert [f.split("/")[1] for f in new_files] == ["day=2026-11-02"]
+    # the first interval's files are the same files, untouched
+    assert {f: (root / "out/sales" / f).stat().st_mtime_ns for f in seen} == seen
+    model = table(root, "select id, region, amount from marts.sales order by id")
+    assert _read_back(data, "parquet") == [(i, r, float(a)) for i, r, a in model]
+
+
+def test_a_killed_export_leaves_the_published_set_intact(project_dir):
+    root = _project(project_dir, 'to = "out/sales"\n')
+    assert run(load_project(root)).steps["export.sales"].status == "success"
+    published, files = _local_set(root, "out/sales")
+    (root / "models/marts/sales.sql").write_text(MODEL.format(n=3_000_000))
+    assert run(load_project(root), include=["marts.sales"]).steps["marts.sales"].status == "success"
+    old_write = published["parts"][0]["write"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "headwater", "run", "-p", str(root), "-s", "export.sales"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    partial = None
+    deadline = time.monotonic() + 120
+    while partial is None and time.monotonic() < deadline and proc.poll() is None:
+        writes = [p for p in (root / "out/sales").iterdir() if p.is_dir() and p.name != old_write]
+        partial = next((w for w in writes if (w / "data_0.parquet").exists()), None)
+        time.sleep(0.005)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert partial is not None, "the export finished before it could be killed"
+    assert proc.returncode == -signal.SIGKILL
+    # readers of the manifest still see the published set, whole and unchanged
+    after, data = _local_set(root, "out/sales")
+    assert after == published and data == files
+    assert partial.name not in json.dumps(after)
+    # the next export publishes the new rows and removes the killed write's folder
+    step = run(load_project(root), include=["export.sales"]).steps["export.sales"]
+    assert step.status == "success", step.error
+    assert step.result["rows_out"] == 3_000_000
+    assert not partial.exists()
