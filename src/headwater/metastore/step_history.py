@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from headwater.metastore import tables as t
+from headwater.metastore.bulk_upsert import postgres_upsert, upsert_params
 from headwater.metastore.records import (
     STEP_KINDS,
     STEP_STATUSES,
@@ -71,6 +72,13 @@ class _ReplaceStatements:
 
 
 _REPLACE = _ReplaceStatements()
+
+
+def _last_per_key(rows: Sequence[Mapping[str, Any]], key: tuple[str, ...]) -> list[dict[str, Any]]:
+    """``rows`` with their errors clipped, the later of two with one key only (it would
+    have replaced the earlier one; one statement cannot write a key twice)."""
+    last = {tuple(r[k] for k in key): r for r in rows}
+    return [{**r, "error": clip_error(r.get("error"))} for r in last.values()]
 
 
 class StepHistory:
@@ -202,12 +210,19 @@ class StepHistory:
     ) -> None:
         """Write whole ``step_runs`` and ``attempts`` rows (every column given), replacing
         rows with the same key, in one transaction with one statement per kind: the runtime
-        records a batch of step events this way (per-row upserts cost milliseconds each)."""
+        records a batch of step events this way (per-row upserts cost milliseconds each). On
+        PostgreSQL each table's rows go in one statement (:mod:`.bulk_upsert`). Of two rows
+        with one key in ``steps`` (or ``attempts``), the later is written."""
         for row in (*steps, *attempts):
             _check_choice("step status", str(row["status"]), STEP_STATUSES)
-        steps = [{**r, "error": clip_error(r.get("error"))} for r in steps]
-        attempts = [{**r, "error": clip_error(r.get("error"))} for r in attempts]
+        steps = _last_per_key(steps, ("run_id", "step"))
+        attempts = _last_per_key(attempts, ("run_id", "step", "attempt"))
         with self._write() as conn:
+            if conn.dialect.name == "postgresql":  # one statement per table, not one per row
+                for table, rows in ((t.step_runs, steps), (t.attempts, attempts)):
+                    if rows:
+                        conn.execute(postgres_upsert(table), upsert_params(table, rows))
+                return
             if steps:
                 conn.execute(
                     _REPLACE.delete_steps,

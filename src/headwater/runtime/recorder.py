@@ -113,9 +113,6 @@ class Recorder:
                 },
             )
             touched[event.step] = row
-            log_path = os.path.join(self.log_dir, f"{event.step}.log")
-            if os.path.exists(log_path):  # a step that logged nothing has no file
-                row["log_path"] = log_path
             if event.kind == "started":
                 row.update(status="running", attempts=event.attempt)
                 if event.attempt == 1:
@@ -142,6 +139,12 @@ class Recorder:
                     row[key] = result[key]
             if event.status == SUCCESS and result.get("cursor") is not None:
                 marks.append((event.step, str(result["cursor"])))
+        for step, row in touched.items():
+            # a step that logged nothing has no file; once there it stays: one look a step
+            # per batch, not one per event (a stat each, thousands a second in a wide run)
+            log_path = os.path.join(self.log_dir, f"{step}.log")
+            if row["log_path"] is None and os.path.exists(log_path):
+                row["log_path"] = log_path
         self.run_log.write(lines)
         with self.store.batch():
             self.store.replace_steps(list(touched.values()), attempts)
