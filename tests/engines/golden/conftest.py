@@ -1,0 +1,22 @@
+"""The engines the golden cases run on. An engine plugs in by adding a fixture that yields
+an open :class:`~headwater.engines.Engine` (session-scoped when it is slow to start: the
+runner replaces the setup tables of each case) and its name to :data:`GOLDEN_ENGINES`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from headwater.engines import Engine, open_engine
+
+#: Fixture names, one per engine; each case runs on every one.
+GOLDEN_ENGINES = ["duckdb_golden"]
+
+
+@pytest.fixture
+def duckdb_golden(tmp_path: Path) -> Iterator[Engine]:
+    engine = open_engine("duckdb", tmp_path / "warehouse.duckdb")
+    yield engine
+    engine.close()
