@@ -15,6 +15,10 @@ Cases (projects as in :mod:`benchmarks.runner_overhead`: no-op SQL views in ``st
   step state changes per second (two per step: started, finished) over the run's span.
 - ``wide_pg``: ``wide`` with the metastore on a local PostgreSQL (the shared metastore of
   several servers): its state changes per second (target 2,000).
+- ``metastore``: the metastore's own rate, no warehouse work: 10,000 no-op steps through the
+  run's executor and recorder on SQLite and on PostgreSQL (``benchmarks._state_changes``);
+  the wide case's note gives DuckDB's own rate for its views (the same statements from 4
+  threads), which bounds it.
 - ``idle``: a server of a project with 100 pipelines ``schedule = "0 6 * * *"``,
   ``catchup = "none"`` (none fires): time from process start to /api/health answering, CPU
   (utime + stime) over 30 s as % of one core, VmRSS at the end.
@@ -41,6 +45,7 @@ from benchmarks._server_proc import (
     rss_mb,
     steps_of,
 )
+from benchmarks._state_changes import duckdb_views_rate, recorder_rate, step_rate
 from benchmarks.runner_overhead import make_project
 from headwater.metastore import Metastore
 
@@ -168,22 +173,22 @@ def wide_case(n: int) -> list[Row]:
         server.stop()
     steps = steps_of(root, run_id)
     run = latest_runs(root, 1)[0]
-    done = [s for s in steps if s.status == "success"]
-    starts = [s.started_at for s in steps if s.started_at is not None]
-    ends = [s.finished_at for s in steps if s.finished_at is not None]
-    span = (max(ends) - min(starts)).total_seconds() if starts and ends else None
-    rate = 2 * len(done) / span if span else None
+    done = sum(s.status == "success" for s in steps)
+    span, rate = step_rate(steps)
+    floor = duckdb_views_rate(root.parent, n)  # the same views from 4 threads, DuckDB alone
     return [
         Row(
             NAME,
             f"{n}-step run (wide views) through the server, first start -> last finish",
             span,
             target=">= 200 state changes/s (SQLite)",
-            ok=run.status == "success" and len(done) == n and (rate or 0) >= 200,
-            note=f"{rate or 0:.0f} state changes/s; run {run.status}, {len(done)}/{n} steps; "
+            ok=run.status == "success" and done == n and (rate or 0) >= 200,
+            note=f"{rate or 0:.0f} state changes/s (DuckDB alone, the same views from 4 "
+            f"threads: {floor:.0f}/s); run {run.status}, {done}/{n} steps; "
             f"client wall {wall:.1f} s, server ready {server.ready_s:.1f} s",
             extra={
                 "rate": rate,
+                "duckdb_views_rate": floor,
                 "client_wall_s": wall,
                 "ready_s": server.ready_s,
                 "status": run.status,
@@ -217,21 +222,54 @@ def wide_pg_case(n: int) -> list[Row]:
         with Metastore.open(url) as store:
             run = store.runs(1)[0]
             steps = store.step_runs(run.run_id)
-    done = [s for s in steps if s.status == "success"]
-    starts = [s.started_at for s in steps if s.started_at is not None]
-    ends = [s.finished_at for s in steps if s.finished_at is not None]
-    span = (max(ends) - min(starts)).total_seconds() if starts and ends else None
-    rate = 2 * len(done) / span if span else None
+    done = sum(s.status == "success" for s in steps)
+    span, rate = step_rate(steps)
     return [
         Row(
             NAME,
             f"{n}-step run (wide views) through the server, metastore on PostgreSQL",
             span,
             target=">= 2000 state changes/s (PostgreSQL)",
-            ok=run.status == "success" and len(done) == n and (rate or 0) >= 2000,
-            note=f"{rate or 0:.0f} state changes/s; run {run.status}, {len(done)}/{n} steps; "
+            ok=run.status == "success" and done == n and (rate or 0) >= 2000,
+            note=f"{rate or 0:.0f} state changes/s; run {run.status}, {done}/{n} steps; "
             f"client wall {wall:.1f} s, server ready {server.ready_s:.1f} s",
             extra={"rate": rate, "client_wall_s": wall, "status": run.status},
+        )
+    ]
+
+
+def metastore_case(n: int, reps: int) -> list[Row]:
+    """The metastore's own rate, no warehouse work (``recorder_rate``): ``n`` no-op steps
+    through the run's executor and recorder, ``reps`` rounds alternating SQLite and a local
+    PostgreSQL; medians."""
+    from headwater.testing.servers import PostgresServer
+
+    work = work_dir("server", f"metastore_{n}")
+    log(f"  server: metastore alone, {n} no-op steps, {reps} rounds on SQLite and PostgreSQL")
+    rates: dict[str, list[float]] = {"SQLite": [], "PostgreSQL": []}
+    with PostgresServer(work / "pg") as pg:
+        pg.create_database("metastore")
+        pg_url = pg.url_for("metastore", scheme=pg.sqlalchemy_scheme)
+        for rep in range(reps):
+            sqlite = work / f"metastore_{rep}.sqlite"
+            for stale in work.glob(f"{sqlite.name}*"):
+                stale.unlink()
+            rates["SQLite"].append(recorder_rate(f"sqlite:///{sqlite}", n))
+            rates["PostgreSQL"].append(recorder_rate(pg_url, n))
+    return [
+        Row(
+            NAME,
+            f"metastore alone ({kind}): {n} no-op steps' state changes written",
+            None,
+            target=f">= {target} state changes/s ({kind})",
+            ok=median(found) >= target,
+            note=f"{median(found):.0f} state changes/s, median of {reps} "
+            f"({', '.join(f'{r:.0f}' for r in found)}); executor and recorder as in a run",
+            samples=found,
+        )
+        for kind, target, found in (
+            ("SQLite", 200, rates["SQLite"]),
+            ("PostgreSQL", 2000, rates["PostgreSQL"]),
         )
     ]
 
@@ -324,6 +362,7 @@ def run(*, quick: bool = False) -> list[Row]:
     rows += tick_case(3 if quick else 12)
     rows += wide_case(500 if quick else 10_000)
     rows += wide_pg_case(500 if quick else 10_000)
+    rows += metastore_case(500 if quick else 10_000, 1 if quick else 3)
     rows += idle_case(100, 5.0 if quick else 30.0)
     rows += small_case(5, 2 if quick else 5)
     return rows
