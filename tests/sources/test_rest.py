@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from headwater.errors import ConfigError
 from headwater.project import load_project
 from headwater.runtime import run
 from headwater.testing.cli import query_warehouse as warehouse
@@ -232,3 +233,40 @@ def test_a_type_change_is_held_by_the_contract(project_dir):
         failed = run(load_project(root)).steps["raw.shop_orders"]
         assert failed.status == "failed"
         assert warehouse(root, "select count(*) from raw.shop_orders") == [(3,)]
+
+
+def test_an_api_with_no_records_yet_loads_nothing_then_its_first_records(project_dir):
+    orders: list[dict[str, Any]] = []
+    with RestApi(orders) as served:
+        root = rest_project(project_dir, served.url, INCREMENTAL)
+        empty = step(root)
+        assert empty.result["rows_out"] == 0 and empty.result["cursor"] is None
+        orders.extend(make_orders(3))
+        assert step(root).result["rows_out"] == 3
+    assert warehouse(root, "select count(*) from raw.shop_orders") == [(3,)]
+
+
+REFUSED = {
+    "nested tables without a key": (
+        ('nested = "tables"', "sources.shop.rest"),
+        "endpoint 'orders': nested = 'tables' needs a primary_key",
+    ),
+    "a table list": (('tables = ["x"]', "sources.shop"), "sources.shop.tables: not read by a REST"),
+    "a lag": (('lag = "1 hour"', "sources.shop"), "sources.shop.lag: not read by a REST source"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(REFUSED))
+def test_settings_a_rest_source_cannot_use_are_refused_in_one_line(project_dir, case):
+    (line, table), says = REFUSED[case]
+    toml = (
+        "[sources.shop]\n[sources.shop.rest]\n"
+        'base_url = "http://127.0.0.1:1"\n'
+        '[sources.shop.rest.endpoints.orders]\npath = "/orders"\n'
+    ).replace(f"[{table}]\n", f"[{table}]\n{line}\n")
+    root = Path(project_dir({"headwater.toml": toml}))
+    with pytest.raises(ConfigError) as caught:
+        load_project(root)
+    message = str(caught.value)
+    assert says in message and len(message.splitlines()) == 1
+    assert message.startswith(f"{root / 'headwater.toml'}:")

@@ -32,7 +32,8 @@ class Auth:
             token = self._secret(spec.token)
             self._headers["Authorization"] = f"Bearer {token}"
         elif spec.type == "basic":
-            pair = f"{self._secret(spec.username)}:{self._secret(spec.password)}"
+            user = interpolate(spec.username or "", where=self.where, secret=False)
+            pair = f"{user}:{self._secret(spec.password)}"
             encoded = base64.b64encode(pair.encode()).decode()
             self.secrets.append(encoded)
             self._headers["Authorization"] = f"Basic {encoded}"

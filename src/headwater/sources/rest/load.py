@@ -6,6 +6,7 @@ on ``_row_id`` (merge; replace when the endpoint replaces): the endpoint's own l
 the cursor state, commits last. A failure between them leaves child rows that the next
 run reads again and merges onto themselves: no duplicate, and the endpoint's rows and
 state stay together. A child row dropped from its parent's list is not deleted (merge).
+An endpoint that gives no record loads nothing (its table and state are kept).
 """
 
 from __future__ import annotations
@@ -68,6 +69,11 @@ def load_rest(
     log.info(
         "%d records in %d pages, %d requests", read.table.num_rows, read.pages, client.requests
     )
+    if read.table.num_columns == 0:
+        # no record, so no column to make a table of; a replace keeps its table too (an
+        # API answering nothing by mistake must not empty it)
+        log.info("no records: nothing to load, the table and state are kept")
+        return LoadResult(0, 0, 0, base.boundary)
     _load_children(engine, asset, base, read, log)
     batches = _reader(read.table)
     return engine.load(asset.name, replace(base, batches=batches, state=dict(state)))
