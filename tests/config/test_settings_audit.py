@@ -16,6 +16,7 @@ import pytest
 from pydantic import BaseModel
 
 import headwater
+from headwater.config.exports import ExportSettings
 from headwater.config.settings import (
     SOURCE_KEYS,
     AlertSettings,
@@ -44,6 +45,19 @@ READ: dict[type[BaseModel], dict[str, tuple[str, str]]] = {
         "sources": ("project/loader.py", "sources"),
         "pipelines": ("api/project.py", "pipelines"),
         "alerts": ("runtime/run.py", "alerts"),
+        "exports": ("project/export_assets.py", "exports"),
+    },
+    ExportSettings: {
+        "model": ("project/export_assets.py", "model"),
+        "to": ("exports/step.py", "to"),
+        "format": ("exports/step.py", "format"),
+        "partition_by": ("exports/step.py", "partition_by"),
+        "connection": ("exports/step.py", "connection"),
+        "description": ("project/export_assets.py", "description"),
+        "tags": ("project/export_assets.py", "tags"),
+        "retries": ("project/export_assets.py", "retries"),
+        "retry_delay": ("project/export_assets.py", "retry_delay"),
+        "timeout": ("project/export_assets.py", "timeout"),
     },
     ProjectTable: {
         "name": ("project/loader.py", "name"),

@@ -70,6 +70,9 @@ def test_csv_glob_with_day_partitions_loads_every_object(project_dir, s3, bucket
         ("3", "30", "2026-11-02"),
     ]
     assert rows[2][3] == f"s3://{bucket}/landing/orders/day=2026-11-02/b.csv"
+    logs = " ".join(p.read_text() for p in (root / ".headwater/logs").rglob("*.log"))
+    assert "3 new or changed files" not in logs and "2 new or changed files" in logs
+    assert SECRET not in logs and "hw%2Ftest" not in logs  # the secret, nor encoded
 
 
 def test_a_second_run_loads_only_new_objects(project_dir, s3, bucket, lake_env):
