@@ -253,6 +253,10 @@ REFUSED = {
     ),
     "a table list": (('tables = ["x"]', "sources.shop"), "sources.shop.tables: not read by a REST"),
     "a lag": (('lag = "1 hour"', "sources.shop"), "sources.shop.lag: not read by a REST source"),
+    "a secret written in the file": (
+        ('auth = { type = "bearer", token = "abc-123" }', "sources.shop.rest"),
+        'token: write the secret as an environment variable, token = "${SOME_VARIABLE}"',
+    ),
 }
 
 

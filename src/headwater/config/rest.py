@@ -8,11 +8,14 @@ placeholders and resolved only when the source is read; they are redacted from e
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 WriteDisposition = Literal["append", "replace", "merge", "scd2"]
+_SECRETS = ("token", "password", "key", "client_secret")  # only from the environment
+_PLACEHOLDER = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*(:-[^}]*)?\}")
 
 
 class _Strict(BaseModel):
@@ -30,7 +33,8 @@ class RestAuth(_Strict):
     ``password``), ``api_key`` (``name``, ``key``, ``location`` header or query) or
     ``oauth2`` (client credentials: ``token_url``, ``client_id``, ``client_secret``,
     ``scope``; the token is fetched, cached until it expires and fetched again once after a
-    401)."""
+    401). Secrets (``token``, ``password``, ``key``, ``client_secret``) must be ``${ENV}``
+    placeholders: a secret written into headwater.toml is refused."""
 
     type: Literal["bearer", "basic", "api_key", "oauth2"]
     token: str | None = None
@@ -55,6 +59,13 @@ class RestAuth(_Strict):
         missing = [k for k in needs if getattr(self, k) is None]
         if missing:
             raise ValueError(f"auth type {self.type!r} needs {', '.join(missing)}")
+        for key in _SECRETS:
+            value = getattr(self, key)
+            if value is not None and not _PLACEHOLDER.search(value):
+                raise ValueError(
+                    f"{key}: write the secret as an environment variable, "
+                    f'{key} = "${{SOME_VARIABLE}}", not in headwater.toml'
+                )
         return self
 
 
