@@ -77,34 +77,36 @@ def load_cdc(
                 )
             cur.execute("select pg_current_wal_lsn()::text")
             until = lsn_int(cur.fetchone()[0])
-    start = lsn_int(state[LSN])
-    with slots.connect(url, connection=connection, replication=True) as rconn:
-        rcur = rconn.cursor()
-        stream = slots.read_changes(
-            rcur, slot, start=start, until=until, table=(schema, name),
-            max_changes=cdc.max_changes, idle_timeout=cdc.idle_timeout, log=log,
-        )  # fmt: skip
-        if not stream.transactions:
-            log.info("no new change (%s)", lsn_text(start))
-            slots.confirm(rcur, start, log)
-            return LoadResult(rows_read=0, rows_written=0, rows_rejected=0, cursor_max=None)
-        reached = stream.transactions[-1].end_lsn
-        columns = tuple(types)
-        if stream.relation is not None:  # the columns as the changes were decoded
-            rel = stream.relation
-            columns = rel.columns
-            types = {
-                c: (o, m) for c, o, m in zip(rel.columns, rel.type_oids, rel.type_mods, strict=True)
-            }
-        changes = ChangeTable(columns, types, where=where, key=base.primary_key)
-        for txn in stream.transactions:
-            for change in txn.changes:
-                changes.add(change, txn.end_lsn, txn.committed_at)
-        log.info("%d changes in %d transactions, up to %s", changes.count,
-                 len(stream.transactions), lsn_text(reached))  # fmt: skip
-        result = _load(asset, request, engine, changes, cdc, {**state, LSN: lsn_text(reached)})
-        slots.confirm(rcur, reached, log)  # only now: the warehouse has them
-        return result
+            start = lsn_int(state[LSN])
+            log.info("reading slot %s from %s up to %s", slot, state[LSN], lsn_text(until))
+            stream = slots.read_changes(
+                cur, slot, start=start, until=until, table=(schema, name),
+                max_changes=cdc.max_changes,
+            )  # fmt: skip
+            if not stream.transactions:
+                log.info("no new change")
+                # nothing of this table up to ``until``: the slot need not hold that WAL
+                slots.confirm(cur, slot, until if stream.complete else start)
+                return LoadResult(rows_read=0, rows_written=0, rows_rejected=0, cursor_max=None)
+            reached = stream.transactions[-1].end_lsn
+            columns = tuple(types)
+            if stream.relation is not None:  # the columns as the changes were decoded
+                rel = stream.relation
+                columns = rel.columns
+                types = {
+                    c: (o, m)
+                    for c, o, m in zip(rel.columns, rel.type_oids, rel.type_mods, strict=True)
+                }
+            changes = ChangeTable(columns, types, where=where, key=base.primary_key)
+            for txn in stream.transactions:
+                for change in txn.changes:
+                    changes.add(change, txn.end_lsn, txn.committed_at)
+            log.info("%d changes in %d transactions, up to %s", changes.count,
+                     len(stream.transactions), lsn_text(reached))  # fmt: skip
+            state = {**state, LSN: lsn_text(reached)}
+            result = _load(asset, request, engine, changes, cdc, state)
+            slots.confirm(cur, slot, reached)  # only now: the warehouse has them
+            return result
 
 
 def _first_load(

@@ -1,8 +1,10 @@
-"""A table's logical replication slot: created with an exported snapshot, streamed through
+"""A table's logical replication slot: created with an exported snapshot, read through
 ``pgoutput`` up to the WAL position of the start, and advanced (confirmed flush) only when
 the caller says the changes are committed elsewhere.
 
-One slot and one publication (of the same name) per captured table. The slot's exported
+One slot and one publication (of the same name) per captured table. The replication
+protocol is used only to create the slot (for its exported snapshot); the changes are
+peeked and the slot advanced through SQL functions. The slot's exported
 snapshot is the exact state of the table at the slot's consistent point: the rows read
 under it, then the changes streamed from that point, are every change once.
 """
@@ -10,9 +12,6 @@ under it, then the changes streamed from that point, are every change once.
 from __future__ import annotations
 
 import contextlib
-import logging
-import select
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -44,6 +43,7 @@ class Stream:
 
     relation: Relation | None
     transactions: list[Transaction]
+    complete: bool  # read up to ``until`` (not stopped by ``max_changes``)
 
 
 def _psycopg2() -> Any:
@@ -104,78 +104,70 @@ def create_slot(rcur: Any, slot: str) -> tuple[int, str]:
 
 
 def read_changes(
-    rcur: Any,
+    cur: Any,
     slot: str,
     *,
     start: int,
     until: int,
     table: tuple[str, str],
     max_changes: int | None,
-    idle_timeout: float,
-    log: logging.Logger,
 ) -> Stream:
     """The committed transactions of ``table`` after ``start`` (the LSN the warehouse
     holds) up to the WAL position ``until`` (taken when the run started), or about
-    ``max_changes`` changes (whole transactions). Nothing is confirmed to the server."""
-    rcur.start_replication(
-        slot_name=slot,
-        decode=False,
-        start_lsn=start,
-        options={"proto_version": "1", "publication_names": slot},
+    ``max_changes`` changes (whole transactions), peeked: the slot does not move.
+
+    Read through ``pg_logical_slot_peek_binary_changes`` on a plain connection, not the
+    streaming protocol: psycopg2's stream confirms, by itself, the server's position
+    from its keepalives once the messages read were confirmed, which could move the slot
+    past changes still buffered unread. Transactions at or before ``start`` (the slot is
+    behind after a crash between the warehouse commit and :func:`confirm`) are skipped."""
+    cur.execute(
+        "select data from pg_logical_slot_peek_binary_changes(%s, %s::pg_lsn, %s, "
+        "'proto_version', '1', 'publication_names', %s)",
+        [slot, lsn_text(until), max_changes, slot],
     )
     relation: Relation | None = None
     done: list[Transaction] = []
     current: Transaction | None = None
-    count = 0
-    idle_since = time.monotonic()
-    while True:
-        message = rcur.read_message()
-        if message is None:
-            if current is None and rcur.wal_end >= until:
-                break  # the server has decoded every WAL record up to the start's position
-            if time.monotonic() - idle_since > idle_timeout:
-                log.warning(
-                    "slot %s: no message for %.0f s; loading what was read", slot, idle_timeout
+    messages = 0
+    while rows := cur.fetchmany(10_000):
+        messages += len(rows)
+        for (data,) in rows:
+            item = decode(bytes(data))
+            if isinstance(item, Begin):
+                current = Transaction(0, item.committed_at)
+            elif isinstance(item, Relation):
+                if (item.schema, item.name) == table:
+                    relation = item
+            elif isinstance(item, Change) and current is not None:
+                current.changes.append(item)
+            elif (
+                isinstance(item, Truncate)
+                and relation is not None
+                and relation.relid in item.relids
+            ):
+                raise SourceError(
+                    f"slot {slot}: {table[0]}.{table[1]} was truncated: reload it with "
+                    "`headwater run --full-refresh`"
                 )
-                break
-            rcur.send_feedback(reply=True)  # asks the server for its position now
-            select.select([rcur], [], [], 0.2)
-            continue
-        idle_since = time.monotonic()
-        item = decode(message.payload)
-        if isinstance(item, Begin):
-            current = Transaction(0, item.committed_at)
-        elif isinstance(item, Relation):
-            if (item.schema, item.name) == table:
-                relation = item
-        elif isinstance(item, Change) and current is not None:
-            current.changes.append(item)
-        elif isinstance(item, Truncate) and relation is not None and relation.relid in item.relids:
-            raise SourceError(
-                f"slot {slot}: {table[0]}.{table[1]} was truncated (at {lsn_text(message.data_start)}); "
-                "reload it with `headwater run --full-refresh`"
-            )
-        elif isinstance(item, Commit) and current is not None:
-            current.end_lsn = item.end_lsn
-            if item.end_lsn > start and current.changes:
-                done.append(current)  # (a replayed transaction, at or before start, is not)
-                count += len(current.changes)
-            current = None
-            if item.end_lsn >= until or (max_changes is not None and count >= max_changes):
-                break
-    return Stream(relation, done)
+            elif isinstance(item, Commit) and current is not None:
+                current.end_lsn = item.end_lsn
+                if item.end_lsn > start and current.changes:
+                    done.append(current)
+                current = None
+    return Stream(relation, done, max_changes is None or messages < max_changes)
 
 
-def confirm(rcur: Any, lsn: int, log: logging.Logger) -> None:
-    """Tell the server the changes up to ``lsn`` are safe elsewhere: the slot's confirmed
-    flush position advances and the server may recycle the WAL before it."""
-    rcur.send_feedback(flush_lsn=lsn, write_lsn=lsn, reply=True)
-    deadline = time.monotonic() + 2.0
-    while time.monotonic() < deadline:  # the server answers once it has read it
-        if rcur.read_message() is None and rcur.wal_end >= lsn:
-            return
-        select.select([rcur], [], [], 0.1)
-    log.debug("no answer to the slot's confirmation (the next run confirms again)")
+def confirm(cur: Any, slot: str, lsn: int) -> None:
+    """Tell the server the changes up to ``lsn`` are safe in the warehouse: the slot's
+    confirmed flush position advances (never backwards) and the server may recycle the
+    WAL before it."""
+    cur.execute(
+        "select pg_replication_slot_advance(%s, %s::pg_lsn) from pg_replication_slots "
+        "where slot_name = %s and confirmed_flush_lsn < %s::pg_lsn",
+        [slot, lsn_text(lsn), slot, lsn_text(lsn)],
+    )
+    cur.fetchall()
 
 
 def _ident(name: str) -> str:
