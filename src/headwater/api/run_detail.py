@@ -70,6 +70,7 @@ def step_log(project: ProjectLike, run_id: str, step: str, offset: int = 0) -> S
     done = info.status not in ("pending", "running") or found.run.status in FINAL_RUN
     text, upto = "", max(0, offset)
     if path.is_file():
+        upto = min(upto, path.stat().st_size)  # past the end: seek failed on a huge offset
         with path.open("rb") as stream:
             stream.seek(upto)
             data = stream.read(LOG_CHUNK)

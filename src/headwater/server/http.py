@@ -81,6 +81,14 @@ class QueryBody(BaseModel):
     limit: int | None = None
 
 
+def _limit(limit: int) -> int:
+    """A count of runs or rows asked in a query string, 0 or more: a negative one reached the
+    metastore or DuckDB, which failed on it (a 500, found by schemathesis)."""
+    if limit < 0:
+        raise HeadwaterError("limit must be at least 0")
+    return limit
+
+
 def create_app(project: Project, runs: RunQueue, token: str) -> FastAPI:
     """The HTTP API of a server holding ``project`` and its run queue ``runs``."""
     app = FastAPI(title="Headwater server", version="1")
@@ -111,7 +119,7 @@ def create_app(project: Project, runs: RunQueue, token: str) -> FastAPI:
 
     @app.get("/api/runs", dependencies=VIEWER)
     def list_runs(limit: int = 20) -> list[dict[str, Any]]:
-        return [r.to_json() for r in api.runs(project, limit)]
+        return [r.to_json() for r in api.runs(project, _limit(limit))]
 
     @app.post("/api/runs", status_code=202, dependencies=OPERATOR)
     def enqueue(body: RunBody) -> dict[str, Any]:
@@ -223,7 +231,7 @@ def create_app(project: Project, runs: RunQueue, token: str) -> FastAPI:
 
     @app.get("/api/loads", dependencies=VIEWER)
     def loads(asset: str | None = None, limit: int = 20) -> list[dict[str, Any]]:
-        return [ld.to_json() for ld in api.loads(project, asset, limit)]
+        return [ld.to_json() for ld in api.loads(project, asset, _limit(limit))]
 
     # checks and quarantine read the project as it is on disk now, as the CLI does
     # in-process: a check edited since the server started counts (a release re-validates
@@ -242,7 +250,7 @@ def create_app(project: Project, runs: RunQueue, token: str) -> FastAPI:
         asset: str, check: str | None = None, load_id: str | None = None, limit: int = 50
     ) -> dict[str, Any]:
         found = api.quarantined_rows(
-            _current(project), asset, check=check, load_id=load_id, limit=limit
+            _current(project), asset, check=check, load_id=load_id, limit=_limit(limit)
         )
         return _rows(found)
 
