@@ -9,8 +9,7 @@ from typing import Any
 
 from asset_projects import PASSWORD as VIEWER_PASSWORD
 from asset_projects import VIEWER, Served, serve
-
-from conftest import Session, add_user
+from ui_server import Session, add_user
 
 OPERATOR, OPERATOR_PASSWORD = "op1", "operator-pass-9"
 LOGINS = {"operator": (OPERATOR, OPERATOR_PASSWORD), "viewer": (VIEWER, VIEWER_PASSWORD)}

@@ -8,8 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
-
-from conftest import HEADWATER, PASSWORDS, USERS, Session, UIServer, add_user, login
+from ui_server import HEADWATER, PASSWORDS, USERS, Session, UIServer, add_user, login
 
 
 def _cli(server: UIServer, *args: str) -> subprocess.CompletedProcess[str]:

@@ -10,8 +10,8 @@ import signal
 from pathlib import Path
 
 import httpx
+from ui_server import _start, add_user
 
-from conftest import _start, add_user
 from headwater.testing.cli import write_project
 
 

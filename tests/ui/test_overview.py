@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from conftest import Session
+from ui_server import Session
 
 
 def _wait_finished(session: Session, run_id: str, timeout: float = 60) -> dict[str, Any]:

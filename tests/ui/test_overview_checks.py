@@ -7,8 +7,8 @@ import signal
 from pathlib import Path
 
 import httpx
+from ui_server import _start, add_user
 
-from conftest import _start, add_user
 from headwater import api
 from headwater.api.overview import overview
 from headwater.testing.cli import write_project

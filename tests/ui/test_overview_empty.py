@@ -6,7 +6,8 @@ from __future__ import annotations
 import signal
 from pathlib import Path
 
-from conftest import _start
+from ui_server import _start
+
 from headwater.testing.cli import write_project
 
 

@@ -12,8 +12,7 @@ from urllib.parse import urlencode
 
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
-
-from conftest import Session, UIServer
+from ui_server import Session, UIServer
 
 SQL = (
     "select i as n, i * 2.5 as half_again, 'row ' || i as label, date '2026-01-01' + i::int as day "
@@ -113,7 +112,7 @@ def test_no_file_outside_the_warehouse_is_read(
 ) -> None:
     # a viewer reading headwater.toml (a connection's password) or server.json (the admin
     # token) through a SELECT: DuckDB would read any file the server can
-    from conftest import SECRET
+    from ui_server import SECRET
 
     viewer = as_role("viewer")
     toml = ui_server.root / "headwater.toml"

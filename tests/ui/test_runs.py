@@ -21,8 +21,8 @@ from typing import Any
 
 import httpx
 import pytest
+from ui_server import UIServer, _start, add_user, csrf_of  # tests/ui/ui_server.py
 
-from conftest import UIServer, _start, add_user, csrf_of  # tests/ui/conftest.py
 from headwater.testing.cli import write_project
 
 FILES = {

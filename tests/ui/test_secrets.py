@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable
 from urllib.parse import quote, urljoin, urlsplit
 
-from conftest import SECRET, Session
+from ui_server import SECRET, Session
 
 MAX_PAGES = 400
 SAMPLES = {  # path parameter -> a value that exists in the test project

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from asset_projects import HEADWATER, Served
 from served_roles import login_as, serve_with_roles
+from ui_server import Session
 
-from conftest import Session
 from headwater.demo.generator import build_dataset
 from headwater.demo.runner import SEED
 from headwater.demo.truth import answers
