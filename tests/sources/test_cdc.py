@@ -225,3 +225,14 @@ def test_errors_are_one_line(
     assert "connection 'app': " in result.output
     assert "wrong-pw" not in result.output
     assert "Traceback" not in result.output
+
+
+def test_a_server_without_logical_wal_level_is_one_line(tmp_path: Path, postgres_url: str) -> None:
+    _sql(
+        postgres_url, "create table customers (id int primary key, name text, amount numeric(10,2))"
+    )
+    root = _project(tmp_path / "p", postgres_url, slot="hw_nowal")
+    result = invoke("run", "-p", str(root))
+    assert result.exit_code == 5
+    assert "connection 'app' slot hw_nowal: logical decoding requires" in result.output
+    assert "Traceback" not in result.output

@@ -54,7 +54,30 @@ def load_cdc(
     state: dict[str, Any],
     log: logging.Logger,
 ) -> LoadResult:
-    """Load the snapshot (first load) or the next changes of ``table``."""
+    """Load the snapshot (first load) or the next changes of ``table``. A refusal of the
+    server (no logical wal_level, no privilege, the slot in use) is one line naming the
+    connection and the slot."""
+    try:
+        return _load_cdc(asset, base, engine=engine, settings=settings, connection=connection,
+                         table=table, cdc=cdc, several=several, state=state, log=log)  # fmt: skip
+    except slots.driver_errors() as exc:
+        slot = f"{cdc.slot}_{table.rpartition('.')[2]}" if several else cdc.slot
+        raise SourceError(f"connection {connection!r} slot {slot}: {slots.reason(exc)}") from None
+
+
+def _load_cdc(
+    asset: str,
+    base: LoadRequest,
+    *,
+    engine: Engine,
+    settings: ProjectSettings,
+    connection: str,
+    table: str,
+    cdc: CdcSettings,
+    several: bool,
+    state: dict[str, Any],
+    log: logging.Logger,
+) -> LoadResult:
     if base.write == "replace":
         raise SourceError(f"{asset}: a cdc source writes merge, scd2 or append, not replace")
     url = interpolate_url(settings.connections[connection].url, where=f"connection {connection!r}")

@@ -57,6 +57,18 @@ def _psycopg2() -> Any:
     return psycopg2
 
 
+def driver_errors() -> type[Exception]:
+    """The class of psycopg2's errors (a server's refusal)."""
+    error: type[Exception] = _psycopg2().Error
+    return error
+
+
+def reason(exc: BaseException) -> str:
+    """The first line of a server's error (it holds no password)."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
 def dsn(url: str) -> str:
     """A libpq URI for ``url`` (``postgresql+driver://`` schemes reduced to ``postgresql://``)."""
     scheme, _, rest = url.partition("://")
@@ -72,8 +84,9 @@ def connect(url: str, *, connection: str, replication: bool) -> Iterator[Any]:
     try:
         conn = pg.connect(dsn(url), connection_factory=factory, options="-c TimeZone=UTC")
     except pg.OperationalError as exc:
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else "cannot connect"
-        raise ConnectionError_(f"connection {connection!r}: {reason}", transient=True) from None
+        raise ConnectionError_(
+            f"connection {connection!r}: {reason(exc)}", transient=True
+        ) from None
     try:
         yield conn
     finally:
