@@ -68,7 +68,7 @@ def open_consumer(config: dict[str, Any], group: str, *, name: str, log: logging
     try:
         return Consumer(settings)
     except Exception as exc:  # KafkaException: a bad setting in the URL's query
-        raise ConnectionError_(f"connection {name!r} ({servers(config)}): {_reason(exc)}") from None
+        raise ConnectionError_(f"connection {name!r} ({servers(config)}): {reason(exc)}") from None
 
 
 def topic_partitions(
@@ -79,7 +79,7 @@ def topic_partitions(
         metadata = consumer.list_topics(timeout=timeout)
     except Exception as exc:
         raise ConnectionError_(
-            f"connection {name!r}: cannot reach the Kafka brokers {servers_}: {_reason(exc)}",
+            f"connection {name!r}: cannot reach the Kafka brokers {servers_}: {reason(exc)}",
             transient=True,
         ) from None
     found: dict[str, list[int]] = {}
@@ -91,7 +91,7 @@ def topic_partitions(
     return found
 
 
-def _reason(exc: BaseException) -> str:
+def reason(exc: BaseException) -> str:
     """The first line of a client error (librdkafka's words, which hold no password)."""
     args = getattr(exc, "args", ())
     first = args[0] if args else exc

@@ -28,6 +28,7 @@ from headwater.errors import SourceError
 from headwater.sources.kafka.client import (
     client_config,
     open_consumer,
+    reason,
     servers,
     topic_partitions,
 )
@@ -60,11 +61,8 @@ def load_kafka(
     )
     consumer = open_consumer(config, group, name=connection, log=log)
     try:
-        where = _positions(
-            consumer, kafka, state.get(OFFSETS, {}), connection, servers(config), log
-        )
-        batch, after = _consume(consumer, where, kafka, connection)
-        table = to_table(batch, schema)
+        batch, after = _read(consumer, kafka, state, connection, servers(config), log)
+        table = to_table(batch, schema, where=asset)
         _handle_bad(asset, batch.bad, kafka, log)
         offsets = {t: {str(p): o for p, o in parts.items()} for t, parts in after.items()}
         if not len(batch) and not batch.bad and offsets == state.get(OFFSETS):
@@ -84,6 +82,29 @@ def load_kafka(
 
 
 Where = dict[str, dict[int, int]]  # topic -> partition -> next offset
+
+
+def _read(
+    consumer: Any,
+    kafka: KafkaSettings,
+    state: dict[str, Any],
+    connection: str,
+    servers_: str,
+    log: logging.Logger,
+) -> tuple[Batch, Where]:
+    """The batch and the offsets after it; a client failure is one line (connection,
+    topics)."""
+    from confluent_kafka import KafkaException
+
+    try:
+        where = _positions(consumer, kafka, state.get(OFFSETS, {}), connection, servers_, log)
+        return _consume(consumer, where, kafka, connection)
+    except KafkaException as exc:
+        topics = ", ".join(kafka.topics)
+        raise SourceError(
+            f"connection {connection!r} ({servers_}) topics {topics}: {reason(exc)}",
+            transient=True,
+        ) from None
 
 
 def _positions(

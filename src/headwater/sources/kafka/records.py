@@ -19,7 +19,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.json as pa_json
 
-from headwater.errors import ProjectError
+from headwater.errors import ProjectError, SourceError
 
 KAFKA_COLUMNS = (
     "_kafka_topic",
@@ -102,7 +102,7 @@ class PayloadSchema:
         return f"{where or 'payload'}: {best.message}"
 
 
-def to_table(batch: Batch, schema: PayloadSchema | None) -> pa.Table:
+def to_table(batch: Batch, schema: PayloadSchema | None, *, where: str) -> pa.Table:
     """The batch as one Arrow table (payload columns, then the ``_kafka_*`` columns).
     Bad messages found are moved to ``batch.bad`` (the caller decides: fail or record)."""
     if schema is not None:
@@ -114,7 +114,7 @@ def to_table(batch: Batch, schema: PayloadSchema | None) -> pa.Table:
         assert payload is not None
     clash = [c for c in payload.column_names if c in KAFKA_COLUMNS]
     if clash:
-        raise ValueError(f"payload field {clash[0]!r} has the name of a Kafka column")
+        raise SourceError(f"{where}: payload field {clash[0]!r} has the name of a Kafka column")
     meta: dict[str, pa.Array] = {
         "_kafka_topic": pa.array(batch.topic, pa.string()),
         "_kafka_partition": pa.array(batch.partition, pa.int32()),
