@@ -274,3 +274,31 @@ def test_settings_a_rest_source_cannot_use_are_refused_in_one_line(project_dir, 
     message = str(caught.value)
     assert says in message and len(message.splitlines()) == 1
     assert message.startswith(f"{root / 'headwater.toml'}:")
+
+
+def test_an_incremental_child_endpoint_asks_only_for_the_new_parents_items(project_dir):
+    """The child's cursor is a parent field: its mark bounds the parent's request, so the
+    second run fetches the items of the orders from the boundary on only."""
+    orders = make_orders(6)
+    body = NESTED.format(nested="columns") + (
+        'cursor_param = "updated_since"\n'
+        "[sources.shop.rest.endpoints.items]\n"
+        'path = "/orders/{id}/items"\nparent = "orders"\nwrite = "merge"\n'
+        'primary_key = ["order_id", "sku"]\ncursor = "order_updated_at"\n'
+        'parent_fields = { order_id = "id", order_updated_at = "updated_at" }\n'
+        'paginate = { type = "none" }\n'
+    )
+    with RestApi(orders) as served:
+        root = rest_project(project_dir, served.url, body)
+        step(root, "raw.shop_items")
+        orders.append(make_orders(1, start=8)[0])  # 8 % 3 == 2: two items
+        served.log.clear()
+        again = step(root, "raw.shop_items")
+        asked = sorted(t for _, t in served.log if t.endswith("/items"))
+        # the mark is the last order that had items (5; 6 has none): from it on, not 1-4
+        assert asked == ["/orders/5/items", "/orders/6/items", "/orders/8/items"]
+        # (the orders endpoint, without a cursor, is read whole by its own step)
+        assert any("updated_since=" in t for _, t in served.log if t.startswith("/orders?"))
+        assert again.result["cursor"] == orders[-1]["updated_at"]
+    rows = warehouse(root, "select order_id, sku from raw.shop_items order by 1, 2")
+    assert rows == sorted((o["id"], i["sku"]) for o in orders for i in o["items"])
