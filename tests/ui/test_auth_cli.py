@@ -50,3 +50,15 @@ def test_user_commands_refuse_in_one_line(root: Path, monkeypatch: pytest.Monkey
     assert refused.exit_code == 1 and "user 'bob' is disabled" in refused.stderr
     assert invoke("user", "remove", "bob", "-p", str(root)).exit_code == 0
     assert "no users yet" in invoke("user", "list", "-p", str(root)).stdout
+
+
+def test_users_are_managed_while_a_model_does_not_parse(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = write_project(tmp_path / "b", {"models/marts/bad.sql": "select from where\n"})
+    assert invoke("run", "-p", str(root)).exit_code == 2  # the project does not load
+    monkeypatch.setattr("sys.stdin", io.StringIO("ann-pass-123\n"))
+    added = invoke("user", "add", "ann", "--role", "admin", "--password-stdin", "-p", str(root))
+    assert added.exit_code == 0, added.stderr
+    missing = invoke("user", "list", "-p", str(tmp_path / "nowhere"))
+    assert missing.exit_code == 2 and "headwater.toml: no such file" in missing.stderr

@@ -25,10 +25,11 @@ import secrets
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
-from headwater.api.project import ProjectLike, as_project
-from headwater.errors import HeadwaterError
+from headwater.api.project import ProjectLike
+from headwater.errors import HeadwaterError, ProjectError
 from headwater.metastore import Metastore
 from headwater.metastore.accounts import ROLES, TokenRecord, UserRecord
 
@@ -137,10 +138,26 @@ _stores: dict[str, Metastore] = {}
 _stores_lock = threading.Lock()
 
 
+def _metastore_url(project: ProjectLike) -> str:
+    """The project's metastore URL; a folder is read for its headwater.toml only (accounts
+    stay manageable while a model of the project has an error, and the CLI needs no parse)."""
+    from headwater.project import Project
+    from headwater.project.graph import Graph
+
+    if isinstance(project, Project):
+        return project.metastore_url
+    from headwater.config.settings import load_settings
+
+    toml = Path(project) / "headwater.toml"
+    if not toml.is_file():
+        raise ProjectError(f"{toml}: no such file (not a Headwater project folder)")
+    return Project(Path(project), load_settings(toml), Graph([])).metastore_url
+
+
 def _store(project: ProjectLike) -> Metastore:
     """The project's metastore, opened once per process: a server checks a session or token
     on every request, and opening costs ~4 ms where a lookup costs ~0.4 ms."""
-    url = as_project(project).metastore_url
+    url = _metastore_url(project)
     with _stores_lock:
         store = _stores.get(url)
         if store is None:
