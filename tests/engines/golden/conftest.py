@@ -1,6 +1,7 @@
-"""The engines the golden cases run on. An engine plugs in by adding a fixture that yields
-an open :class:`~headwater.engines.Engine` (session-scoped when it is slow to start: the
-runner replaces the setup tables of each case) and its name to :data:`GOLDEN_ENGINES`."""
+"""The engines the golden cases run on. An engine plugs in by adding a fixture here that
+yields an open :class:`~headwater.engines.Engine` (session-scoped when it is slow to start:
+the runner replaces the setup tables of each case) and its name to
+``golden_runner.GOLDEN_ENGINES``."""
 
 from __future__ import annotations
 
@@ -10,9 +11,6 @@ from pathlib import Path
 import pytest
 
 from headwater.engines import Engine, open_engine
-
-#: Fixture names, one per engine; each case runs on every one.
-GOLDEN_ENGINES = ["duckdb_golden"]
 
 
 @pytest.fixture

@@ -1,12 +1,19 @@
-"""Every golden case on every engine (``conftest.GOLDEN_ENGINES``): a construct proven on
+"""Every golden case on every engine (``golden_runner.GOLDEN_ENGINES``): a construct proven on
 the engine's dialect answers as DuckDB does; one not proven is refused, never run."""
 
 from __future__ import annotations
 
 import pytest
-from golden_runner import Case, is_proven, load_cases, normalize, run_case, translated
 
-from conftest import GOLDEN_ENGINES
+from golden.golden_runner import (
+    GOLDEN_ENGINES,
+    Case,
+    is_proven,
+    load_cases,
+    normalize,
+    run_case,
+    translated,
+)
 from headwater.engines.constructs import CONSTRUCTS
 from headwater.engines.dialects import Untranslatable, render
 
