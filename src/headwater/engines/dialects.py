@@ -25,10 +25,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import reduce
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from headwater.engines.constructs import Construct, unverified
 from headwater.project.sql_errors import PROJECT_DIALECT, SqlValidator, SyntaxProblem
+
+if TYPE_CHECKING:  # sqlglot loads with the first SQL rendered, not with every import
+    from headwater.engines.constructs import Construct
 
 
 class Untranslatable(ValueError):
@@ -49,6 +51,8 @@ def _parse(sql: Any, target: str) -> Any:
 
 
 def _refuse(tree: Any, target: str) -> Any:
+    from headwater.engines.constructs import unverified
+
     refused = unverified(tree, target)
     if refused:
         raise Untranslatable(refused[0], target)

@@ -12,7 +12,6 @@ import os
 import threading
 from pathlib import Path
 
-from headwater.engines.dialects import render_tree
 from headwater.project.asset import Asset
 from headwater.project.graph import Graph
 from headwater.project.sql_model import DIALECT
@@ -78,6 +77,8 @@ def compile_sql(asset: Asset, graph: Graph, *, dialect: str = DIALECT) -> str:
 def _qualify(sql: str, targets: dict[str, Asset], dialect: str) -> str:
     import sqlglot
     from sqlglot import exp
+
+    from headwater.engines.dialects import render_tree
 
     tree = sqlglot.parse_one(sql, dialect=DIALECT)
     ctes = {cte.alias_or_name for cte in tree.find_all(exp.CTE)}
