@@ -49,6 +49,11 @@ class RestClient:
         self._cancelled = threading.Event()
         self.requests = 0
 
+    @property
+    def shown_base(self) -> str:
+        """The base URL as messages show it (credentials in it redacted)."""
+        return self._clean(self.base_url)
+
     def close(self) -> None:
         self.http.close()
 

@@ -60,7 +60,7 @@ def load_rest(
     with _clients_lock:
         _clients[me] = client
     try:
-        log.info("reading %s endpoint %r from %s", spec.source, spec.table, client.base_url)
+        log.info("reading %s endpoint %r from %s", spec.source, spec.table, client.shown_base)
         read = read_endpoint(client, rest, spec.table, primary_key=spec.primary_key, window=window)
     finally:
         with _clients_lock:
