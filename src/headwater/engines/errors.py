@@ -37,7 +37,9 @@ class _Kinds:
 _REGISTERED: dict[str, _Kinds] = {}
 
 
-def register(engine: str, *, query: Classes, interrupted: Classes = (), overflow: Classes = ()) -> None:
+def register(
+    engine: str, *, query: Classes, interrupted: Classes = (), overflow: Classes = ()
+) -> None:
     """Record ``engine``'s exception classes: ``query`` (any error of a statement),
     ``interrupted`` (a statement cancelled) and ``overflow`` (a value out of its type's
     range, or a failed conversion)."""

@@ -60,6 +60,7 @@ BUCKETS = 1024
 
 _BIG_INTS = frozenset({"UBIGINT", "HUGEINT", "UHUGEINT"})  # values beyond BIGINT
 
+
 @dataclass(frozen=True)
 class KeySpace:
     """Key columns with their bounds, mapped to integers ``0 .. size - 1``."""
