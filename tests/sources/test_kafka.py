@@ -189,3 +189,50 @@ topics = ["x"]
     assert "s3cret-pw" not in result.output
     logs = "".join(p.read_text() for p in (down / ".headwater").rglob("*.log"))
     assert "s3cret-pw" not in logs
+
+
+def test_start_latest_skips_what_was_there_before_the_first_run(
+    tmp_path: Path, broker: TansuBroker
+) -> None:
+    broker.create_topic("late", partitions=2)
+    broker.produce("late", _messages(5))
+    root = _project(tmp_path / "p", broker, "late")
+    toml = root / "headwater.toml"
+    toml.write_text(toml.read_text() + 'start = "latest"\n')
+    assert invoke("run", "-p", str(root)).exit_code == 0
+    assert query_warehouse(root, "select count(*) from raw.events") == [(0,)]
+    broker.produce("late", _messages(3, start=100))
+    assert invoke("run", "-p", str(root)).exit_code == 0
+    assert query_warehouse(root, "select id from raw.events order by id") == [
+        (100,),
+        (101,),
+        (102,),
+    ]
+
+
+def test_kafka_settings_are_checked_where_they_are_written(tmp_path: Path) -> None:
+    root = write_project(
+        tmp_path / "p",
+        {
+            "headwater.toml": """
+[connections.bus]
+url = "kafka://127.0.0.1:9"
+
+[sources.events]
+connection = "bus"
+files = "x/*.csv"
+
+[sources.events.kafka]
+topics = ["t"]
+"""
+        },
+    )
+    result = invoke("graph", "-p", str(root))
+    assert result.exit_code == 2
+    assert "sources.events.files: not read by a Kafka source" in result.output
+    (root / "headwater.toml").write_text(
+        '[project]\nname = "t"\n[sources.events.kafka]\ntopics = ["t"]\nmax_messages = 0\n'
+    )
+    result = invoke("graph", "-p", str(root))
+    assert result.exit_code == 2
+    assert "sources.events.kafka.max_messages" in result.output

@@ -164,4 +164,6 @@ def source_origin(node: Asset) -> str:
         return f"{spec.settings.connection or spec.source}.{spec.table}"
     if spec.settings.files is not None:
         return spec.settings.files
+    if spec.settings.kafka is not None:
+        return f"{spec.settings.connection}.{','.join(spec.settings.kafka.topics)}"
     return f"query of source {spec.source}"

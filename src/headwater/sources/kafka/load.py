@@ -119,6 +119,7 @@ def _positions(
     below the partition's first one (retention deleted messages never loaded) is said in
     the log and reading starts at the first one."""
     where: Where = {}
+    latest: list[tuple[str, int]] = []
     for topic, partitions in topic_partitions(
         consumer, kafka.topics, name=connection, servers_=servers_
     ).items():
@@ -128,6 +129,8 @@ def _positions(
             stored = known.get(topic, {}).get(str(p))
             if stored is None:
                 offset = low if kafka.start == "earliest" else high
+                if kafka.start == "latest":
+                    latest.append((topic, p))
             elif stored < low:
                 log.warning(
                     "topic %r partition %d: offsets %d..%d were deleted by the broker before "
@@ -138,7 +141,33 @@ def _positions(
             else:
                 offset = stored
             where[topic][p] = offset
+    for (topic, p), end in _fetched_ends(consumer, where, latest, kafka.idle_timeout).items():
+        where[topic][p] = max(where[topic][p], end)
     return where
+
+
+def _fetched_ends(
+    consumer: Any, where: Where, partitions: list[tuple[str, int]], timeout: float
+) -> dict[tuple[str, int], int]:
+    """The end offset of ``partitions`` as a fetch reports it (see :func:`_consume` on
+    brokers whose ListOffsets answer falls short of the end): fetch once from the offset
+    ListOffsets gave, read the high watermark the fetch brought back, read nothing."""
+    from confluent_kafka import TopicPartition
+
+    if not partitions:
+        return {}
+    consumer.assign([TopicPartition(t, p, where[t][p]) for t, p in partitions])
+    ends: dict[tuple[str, int], int] = {}
+    deadline = time.monotonic() + timeout
+    while len(ends) < len(partitions) and time.monotonic() < deadline:
+        for message in consumer.consume(num_messages=_CHUNK, timeout=0.5):
+            key = (message.topic(), message.partition())
+            if key not in ends:
+                _, high = consumer.get_watermark_offsets(TopicPartition(*key), cached=True)
+                if high >= 0:
+                    ends[key] = high
+    consumer.unassign()
+    return ends
 
 
 def _watermarks(consumer: Any, topic: str, partition: int, connection: str) -> tuple[int, int]:
