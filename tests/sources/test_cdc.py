@@ -236,3 +236,74 @@ def test_a_server_without_logical_wal_level_is_one_line(tmp_path: Path, postgres
     assert result.exit_code == 5
     assert "connection 'app' slot hw_nowal: logical decoding requires" in result.output
     assert "Traceback" not in result.output
+
+
+def test_the_slot_snapshot_and_the_changes_after_it_are_every_change_once(customers: str) -> None:
+    """A row committed between the slot's creation and the snapshot's read is not in the
+    snapshot (it is the table at the slot's consistent point) but in the changes."""
+    from headwater.sources.cdc.changes import ChangeTable
+    from headwater.sources.cdc.load import _read_snapshot
+
+    with slots.connect(customers, connection="app", replication=False) as conn:
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            slots.prepare(cur, "hw_exact", "public", "customers")
+        with slots.connect(customers, connection="app", replication=True) as rconn:
+            point, snapshot = slots.create_slot(rconn.cursor(), "hw_exact")
+            _sql(customers, "insert into customers values (8, 'late', 8, null)")
+            types = {"id": (23, -1), "name": (25, -1), "amount": (1700, 655366), "note": (25, -1)}
+            snap = ChangeTable(tuple(types), types, where="t", key=["id"])
+            _read_snapshot(conn, snapshot, ("public", "customers"), snap, point)
+        with conn.cursor() as cur:
+            stream = slots.read_changes(
+                cur,
+                "hw_exact",
+                start=point,
+                until=1 << 62,
+                table=("public", "customers"),
+                max_changes=None,
+            )
+    assert sorted(r[0] for r in snap.rows) == ["1", "2", "3"]
+    assert [
+        (c.op, c.new[0] if c.new else None) for t in stream.transactions for c in t.changes
+    ] == [("insert", "8")]
+
+
+def test_several_tables_one_slot_each_and_a_truncate_needs_a_full_refresh(
+    tmp_path: Path, customers: str
+) -> None:
+    _sql(
+        customers,
+        "create table orders (id int primary key, customer int)",
+        "insert into orders values (1, 1)",
+    )
+    root = _project(tmp_path / "p", customers, slot="hw_multi")
+    toml = root / "headwater.toml"
+    toml.write_text(
+        toml.read_text().replace('tables = ["customers"]', 'tables = ["customers", "orders"]')
+    )
+    assert invoke("run", "-p", str(root)).exit_code == 0
+    with psycopg.connect(customers) as conn:
+        names = conn.execute(
+            "select slot_name from pg_replication_slots where slot_name like 'hw_multi%' order by 1"
+        ).fetchall()
+    assert names == [("hw_multi_customers",), ("hw_multi_orders",)]
+    _sql(customers, "insert into orders values (2, 2)", "truncate customers")
+    failed = invoke("run", "-p", str(root))
+    assert failed.exit_code == 5
+    assert (
+        "public.customers was truncated: reload it with `headwater run --full-refresh`"
+        in failed.output
+    )
+    assert query_warehouse(root, "select count(*) from raw.orders") == [
+        (2,)
+    ]  # the other table went on
+    _sql(customers, "insert into customers values (9, 'new', 9, null)")
+    assert (
+        invoke("run", "--full-refresh", "--yes", "-s", "raw.customers", "-p", str(root)).exit_code
+        == 0
+    )
+    assert _warehouse_rows(root) == _source_rows(customers) == [(9, "new", 9)]
+    _sql(customers, "update customers set name = 'newer' where id = 9")
+    assert invoke("run", "-p", str(root)).exit_code == 0
+    assert _warehouse_rows(root) == _source_rows(customers)

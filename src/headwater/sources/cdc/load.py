@@ -167,10 +167,11 @@ def _read_snapshot(
     """The table's rows under the slot's exported snapshot, each column as text."""
     cols = ", ".join(f"{_ident(c)}::text" for c in changes.columns)
     at = datetime.now(UTC)
-    conn.autocommit = False
+    # the transaction's first statement imports the snapshot (psycopg2 opens it with BEGIN
+    # ISOLATION LEVEL REPEATABLE READ, which importing a snapshot needs)
+    conn.set_session(isolation_level="REPEATABLE READ", readonly=True, autocommit=False)
     try:
         with conn.cursor() as cur:
-            cur.execute("begin isolation level repeatable read")
             cur.execute("set transaction snapshot %s", [snapshot])
         with conn.cursor(name="hw_cdc_snapshot") as cur:  # server-side: bounded memory
             cur.itersize = 20_000
@@ -179,7 +180,7 @@ def _read_snapshot(
                 changes.add_row("snapshot", row, point, at)
     finally:
         conn.rollback()
-        conn.autocommit = True
+        conn.set_session(isolation_level="DEFAULT", readonly="DEFAULT", autocommit=True)
 
 
 def _load(
