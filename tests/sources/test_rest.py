@@ -302,3 +302,17 @@ def test_an_incremental_child_endpoint_asks_only_for_the_new_parents_items(proje
         assert again.result["cursor"] == orders[-1]["updated_at"]
     rows = warehouse(root, "select order_id, sku from raw.shop_items order by 1, 2")
     assert rows == sorted((o["id"], i["sku"]) for o in orders for i in o["items"])
+
+
+def test_a_field_of_no_common_type_is_kept_as_text_and_nothing_is_lost():
+    from headwater.sources.rest.records import combine, to_table
+
+    page1 = to_table([{"id": 1, "code": 7}, {"id": 2, "code": "x7", "note": None}])
+    page2 = to_table([{"id": 3, "code": {"a": 1}, "note": "late"}])
+    table = combine([page1, page2])
+    assert table.column_names == ["id", "code", "note"]
+    assert table.to_pylist() == [
+        {"id": 1, "code": "7", "note": None},
+        {"id": 2, "code": "x7", "note": None},
+        {"id": 3, "code": '{"a":1}', "note": "late"},
+    ]

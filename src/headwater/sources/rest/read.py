@@ -23,7 +23,7 @@ from headwater.config.rest import RestEndpoint, RestSettings
 from headwater.errors import SourceError
 from headwater.sources.rest.client import RestClient
 from headwater.sources.rest.paginate import Record, pages
-from headwater.sources.rest.records import Unnester, combine, to_table
+from headwater.sources.rest.records import Children, combine, row_keys, to_table, unnest
 
 
 @dataclass
@@ -52,18 +52,21 @@ def read_endpoint(
     window: Window,
 ) -> EndpointRead:
     """Every record of endpoint ``name`` in ``window``, as Arrow."""
-    unnester = Unnester(primary_key) if settings.nested == "tables" else None
     tables: list[pa.Table] = []
+    children: Children = {}
     count = 0
     for records in _records(client, settings, name, window):
         count += 1
-        if unnester is not None:
-            records = [unnester.flatten(r) for r in records]
-        tables.append(to_table(records))
-    children = {}
-    if unnester is not None:
-        children = {k: to_table(v) for k, v in unnester.children.items() if v}
-    return EndpointRead(combine(tables), children, count)
+        if not records:  # a page wholly before the window
+            continue
+        table = to_table(records)
+        if settings.nested == "tables":
+            table, kids = unnest(table, row_keys(table, primary_key))
+            for child, parts in kids.items():
+                children.setdefault(child, []).extend(parts)
+        tables.append(table)
+    combined = {child: combine(parts) for child, parts in children.items()}
+    return EndpointRead(combine(tables), combined, count)
 
 
 def _records(

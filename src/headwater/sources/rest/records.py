@@ -19,57 +19,88 @@ import json
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 Record = dict[str, Any]
 PARENT_ID = "_parent_id"
 LIST_INDEX = "_list_idx"
 ROW_ID = "_row_id"
 SEPARATOR = "__"
+Children = dict[str, list[pa.Table]]  # child table name -> its tables (one per page)
 
 
-class Unnester:
-    """Collects the rows of a table and of its child tables (nested = "tables")."""
+def unnest(table: pa.Table, key: pa.Array, name: str = "") -> tuple[pa.Table, Children]:
+    """``table`` with STRUCT columns flattened (``field__key``) and LIST columns moved to
+    child tables (``name__field``), their rows keyed under ``key`` (one string per row of
+    ``table``). Arrow does the work, column by column (no Python loop over records)."""
+    names: list[str] = []
+    columns: list[pa.Array] = []
+    children: Children = {}
+    pending = [(n, _array(c)) for n, c in zip(table.column_names, table.columns, strict=True)]
+    while pending:
+        column, values = pending.pop(0)
+        kind = values.type
+        if pa.types.is_struct(kind):
+            fields = [f"{column}{SEPARATOR}{kind.field(i).name}" for i in range(kind.num_fields)]
+            pending[0:0] = list(zip(fields, values.flatten(), strict=True))
+        elif pa.types.is_list(kind) or pa.types.is_large_list(kind):
+            child = f"{name}{SEPARATOR}{column}" if name else column
+            for sub, rows in _explode(values, key, child).items():
+                children.setdefault(sub, []).extend(rows)
+        else:
+            names.append(column)
+            columns.append(values)
+    return pa.table(columns, names=names), children
 
-    def __init__(self, primary_key: list[str]) -> None:
-        self.primary_key = primary_key
-        self.children: dict[str, list[Record]] = {}
 
-    def flatten(self, record: Record) -> Record:
-        """``record`` with objects flattened and lists moved to the child tables."""
-        key = "|".join(str(record.get(k)) for k in self.primary_key)
-        return self._flatten(record, key, "")
+def row_keys(table: pa.Table, primary_key: list[str]) -> pa.Array:
+    """Each row's primary key as text (columns joined by ``|``): its children's parent id."""
+    parts = [pc.fill_null(pc.cast(_array(table[k]), pa.string()), "") for k in primary_key]
+    if len(parts) == 1:
+        return parts[0]
+    return pc.binary_join_element_wise(*parts, "|")
 
-    def _flatten(self, record: Record, row_id: str, table: str) -> Record:
-        row: Record = {}
-        self._into(row, record, "", row_id, table)
-        return row
 
-    def _into(self, row: Record, obj: Record, prefix: str, row_id: str, table: str) -> None:
-        for name, value in obj.items():
-            column = f"{prefix}{name}"
-            if isinstance(value, dict):
-                self._into(row, value, f"{column}{SEPARATOR}", row_id, table)
-            elif isinstance(value, list):
-                child = f"{table}{SEPARATOR}{column}" if table else column
-                self._list(value, child, row_id)
-            else:
-                row[column] = value
+def _explode(values: pa.Array, key: pa.Array, child: str) -> Children:
+    """The child table of one LIST column (and its own children)."""
+    items = pc.list_flatten(values)
+    if len(items) == 0:
+        return {}
+    parents = pc.list_parent_indices(values)
+    lengths = pc.fill_null(pc.list_value_length(values), 0)
+    starts = pc.subtract(pc.cumulative_sum(lengths), lengths)  # first item of each list
+    position = pc.subtract(pc.cumulative_sum(pa.repeat(1, len(items))), 1)
+    index = pc.subtract(position, pc.take(starts, parents))
+    parent_id = pc.take(key, parents)
+    row_id = pc.binary_join_element_wise(parent_id, pc.cast(index, pa.string()), "/")
+    own = pa.table([parent_id, index, row_id], names=[PARENT_ID, LIST_INDEX, ROW_ID])
+    if pa.types.is_struct(items.type):
+        kind = items.type
+        fields = [kind.field(i).name for i in range(kind.num_fields)]
+        data = pa.table(items.flatten(), names=fields)
+    else:
+        data = pa.table([items], names=["value"])
+    flat, children = unnest(data, row_id, child)
+    for column, name in zip(flat.columns, flat.column_names, strict=True):
+        own = own.append_column(name, column)
+    return {child: [own], **children}
 
-    def _list(self, values: list[Any], child: str, parent_id: str) -> None:
-        rows = self.children.setdefault(child, [])
-        for index, value in enumerate(values):
-            row_id = f"{parent_id}/{index}"
-            row: Record = {PARENT_ID: parent_id, LIST_INDEX: index, ROW_ID: row_id}
-            if isinstance(value, dict):
-                self._into(row, value, "", row_id, child)
-            else:
-                row["value"] = value if not isinstance(value, list) else json.dumps(value)
-            rows.append(row)
+
+def _array(column: pa.Array | pa.ChunkedArray) -> pa.Array:
+    if isinstance(column, pa.ChunkedArray):
+        return column.combine_chunks()
+    return column
 
 
 def to_table(records: list[Record]) -> pa.Table:
     """``records`` as one Arrow table: a column per field (first seen first), missing
     fields NULL, types inferred per column (text when the values share none)."""
+    if not records:
+        return pa.table({})
+    try:  # one pass in Arrow: it unions the keys and infers each field's type
+        return pa.Table.from_struct_array(pa.array(records))
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError, TypeError):
+        pass  # a field of no common type: column by column, that one as text
     names: dict[str, None] = {}
     for record in records:
         names.update(dict.fromkeys(record))
