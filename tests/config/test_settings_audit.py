@@ -29,6 +29,7 @@ from headwater.config.settings import (
     TableOptions,
     load_settings,
 )
+from headwater.config.streams import CdcSettings, KafkaSettings
 from headwater.config.triggers import ConditionTrigger, FileTrigger
 from headwater.errors import ConfigError
 from headwater.project import load_project
@@ -154,6 +155,23 @@ READ: dict[type[BaseModel], dict[str, tuple[str, str]]] = {
         "retry_delay": ("project/loader.py", "retry_delay"),
         "timeout": ("project/loader.py", "timeout"),
         "checks": ("project/loader.py", "checks"),
+        "kafka": ("sources/streams.py", "kafka"),
+        "cdc": ("sources/streams.py", "cdc"),
+    },
+    KafkaSettings: {
+        "topics": ("sources/kafka/load.py", "topics"),
+        "group": ("sources/kafka/load.py", "group"),
+        "start": ("sources/kafka/load.py", "start"),
+        "max_messages": ("sources/kafka/load.py", "max_messages"),
+        "json_schema": ("sources/kafka/load.py", "json_schema"),
+        "on_bad_message": ("sources/kafka/load.py", "on_bad_message"),
+        "idle_timeout": ("sources/kafka/load.py", "idle_timeout"),
+    },
+    CdcSettings: {
+        "slot": ("sources/cdc/load.py", "slot"),
+        "deletes": ("sources/cdc/load.py", "deletes"),
+        "snapshot": ("sources/cdc/load.py", "snapshot"),
+        "max_changes": ("sources/cdc/load.py", "max_changes"),
     },
     ModelSettings: {
         "materialized": ("models/step.py", "materialized"),
@@ -206,6 +224,8 @@ KINDS = {
     "query": 'connection = "db"\nquery = "select 1 as x"',
     "wildcard": 'connection = "db"\ntables = ["*"]',
     "tables": 'connection = "db"\ntables = ["t"]',
+    "kafka": 'connection = "db"\nkafka = { topics = ["t"] }',
+    "cdc": 'connection = "db"\ntables = ["t"]\ncdc = { slot = "s" }',
 }
 VALUES = {
     "connection": '"db"',
@@ -233,6 +253,9 @@ VALUES = {
     "max_line_size": "5000000",
     "hive_partitioning": "false",
     "allow_empty": "true",
+    "kafka": '{ topics = ["t"] }',
+    "cdc": '{ slot = "s" }',
+    "cursor": '"updated_at"',  # not on cdc sources (their order is the LSN)
 }
 REFUSALS = [
     (key, kind)
@@ -241,7 +264,7 @@ REFUSALS = [
     if kind not in kinds
     and key in VALUES
     # these make another kind of source, refused as such (tables + files, ...)
-    and key not in ("tables", "query", "files", "connection")
+    and key not in ("tables", "query", "files", "connection", "kafka", "cdc")
 ]
 
 
@@ -268,6 +291,7 @@ def test_a_source_key_its_kind_does_not_read_is_refused_on_its_line(
 def test_each_key_its_kind_reads_is_accepted(tmp_path: Path, kind: str) -> None:
     keys = [k for k, kinds in SOURCE_KEYS.items() if kind in kinds and k in VALUES]
     keys = [k for k in keys if k not in ("tables", "query", "files", "connection", "format")]
+    keys = [k for k in keys if k not in ("kafka", "cdc")]  # in the kind's own lines
     body = "\n".join(f"{k} = {VALUES[k]}" for k in keys if k != "table_options")
     toml = f'[connections.db]\nurl = "sqlite:///db.sqlite"\n[sources.s]\n{KINDS[kind]}\n{body}\n'
     root = write_project(tmp_path, {"headwater.toml": toml})

@@ -59,4 +59,3 @@ class CdcSettings(_Strict):
     deletes: Literal["hard", "soft"] = "hard"
     snapshot: bool = True
     max_changes: int | None = Field(None, ge=1)
-    idle_timeout: float = Field(10.0, gt=0)
