@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from headwater.errors import HeadwaterError
     from headwater.project import Project, load_project
     from headwater.project.python_assets import model, task
-    from headwater.runtime import RunResult, run
+    from headwater.runtime.run import RunResult, run
     from headwater.server.client import read
 
 
