@@ -55,18 +55,31 @@ def read_endpoint(
     tables: list[pa.Table] = []
     children: Children = {}
     count = 0
-    for records in _records(client, settings, name, window):
-        count += 1
-        if not records:  # a page wholly before the window
-            continue
-        table = to_table(records)
+    pending: list[Record] = []
+
+    def convert() -> None:
+        table = to_table(pending)
         if settings.nested == "tables":
             table, kids = unnest(table, row_keys(table, primary_key))
             for child, parts in kids.items():
                 children.setdefault(child, []).extend(parts)
         tables.append(table)
+        pending.clear()
+
+    for records in _records(client, settings, name, window):
+        count += 1
+        pending.extend(records)
+        if len(pending) >= CHUNK:
+            convert()
+    if pending:
+        convert()
     combined = {child: combine(parts) for child, parts in children.items()}
     return EndpointRead(combine(tables), combined, count)
+
+
+# records converted to Arrow at once: 100,000 nested records took 1.9 CPU s a page (100
+# records) at a time, 0.36 s 10,000 at a time (the Arrow calls' overhead)
+CHUNK = 10_000
 
 
 def _records(
