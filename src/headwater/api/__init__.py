@@ -20,7 +20,8 @@ folder (opened on each call).
 A long-lived process (``headwater server``) opens the warehouse once and wraps its work
 in ``with shared_warehouse(project, engine):``: every call above then uses that engine
 (each thread its own cursor) instead of opening the file, so a query answers while a run
-writes; ``run`` then also takes ``run_id`` (a run recorded ``queued``), ``cancel`` (a
+writes; ``with shared_metastore(project, store):`` likewise gives every read of the run
+history one open store instead of an open per call; ``run`` then also takes ``run_id`` (a run recorded ``queued``), ``cancel`` (a
 ``threading.Event``: stop as Ctrl-C does); any caller may give ``interval`` (the data
 interval partitioned models build; :mod:`headwater.api.backfill` runs a range of them).
 
@@ -66,6 +67,7 @@ if TYPE_CHECKING:
         Selection,
         open_project,
         selection,
+        shared_metastore,
         shared_warehouse,
         source_asset,
         warehouse_in_use,
@@ -127,6 +129,7 @@ _WHERE = {  # each name's module, imported on first use (PEP 562)
     "run": "headwater.api.running",
     "runs": "headwater.api.history",
     "selection": "headwater.api.project",
+    "shared_metastore": "headwater.api.project",
     "shared_warehouse": "headwater.api.project",
     "show": "headwater.api.history",
     "source_asset": "headwater.api.project",
@@ -171,6 +174,7 @@ __all__ = [
     "run",
     "runs",
     "selection",
+    "shared_metastore",
     "shared_warehouse",
     "show",
     "source_asset",

@@ -24,7 +24,7 @@ from headwater.api.lineage import (
     warehouse_columns,
 )
 from headwater.api.partitions import PartitionInfo
-from headwater.api.project import ProjectLike, as_project
+from headwater.api.project import ProjectLike, as_project, metastore
 from headwater.api.records import LoadInfo, QueryResult, plain, seconds_between
 from headwater.project import Project
 from headwater.project.asset import Asset
@@ -158,7 +158,6 @@ def builds(project: ProjectLike, name: str, look_back: int = BUILDS_LOOK_BACK) -
     """The step runs of asset ``name`` among the newest ``look_back`` runs, newest first."""
     import sqlalchemy as sa
 
-    from headwater.metastore import Metastore
     from headwater.metastore import tables as t
 
     proj = as_project(project)
@@ -172,7 +171,7 @@ def builds(project: ProjectLike, name: str, look_back: int = BUILDS_LOOK_BACK) -
         .where(s.step == name, s.run_id.in_(newest))
         .order_by(r.started_at.desc())
     )
-    with Metastore.open(proj.metastore_url) as store, store.engine.connect() as conn:
+    with metastore(proj) as store, store.engine.connect() as conn:
         return [BuildInfo(*row) for row in conn.execute(query)]
 
 
@@ -180,7 +179,6 @@ def check_history(project: ProjectLike, name: str, limit: int = 50) -> list[Chec
     """The latest ``limit`` check results of asset ``name``, newest first."""
     import sqlalchemy as sa
 
-    from headwater.metastore import Metastore
     from headwater.metastore import tables as t
 
     proj = as_project(project)
@@ -192,7 +190,7 @@ def check_history(project: ProjectLike, name: str, limit: int = 50) -> list[Chec
         .order_by(c.at.desc(), c.check_name)
         .limit(limit)
     )
-    with Metastore.open(proj.metastore_url) as store, store.engine.connect() as conn:
+    with metastore(proj) as store, store.engine.connect() as conn:
         return [CheckRun(*row) for row in conn.execute(query)]
 
 

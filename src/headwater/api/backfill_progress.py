@@ -13,11 +13,11 @@ from datetime import datetime
 from itertools import islice, takewhile
 
 from headwater.api.backfill import schedule_for
-from headwater.api.project import ProjectLike, as_project
+from headwater.api.project import ProjectLike, as_project, metastore
 from headwater.api.records import seconds_between
 from headwater.config.schedule import as_instant
 from headwater.errors import ProjectError
-from headwater.metastore import IntervalRecord, Metastore
+from headwater.metastore import IntervalRecord
 from headwater.scheduling import intervals as schedule_intervals
 
 MAX_INTERVALS = 5000  # a range's intervals listed at most (a year of hours is 8,760)
@@ -109,7 +109,7 @@ def backfill_progress(
     wanted = list(islice(inside, MAX_INTERVALS + 1))
     truncated = len(wanted) > MAX_INTERVALS
     wanted = wanted[:MAX_INTERVALS]
-    with Metastore.open(proj.metastore_url) as store:
+    with metastore(proj) as store:
         ledger = {r.interval_start: r for r in store.intervals(pipeline)}
     found = [_progress(ledger.get(i.start), i.start, i.end) for i in wanted]
     return BackfillProgress(pipeline, lower, upper, found, truncated)

@@ -16,7 +16,7 @@ import weakref
 from dataclasses import dataclass
 from typing import Any
 
-from headwater.api.project import ProjectLike, as_project
+from headwater.api.project import ProjectLike, as_project, metastore
 from headwater.project import Project
 from headwater.project.graph import Graph
 from headwater.project.layout import Layout, layered_layout
@@ -101,12 +101,11 @@ def latest_statuses(project: ProjectLike, names: list[str]) -> dict[str, str]:
     its failed check is the asset's latest news); names never run in the last :data:`LOOK_BACK_RUNS` runs are left out."""
     import sqlalchemy as sa
 
-    from headwater.metastore import Metastore
     from headwater.metastore import tables as t
 
     proj = as_project(project)
     wanted, found = set(names), {}
-    with Metastore.open(proj.metastore_url) as store, store.engine.connect() as conn:
+    with metastore(proj) as store, store.engine.connect() as conn:
         newest = (
             sa.select(t.runs.c.run_id)
             .order_by(t.runs.c.started_at.desc(), t.runs.c.run_id.desc())

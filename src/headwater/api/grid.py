@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from headwater.api.project import ProjectLike, as_project
+from headwater.api.project import ProjectLike, as_project, metastore
 from headwater.api.records import RunInfo
 from headwater.errors import HeadwaterError
-from headwater.metastore import RUN_STATUSES, Metastore
+from headwater.metastore import RUN_STATUSES
 
 DEFAULT_PAGE = 100
 MAX_PAGE = 1000
@@ -83,13 +83,10 @@ def grid(
         raise HeadwaterError(f"limit must be 1 to {MAX_PAGE} and offset at least 0")
     where = RunFilter(pipeline, status, _day_start(since), _day_start(until, after=True))
     proj = as_project(project)
-    store = Metastore.open(proj.metastore_url)
-    try:
+    with metastore(proj) as store:
         store.mark_abandoned()
         records, total = store.grid_runs(where, limit=limit, offset=offset)
         rows = store.grid_cells([r.run_id for r in records])
-    finally:
-        store.close()
     cells: dict[str, dict[str, GridCell]] = {r.run_id: {} for r in records}
     for run_id, step, step_status, attempts, seconds in rows:
         cells[run_id][step] = (step_status, attempts, seconds)
@@ -103,7 +100,7 @@ def pipelines(project: ProjectLike) -> list[str]:
     """The pipelines of ``headwater.toml`` and those recorded with a run, sorted: the
     grid's pipeline filter offers them."""
     proj = as_project(project)
-    with Metastore.open(proj.metastore_url) as store:
+    with metastore(proj) as store:
         recorded = store.pipelines()
     return sorted(set(recorded) | set(proj.settings.pipelines))
 

@@ -10,37 +10,31 @@ from typing import Any
 from headwater.api.project import (
     ProjectLike,
     as_project,
+    metastore,
     shared_engine,
     source_asset,
     warehouse_in_use,
 )
 from headwater.api.records import LoadInfo, QueryResult, RunDetail, RunInfo, StepInfo
 from headwater.errors import HeadwaterError
-from headwater.metastore import Metastore
 
 
 def runs(project: ProjectLike, limit: int = 20) -> list[RunInfo]:
     """The ``limit`` most recent runs, newest first (runs, retries and check runs)."""
     proj = as_project(project)
-    store = Metastore.open(proj.metastore_url)
-    try:
+    with metastore(proj) as store:
         store.mark_abandoned()
         return [RunInfo.from_record(r) for r in store.runs(limit)]
-    finally:
-        store.close()
 
 
 def show(project: ProjectLike, run_id: str) -> RunDetail:
     """One run and its steps; HeadwaterError when there is no run ``run_id``."""
     proj = as_project(project)
-    store = Metastore.open(proj.metastore_url)
-    try:
+    with metastore(proj) as store:
         record = store.get_run(run_id)
         if record is None:
             raise HeadwaterError(f"no run {run_id!r} (see `headwater runs`)")
         steps = store.step_runs(record.run_id)
-    finally:
-        store.close()
     return RunDetail(RunInfo.from_record(record), [StepInfo.from_record(s) for s in steps])
 
 

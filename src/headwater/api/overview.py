@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from headwater.api.project import ProjectLike, as_project, selection
+from headwater.api.project import ProjectLike, as_project, metastore, selection
 from headwater.api.records import RunInfo
 from headwater.errors import HeadwaterError
 from headwater.metastore import Metastore
@@ -115,7 +115,7 @@ def overview(project: ProjectLike, runs_shown: int = RUNS_SHOWN) -> Overview:
     """The project at a glance (module docstring). Raises what the metastore raises."""
     proj = as_project(project)
     now = datetime.now(UTC)
-    with Metastore.open(proj.metastore_url) as store:
+    with metastore(proj) as store:
         store.mark_abandoned()
         pipelines = [
             _pipeline(proj, store, name, now, runs_shown) for name in proj.settings.pipelines

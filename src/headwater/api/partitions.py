@@ -14,10 +14,9 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Any
 
-from headwater.api.project import ProjectLike, as_project, selection
+from headwater.api.project import ProjectLike, as_project, metastore, selection
 from headwater.config.schedule import as_instant
 from headwater.errors import ProjectError, UnknownAssetError
-from headwater.metastore import Metastore
 from headwater.models.partitions import check_partitioning, grain_units, zone_of
 from headwater.project import Project
 
@@ -67,7 +66,7 @@ def partitions(
         upper = as_instant(end, tz) if end is not None else None
     except ValueError as exc:
         raise ProjectError(f"partitions {node.name}: {exc}") from None
-    with Metastore.open(proj.metastore_url) as store:
+    with metastore(proj) as store:
         rows = store.partitions(node.name, lower, upper)
     if lower is None or upper is None:
         if not rows:

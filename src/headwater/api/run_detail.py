@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from headwater.api.history import show
-from headwater.api.project import ProjectLike, as_project
+from headwater.api.project import ProjectLike, as_project, metastore
 from headwater.api.records import RunDetail, StepInfo
 from headwater.config.secrets import redact_text
 from headwater.errors import HeadwaterError
@@ -88,10 +88,9 @@ def retry_steps(project: ProjectLike, run_id: str) -> list[str]:
     order; empty when every step succeeded. HeadwaterError for an unknown run,
     ProjectError for a check run (as retry)."""
     from headwater.errors import ProjectError
-    from headwater.metastore import Metastore
 
     proj = as_project(project)
-    with Metastore.open(proj.metastore_url) as store:
+    with metastore(proj) as store:
         record = store.get_run(run_id)
         if record is None:
             raise HeadwaterError(f"no run {run_id!r} (see `headwater runs`)")

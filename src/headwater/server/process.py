@@ -66,7 +66,7 @@ def serve(project_dir: Path, *, host: str = "127.0.0.1", port: int = 8765) -> No
     sock = _bind(host, port)
     url = f"http://{_url_host(host)}:{sock.getsockname()[1]}"
     info = ServerInfo(url, os.getpid(), secrets.token_urlsafe(32), datetime.now(UTC).isoformat())
-    with _warehouse(project):
+    with open_stores(project):
         # a PostgreSQL metastore may be shared by several servers (server/leader.py)
         cluster = Cluster(project, url) if is_shared(project) else None
         runs = RunQueue(project) if cluster is None else SharedRunQueue(project, cluster.server_id)
@@ -92,6 +92,19 @@ def serve(project_dir: Path, *, host: str = "127.0.0.1", port: int = 8765) -> No
                 cluster.stop()
             remove_info(path, info.pid)
     _log.info("server stopped (signal %s)", signum)
+
+
+@contextlib.contextmanager
+def open_stores(project: Project) -> Iterator[None]:
+    """The warehouse and the metastore opened once for the whole process, every API call
+    of the process using them (:func:`api.shared_warehouse`, :func:`api.shared_metastore`:
+    a read endpoint no longer opens the metastore per request), and closed last."""
+    with (
+        _warehouse(project),
+        Metastore.open(project.metastore_url) as store,
+        api.shared_metastore(project, store),
+    ):
+        yield
 
 
 @contextlib.contextmanager
