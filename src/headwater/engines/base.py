@@ -154,14 +154,19 @@ class LoadResult:
 
 
 def open_engine(
-    kind: str, path: Path, *, read_only: bool = False, memory_limit: str | None = None
+    kind: str, path: Path | str, *, read_only: bool = False, memory_limit: str | None = None
 ) -> Engine:
-    """Open the engine named ``kind`` (only ``duckdb`` today) on ``path``; ``memory_limit``
-    bounds its memory (e.g. ``"2GB"``; None: the engine's default)."""
+    """Open the engine named ``kind`` on ``path``: DuckDB's file, or PostgreSQL's
+    ``postgresql://`` URL (its password given to the driver only, never logged);
+    ``memory_limit`` bounds DuckDB's memory (e.g. ``"2GB"``; None: the engine's default)."""
     if kind == "duckdb":
         from headwater.engines.duckdb.engine import DuckDBEngine
 
-        return DuckDBEngine(path, read_only=read_only, memory_limit=memory_limit)
+        return DuckDBEngine(Path(path), read_only=read_only, memory_limit=memory_limit)
+    if kind == "postgres":
+        from headwater.engines.postgres.engine import PostgresEngine
+
+        return PostgresEngine(str(path), read_only=read_only)
     raise ValueError(f"unknown engine {kind!r}")
 
 
@@ -182,4 +187,8 @@ def sql_validator(kind: str) -> SqlValidator:
         from headwater.engines.duckdb.capabilities import CAPABILITIES
 
         return validator_for(check, CAPABILITIES.dialect)
+    if kind == "postgres":  # project SQL is DuckDB's: its parser, then postgres' refusals
+        from headwater.engines.postgres.capabilities import CAPABILITIES as PG
+
+        return validator_for(check, PG.dialect)
     raise ValueError(f"unknown engine {kind!r}")

@@ -4,7 +4,9 @@ engine's dialect (``Capabilities.dialect``), as an ordered list of small pure st
 1. ``parse``: the text, as sqlglot reads it in the project's dialect;
 2. ``refuse``: a construct not proven to answer on the target as on DuckDB
    (:mod:`headwater.engines.constructs`) raises :class:`Untranslatable`;
-3. ``generate``: the statement in the target's dialect.
+3. ``rewrite``: the target's own rewrites (:data:`REWRITES`), where sqlglot's translation
+   is not valid there or answers differently;
+4. ``generate``: the statement in the target's dialect.
 
 For the project's own dialect nothing is parsed: the text is the SQL (DuckDB runs what the
 project wrote, at the same speed as before rendering existed).
@@ -59,6 +61,21 @@ def _refuse(tree: Any, target: str) -> Any:
     return tree
 
 
+#: Target dialect -> "module:function" rewriting a parsed statement where sqlglot's own
+#: translation is invalid there or answers differently (proven by the golden cases).
+REWRITES: dict[str, str] = {"postgres": "headwater.engines.postgres.rewrite:rewrite"}
+
+
+def _rewrite(tree: Any, target: str) -> Any:
+    where = REWRITES.get(target)
+    if where is None:
+        return tree
+    import importlib
+
+    module, name = where.split(":")
+    return getattr(importlib.import_module(module), name)(tree)
+
+
 def _generate(tree: Any, target: str) -> Any:
     return tree.sql(dialect=target)
 
@@ -67,6 +84,7 @@ def _generate(tree: Any, target: str) -> Any:
 STEPS: tuple[tuple[str, Callable[[Any, str], Any]], ...] = (
     ("parse", _parse),
     ("refuse", _refuse),
+    ("rewrite", _rewrite),
     ("generate", _generate),
 )
 

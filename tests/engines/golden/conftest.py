@@ -18,3 +18,11 @@ def duckdb_golden(tmp_path: Path) -> Iterator[Engine]:
     engine = open_engine("duckdb", tmp_path / "warehouse.duckdb")
     yield engine
     engine.close()
+
+
+@pytest.fixture
+def postgres_golden(postgres_url: str) -> Iterator[Engine]:
+    """PostgreSQL: a fresh database of the session's server (tests/conftest.py)."""
+    engine = open_engine("postgres", postgres_url)
+    yield engine
+    engine.close()
