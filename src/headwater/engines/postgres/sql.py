@@ -68,7 +68,7 @@ def fingerprint_query(relation: str, collist: str) -> str:
     hash of each row's text over ``collist`` (order-free; a duplicate counts twice)."""
     return (
         "select count(*), coalesce(sum(hashtextextended(r::text, 0)::numeric), 0) "
-        f"from (select {collist} from {relation}) r"
+        f"from (select {collist} from {relation} as _hw_rel) r"
     )
 
 
