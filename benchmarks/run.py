@@ -17,11 +17,12 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from benchmarks import airflow_chain, project_load, runner_overhead, server, startup
+from benchmarks import airflow_chain, fixed_cost, project_load, runner_overhead, server, startup
 from benchmarks._common import BENCH_DIR, Row, fmt_ratio, fmt_seconds, log
 
 BENCHMARKS = {
     "startup": startup.run,
+    "fixed": fixed_cost.run,  # a one-model run over python -c pass; W2 beside Luigi
     "load": project_load.run,
     "runner": runner_overhead.run,
     "server": server.run,

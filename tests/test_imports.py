@@ -1,0 +1,81 @@
+"""What a plain ``headwater run`` imports: start-up time is paid on every run, so the
+modules of the server, the web UI, the cloud and stream sources, the remote executors and
+dataframes stay out of a run that does not use them.
+
+Each case runs the real entry point (``python -X importtime -m headwater run``) in a fresh
+interpreter and reads the modules it imported from the importtime report."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+# fastapi/uvicorn/jinja2/argon2: the server and its web UI; httpx: the REST source and the
+# server client; boto3: s3://; confluent_kafka: the Kafka source; distributed: dask://;
+# pyspark: Spark; pandas/numpy/pyarrow: dataframes (DuckDB's Python module imports pandas
+# the first time a statement binds a parameter, about a third of a small run's start-up)
+NOT_IN_A_PLAIN_RUN = (
+    "fastapi",
+    "uvicorn",
+    "jinja2",
+    "argon2",
+    "httpx",
+    "boto3",
+    "botocore",
+    "confluent_kafka",
+    "distributed",
+    "pyspark",
+    "pandas",
+    "numpy",
+    "pyarrow",
+)
+_IMPORTED = re.compile(r"^import time:\s+\d+\s+\|\s+\d+\s+\|\s*(\S+)\s*$", re.MULTILINE)
+
+
+def imported_by_run(project: Path, *args: str) -> set[str]:
+    """Top-level packages a ``headwater run -p project`` process imported (it must succeed)."""
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "headwater", "run", "-p", str(project), *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr[-2000:]
+    return {name.split(".")[0] for name in _IMPORTED.findall(proc.stderr)}
+
+
+def heavy(imported: set[str]) -> list[str]:
+    return sorted(set(NOT_IN_A_PLAIN_RUN) & imported)
+
+
+@pytest.fixture
+def one_model(tmp_path: Path) -> Path:
+    root = tmp_path / "one"
+    (root / "models").mkdir(parents=True)
+    (root / "headwater.toml").write_text('[project]\nname = "one"\n')
+    (root / "models" / "m.sql").write_text("select 1 as x\n")
+    return root
+
+
+def test_a_one_model_run_imports_no_server_cloud_stream_or_dataframe_module(one_model):
+    first = imported_by_run(one_model)  # cold: creates the warehouse and the metastore
+    again = imported_by_run(one_model)  # warm: both exist, the parse cache is filled
+    assert heavy(first) == []
+    assert heavy(again) == []
+    assert "duckdb" in again  # the check sees what the run imported
+
+
+def test_a_run_of_python_tasks_imports_none_of_them_either(tmp_path):
+    root = tmp_path / "tasks"
+    (root / "python").mkdir(parents=True)
+    (root / "headwater.toml").write_text('[project]\nname = "tasks"\n')
+    (root / "python" / "jobs.py").write_text(
+        "from headwater import task\n\n\n"
+        "@task\ndef first(ctx):\n    pass\n\n\n"
+        "@task(depends_on=['first'], warehouse=False)\ndef second(ctx):\n    pass\n"
+    )
+    assert heavy(imported_by_run(root, "-t", "2")) == []
