@@ -87,16 +87,15 @@ def warehouse_columns(
     """The columns and types of every warehouse table and view (or only of those called
     ``names``), by ``schema.table`` (the asset's name), in column order; {} when there is
     no warehouse yet."""
-    from headwater.api.history import query
+    from headwater.api.history import query, sql_string
 
     proj = as_project(project)
-    only, params = "", None
-    if names is not None:
-        params = sorted(names)
-        marks = ", ".join("?" for _ in params) or "null"
+    only = ""
+    if names is not None:  # literals, not params (sql_string says why)
+        marks = ", ".join(sql_string(n) for n in sorted(names)) or "null"
         only = f"and table_schema || '.' || table_name in ({marks}) "
     try:
-        found = query(proj, _COLUMNS_SQL.format(only=only), params=params)
+        found = query(proj, _COLUMNS_SQL.format(only=only))
     except HeadwaterError:
         if not proj.warehouse_path.exists():
             return {}

@@ -213,12 +213,12 @@ def quarantine_results(
 
 def quarantine_summary(cur: Cursor, asset: str | None = None) -> list[QuarantineGroup]:
     """Quarantined rows per table, checks and reason (most rows first within a table)."""
-    sql = "SELECT table_name FROM information_schema.tables WHERE table_schema = ?"
-    params = [SCHEMA]
+    # literals, not bound parameters: binding one makes DuckDB's Python client import numpy,
+    # pandas and pyarrow (~85 MB of a server's memory; its overview reads this)
+    sql = f"SELECT table_name FROM information_schema.tables WHERE table_schema = {literal(SCHEMA)}"
     if asset is not None:
-        sql += " AND table_name = ?"
-        params.append(table_name(asset))
-    tables = [r[0] for r in cur.execute(sql + " ORDER BY 1", params).fetchall()]
+        sql += f" AND table_name = {literal(table_name(asset))}"
+    tables = [r[0] for r in cur.execute(sql + " ORDER BY 1").fetchall()]
     out = []
     for table in tables:
         rows = cur.execute(
