@@ -6,7 +6,10 @@ from headwater.engines.base import Capabilities
 
 # DuckDB reads these databases itself when their extension's wheel is installed (offline:
 # the extension file ships in the wheel; see headwater.engines.duckdb.database_scan)
-EXTENSION_WHEELS = {"postgres": ("duckdb_extension_postgres_scanner", "postgres_scanner")}
+EXTENSION_WHEELS = {
+    "postgres": ("duckdb_extension_postgres_scanner", "postgres_scanner"),
+    "sqlite": ("duckdb_extension_sqlite_scanner", "sqlite_scanner"),
+}
 
 CAPABILITIES = Capabilities(
     dialect="duckdb",

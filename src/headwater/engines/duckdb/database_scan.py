@@ -28,6 +28,7 @@ from types import ModuleType
 import duckdb
 
 from headwater.engines.base import SOURCE_TABLE, DatabaseScan
+from headwater.engines.duckdb import sqlite_scan
 from headwater.engines.duckdb.capabilities import EXTENSION_WHEELS
 from headwater.engines.duckdb.sql import string
 from headwater.errors import EngineError
@@ -79,6 +80,8 @@ def scan_sql(sql: str, scan: DatabaseScan) -> str:
     >>> scan_sql("select * from _hw_source_table where id > 1", s)
     "select * from postgres_scan_pushdown('postgresql://u@h/d', 'public', 't') where id > 1"
     """
+    if scan.kind == "sqlite":  # a file has no schema: uri is its path
+        return sql.replace(SOURCE_TABLE, sqlite_scan.reader(scan.uri, scan.table))
     reader = _READERS[scan.kind]
     call = f"{reader}({string(scan.uri)}, {string(scan.schema)}, {string(scan.table)})"
     return sql.replace(SOURCE_TABLE, call)
@@ -101,12 +104,15 @@ def source_session(cur: duckdb.DuckDBPyConnection, scan: DatabaseScan) -> Iterat
       pages whatever the filter; one query lets the server use an index on the cursor."""
     load_extension(cur, scan.kind)
     settings = {"TimeZone": "'UTC'", "preserve_insertion_order": "false"}
-    if scan.selective:  # one COPY with the window: the server may use an index on it
+    if scan.selective and scan.kind == "postgres":  # one COPY with the window: an index
         settings["pg_use_ctid_scan"] = "false"
+    if scan.kind == "sqlite":
+        settings.update(sqlite_scan.SESSION)
     saved = {}
     for name, value in settings.items():
         row = cur.execute(f"select current_setting('{name}')").fetchone()
-        saved[name] = string(str(row[0])) if row else None
+        # an extension's setting never set reads NULL: reset it afterwards
+        saved[name] = string(str(row[0])) if row and row[0] is not None else None
         cur.execute(f"set session {name} = {value}")
     try:
         yield
