@@ -16,17 +16,25 @@ from typing import Any
 
 __all__ = [
     "AS_OF",
+    "COUNTRIES",
     "CURRENCY",
     "CUSTOMERS_START",
+    "EMAIL_DOMAINS",
     "FIRST_DROP_DAY",
+    "FIRST_NAMES",
     "FOCUS_SHADES",
     "FOUNDATION_NAME",
+    "FOUNDATION_SHARE",
     "HISTORY_START",
+    "HOUR_WEIGHTS",
+    "LAST_NAMES",
+    "ORDER_SHARE",
     "PLANTED_KINDS",
     "REGIONS",
     "REGION_ZONE",
     "SOLD_STATUSES",
     "STATUSES",
+    "WEEKDAY_WEIGHTS",
     "Batch",
     "CartEvent",
     "Customer",
@@ -62,6 +70,45 @@ REGION_ZONE: dict[str, str] = {
     "asia": "Asia/Tokyo",
     "africa": "Africa/Johannesburg",
 }
+
+ORDER_SHARE: dict[str, float] = {
+    "europe": 0.30,
+    "north_america": 0.32,
+    "asia": 0.22,
+    "africa": 0.16,
+}
+"""Share of the orders per region."""
+FOUNDATION_SHARE: dict[str, float] = {
+    "europe": 0.17,
+    "north_america": 0.27,
+    "asia": 0.14,
+    "africa": 0.21,
+}
+"""Probability that an order item is PRO FILT'R foundation, per region."""
+HOUR_WEIGHTS = (2, 1, 1, 1, 1, 1, 2, 3, 4, 4, 5, 5, 7, 7, 5, 5, 5, 6, 8, 11, 14, 15, 11, 5)
+"""Relative order volume per local hour: a lunch bump and an evening peak (20-22h)."""
+WEEKDAY_WEIGHTS = (1.0, 0.95, 0.95, 1.0, 1.15, 1.5, 1.45)
+"""Relative order volume per local weekday, Monday first: weekends are busier."""
+FIRST_NAMES: dict[str, tuple[str, ...]] = {
+    "europe": ("Camille", "Lena", "Sofia", "Luca", "Hugo", "Emma", "Noah", "Mila", "Ines", "Jan"),
+    "north_america": ("Ava", "Mia", "Liam", "Olivia", "Ethan", "Zoe", "Maya", "Jayden", "Chloe"),
+    "asia": ("Yuki", "Haruto", "Mei", "Ji-woo", "Aiko", "Ren", "Hana", "Minh", "Siti", "Kenji"),
+    "africa": ("Thandi", "Amara", "Kofi", "Zanele", "Chidi", "Naledi", "Femi", "Ayo", "Lerato"),
+}
+LAST_NAMES: dict[str, tuple[str, ...]] = {
+    "europe": ("Martin", "Muller", "Rossi", "Garcia", "de Vries", "O'Neill", "Dubois", "Novak"),
+    "north_america": ("Smith", "Johnson", "Brown", "Nguyen", "Lopez", "O'Brien", "Clark", "Kim"),
+    "asia": ("Sato", "Suzuki", "Tanaka", "Kim", "Park", "Nguyen", "Tan", "Watanabe", "Lee"),
+    "africa": ("Nkosi", "Mensah", "Okafor", "Dlamini", "Adeyemi", "Mokoena", "Botha", "Naidoo"),
+}
+COUNTRIES: dict[str, tuple[str, ...]] = {
+    "europe": ("FR", "FR", "DE", "DE", "IT", "ES", "NL", "BE", "PL"),
+    "north_america": ("US", "US", "US", "US", "CA", "CA", "MX"),
+    "asia": ("JP", "JP", "JP", "KR", "KR", "SG", "VN", "MY"),
+    "africa": ("ZA", "ZA", "ZA", "NG", "KE", "GH", "BW"),
+}
+EMAIL_DOMAINS: tuple[str, ...] = ("example.com", "mail.example", "inbox.example", "post.example")
+"""The generated customers' names, countries (repeated: weights) and e-mail domains."""
 
 FOUNDATION_NAME = "PRO FILT'R Hydrating Longwear Foundation"
 FOCUS_SHADES: tuple[str, ...] = ("#110", "#150", "#160", "#255", "#490")

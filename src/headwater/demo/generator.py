@@ -11,12 +11,16 @@ At scale 1, batch 1 holds 20,000 orders, about 50,000 order items, 6,250 custome
 about 400 cart events, plus 100-400 order status changes (orders moving along, returns of
 recent orders) and about 30 e-mail changes. A few dozen bad records are planted (see :mod:`headwater.demo.planting`);
 their exact count is ``Dataset.planted``.
+
+:func:`generate_region` makes the same rows but hands each to a :class:`Sink` instead of
+keeping it (:mod:`headwater.demo.stream`): memory does not grow with the scale.
 """
 
 from __future__ import annotations
 
 import bisect
 import random
+from array import array
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -32,12 +36,30 @@ from headwater.demo.catalog import (
     quantize,
     regional_prices,
 )
+from headwater.demo.compact import (
+    SKUS,
+    EventKeys,
+    OrderLog,
+    OrderView,
+    Sink,
+    from_seconds,
+    seconds,
+    sorted_ints,
+)
 from headwater.demo.dataset import (
+    COUNTRIES,
     CURRENCY,
     CUSTOMERS_START,
+    EMAIL_DOMAINS,
+    FIRST_NAMES,
+    FOUNDATION_SHARE,
     HISTORY_START,
+    HOUR_WEIGHTS,
+    LAST_NAMES,
+    ORDER_SHARE,
     REGION_ZONE,
     REGIONS,
+    WEEKDAY_WEIGHTS,
     Batch,
     CartEvent,
     Customer,
@@ -46,41 +68,14 @@ from headwater.demo.dataset import (
     OrderItem,
     batch_window,
 )
-from headwater.demo.planting import plant
+from headwater.demo.planting import InMemory, PlantTarget, plant
 from headwater.demo.tz import ZONES, from_local, is_ambiguous
 
-__all__ = ["build_dataset"]
+__all__ = ["SKUS", "Sink", "build_dataset", "generate_region"]
 
 _T = TypeVar("_T")
 
-ORDER_SHARE = {"europe": 0.30, "north_america": 0.32, "asia": 0.22, "africa": 0.16}
-"""Share of the orders per region."""
-FOUNDATION_SHARE = {"europe": 0.17, "north_america": 0.27, "asia": 0.14, "africa": 0.21}
-"""Probability that an order item is PRO FILT'R foundation, per region."""
-HOUR_WEIGHTS = (2, 1, 1, 1, 1, 1, 2, 3, 4, 4, 5, 5, 7, 7, 5, 5, 5, 6, 8, 11, 14, 15, 11, 5)
-"""Relative order volume per local hour: a lunch bump and an evening peak (20-22h)."""
-WEEKDAY_WEIGHTS = (1.0, 0.95, 0.95, 1.0, 1.15, 1.5, 1.45)
-"""Relative order volume per local weekday, Monday first: weekends are busier."""
 
-_FIRST = {
-    "europe": ("Camille", "Lena", "Sofia", "Luca", "Hugo", "Emma", "Noah", "Mila", "Ines", "Jan"),
-    "north_america": ("Ava", "Mia", "Liam", "Olivia", "Ethan", "Zoe", "Maya", "Jayden", "Chloe"),
-    "asia": ("Yuki", "Haruto", "Mei", "Ji-woo", "Aiko", "Ren", "Hana", "Minh", "Siti", "Kenji"),
-    "africa": ("Thandi", "Amara", "Kofi", "Zanele", "Chidi", "Naledi", "Femi", "Ayo", "Lerato"),
-}
-_LAST = {
-    "europe": ("Martin", "Muller", "Rossi", "Garcia", "de Vries", "O'Neill", "Dubois", "Novak"),
-    "north_america": ("Smith", "Johnson", "Brown", "Nguyen", "Lopez", "O'Brien", "Clark", "Kim"),
-    "asia": ("Sato", "Suzuki", "Tanaka", "Kim", "Park", "Nguyen", "Tan", "Watanabe", "Lee"),
-    "africa": ("Nkosi", "Mensah", "Okafor", "Dlamini", "Adeyemi", "Mokoena", "Botha", "Naidoo"),
-}
-_COUNTRIES = {
-    "europe": ("FR", "FR", "DE", "DE", "IT", "ES", "NL", "BE", "PL"),
-    "north_america": ("US", "US", "US", "US", "CA", "CA", "MX"),
-    "asia": ("JP", "JP", "JP", "KR", "KR", "SG", "VN", "MY"),
-    "africa": ("ZA", "ZA", "ZA", "NG", "KE", "GH", "BW"),
-}
-_DOMAINS = ("example.com", "mail.example", "inbox.example", "post.example")
 _NEXT_STATUS = {"placed": "paid", "paid": "shipped", "shipped": "delivered"}
 _FOCUS_WEIGHTS = [(foundation_sku(s), w) for s, w in FOUNDATION_SHADE_WEIGHTS.items()]
 _OTHER_WEIGHTS = list(OTHER_PRODUCT_WEIGHTS.items())
@@ -100,10 +95,18 @@ def build_dataset(scale: float = 1.0, seed: int = 7, batches: int = 1) -> Datase
         start, end = batch_window(number)
         batch = Batch(number=number, start=start, end=end)
         for region in REGIONS:
-            _RegionBatch(ds, batch, region).run()
+            _RegionBatch(ds, batch, region, None).run()
         ds.batches.append(batch)
     ds.rates = build_rates(seed, (ds.end - timedelta(days=1)).date())
     return ds
+
+
+def generate_region(ds: Dataset, batch: Batch, region: str, sink: Sink) -> None:
+    """Generate batch 1's rows of ``region`` into ``sink`` as :func:`build_dataset` makes
+    them; ``ds`` gets no rows, ``batch`` the planted records (later batches: build_dataset)."""
+    if batch.number != 1:
+        raise ValueError("only batch 1 streams; later batches update earlier rows")
+    _RegionBatch(ds, batch, region, sink).run()
 
 
 def _cumulative(weights: Iterable[float]) -> list[float]:
@@ -132,10 +135,11 @@ def _pick(rng: random.Random, population: Sequence[_T], cum_weights: list[float]
 
 
 class _RegionBatch:
-    """Generates one region's share of one batch and applies it to the dataset state."""
+    """Generates one region's share of one batch: into the dataset state and the batch's
+    row lists (``sink`` None), or into ``sink`` (batch 1 only; nothing is kept)."""
 
-    def __init__(self, ds: Dataset, batch: Batch, region: str) -> None:
-        self.ds, self.batch, self.region = ds, batch, region
+    def __init__(self, ds: Dataset, batch: Batch, region: str, sink: Sink | None) -> None:
+        self.ds, self.batch, self.region, self.sink = ds, batch, region, sink
         self.rng = random.Random(f"headwater-demo:{ds.seed}:{batch.number}:{region}")
         self.zone = ZONES[REGION_ZONE[region]]
         self.currency = CURRENCY[region]
@@ -152,6 +156,9 @@ class _RegionBatch:
 
     # ------------------------------------------------------------------ helpers
     def _emit(self, table: str, row: object, *, update: bool) -> None:
+        if self.sink is not None:
+            self.sink.row(self.region, table, row)
+            return
         target = self.batch.updated if update else self.batch.inserted
         target.setdefault(table, []).append(row)
 
@@ -190,20 +197,29 @@ class _RegionBatch:
         return _pick(self.rng, _OTHER_SKUS, _OTHER_CUM)
 
     def _next_id(self, keys: Iterable[tuple[Any, ...]]) -> int:
+        if self.sink is not None:  # batch 1: the region has no rows yet
+            return 1
         return max((k[1] for k in keys if k[0] == self.region), default=0) + 1
 
     # ------------------------------------------------------------------ the batch
     def run(self) -> None:
         previous_orders = [o for k, o in self.ds.orders.items() if k[0] == self.region]
         customers = self._customers()
-        orders = self._orders(customers)
-        self._cart_events(orders, customers)
-        plant(self.ds, self.batch, self.region, self.rng, orders)
+        log = OrderLog(self.region, self.currency, self._next_id(self.ds.orders), SKUS)
+        orders = self._orders(customers, log)
+        self._cart_events(log, customers)
+        if self.sink is None:
+            target: PlantTarget = InMemory(self.ds, self.batch)
+            plant(self.ds.scale, self.batch, self.region, self.rng, orders, target)
+        else:
+            target = self.sink.planting(self.region, log)
+            plant(self.ds.scale, self.batch, self.region, self.rng, OrderView(log), target)
         if self.batch.number > 1:
             self._updates(previous_orders)
 
-    def _customers(self) -> list[Customer]:
-        """New customers of this batch; returns all the region's customers by sign-up."""
+    def _customers(self) -> tuple[array[int], array[int]]:
+        """New customers of this batch; returns the sign-up times (compact seconds) and ids
+        of all the region's customers, by sign-up."""
         rng, batch = self.rng, self.batch
         if batch.number == 1:
             lo, hi = CUSTOMERS_START, batch.end - timedelta(days=1)
@@ -215,27 +231,35 @@ class _RegionBatch:
             span = (batch.end - batch.start).total_seconds() - 1
             times = [batch.start + _sec(rng, 0, span) for _ in range(self.n_customers)]
         next_id = self._next_id(self.ds.customers)
-        for i, t in enumerate(sorted(self._safe(t) for t in times)):
-            cid = next_id + i
-            first, last = rng.choice(_FIRST[self.region]), rng.choice(_LAST[self.region])
+        created, ids = array("i"), array("i")
+        for i, s in enumerate(sorted_ints(array("q", (seconds(self._safe(t)) for t in times)))):
+            t, cid = from_seconds(s), next_id + i
+            created.append(s)
+            ids.append(cid)
+            first, last = rng.choice(FIRST_NAMES[self.region]), rng.choice(LAST_NAMES[self.region])
             handle = f"{first}.{last}".lower().replace("'", "").replace(" ", "")
             c = Customer(
                 region=self.region,
                 id=cid,
-                email=f"{handle}.{cid}@{rng.choice(_DOMAINS)}",
+                email=f"{handle}.{cid}@{rng.choice(EMAIL_DOMAINS)}",
                 name=f"{first} {last}",
-                country=rng.choice(_COUNTRIES[self.region]),
+                country=rng.choice(COUNTRIES[self.region]),
                 created_at=t,
                 updated_at=t,
             )
-            self.ds.customers[(self.region, cid)] = c
+            if self.sink is None:
+                self.ds.customers[(self.region, cid)] = c
             self._emit("customers", c, update=False)
+        if self.sink is not None:  # batch 1: these are all the region's customers
+            return created, ids
         mine = [c for k, c in self.ds.customers.items() if k[0] == self.region]
-        return sorted(mine, key=lambda c: (c.created_at, c.id))
+        mine.sort(key=lambda c: (c.created_at, c.id))
+        return array("i", (seconds(c.created_at) for c in mine)), array("i", (c.id for c in mine))
 
-    def _customer_at(self, customers: list[Customer], created: list[datetime], t: datetime) -> int:
-        n = bisect.bisect_right(created, t)
-        return customers[int(self.rng.random() * max(1, n))].id
+    def _customer_at(self, customers: tuple[array[int], array[int]], t: datetime) -> int:
+        created, ids = customers
+        n = bisect.bisect_right(created, seconds(t))
+        return ids[int(self.rng.random() * max(1, n))]
 
     def _status(self, t: datetime) -> tuple[str, datetime]:
         """Status of a new order at the end of the batch window, and its last change time."""
@@ -255,24 +279,29 @@ class _RegionBatch:
         changed = min(changed, end - timedelta(seconds=1))
         return status, self._safe(max(changed, t))
 
-    def _orders(self, customers: list[Customer]) -> list[Order]:
+    def _orders(self, customers: tuple[array[int], array[int]], log: OrderLog) -> list[Order]:
+        """The batch's new orders and their items, recorded in ``log``; returns them as
+        objects when they are kept (no sink), else an empty list."""
         rng, region = self.rng, self.region
-        created = [c.created_at for c in customers]
-        times = sorted(self._safe(self._pattern_time()) for _ in range(self.n_orders))
-        next_id = self._next_id(self.ds.orders)
+        draws = (seconds(self._safe(self._pattern_time())) for _ in range(self.n_orders))
+        times = sorted_ints(array("q", draws))
+        next_id = log.first_id
         orders = []
-        for i, t in enumerate(times):
+        for i, s in enumerate(times):
+            t = from_seconds(s)
             status, changed = self._status(t)
             order = Order(
                 region=region,
                 id=next_id + i,
-                customer_id=self._customer_at(customers, created, t),
+                customer_id=self._customer_at(customers, t),
                 status=status,
                 ordered_at=t,
                 updated_at=changed,
                 currency=self.currency,
             )
-            orders.append(order)
+            log.add_order(order)
+            if self.sink is None:
+                orders.append(order)
             n_items = _pick(rng, _N_ITEMS, _N_ITEMS_CUM)
             skus: list[str] = []
             while len(skus) < n_items:
@@ -281,35 +310,35 @@ class _RegionBatch:
                     skus.append(sku)
             for line_no, sku in enumerate(skus, start=1):
                 price = self.ds.regional_prices[(region, sku)]
-                if rng.random() < 0.1:  # a promotion: 20% off
+                promo = rng.random() < 0.1  # a promotion: 20% off
+                if promo:
                     price = quantize(price * Decimal("0.8"), self.currency)
                 qty = _pick(rng, _QUANTITIES, _QUANTITIES_CUM)
                 item = OrderItem(region, order.id, line_no, sku, qty, price, t)
-                self.ds.items[(region, order.id, line_no)] = item
+                log.add_item(sku, qty, promo)
+                if self.sink is None:
+                    self.ds.items[(region, order.id, line_no)] = item
                 self._emit("order_items", item, update=False)
-        for order in orders:
-            self.ds.orders[(region, order.id)] = order
+            if self.sink is None:
+                self.ds.orders[(region, order.id)] = order
             self._emit("orders", order, update=False)
         return orders
 
-    def _cart_events(self, orders: list[Order], customers: list[Customer]) -> None:
+    def _cart_events(self, log: OrderLog, customers: tuple[array[int], array[int]]) -> None:
         """Add-to-cart events before 30% of the purchased items, and browsing sessions: adds,
         some removed later, a few removed at the same second or before the add (which the
         "added then later removed" question must not count)."""
         rng, start, end = self.rng, self.batch.start, self.batch.end
-        events: list[tuple[datetime, int, str, str]] = []  # (at, customer, sku, action)
-        for order in orders:
-            for line_no in range(1, 6):
-                item = self.ds.items.get((self.region, order.id, line_no))
-                if item is None:
-                    break
-                at = order.ordered_at - _sec(rng, 120, 90 * 60)
+        events = EventKeys(SKUS)  # (at, customer, sku, action), sorted at the end
+        for k in range(len(log)):
+            ordered_at, customer_id = from_seconds(log.at[k]), log.customer[k]
+            for sku in log.item_skus(k):
+                at = ordered_at - _sec(rng, 120, 90 * 60)
                 if rng.random() < 0.3 and at >= start:
-                    events.append((self._safe(at), order.customer_id, item.sku, "add"))
-        created = [c.created_at for c in customers]
+                    events.append((self._safe(at), customer_id, sku, "add"))
         for _ in range(max(4, round(0.35 * self.n_orders))):
             at = self._safe(self._pattern_time())
-            cid = self._customer_at(customers, created, at)
+            cid = self._customer_at(customers, at)
             sku = self._sku(0.5)
             events.append((at, cid, sku, "add"))
             u = rng.random()
@@ -333,9 +362,10 @@ class _RegionBatch:
                 at = self._safe(start + _sec(rng, 0, span))
                 events.append((at, e.customer_id, e.sku, "remove"))
         next_id = self._next_id(self.ds.cart_events)
-        for i, (at, cid, sku, action) in enumerate(sorted(events)):
+        for i, (at, cid, sku, action) in enumerate(events.ordered()):
             ev = CartEvent(self.region, next_id + i, cid, sku, action, at, at)
-            self.ds.cart_events[(self.region, ev.id)] = ev
+            if self.sink is None:
+                self.ds.cart_events[(self.region, ev.id)] = ev
             self._emit("cart_events", ev, update=False)
 
     def _updates(self, previous: list[Order]) -> None:
@@ -367,7 +397,7 @@ class _RegionBatch:
             rng.sample(olds, min(len(olds), max(1, round(30 * self.share)))), key=lambda c: c.id
         ):
             local = c.email.split("@")[0]
-            domains = [d for d in _DOMAINS if not c.email.endswith(d)]
+            domains = [d for d in EMAIL_DOMAINS if not c.email.endswith(d)]
             new = replace(
                 c,
                 email=f"{local}@{rng.choice(domains)}",

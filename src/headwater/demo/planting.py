@@ -25,9 +25,10 @@ always in Africa's new drop).
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from headwater.demo.catalog import UNKNOWN_SKUS
 from headwater.demo.dataset import (
@@ -37,11 +38,12 @@ from headwater.demo.dataset import (
     Dataset,
     Malformed,
     Order,
+    OrderItem,
     Planted,
     drop_day,
 )
 
-__all__ = ["BAD_DATES", "PHANTOM_BASE", "plant", "planted_counts"]
+__all__ = ["BAD_DATES", "PHANTOM_BASE", "InMemory", "PlantTarget", "plant", "planted_counts"]
 
 BAD_DATES = {
     "europe": ("2026-13-45T10:00:00+01:00", "not a date", "2025-02-30T09:15:00+01:00"),
@@ -75,10 +77,46 @@ def planted_counts(batch: int, region: str, scale: float) -> dict[str, int]:
     }
 
 
-def plant(ds: Dataset, batch: Batch, region: str, rng: random.Random, orders: list[Order]) -> None:
-    """Plant a batch's bad records among the region's new ``orders`` (already in ``ds`` and
-    ``batch.inserted``), updating both and recording them in ``batch.planted``."""
-    counts = planted_counts(batch.number, region, ds.scale)
+class PlantTarget(Protocol):
+    """Where planted changes are applied: the rows already generated."""
+
+    def line_one(self, order: Order) -> OrderItem:
+        """Item line 1 of ``order`` as generated."""
+
+    def replace(self, old: Order | OrderItem, new: Order | OrderItem) -> None:
+        """``new`` (same key) instead of the generated row ``old``."""
+
+
+class InMemory:
+    """Plants into a dataset's state and its batch's row lists (:func:`build_dataset`)."""
+
+    def __init__(self, ds: Dataset, batch: Batch) -> None:
+        self.ds, self.batch = ds, batch
+
+    def line_one(self, order: Order) -> OrderItem:
+        return self.ds.items[(order.region, order.id, 1)]
+
+    def replace(self, old: Order | OrderItem, new: Order | OrderItem) -> None:
+        if isinstance(new, Order):
+            self.ds.orders[(new.region, new.id)] = new
+            rows = self.batch.inserted["orders"]
+        else:
+            self.ds.items[(new.region, new.order_id, new.line_no)] = new
+            rows = self.batch.inserted["order_items"]
+        rows[_index_of(rows, old)] = new
+
+
+def plant(
+    scale: float,
+    batch: Batch,
+    region: str,
+    rng: random.Random,
+    orders: Sequence[Order],
+    target: PlantTarget,
+) -> None:
+    """Plant a batch's bad records among the region's new ``orders`` (already generated),
+    changing them through ``target`` and recording them in ``batch.planted``."""
+    counts = planted_counts(batch.number, region, scale)
     picks = rng.sample(orders, min(len(orders), sum(counts.values())))
     planted: list[Planted] = []
     for kind, count in counts.items():
@@ -88,11 +126,9 @@ def plant(ds: Dataset, batch: Batch, region: str, rng: random.Random, orders: li
             o = picks.pop()
             if kind == "unparseable_date":
                 bad = BAD_DATES[region][(len(batch.planted) + j) % 3]
-                rows = batch.inserted["orders"]
-                index = _index_of(rows, o)
-                o = replace(o, bad_ordered_at=bad)
-                ds.orders[(region, o.id)] = o
-                rows[index] = o
+                new_order = replace(o, bad_ordered_at=bad)
+                target.replace(o, new_order)
+                o = new_order
                 where = _location(region, batch.number, "orders", o.updated_at)
                 planted.append(Planted(kind, region, "orders", (o.id,), batch.number, where, bad))
             elif kind == "duplicate_order_id":
@@ -100,26 +136,23 @@ def plant(ds: Dataset, batch: Batch, region: str, rng: random.Random, orders: li
                 where = _location(region, batch.number, "orders", o.updated_at)
                 planted.append(Planted(kind, region, "orders", (o.id,), batch.number, where))
             else:
-                key = (region, o.id, 1)
-                item = ds.items[key]
+                item = target.line_one(o)
                 if kind == "negative_quantity":
                     new = replace(item, quantity=-rng.randint(1, 3))
                     detail = str(new.quantity)
                 else:
                     new = replace(item, sku=UNKNOWN_SKUS[(len(batch.planted) + j) % 5])
                     detail = new.sku
-                ds.items[key] = new
-                rows = batch.inserted["order_items"]
-                rows[_index_of(rows, item)] = new
+                target.replace(item, new)
                 where = _location(region, batch.number, "order_items", item.updated_at)
                 planted.append(
                     Planted(kind, region, "order_items", (o.id, 1), batch.number, where, detail)
                 )
     if region == "africa":
         if batch.number == 1:
-            tables = ["orders"] * max(1, round(2 * ds.scale))
-            tables += ["order_items"] * max(1, round(2 * ds.scale))
-            tables += ["customers"] * max(1, round(ds.scale))
+            tables = ["orders"] * max(1, round(2 * scale))
+            tables += ["order_items"] * max(1, round(2 * scale))
+            tables += ["customers"] * max(1, round(scale))
         else:
             tables = [("orders", "order_items", "customers")[batch.number % 3]]
         day = FIRST_DROP_DAY if batch.number == 1 else batch.drop_day

@@ -28,7 +28,8 @@ def run_demo(
     databases: str = "embedded",
 ) -> bool:
     """Set up (or append to) the demo in ``directory``, run it; True when all went well."""
-    from headwater.demo.scaffold import init_project
+    from headwater.demo.scaffold import copy_template
+    from headwater.demo.stream import write_streamed
     from headwater.demo.truth import answers
     from headwater.demo.writer import append_batch, read_state
     from headwater.project import load_project
@@ -42,6 +43,7 @@ def run_demo(
                 f"{directory}: no demo here yet; run `headwater demo --dir {directory}` first"
             )
         dataset = append_batch(directory)
+        expected = answers(dataset)
         console.print(
             f"appended batch {len(dataset.batches)} of new and updated rows to {directory}"
         )
@@ -52,7 +54,8 @@ def run_demo(
                     f"{directory} exists and is not a demo folder; choose another --dir"
                 )
             shutil.rmtree(directory)  # a fresh demo: generated content only
-        dataset = init_project(directory, scale=scale, seed=SEED)
+        copy_template(directory)
+        expected = write_streamed(directory, scale=scale, seed=SEED)  # rows are not kept
         console.print(f"generated the four-region store (scale {scale:g}) in {directory}")
     with contextlib.ExitStack() as stack:
         if databases == "real":
@@ -71,7 +74,6 @@ def run_demo(
         return False
     got = _answers_from_warehouse(project.settings.project.engine, project.warehouse_path)
     print_answers(console, got)
-    expected = answers(dataset)
     if got == expected:
         console.print("[green]The four answers match the generator's ground truth.[/]")
         return True

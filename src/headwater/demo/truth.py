@@ -33,7 +33,7 @@ Questions:
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -43,10 +43,14 @@ from headwater.demo.dataset import (
     FOUNDATION_NAME,
     REGIONS,
     SOLD_STATUSES,
+    CartEvent,
     Dataset,
+    Order,
+    OrderItem,
+    Product,
 )
 
-__all__ = ["Answers", "answers", "last_quarter", "top_region"]
+__all__ = ["Answers", "Tally", "answers", "last_quarter", "top_region"]
 
 
 @dataclass(frozen=True)
@@ -76,49 +80,73 @@ def top_region(units_by_region: dict[str, int]) -> str:
 
 def answers(ds: Dataset) -> Answers:
     """Answer the four questions from the dataset's current (latest) records."""
-    catalog = {p.sku: p for p in ds.products}
-    foundation = {p.sku for p in ds.products if p.name == FOUNDATION_NAME}
-    focus = {p.sku for p in ds.products if p.name == FOUNDATION_NAME and p.shade in FOCUS_SHADES}
-    q_start, q_end = last_quarter()
-
-    by_shade = dict.fromkeys(sorted(FOCUS_SHADES), 0)
-    by_region = dict.fromkeys(sorted(REGIONS), 0)
-    by_hour = dict.fromkeys(range(24), 0)
-    by_weekday = dict.fromkeys(range(1, 8), 0)
+    tally = Tally(ds.products)
     for item in ds.items.values():
         order = ds.orders.get((item.region, item.order_id))
-        if order is None or order.bad_ordered_at is not None:
-            continue
-        if item.quantity <= 0 or item.sku not in catalog or order.status not in SOLD_STATUSES:
-            continue
-        if item.sku in foundation:
-            by_region[item.region] += item.quantity
-        if item.sku in focus:
-            at = order.ordered_at
-            by_hour[at.hour] += item.quantity
-            by_weekday[at.isoweekday()] += item.quantity
-            if q_start <= at < q_end:
-                shade = catalog[item.sku].shade
-                assert shade is not None
-                by_shade[shade] += item.quantity
-
-    first_add: dict[tuple[str, int, str], datetime] = {}
-    last_remove: dict[tuple[str, int, str], datetime] = defaultdict(lambda: datetime.min)
+        if order is not None:
+            tally.item(item, order)
     for e in ds.cart_events.values():
-        if e.sku not in focus:
-            continue
+        tally.cart_event(e)
+    return tally.answers()
+
+
+class Tally:
+    """The four answers, counted one record at a time (the streamed generator feeds it as it
+    writes; :func:`answers` feeds it a whole dataset). Holds counters and, for question 4,
+    one entry per (customer, SKU) with a cart event on one of *these products*."""
+
+    def __init__(self, products: Iterable[Product]) -> None:
+        products = list(products)
+        self.catalog = {p.sku: p for p in products}
+        self.foundation = {p.sku for p in products if p.name == FOUNDATION_NAME}
+        self.focus = {s for s in self.foundation if self.catalog[s].shade in FOCUS_SHADES}
+        self.quarter = last_quarter()
+        self.by_shade = dict.fromkeys(sorted(FOCUS_SHADES), 0)
+        self.by_region = dict.fromkeys(sorted(REGIONS), 0)
+        self.by_hour = dict.fromkeys(range(24), 0)
+        self.by_weekday = dict.fromkeys(range(1, 8), 0)
+        self.first_add: dict[tuple[str, int, str], datetime] = {}
+        self.last_remove: dict[tuple[str, int, str], datetime] = {}
+
+    def item(self, item: OrderItem, order: Order, sign: int = 1) -> None:
+        """Count ``item`` of ``order`` (``sign`` -1: uncount it, e.g. a row replaced later)."""
+        if order.bad_ordered_at is not None or order.status not in SOLD_STATUSES:
+            return
+        if item.quantity <= 0 or item.sku not in self.catalog:
+            return
+        units = sign * item.quantity
+        if item.sku in self.foundation:
+            self.by_region[item.region] += units
+        if item.sku in self.focus:
+            at = order.ordered_at
+            self.by_hour[at.hour] += units
+            self.by_weekday[at.isoweekday()] += units
+            if self.quarter[0] <= at < self.quarter[1]:
+                shade = self.catalog[item.sku].shade
+                assert shade is not None
+                self.by_shade[shade] += units
+
+    def cart_event(self, e: CartEvent) -> None:
+        """Count a cart event (each event once)."""
+        if e.sku not in self.focus:
+            return
         key = (e.region, e.customer_id, e.sku)
         if e.action == "add":
-            first_add[key] = min(first_add.get(key, e.at), e.at)
+            self.first_add[key] = min(self.first_add.get(key, e.at), e.at)
         elif e.action == "remove":
-            last_remove[key] = max(last_remove[key], e.at)
-    customers = {(r, c) for (r, c, s), t in first_add.items() if last_remove[(r, c, s)] > t}
+            self.last_remove[key] = max(self.last_remove.get(key, datetime.min), e.at)
 
-    return Answers(
-        units_by_shade=by_shade,
-        units_by_region=by_region,
-        top_region=top_region(by_region),
-        units_by_hour=by_hour,
-        units_by_weekday=by_weekday,
-        add_then_remove_customers=len(customers),
-    )
+    def answers(self) -> Answers:
+        """The answers to the records counted so far."""
+        removed = self.last_remove
+        customers = {
+            (r, c) for (r, c, s), t in self.first_add.items() if removed.get((r, c, s), t) > t
+        }
+        return Answers(
+            units_by_shade=dict(self.by_shade),
+            units_by_region=dict(self.by_region),
+            top_region=top_region(self.by_region),
+            units_by_hour=dict(self.by_hour),
+            units_by_weekday=dict(self.by_weekday),
+            add_then_remove_customers=len(customers),
+        )

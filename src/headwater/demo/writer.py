@@ -35,7 +35,17 @@ from headwater.demo.formats import (
 )
 from headwater.demo.generator import build_dataset
 
-__all__ = ["META_FILE", "GeneratorState", "append_batch", "read_state", "write_dataset"]
+__all__ = [
+    "META_FILE",
+    "GeneratorState",
+    "append_batch",
+    "clear_folder",
+    "insert_rows",
+    "read_state",
+    "write_catalog",
+    "write_dataset",
+    "write_state",
+]
 
 META_FILE = ".generator.json"
 _TABLES = ("customers", "products", "orders", "order_items", "cart_events")
@@ -73,11 +83,11 @@ def write_dataset(ds: Dataset, out_dir: Path) -> None:
     ):
         done = state.batches
     else:
-        _clear(out_dir)
+        clear_folder(out_dir)
     for batch in ds.batches[done:]:
         _apply(ds, batch, out_dir)
-        _write_catalog(ds, batch.end, out_dir)
-        _write_state(out_dir, GeneratorState(ds.seed, ds.scale, batch.number))
+        write_catalog(ds, batch.end, out_dir)
+        write_state(out_dir, GeneratorState(ds.seed, ds.scale, batch.number))
 
 
 def append_batch(out_dir: Path, scale: float | None = None, seed: int | None = None) -> Dataset:
@@ -100,13 +110,14 @@ def append_batch(out_dir: Path, scale: float | None = None, seed: int | None = N
     return ds
 
 
-def _write_state(out_dir: Path, state: GeneratorState) -> None:
+def write_state(out_dir: Path, state: GeneratorState) -> None:
+    """Record in ``.generator.json`` what the folder holds."""
     meta = {"generator": "headwater-demo", "seed": state.seed, "scale": state.scale}
     meta["batches"] = state.batches
     (out_dir / META_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
 
 
-def _clear(out_dir: Path) -> None:
+def clear_folder(out_dir: Path) -> None:
     """Remove what a previous generation wrote (and nothing else)."""
     for region in SQLITE_REGIONS:
         for suffix in ("", "-journal", "-wal", "-shm"):
@@ -136,16 +147,18 @@ def _apply_sqlite(ds: Dataset, batch: Batch, region: str, path: Path) -> None:
             for table in _TABLES:
                 con.execute(specs[table].ddl(table))
             products = [(p, ds.regional_prices[(region, p.sku)]) for p in ds.products]
-            _insert(con, "products", specs["products"].names, map(specs["products"].row, products))
+            insert_rows(
+                con, "products", specs["products"].names, map(specs["products"].row, products)
+            )
         for table in ("customers", "orders", "order_items", "cart_events"):
             spec = specs[table]
-            _insert(
+            insert_rows(
                 con, table, spec.names, map(spec.row, _mine(batch.inserted.get(table, []), region))
             )
         dups = {oid for r, oid in batch.duplicates if r == region}
         if dups:  # the same order sent twice (the table has no primary key)
             rows = [o for o in _mine(batch.inserted["orders"], region) if o.id in dups]
-            _insert(con, "orders", specs["orders"].names, map(specs["orders"].row, rows))
+            insert_rows(con, "orders", specs["orders"].names, map(specs["orders"].row, rows))
         for table in ("customers", "orders"):
             spec = specs[table]
             updates = [spec.row(r) for r in _mine(batch.updated.get(table, []), region)]
@@ -168,7 +181,8 @@ def _apply_sqlite(ds: Dataset, batch: Batch, region: str, path: Path) -> None:
         con.close()
 
 
-def _insert(con: sqlite3.Connection, table: str, names: tuple[str, ...], rows: Any) -> None:
+def insert_rows(con: sqlite3.Connection, table: str, names: tuple[str, ...], rows: Any) -> None:
+    """Insert ``rows`` (tuples in the order of ``names``) into ``table``."""
     marks = ", ".join("?" for _ in names)
     con.executemany(f"INSERT INTO {table} ({', '.join(names)}) VALUES ({marks})", rows)
 
@@ -213,7 +227,7 @@ def _write_csv(path: Path, header: tuple[str, ...], rows: list[Any], bad: list[A
                 writer.writerow(rows[i])
 
 
-def _write_catalog(ds: Dataset, end: datetime, out_dir: Path) -> None:
+def write_catalog(ds: Dataset, end: datetime, out_dir: Path) -> None:
     """``products.jsonl`` and ``rates.csv`` (every day up to the batch's last day)."""
     folder = out_dir / "catalog"
     folder.mkdir(parents=True, exist_ok=True)
