@@ -5,6 +5,7 @@ share one snapshot (ranges of pages), and writes the rows straight into DuckDB's
 no Arrow batch in between. ``postgres_scan_pushdown`` also sends the load's filters (the
 cursor window) to the server. The extension's file ships in a PyPI wheel
 (``duckdb-extension-postgres-scanner``), so it loads offline from the wheel's folder.
+A SQLite file is read the same way by the sqlite extension (:mod:`.sqlite_scan`).
 
 Contract:
 
