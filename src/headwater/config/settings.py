@@ -345,7 +345,12 @@ class ProjectTable(_Strict):
     name: str
     warehouse: str = ".headwater/warehouse.duckdb"
     metastore: str = "sqlite:///.headwater/metastore.sqlite"
-    engine: Literal["duckdb"] = "duckdb"
+    engine: Literal["duckdb", "postgres", "spark"] = "duckdb"
+    # engine = "postgres": warehouse is a postgresql:// URL (${ENV} for the password)
+    # engine = "spark": local[N], spark://host:7077 or sc://host:15002 (Spark Connect), and
+    # an external Hive metastore (thrift://host:9083; default: Derby under .headwater/)
+    master: str = "local[2]"
+    metastore_uri: str | None = None
     threads: int = Field(4, ge=1, le=256)
     retries: int = Field(0, ge=0)
     retry_delay: float = Field(1.0, ge=0)

@@ -154,7 +154,12 @@ class LoadResult:
 
 
 def open_engine(
-    kind: str, path: Path | str, *, read_only: bool = False, memory_limit: str | None = None
+    kind: str,
+    path: Path | str,
+    *,
+    read_only: bool = False,
+    memory_limit: str | None = None,
+    options: dict[str, Any] | None = None,
 ) -> Engine:
     """Open the engine named ``kind`` on ``path``: DuckDB's file, or PostgreSQL's
     ``postgresql://`` URL (its password given to the driver only, never logged);
@@ -167,6 +172,11 @@ def open_engine(
         from headwater.engines.postgres.engine import PostgresEngine
 
         return PostgresEngine(str(path), read_only=read_only)
+    if kind == "spark":  # options: master, metastore_uri (engines/spark/session.py)
+        from headwater.engines.spark.engine import SparkEngine
+        from headwater.engines.spark.session import options_for
+
+        return SparkEngine(options_for(Path(path), options or {}))
     raise ValueError(f"unknown engine {kind!r}")
 
 
@@ -191,4 +201,8 @@ def sql_validator(kind: str) -> SqlValidator:
         from headwater.engines.postgres.capabilities import CAPABILITIES as PG
 
         return validator_for(check, PG.dialect)
+    if kind == "spark":  # DuckDB's parser, then spark's refusals (no pyspark imported)
+        from headwater.engines.spark.capabilities import CAPABILITIES as SPARK
+
+        return validator_for(check, SPARK.dialect)
     raise ValueError(f"unknown engine {kind!r}")

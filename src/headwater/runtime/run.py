@@ -201,8 +201,12 @@ def _steps(project: Project, chosen: list[str], make_step: Callable[..., Step]) 
 def _open_warehouse(project: Project) -> Any:
     return open_engine(
         project.settings.project.engine,
-        project.warehouse_path,
+        project.warehouse_location,
         memory_limit=project.settings.project.memory_limit,
+        options={  # read by engines that need them (spark)
+            "master": project.settings.project.master,
+            "metastore_uri": project.settings.project.metastore_uri,
+        },
     )
 
 

@@ -26,3 +26,13 @@ def postgres_golden(postgres_url: str) -> Iterator[Engine]:
     engine = open_engine("postgres", postgres_url)
     yield engine
     engine.close()
+
+
+@pytest.fixture(scope="session")
+def spark_golden(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    """Spark local[2] with its Hive catalog: one JVM for the whole test run (it takes ~10 s
+    to start; later engines in this process reuse its session)."""
+    root = tmp_path_factory.mktemp("spark")
+    engine = open_engine("spark", root / "spark-warehouse", options={"master": "local[2]"})
+    yield engine
+    engine.close()

@@ -34,7 +34,7 @@ from headwater.engines.dialects import STEPS, render
 from headwater.project.sql_errors import PROJECT_DIALECT
 
 #: Fixture names (conftest.py), one per engine; each case runs on every one.
-GOLDEN_ENGINES = ["duckdb_golden", "postgres_golden"]
+GOLDEN_ENGINES = ["duckdb_golden", "postgres_golden", "spark_golden"]
 
 CASES = Path(__file__).parent / "cases"
 SCHEMA = "golden"

@@ -1,0 +1,16 @@
+"""What Spark can do for Headwater."""
+
+from headwater.engines.base import Capabilities
+
+CAPABILITIES = Capabilities(
+    dialect="spark",
+    transactional_ddl=False,
+    # source files are scanned by the load's own reader and land through Arrow (loads.py)
+    native_file_scan=frozenset(),
+    merge=True,  # by rewriting the table to a new version (loads.py)
+    # one SparkSession per process: steps queue on it (Spark parallelises each statement)
+    concurrent_writers=False,
+    interruptible=True,  # SparkContext.cancelAllJobs
+    transactions=False,  # a rebuild writes a new version and switches to it (versions.py)
+    relation_type="pyspark.sql.DataFrame",
+)

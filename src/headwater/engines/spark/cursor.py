@@ -1,0 +1,67 @@
+"""A DB-API-like cursor over a SparkSession, for callers that write the project's SQL.
+
+The SQL callers outside the engine hand a cursor (checks, a task's queries, the quality
+hooks ``audit(cursor, table)``) is written in the project's dialect (DuckDB's), with ``?``
+placeholders: the cursor binds the parameters as literals and renders the statement for
+Spark through :mod:`headwater.engines.dialects` (a construct not proven on Spark is refused
+with :class:`~headwater.engines.dialects.Untranslatable`). The engine's own statements,
+already Spark SQL, go to the session directly, never through here.
+
+>>> to_spark("select count(*) from t where a = ? and b = ?", ["x", 2])
+"SELECT COUNT(*) FROM t WHERE a = 'x' AND b = 2"
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+
+def to_spark(sql: str, parameters: Sequence[Any] | None = None) -> str:
+    """``sql`` (project dialect, ``?`` placeholders) as Spark SQL with ``parameters`` bound."""
+    import sqlglot
+    from sqlglot import exp
+
+    from headwater.engines.dialects import render_tree
+    from headwater.project.sql_errors import PROJECT_DIALECT
+
+    tree = sqlglot.parse_one(sql, dialect=PROJECT_DIALECT)
+    if parameters:
+        values = iter(parameters)
+
+        def bind(node: exp.Expr) -> exp.Expr:
+            if isinstance(node, exp.Placeholder):
+                return exp.convert(next(values))
+            return node
+
+        tree = tree.transform(bind)
+    return render_tree(tree, "spark")
+
+
+class SparkCursor:
+    """One statement at a time: ``execute`` runs it and keeps its rows for the fetches."""
+
+    def __init__(self, spark: SparkSession) -> None:
+        self._spark = spark
+        self._rows: list[tuple[Any, ...]] = []
+        self.description: list[tuple[str, ...]] | None = None
+
+    def execute(self, sql: str, parameters: object = None, /) -> SparkCursor:
+        params = parameters if isinstance(parameters, list | tuple) else None
+        frame = self._spark.sql(to_spark(sql, params))
+        self.description = [(name,) for name in frame.columns]
+        self._rows = [tuple(row) for row in frame.collect()]
+        return self
+
+    def fetchone(self) -> tuple[Any, ...] | None:
+        return self._rows.pop(0) if self._rows else None
+
+    def fetchall(self) -> list[Any]:
+        rows, self._rows = self._rows, []
+        return rows
+
+    def close(self) -> None:
+        self._rows = []

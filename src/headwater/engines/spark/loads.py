@@ -1,0 +1,152 @@
+"""One source load on Spark: the rows are reconciled in a scratch DuckDB, written as a new
+Parquet version, checked on Spark and published with the load's state in one switch.
+
+Why DuckDB reconciles: a load's semantics (the four write dispositions, cursor boundaries,
+several rows of a key, schema contracts, rejected rows) are DuckDB's loads module, and the
+Spark engine must answer exactly as DuckDB does. The scratch database (in memory, spilling
+under the warehouse's ``_hw_scratch``) receives the current version's Parquet files, runs
+that module unchanged, and writes the resulting table as the new version's Parquet files;
+Spark then registers them, runs the asset's checks on them (pushed down: Spark SQL through
+:class:`~headwater.engines.spark.cursor.SparkCursor`), and switches the view
+(:mod:`headwater.engines.spark.versions`). The sources' rows thus land through Arrow (a
+stream) or DuckDB's file scan (``scan_sql``), both single-machine reads; the table itself
+is Spark's from then on.
+
+Cost: every load rewrites the whole table through one machine (O(table), see versions.py):
+fine for the tables of a source; the models built on them are Spark's own statements.
+A load that writes nothing (``rows_written`` 0) republishes the same version with its new
+state: no rows are copied.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import duckdb
+
+from headwater.engines.base import STATE_SCHEMA, LoadRequest, LoadResult
+from headwater.engines.duckdb.engine import _STATE_DDL
+from headwater.engines.duckdb.loads import run_load
+from headwater.engines.duckdb.sql import ident as duck_ident
+from headwater.engines.duckdb.sql import qualified as duck_qualified
+from headwater.engines.duckdb.sql import string
+from headwater.engines.spark import versions
+from headwater.engines.spark.cursor import SparkCursor
+from headwater.errors import EngineError
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+
+def spark_load(spark: SparkSession, warehouse: Path, asset: str, req: LoadRequest) -> LoadResult:
+    """Write one load and publish it with its state (see the module's docstring)."""
+    if req.screen is not None or req.before_stage is not None:
+        raise EngineError(
+            f"{asset}: quarantine (on_fail = quarantine) is not supported on the spark "
+            "engine; use severity = error or warn"
+        )
+    current = versions.published(spark, req.schema, req.table)
+    if current is not None and current.version is None:
+        raise EngineError(f"{req.schema}.{req.table}: a view is in the way of the load")
+    scratch = warehouse / "_hw_scratch"
+    scratch.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(config={"temp_directory": str(scratch)})
+    try:
+        con.execute(_STATE_DDL)
+        con.execute(f"create schema if not exists {duck_ident(req.schema)}")
+        if current is not None and current.version and not req.full_refresh:
+            files = versions.version_dir(warehouse, current.version) / "*.parquet"
+            con.execute(
+                f"create table {duck_qualified(req.schema, req.table)} as "
+                f"select * from read_parquet({string(str(files))})"
+            )
+        result = run_load(con, asset, dataclasses.replace(req, audit=None))
+        state = _state(con, asset, req, current)
+        rejected = con.execute(f"select * from {STATE_SCHEMA}.rejected_rows").to_arrow_table()
+        if (
+            current is not None
+            and current.version
+            and not req.full_refresh
+            and not (result.rows_written or result.schema_changes)
+        ):
+            version = current.version  # nothing new: the same rows, the new state
+        else:
+            version = _write_version(con, spark, warehouse, req)
+    finally:
+        con.close()
+    try:
+        if req.audit is not None and version != (current.version if current else None):
+            req.audit(SparkCursor(spark), versions.qualified(versions.VERSIONS, version))
+        versions.publish(
+            spark, req.schema, req.table, version, asset=asset, state=state, load_id=req.load_id
+        )
+    except BaseException:
+        if current is None or version != current.version:
+            versions.drop_version(spark, warehouse, version)
+        raise
+    versions.drop_stale_versions(spark, warehouse, req.schema, req.table, keep=version)
+    _record(spark, asset, req, result, rejected)
+    return result
+
+
+def _state(
+    con: duckdb.DuckDBPyConnection,
+    asset: str,
+    req: LoadRequest,
+    current: versions.Published | None,
+) -> dict[str, Any]:
+    """The state to publish: the one the load wrote, else (a backfill window, which keeps
+    its state) what was published, or nothing after a full refresh."""
+    row = con.execute(f"select state from {STATE_SCHEMA}.state where asset = ?", [asset]).fetchone()
+    if row and row[0]:
+        return dict(json.loads(row[0]))
+    if req.full_refresh or current is None:
+        return {}
+    return current.state
+
+
+def _write_version(
+    con: duckdb.DuckDBPyConnection, spark: SparkSession, warehouse: Path, req: LoadRequest
+) -> str:
+    """The scratch table as a new version's Parquet files, registered in the catalog."""
+    name = versions.version_name(req.schema, req.table, req.load_id)
+    where = versions.version_dir(warehouse, name)
+    where.mkdir(parents=True, exist_ok=True)
+    con.execute(
+        f"copy {duck_qualified(req.schema, req.table)} to {string(str(where / 'part-0.parquet'))} "
+        "(format parquet, compression zstd)"
+    )
+    try:
+        versions.register(spark, name, where)
+    except BaseException:
+        versions.drop_version(spark, warehouse, name)
+        raise
+    return name
+
+
+def _record(
+    spark: SparkSession, asset: str, req: LoadRequest, result: LoadResult, rejected: Any
+) -> None:
+    """The load's line in ``_headwater.loads`` and its rejected rows, after the switch (a
+    crash in between loses this history line, never the rows or the state)."""
+    changes = [dataclasses.asdict(c) for c in result.schema_changes]
+    row = [
+        req.load_id, asset, result.rows_read, result.rows_written, result.rows_rejected,
+        result.rows_superseded, json.dumps(changes) if changes else None, req.run_id,
+    ]  # fmt: skip
+    frame = spark.createDataFrame(
+        [row],
+        "load_id bigint, asset string, rows_read bigint, rows_written bigint, "
+        "rows_rejected bigint, rows_superseded bigint, schema_changes string, run_id string",
+    )
+    frame.selectExpr("*", "current_timestamp() as loaded_at").createOrReplaceTempView("_hw_load")
+    spark.sql(
+        f"insert into {STATE_SCHEMA}.loads select load_id, asset, rows_read, rows_written, "
+        "rows_rejected, loaded_at, run_id, rows_superseded, schema_changes from _hw_load"
+    )
+    if rejected.num_rows:
+        spark.createDataFrame(rejected).createOrReplaceTempView("_hw_rejected")
+        spark.sql(f"insert into {STATE_SCHEMA}.rejected_rows select * from _hw_rejected")
