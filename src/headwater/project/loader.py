@@ -67,6 +67,16 @@ class Project:
         return path if path.is_absolute() else self.root / path
 
     @property
+    def warehouse_location(self) -> Path | str:
+        """Where the engine keeps its tables, as ``open_engine`` takes it: the file or folder
+        of :attr:`warehouse_path`, or a database URL (``postgresql://...``, ``${ENV}`` for
+        its password: the value is redacted wherever it would be shown)."""
+        value = self.settings.project.warehouse
+        if "://" not in value:
+            return self.warehouse_path
+        return interpolate_url(value, where=f"{self.root / 'headwater.toml'}: project.warehouse")
+
+    @property
     def metastore_url(self) -> str:
         where = f"{self.root / 'headwater.toml'}: project.metastore"
         url = interpolate_url(self.settings.project.metastore, where=where)

@@ -75,8 +75,9 @@ def query_warehouse(root: Path, sql: str, params: list[Any] | None = None) -> li
     from headwater.engines import open_engine
 
     settings = load_settings(root / "headwater.toml").project
-    path = Path(settings.warehouse)
-    engine = open_engine(settings.engine, root / path, read_only=True)
+    url = "://" in settings.warehouse  # a database's URL (postgres), else a path
+    where = settings.warehouse if url else root / Path(settings.warehouse)
+    engine = open_engine(settings.engine, where, read_only=True)
     try:
         return list(engine.execute(sql, params or []).fetchall())
     finally:

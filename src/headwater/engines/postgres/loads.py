@@ -31,6 +31,7 @@ from headwater.engines.base import (
 )
 from headwater.engines.postgres import boundary, contract
 from headwater.engines.postgres.connection import PgCursor
+from headwater.engines.postgres.files import LocalScan, local_scan
 from headwater.engines.postgres.materialize import _typed, kind_of
 from headwater.engines.postgres.sql import (
     column_list,
@@ -51,23 +52,25 @@ def run_load(cur: PgCursor, asset: str, req: LoadRequest) -> LoadResult:
     """The load in one transaction: all of it commits, or nothing."""
     target = qualified(req.schema, req.table)
     meta = f"{int(req.load_id)}::bigint as {LOAD_ID}, now() as {LOADED_AT}"
-    with cur.transaction():
-        result = _load_rows(cur, asset, req, target, meta)
+    with local_scan(f"{req.schema}.{req.table}") as files, cur.transaction():
+        result = _load_rows(cur, asset, req, target, meta, files)
         cur.execute(f"drop table if exists {NEW}")
         cur.execute(f"drop table if exists {DELTA}")
     return result
 
 
-def _load_rows(cur: PgCursor, asset: str, req: LoadRequest, target: str, meta: str) -> LoadResult:
+def _load_rows(
+    cur: PgCursor, asset: str, req: LoadRequest, target: str, meta: str, files: LocalScan
+) -> LoadResult:
     if req.before_stage is not None:
         req.before_stage(cur)
     if req.full_refresh:  # transactional DDL: a rollback brings the table back
         cur.execute(f"drop table if exists {target}")
         if not req.advance_state:
             cur.execute(f"delete from {STATE_SCHEMA}.state where asset = ?", [asset])
-    rows_read = _stage(cur, req)
+    rows_read = _stage(cur, req, files)
     rejected_before = _scalar(cur, f"select count(*) from {STATE_SCHEMA}.rejected_rows")
-    _record_rejects(cur, asset, req)
+    _record_rejects(cur, asset, req, files)
     cols = [c for c, _ in _typed(cur, NEW) if not c.startswith(METADATA_PREFIX) or c == "_hw_file"]
     _require_key_columns(asset, req, cols, rows_read)
     mark = boundary.cursor_max(cur, req, cols, NEW)
@@ -95,24 +98,15 @@ def _load_rows(cur: PgCursor, asset: str, req: LoadRequest, target: str, meta: s
     return result
 
 
-def _stage(cur: PgCursor, req: LoadRequest) -> int:
-    """The new rows in the temp table NEW (with ``_hw_seq``, their read order)."""
+def _stage(cur: PgCursor, req: LoadRequest, files: LocalScan) -> int:
+    """The new rows in the temp table NEW (with ``_hw_seq``, their read order): an Arrow
+    stream, or the rows of ``scan_sql`` read here (:mod:`.files`), by binary COPY."""
     cur.execute(f"drop table if exists {NEW}")
     if req.batches is not None:
         return copy_into(cur, NEW, req.batches, temp=True)
     if req.scan_sql is None:
         raise EngineError("a load needs batches or scan_sql")
-    import psycopg
-
-    try:
-        with cur.transaction():  # a savepoint: the scan's error is reported, not its abort
-            cur.execute(
-                f"create temp table {NEW} as select *, row_number() over () as {SEQ} "
-                f"from ({req.scan_sql}) as _hw_scan"
-            )
-    except psycopg.Error as exc:
-        raise SourceError(f"{req.schema}.{req.table}: {str(exc).splitlines()[0]}") from None
-    return _scalar(cur, f"select count(*) from {NEW}")
+    return copy_into(cur, NEW, files.batches(req.scan_sql), temp=True)
 
 
 def _require_key_columns(asset: str, req: LoadRequest, cols: list[str], rows: int) -> None:
@@ -202,21 +196,22 @@ def _fingerprint(cur: PgCursor, relation: str, names: str) -> tuple[int, int]:
     return int(row[0]), int(row[1])
 
 
-def _record_rejects(cur: PgCursor, asset: str, req: LoadRequest) -> None:
+def _record_rejects(cur: PgCursor, asset: str, req: LoadRequest, files: LocalScan) -> None:
+    """The lines the file scan rejected, into ``_headwater.rejected_rows`` (or the first
+    one as the load's error, ``fail_on_reject``)."""
     if not req.rejects_sql:
         return
+    rejects = files.rejects(req.rejects_sql)
     if req.fail_on_reject:
-        first = cur.execute(
-            f"select file, line, error, raw from ({req.rejects_sql}) r limit 1"
-        ).fetchone()
-        if first:
-            raise SourceError(f"{first[0]}:{first[1]}: {first[2]} (line: {first[3]!r})")
+        if rejects:
+            file, line, _, error, raw = rejects[0]
+            raise SourceError(f"{file}:{line}: {error} (line: {raw!r})")
         return
-    cur.execute(
-        f"insert into {STATE_SCHEMA}.rejected_rows "
-        f'select ?, ?, file, line, "column", error, raw from ({req.rejects_sql}) r',
-        [req.load_id, asset],
-    )
+    if rejects:
+        cur.raw.executemany(
+            f"insert into {STATE_SCHEMA}.rejected_rows values (%s, %s, %s, %s, %s, %s, %s)",
+            [(req.load_id, asset, *row) for row in rejects],
+        )
 
 
 def _record(

@@ -1,6 +1,7 @@
 """Build a model's table or view from its SELECT, in one transaction.
 
-- ``view``: dropped and created again (a view whose columns changed cannot be replaced).
+- ``view``: ``create or replace view``; a view whose columns changed is dropped (with the
+  views built on it, ``cascade``: their models rebuild them later in the run) and created.
 - ``table``: when the table exists with the SELECT's columns, its rows are deleted and the
   new ones inserted: readers never wait (MVCC) and see the old rows until the commit.
   Otherwise (first build, columns changed, a view before) it is dropped and created, in the
@@ -41,11 +42,7 @@ def materialize(
     with cur.transaction():
         kind = kind_of(cur, schema, table)
         if materialized == "view":
-            if kind == "BASE TABLE":
-                cur.execute(f"drop table {target}")
-            elif kind == "VIEW":
-                cur.execute(f"drop view {target}")
-            cur.execute(f"create view {target} as {sql}")
+            _view(cur, target, sql, kind)
             count = None
         else:
             cur.execute(f"drop table if exists {_STAGE}")
@@ -80,14 +77,35 @@ def materialize_from(
     )  # fmt: skip
 
 
+def _view(cur: PgCursor, target: str, sql: str, kind: str | None) -> None:
+    """``create or replace view``, which keeps the views built on this one; when the
+    columns changed (it refuses then), drop and create: the views on it are dropped too
+    (``cascade``) until their own models rebuild them, later in the run."""
+    import psycopg
+
+    if kind == "VIEW":
+        try:
+            with cur.transaction():  # a savepoint: the refusal must not abort the build
+                cur.execute(f"create or replace view {target} as {sql}")
+            return
+        except psycopg.errors.InvalidTableDefinition:
+            pass
+    if kind is not None:
+        cur.execute(f"drop {'view' if kind == 'VIEW' else 'table'} {target} cascade")
+    cur.execute(f"create view {target} as {sql}")
+
+
 def _replace(cur: PgCursor, schema: str, table: str, kind: str | None) -> int:
+    """The table's rows replaced in place when its columns are unchanged (readers never
+    wait; the views on it stay), else dropped (with the views on it, rebuilt later in the
+    run) and created."""
     target = qualified(schema, table)
     staged = _typed(cur, _STAGE)
     if kind == "BASE TABLE" and _typed(cur, qualified(schema, table)) == staged:
         cur.execute(f"delete from {target}")
     else:
         if kind is not None:
-            cur.execute(f"drop {'view' if kind == 'VIEW' else 'table'} {target}")
+            cur.execute(f"drop {'view' if kind == 'VIEW' else 'table'} {target} cascade")
         cur.execute(f"create table {target} as select * from {_STAGE} limit 0")
     names = column_list([name for name, _ in staged])
     return cur.execute(f"insert into {target} ({names}) select {names} from {_STAGE}").rowcount
