@@ -15,13 +15,23 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-from benchmarks._common import HEADWATER, PYTHON, Row, log, median, time_subprocess, work_dir
+from benchmarks._common import (
+    BENCH_DIR,
+    HEADWATER,
+    PYTHON,
+    Row,
+    log,
+    median,
+    time_subprocess,
+    work_dir,
+)
 
 FIXED_TARGET = 0.3  # seconds over python -c pass
 W2_TASKS, W2_SLEEP, W2_THREADS = 100, 0.1, 8
@@ -132,6 +142,16 @@ def import_breakdown(project: Path, runs: int = 3) -> list[dict[str, object]]:
     return [{"package": "(all)", "self_ms": total}, *table]
 
 
+def phases(project: Path, runs: int = 5) -> dict[str, float]:
+    """CPU milliseconds of each phase of a warm run (``_fixed_phases.py``), median of ``runs``."""
+    argv = [PYTHON, str(BENCH_DIR / "_fixed_phases.py"), str(project)]
+    samples = []
+    for _ in range(runs):
+        proc = subprocess.run(argv, capture_output=True, text=True, check=True)
+        samples.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+    return {phase: median([s[phase] for s in samples]) for phase in samples[0]}
+
+
 def fixed(reps: int) -> list[Row]:
     project = one_model_project(work_dir("fixed_cost", "one_model", fresh=True))
     runs: dict[str, list[tuple[float, float]]] = {"pass": [], "run": []}
@@ -149,6 +169,8 @@ def fixed(reps: int) -> list[Row]:
     cpu, floor_cpu = median([c for _, c in runs["run"]]), median([c for _, c in runs["pass"]])
     log("  fixed cost: -X importtime")
     breakdown = import_breakdown(project)
+    log("  fixed cost: phases")
+    cpu_phases = phases(project)
     top = ", ".join(f"{r['package']} {float(r['self_ms']):.0f}" for r in breakdown[1:9])  # type: ignore[arg-type]
     return [
         Row(
@@ -163,7 +185,11 @@ def fixed(reps: int) -> list[Row]:
             f"{floor_cpu * 1000:.0f}); imports {breakdown[0]['self_ms']} ms: {top}",
             cpu_ratio=cpu / floor_cpu if floor_cpu else None,
             samples=[w for w, _ in runs["run"]],
-            extra={"floor_samples": [w for w, _ in runs["pass"]], "importtime": breakdown},
+            extra={
+                "floor_samples": [w for w, _ in runs["pass"]],
+                "importtime": breakdown,
+                "cpu_ms_by_phase": cpu_phases,
+            },
         )
     ]
 
