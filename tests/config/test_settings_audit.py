@@ -17,6 +17,7 @@ from pydantic import BaseModel
 
 import headwater
 from headwater.config.exports import ExportSettings
+from headwater.config.rest import RestAuth, RestEndpoint, RestPaginate, RestSettings
 from headwater.config.settings import (
     SOURCE_KEYS,
     AlertSettings,
@@ -157,6 +158,29 @@ READ: dict[type[BaseModel], dict[str, tuple[str, str]]] = {
         "checks": ("project/loader.py", "checks"),
         "kafka": ("sources/streams.py", "kafka"),
         "cdc": ("sources/streams.py", "cdc"),
+        "rest": ("sources/step.py", "rest"),
+    },
+    RestSettings: {
+        "base_url": ("sources/rest/client.py", "base_url"),
+        "headers": ("sources/rest/client.py", "headers"),
+        "auth": ("sources/rest/client.py", "auth"),
+        "paginate": ("sources/rest/read.py", "paginate"),
+        "nested": ("sources/rest/read.py", "nested"),
+        "timeout": ("sources/rest/client.py", "timeout"),
+        "retries": ("sources/rest/client.py", "retries"),
+        "backoff": ("sources/rest/client.py", "backoff"),
+        "max_wait": ("sources/rest/client.py", "max_wait"),
+        "requests_per_second": ("sources/rest/client.py", "requests_per_second"),
+        "endpoints": ("sources/rest/read.py", "endpoints"),
+    },
+    # every field of these is read in one module (the attribute check below holds each)
+    RestAuth: {k: ("sources/rest/auth.py", k) for k in RestAuth.model_fields},
+    RestPaginate: {k: ("sources/rest/paginate.py", k) for k in RestPaginate.model_fields},
+    RestEndpoint: {
+        **{k: ("sources/rest/read.py", k) for k in ("path", "params", "records", "paginate")},
+        **{k: ("sources/rest/read.py", k) for k in ("cursor_param", "parent", "parent_fields")},
+        **{k: ("project/loader.py", k) for k in ("primary_key", "cursor", "write")},
+        "initial_value": ("project/loader.py", "initial_value"),
     },
     KafkaSettings: {
         "topics": ("sources/kafka/load.py", "topics"),
@@ -217,6 +241,7 @@ def test_every_source_key_says_which_sources_read_it() -> None:
 
 
 # a minimal source of each kind, and a value for each key (valid for the kinds reading it)
+_REST = '{ base_url = "http://127.0.0.1:1", endpoints = { e = { path = "/e" } } }'
 KINDS = {
     "csv": 'files = "d/*.csv"',
     "jsonl": 'files = "d/*.jsonl"',
@@ -226,6 +251,7 @@ KINDS = {
     "tables": 'connection = "db"\ntables = ["t"]',
     "kafka": 'connection = "db"\nkafka = { topics = ["t"] }',
     "cdc": 'connection = "db"\ntables = ["t"]\ncdc = { slot = "s" }',
+    "rest": f"rest = {_REST}",
 }
 VALUES = {
     "connection": '"db"',
@@ -255,6 +281,7 @@ VALUES = {
     "allow_empty": "true",
     "kafka": '{ topics = ["t"] }',
     "cdc": '{ slot = "s" }',
+    "rest": _REST,
     "cursor": '"updated_at"',  # not on cdc sources (their order is the LSN)
 }
 REFUSALS = [
@@ -264,7 +291,7 @@ REFUSALS = [
     if kind not in kinds
     and key in VALUES
     # these make another kind of source, refused as such (tables + files, ...)
-    and key not in ("tables", "query", "files", "connection", "kafka", "cdc")
+    and key not in ("tables", "query", "files", "connection", "kafka", "cdc", "rest")
 ]
 
 
@@ -291,7 +318,7 @@ def test_a_source_key_its_kind_does_not_read_is_refused_on_its_line(
 def test_each_key_its_kind_reads_is_accepted(tmp_path: Path, kind: str) -> None:
     keys = [k for k, kinds in SOURCE_KEYS.items() if kind in kinds and k in VALUES]
     keys = [k for k in keys if k not in ("tables", "query", "files", "connection", "format")]
-    keys = [k for k in keys if k not in ("kafka", "cdc")]  # in the kind's own lines
+    keys = [k for k in keys if k not in ("kafka", "cdc", "rest")]  # in the kind's own lines
     body = "\n".join(f"{k} = {VALUES[k]}" for k in keys if k != "table_options")
     toml = f'[connections.db]\nurl = "sqlite:///db.sqlite"\n[sources.s]\n{KINDS[kind]}\n{body}\n'
     root = write_project(tmp_path, {"headwater.toml": toml})
