@@ -19,7 +19,10 @@ with 10,000 runs of history. The clients run on the same machine as the server.
 Not a timed test; run by hand:
 
     .venv/bin/python -m benchmarks.ui_load [--runs 10000] [--steps 100] [--clients 100]
-        [--seconds 60] [--pause 0] [--output FILE.json]
+        [--seconds 60] [--pause 0] [--output FILE.json] [--keep]
+
+``--keep`` reuses the history the last run filled (benchmarks/.work/ui_load; filling
+10,000 runs takes minutes), with the pipeline runs that run added to it.
 """
 
 from __future__ import annotations
@@ -59,8 +62,12 @@ class Tally:
     errors: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
 
 
-def _project(runs: int, steps: int) -> ServerProc:
-    root = work_dir("ui_load", fresh=True) / "proj"
+def _project(runs: int, steps: int, keep: bool) -> ServerProc:
+    made = work_dir("ui_load") / f"proj_{runs}x{steps}"
+    if keep and made.is_dir():  # the history the last run filled (plus its pipeline runs)
+        print(f"kept {made}")
+        return ServerProc(made)
+    root = work_dir("ui_load", fresh=True) / f"proj_{runs}x{steps}"
     files = {f"models/staging/step_{i:03d}.sql": "select 1 as a\n" for i in range(steps)}
     files["headwater.toml"] = '[pipelines.daily]\nselect = ["staging.*"]\n'
     write_project(root, files, name="load")
@@ -156,8 +163,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--pause", type=float, default=0.0, help="each client's wait (s)")
     parser.add_argument("--output", type=Path)
+    parser.add_argument("--keep", action="store_true", help="reuse the last run's history")
     args = parser.parse_args()
-    server = _project(args.runs, args.steps)
+    server = _project(args.runs, args.steps, args.keep)
     pid = server.pid
     rss_ready = rss_mb(pid)  # started, no request answered yet
     try:

@@ -175,6 +175,10 @@ def _join(
 
 
 _last_signal: list[int] = [0]
+# the HTTP endpoints' threads (AnyIO's default: 40). Each keeps a warehouse cursor and a
+# metastore connection, and its own malloc arena; the work holds the GIL mostly, so on a
+# few cores 40 threads only take turns: more memory, no more answers (benchmarks/ui_load)
+HTTP_THREADS = 8
 
 
 def _serve_http(
@@ -190,6 +194,13 @@ def _serve_http(
     class _Server(uvicorn.Server):
         def capture_signals(self) -> Any:  # uvicorn re-raises the signal after: we exit 0
             return _signals(self, scheduler, runs)
+
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            import anyio.to_thread
+
+            # in the event loop: its thread pool runs the endpoints
+            anyio.to_thread.current_default_thread_limiter().total_tokens = HTTP_THREADS
+            await super().startup(sockets=sockets)
 
     config = uvicorn.Config(
         create_app(project, runs, token),
