@@ -41,6 +41,13 @@ def to_spark(sql: str, parameters: Sequence[Any] | None = None) -> str:
     return render_tree(tree, "spark")
 
 
+def project_name(schema: str, table: str) -> str:
+    """A table's name as the project's SQL writes it (what audits put in their queries)."""
+    from headwater.engines.duckdb.sql import qualified
+
+    return qualified(schema, table)
+
+
 class SparkCursor:
     """One statement at a time: ``execute`` runs it and keeps its rows for the fetches."""
 

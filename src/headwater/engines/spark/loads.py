@@ -34,7 +34,7 @@ from headwater.engines.duckdb.sql import ident as duck_ident
 from headwater.engines.duckdb.sql import qualified as duck_qualified
 from headwater.engines.duckdb.sql import string
 from headwater.engines.spark import versions
-from headwater.engines.spark.cursor import SparkCursor
+from headwater.engines.spark.cursor import SparkCursor, project_name
 from headwater.errors import EngineError
 
 if TYPE_CHECKING:
@@ -79,7 +79,7 @@ def spark_load(spark: SparkSession, warehouse: Path, asset: str, req: LoadReques
         con.close()
     try:
         if req.audit is not None and version != (current.version if current else None):
-            req.audit(SparkCursor(spark), versions.qualified(versions.VERSIONS, version))
+            req.audit(SparkCursor(spark), project_name(versions.VERSIONS, version))
         versions.publish(
             spark, req.schema, req.table, version, asset=asset, state=state, load_id=req.load_id
         )

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from headwater.engines.spark import versions
-from headwater.engines.spark.cursor import SparkCursor
+from headwater.engines.spark.cursor import SparkCursor, project_name
 from headwater.errors import EngineError
 
 if TYPE_CHECKING:
@@ -46,7 +46,7 @@ def materialize(
     if materialized == "view":
         versions.publish_view(spark, schema, table, sql)
         if audit is not None:
-            audit(SparkCursor(spark), versions.qualified(schema, table))
+            audit(SparkCursor(spark), project_name(schema, table))
         versions.drop_stale_versions(spark, warehouse, schema, table, keep=None)
         return None
     if materialized == "incremental" and current is not None and current.version:
@@ -74,7 +74,7 @@ def publish_frame(
         frame.write.format("parquet").saveAsTable(f"{versions.VERSIONS}.{name}")
         count = spark.table(target).count()
         if audit is not None:
-            audit(SparkCursor(spark), target)
+            audit(SparkCursor(spark), project_name(versions.VERSIONS, name))
         versions.publish(spark, schema, table, name)
     except BaseException:
         versions.drop_version(spark, warehouse, name)

@@ -60,10 +60,13 @@ def spark_session(options: SparkOptions) -> SparkSession:
         else:
             builder = _classic(builder.master(options.master), options)
         try:
-            return builder.getOrCreate()
+            session = builder.getOrCreate()
         except Exception as exc:  # the JVM could not start: Java missing, a bad master
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise EngineError(f"cannot start Spark ({options.master}): {first}") from None
+        if not options.master.startswith("sc://"):
+            session.sparkContext.setLogLevel("ERROR")  # Hive's start-up WARNs are noise
+        return session
 
 
 def _classic(builder: SparkSession.Builder, options: SparkOptions) -> SparkSession.Builder:
@@ -74,6 +77,7 @@ def _classic(builder: SparkSession.Builder, options: SparkOptions) -> SparkSessi
         "spark.sql.catalogImplementation": "hive",
         "spark.sql.session.timeZone": "UTC",  # timestamps read back as they were written
         "spark.ui.enabled": "false",
+        "spark.ui.showConsoleProgress": "false",  # progress bars would garble the run's log
         "spark.sql.shuffle.partitions": "4",  # small steps: 200 tasks of nothing cost seconds
         "spark.sql.sources.partitionOverwriteMode": "dynamic",
     }
