@@ -4,7 +4,9 @@ stopped by SIGTERM."""
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import gc
 import signal
 import sys
 import threading
@@ -419,6 +421,7 @@ def demo(
 
 def main() -> None:
     """Console entry point: user errors print one line and exit with their code."""
+    _skip_final_collection()
     try:
         code = app(standalone_mode=False)  # returns the exit code of typer.Exit
         if isinstance(code, int) and code:
@@ -438,6 +441,17 @@ def main() -> None:
             exc.show()  # type: ignore[attr-defined]
             sys.exit(exc.exit_code)  # type: ignore[attr-defined]
         raise
+
+
+def _skip_final_collection() -> None:
+    """At exit, freeze what is left so that the interpreter's last garbage collections skip
+    it: they would traverse every object of every module a command imported (SQLAlchemy,
+    pydantic, Typer...), about a fifth of a one-model run's CPU time. Nothing is lost: each
+    command closes its warehouse and metastore itself, atexit handlers and module teardown
+    still run, and finalizers of objects left in reference cycles are not promised at exit.
+    Registered once per process, however often ``main`` runs (the in-process test runner)."""
+    atexit.unregister(gc.freeze)
+    atexit.register(gc.freeze)
 
 
 def _is_click_exception(exc: BaseException) -> bool:
