@@ -22,6 +22,7 @@ from headwater.engines.base import METADATA_PREFIX, STATE_SCHEMA, LoadRequest, L
 from headwater.engines.postgres.capabilities import CAPABILITIES
 from headwater.engines.postgres.connection import PgCursor, connect, describe
 from headwater.engines.postgres.contract import FITS_DDL
+from headwater.engines.postgres.project_sql import ProjectCursor
 from headwater.engines.postgres.sql import column_list, fingerprint_query, ident, qualified
 
 if TYPE_CHECKING:
@@ -61,15 +62,19 @@ class PostgresEngine:
         self._cursors: dict[int, PgCursor] = {}
         self._lock = threading.Lock()
         self._last_load_id: int | None = None
-        self.cursor()  # a wrong URL fails here, in one line
+        self._pg()  # a wrong URL fails here, in one line
 
     def __repr__(self) -> str:
         return f"PostgresEngine({self.where!r})"
 
     # -- connections -------------------------------------------------------------------------
 
-    def cursor(self) -> PgCursor:
-        """This thread's cursor (its own connection)."""
+    def cursor(self) -> ProjectCursor:
+        """This thread's cursor for the project's SQL (:mod:`.project_sql`)."""
+        return ProjectCursor(self._pg())
+
+    def _pg(self) -> PgCursor:
+        """This thread's cursor for PostgreSQL's own SQL (its own connection)."""
         cur: PgCursor | None = getattr(self._local, "cursor", None)
         if cur is None or cur.connection.closed:
             cur = PgCursor(connect(self._url))
@@ -101,18 +106,20 @@ class PostgresEngine:
             self._cursors.clear()
         self._local = threading.local()
 
-    def execute(self, sql: str, params: list[Any] | None = None) -> PgCursor:
+    def execute(self, sql: str, params: list[Any] | None = None) -> ProjectCursor:
+        """Run one statement of the project's SQL (DuckDB's dialect, rendered)."""
         return self.cursor().execute(sql, params)
 
     def query_arrow(self, sql: str) -> pa.Table:
-        return self.cursor().execute(sql).fetch_arrow()
+        """The answer of ``sql``, already in PostgreSQL's dialect, as Arrow."""
+        return self._pg().execute(sql).fetch_arrow()
 
     @contextmanager
-    def transaction(self) -> Iterator[PgCursor]:
+    def transaction(self) -> Iterator[ProjectCursor]:
         """This thread's cursor in one transaction: committed at the end, rolled back when
         the block raises."""
-        with self.cursor().transaction() as cur:
-            yield cur
+        with self._pg().transaction() as cur:
+            yield ProjectCursor(cur)
 
     def read_query(
         self, sql: str, params: Sequence[Any] | None = None, *, limit: int | None = None
@@ -120,19 +127,19 @@ class PostgresEngine:
         """One read-only statement in a READ ONLY transaction (see :mod:`.read`)."""
         from headwater.engines.postgres.read import read_query_on
 
-        return read_query_on(self.cursor(), sql, list(params) if params else None, limit=limit)
+        return read_query_on(self._pg(), sql, list(params) if params else None, limit=limit)
 
     def export_batches(self, sql: str, *, limit: int | None = None) -> BatchStream:
         """As :meth:`read_query`, its answer as Arrow batches."""
         from headwater.engines.postgres.read import stream_query_on
 
-        return stream_query_on(self.cursor(), sql, limit=limit)
+        return stream_query_on(self._pg(), sql, limit=limit)
 
     # -- catalog ----------------------------------------------------------------------------
 
     def ensure_schemas(self, schemas: set[str]) -> None:
         """Create schemas and Headwater's state tables; call once before parallel work."""
-        cur = self.cursor()
+        cur = self._pg()
         with cur.transaction():
             # two processes creating the same schema at once collide in the catalog
             cur.execute("select pg_advisory_xact_lock(hashtext('headwater.ensure_schemas'))")
@@ -141,53 +148,69 @@ class PostgresEngine:
                 cur.execute(f"create schema if not exists {ident(schema)}")
 
     def exists(self, schema: str, table: str) -> bool:
-        row = self.execute(
-            "select count(*) from information_schema.tables where table_schema = ? "
-            "and table_name = ?",
-            [schema, table],
-        ).fetchone()
+        row = (
+            self._pg()
+            .execute(
+                "select count(*) from information_schema.tables where table_schema = ? "
+                "and table_name = ?",
+                [schema, table],
+            )
+            .fetchone()
+        )
         return bool(row and row[0])
 
     def columns(self, schema: str, table: str) -> dict[str, str]:
-        rows = self.execute(
-            "select column_name, data_type from information_schema.columns "
-            "where table_schema = ? and table_name = ? order by ordinal_position",
-            [schema, table],
-        ).fetchall()
+        rows = (
+            self._pg()
+            .execute(
+                "select column_name, data_type from information_schema.columns "
+                "where table_schema = ? and table_name = ? order by ordinal_position",
+                [schema, table],
+            )
+            .fetchall()
+        )
         return {name: dtype for name, dtype in rows}
 
     def tables(self) -> list[tuple[str, str, str]]:
         """(schema, name, kind) of every user table and view."""
-        rows = self.execute(
-            "select table_schema, table_name, table_type from information_schema.tables "
-            "where table_schema not in ('information_schema', 'pg_catalog') "
-            "and table_schema not like 'pg_temp%' and table_schema not like 'pg_toast%' "
-            "order by 1, 2"
-        ).fetchall()
+        rows = (
+            self._pg()
+            .execute(
+                "select table_schema, table_name, table_type from information_schema.tables "
+                "where table_schema not in ('information_schema', 'pg_catalog') "
+                "and table_schema not like 'pg_temp%' and table_schema not like 'pg_toast%' "
+                "order by 1, 2"
+            )
+            .fetchall()
+        )
         return [(s, t, k) for s, t, k in rows]
 
     def fingerprint(self, schema: str, table: str) -> str:
         """Order-independent content hash of a table, load metadata columns excluded."""
         cols = [c for c in self.columns(schema, table) if not c.startswith(METADATA_PREFIX)]
-        row = self.execute(
-            fingerprint_query(qualified(schema, table), column_list(cols))
-        ).fetchone()
+        row = (
+            self._pg()
+            .execute(fingerprint_query(qualified(schema, table), column_list(cols)))
+            .fetchone()
+        )
         assert row is not None
         return f"{row[0]}:{row[1]}"
 
     # -- state ------------------------------------------------------------------------------
 
     def read_state(self, asset: str) -> dict[str, Any]:
-        row = self.execute(
-            f"select state from {STATE_SCHEMA}.state where asset = ?", [asset]
-        ).fetchone()
+        row = (
+            self._pg()
+            .execute(f"select state from {STATE_SCHEMA}.state where asset = ?", [asset])
+            .fetchone()
+        )
         return json.loads(row[0]) if row and row[0] else {}
 
     def new_load_id(self) -> int:
         """A new load's id: microseconds since 1970 (UTC), raised past the last id this
         warehouse recorded or this engine handed out (unique, increasing). Call after
         :meth:`ensure_schemas`."""
-        cur = self.cursor()
+        cur = self._pg()
         with self._lock:
             if self._last_load_id is None:
                 row = cur.execute(f"select max(load_id) from {STATE_SCHEMA}.loads").fetchone()
@@ -201,7 +224,7 @@ class PostgresEngine:
         """Write one load and its state atomically (see :mod:`.loads`)."""
         from headwater.engines.postgres.loads import run_load
 
-        return run_load(self.cursor(), asset, request)
+        return run_load(self._pg(), asset, request)
 
     def materialize_sql(
         self,
@@ -220,7 +243,7 @@ class PostgresEngine:
         from headwater.engines.postgres.materialize import materialize
 
         return materialize(
-            self.cursor(), schema, table, sql, materialized=materialized,
+            self._pg(), schema, table, sql, materialized=materialized,
             unique_key=unique_key or [], time_column=time_column, lookback=lookback,
             audit=audit,
         )  # fmt: skip
@@ -241,7 +264,7 @@ class PostgresEngine:
         from headwater.engines.postgres.partitions import build_partition
 
         return build_partition(
-            self.cursor(), schema, table, sql, partition_by=partition_by,
+            self._pg(), schema, table, sql, partition_by=partition_by,
             interval=interval, tz=tz, audit=audit,
         )  # fmt: skip
 
@@ -261,7 +284,7 @@ class PostgresEngine:
         from headwater.engines.postgres.materialize import materialize_from
         from headwater.engines.postgres.stream import copy_into
 
-        cur = self.cursor()
+        cur = self._pg()
         with cur.transaction():
             cur.execute("drop table if exists _hw_python_result")
             copy_into(cur, "_hw_python_result", as_arrow(data), temp=True)

@@ -33,6 +33,7 @@ from headwater.engines.postgres import boundary, contract
 from headwater.engines.postgres.connection import PgCursor
 from headwater.engines.postgres.files import LocalScan, local_scan
 from headwater.engines.postgres.materialize import _typed, kind_of
+from headwater.engines.postgres.project_sql import ProjectCursor
 from headwater.engines.postgres.sql import (
     column_list,
     fingerprint_query,
@@ -63,7 +64,7 @@ def _load_rows(
     cur: PgCursor, asset: str, req: LoadRequest, target: str, meta: str, files: LocalScan
 ) -> LoadResult:
     if req.before_stage is not None:
-        req.before_stage(cur)
+        req.before_stage(ProjectCursor(cur))
     if req.full_refresh:  # transactional DDL: a rollback brings the table back
         cur.execute(f"drop table if exists {target}")
         if not req.advance_state:
@@ -81,10 +82,10 @@ def _load_rows(
     if req.write in ("merge", "scd2") and req.primary_key:
         superseded = latest_per_key(cur, req, NEW)
     if req.screen is not None:
-        req.screen(cur, NEW)
+        req.screen(ProjectCursor(cur), NEW)
     written, stale, changes = _write_staged(cur, asset, req, target, cols, meta)
     if req.audit is not None:  # may raise: nothing of this load commits
-        req.audit(cur, target)
+        req.audit(ProjectCursor(cur), target)
     rejected = _scalar(cur, f"select count(*) from {STATE_SCHEMA}.rejected_rows") - rejected_before
     result = LoadResult(
         rows_read=rows_read,

@@ -16,10 +16,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from headwater.engines.postgres.connection import PgCursor
+from headwater.engines.postgres.project_sql import ProjectCursor
 from headwater.engines.postgres.sql import column_list, ident, qualified, same_keys
 from headwater.errors import EngineError
 
-Audit = Callable[[PgCursor, str], object] | None
+Audit = Callable[[ProjectCursor, str], object] | None
 _STAGE = "_hw_build"
 _INCREMENT = "_hw_increment"
 
@@ -53,7 +54,7 @@ def materialize(
                 count = _replace(cur, schema, table, kind)
             cur.execute(f"drop table {_STAGE}")
         if audit is not None:
-            audit(cur, target)
+            audit(ProjectCursor(cur), target)
     return count
 
 

@@ -19,6 +19,7 @@ from datetime import datetime
 
 from headwater.engines.postgres.connection import PgCursor
 from headwater.engines.postgres.materialize import Audit, kind_of, materialize, temp_columns
+from headwater.engines.postgres.project_sql import ProjectCursor
 from headwater.engines.postgres.sql import column_list, ident, qualified
 from headwater.errors import EngineError
 
@@ -94,6 +95,6 @@ def _replace_interval(
     names = column_list(temp_columns(cur, _STAGE))
     count = cur.execute(f"insert into {target} ({names}) select {names} from {_STAGE}").rowcount
     if audit is not None:
-        audit(cur, target)
+        audit(ProjectCursor(cur), target)
     cur.execute(f"drop table {_STAGE}")
     return count
