@@ -102,7 +102,9 @@ def source_session(cur: duckdb.DuckDBPyConnection, scan: DatabaseScan) -> Iterat
       38.4 s instead of 59.6 s.
     - ``pg_use_ctid_scan = false`` for a selective window (:attr:`DatabaseScan.selective`):
       the parallel read splits the table into page ranges, and every range reads its
-      pages whatever the filter; one query lets the server use an index on the cursor."""
+      pages whatever the filter; one query lets the server use an index on the cursor.
+    - SQLite: :data:`.sqlite_scan.SESSION` (``sqlite_all_varchar`` off: a value that does
+      not fit its column fails the scan instead of loading as text)."""
     load_extension(cur, scan.kind)
     settings = {"TimeZone": "'UTC'", "preserve_insertion_order": "false"}
     if scan.selective and scan.kind == "postgres":  # one COPY with the window: an index
