@@ -167,3 +167,27 @@ def test_a_construct_that_would_answer_differently_fails_at_load_with_its_line()
         problem is not None and "QUALIFY with * does not translate to postgres" in problem.message
     )
     assert check("select dayofweek(day) from raw.orders") is None  # proven by a golden case
+
+
+def test_interrupt_cancels_the_statement_of_a_thread(pg: Engine) -> None:
+    from headwater.engines import errors
+
+    caught: list[BaseException] = []
+
+    def sleeper() -> None:
+        try:
+            pg.execute("select pg_sleep(30)")
+        except BaseException as exc:  # the thread reports what ended its statement
+            caught.append(exc)
+
+    thread = threading.Thread(target=sleeper)
+    started = time.monotonic()
+    thread.start()
+    busy = "select count(*) from pg_stat_activity where query = 'SELECT PG_SLEEP(30)'"
+    while pg.execute(busy).fetchone() != (1,) and time.monotonic() - started < 10:
+        time.sleep(0.05)
+    assert thread.ident is not None
+    pg.interrupt(thread.ident)
+    thread.join(10)
+    assert time.monotonic() - started < 10
+    assert len(caught) == 1 and isinstance(caught[0], errors.interrupted())

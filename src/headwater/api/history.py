@@ -46,6 +46,15 @@ def query(
     Raises HeadwaterError when there is no warehouse yet, EngineError when DuckDB rejects
     the statement, WarehouseBusy (naming the run) while a run writes the warehouse."""
     proj = as_project(project)
+    location = proj.warehouse_location
+    if isinstance(location, str):  # a database's URL: its engine's read-only query path
+        from headwater.engines import open_engine
+
+        engine = open_engine(proj.settings.project.engine, location, read_only=True)
+        try:
+            return QueryResult(*engine.read_query(sql, params, limit=limit))
+        finally:
+            engine.close()
     if not proj.warehouse_path.exists():
         raise HeadwaterError(f"{proj.warehouse_path}: no warehouse yet (run `headwater run` first)")
     from headwater.engines.duckdb.read import read_query, read_query_on

@@ -41,7 +41,8 @@ def run_checks_now(
     from headwater.runtime.run import new_run_id
 
     names = [n for n in select(project.graph, include, exclude) if project.graph[n].checks]
-    if not project.warehouse_path.exists():
+    location = project.warehouse_location  # a file, or a database's URL
+    if not isinstance(location, str) and not location.exists():
         raise HeadwaterError(
             f"{project.warehouse_path}: no warehouse yet (run `headwater run` first)"
         )
@@ -49,7 +50,7 @@ def run_checks_now(
     if own_engine:
         engine = open_engine(
             project.settings.project.engine,
-            project.warehouse_path,
+            location,
             memory_limit=project.settings.project.memory_limit,
         )
     store = Metastore.open(project.metastore_url)
