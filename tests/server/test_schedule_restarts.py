@@ -81,8 +81,8 @@ def test_scheduled_intervals_run_exactly_once_across_kills(tmp_path: Path) -> No
             time.sleep(chance.uniform(0.0, 1.5))
             assert server.stop(signal.SIGKILL) == -signal.SIGKILL
             server = Server(root)  # the stale server.json does not stop it
-        wait_for(lambda: _settled(root), timeout=60, every=0.2)
-        wait_for(lambda: _settled(calm.root), timeout=30, every=0.2)
+        wait_for(lambda: _settled(root), timeout=180, every=0.2)
+        wait_for(lambda: _settled(calm.root), timeout=90, every=0.2)
     finally:
         for srv in (server, calm):
             if srv.proc.poll() is None:
