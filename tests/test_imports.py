@@ -11,8 +11,10 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
+import typer
 
 # fastapi/uvicorn/jinja2/argon2: the server and its web UI; httpx: the REST source and the
 # server client; boto3: s3://; confluent_kafka: the Kafka source; distributed: dask://;
@@ -97,3 +99,26 @@ def test_a_command_exits_without_collecting_what_it_imported(tmp_path):
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.splitlines()[-1] == "frozen at exit: True"
+
+
+def _callbacks(app: typer.Typer) -> list[Any]:
+    """The function of every command of ``app`` and of its sub-apps."""
+    found = [c.callback for c in app.registered_commands]
+    for group in app.registered_groups:
+        found += _callbacks(group.typer_instance) if group.typer_instance else []
+    return found
+
+
+def test_command_parameters_are_annotated_with_objects_not_strings():
+    """Typer reads every command's parameters at each start; a string annotation (from
+    ``from __future__ import annotations``) costs it a compile() and an eval() each time."""
+    from headwater.cli.app import app
+
+    callbacks = _callbacks(app)
+    assert len(callbacks) > 20
+    postponed = sorted(
+        f"{fn.__module__}.{fn.__name__}"
+        for fn in callbacks
+        if any(isinstance(a, str) for a in fn.__annotations__.values())
+    )
+    assert postponed == []

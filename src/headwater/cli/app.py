@@ -2,7 +2,9 @@
 4 source or engine error, 5 run finished with failed steps, 130 interrupted (Ctrl-C), 143
 stopped by SIGTERM."""
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: Typer reads the annotations of every
+# command's parameters at each start, and a string annotation costs a compile() and an
+# eval() (about an eighth of a one-model run's CPU time over the command modules).
 
 import atexit
 import contextlib

@@ -1,7 +1,7 @@
 """``headwater backfill`` and ``headwater partitions``: parse, call :mod:`headwater.api.backfill`
 and :mod:`headwater.api.partitions`, print. Registered on the app by ``cli/app.py``."""
 
-from __future__ import annotations
+# No `from __future__ import annotations`: Typer evaluates string annotations (see app.py).
 
 import json
 from pathlib import Path

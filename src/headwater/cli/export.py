@@ -6,7 +6,7 @@ DAG file of one pipeline (see :mod:`headwater.scheduling.airflow`); it loads the
 know the pipeline's steps and what each reads.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations`: Typer evaluates string annotations (see app.py).
 
 import shutil
 import sys

@@ -3,7 +3,7 @@
 Without ``--yes`` it deletes nothing and says what would go; it works on the metastore
 directly, with or without a live server (a running run is never pruned)."""
 
-from __future__ import annotations
+# No `from __future__ import annotations`: Typer evaluates string annotations (see app.py).
 
 from pathlib import Path
 from typing import Annotated

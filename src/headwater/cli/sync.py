@@ -2,7 +2,7 @@
 a live server and followed, else here), print what it would change, or its past syncs.
 Registered by ``cli/app.py``."""
 
-from __future__ import annotations
+# No `from __future__ import annotations`: Typer evaluates string annotations (see app.py).
 
 import json
 import sys

@@ -1,7 +1,7 @@
 """``headwater trigger PIPELINE``: parse, call :func:`headwater.api.trigger` (or queue the run
 on a live server and follow it), print as ``headwater run`` does. Registered by ``cli/app.py``."""
 
-from __future__ import annotations
+# No `from __future__ import annotations`: Typer evaluates string annotations (see app.py).
 
 from pathlib import Path
 from typing import Annotated

@@ -7,7 +7,7 @@ line of standard input with ``--password-stdin``; never from an option (it would
 shell history and ``ps``). A token is printed once, by ``token create``.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations`: Typer evaluates string annotations (see app.py).
 
 import getpass
 import json
