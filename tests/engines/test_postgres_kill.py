@@ -10,6 +10,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from pathlib import Path
 
 import pyarrow as pa
 
@@ -58,5 +59,52 @@ def test_sigkill_mid_copy_keeps_the_previous_table(postgres_url: str) -> None:
         time.sleep(0.05)
     assert (engine.fingerprint("raw", "t"), engine.read_state("t")) == before
     assert engine.execute("select count(*), min(id), max(id) from raw.t").fetchone() == (100, 0, 99)
+    assert engine.execute("select count(*) from _headwater.loads").fetchone() == (1,)
+    engine.close()
+
+
+_WRITTEN_NOT_COMMITTED = textwrap.dedent(
+    """
+    import pathlib, sys, time, pyarrow as pa
+    from headwater.engines import LoadRequest, open_engine
+    engine = open_engine("postgres", sys.argv[1])
+
+    def audit(cur, target):  # runs after the write, before the commit
+        pathlib.Path(sys.argv[2]).write_text("written")
+        time.sleep(60)
+
+    new = pa.table({"id": list(range(1000, 1005))})
+    engine.load("t", LoadRequest(schema="raw", table="t", load_id=engine.new_load_id(),
+                                 write="replace", batches=new.to_reader(),
+                                 state={"cursor": "new"}, audit=audit))
+    """
+)
+
+
+def test_sigkill_after_the_write_before_the_commit_keeps_the_previous_table(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    engine = open_engine("postgres", postgres_url)
+    engine.ensure_schemas({"raw"})
+    old = pa.table({"id": list(range(100))})
+    engine.load("t", LoadRequest(schema="raw", table="t", load_id=engine.new_load_id(),
+                                 write="replace", batches=old.to_reader(), state={"cursor": "old"}))  # fmt: skip
+    before = (engine.fingerprint("raw", "t"), engine.read_state("t"))
+    flag = tmp_path / "written"
+    child = subprocess.Popen(
+        [sys.executable, "-c", _WRITTEN_NOT_COMMITTED, postgres_url, str(flag)]
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not flag.exists():
+            assert child.poll() is None and time.monotonic() < deadline
+            time.sleep(0.05)
+        # meanwhile a reader sees the committed table, at once (MVCC: no lock waited for)
+        assert engine.execute("select count(*) from raw.t").fetchone() == (100,)
+        os.kill(child.pid, signal.SIGKILL)
+    finally:
+        child.wait(10)
+    assert child.returncode == -signal.SIGKILL
+    assert (engine.fingerprint("raw", "t"), engine.read_state("t")) == before
     assert engine.execute("select count(*) from _headwater.loads").fetchone() == (1,)
     engine.close()
