@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import resource
 import subprocess
 import threading
 import time
@@ -59,6 +60,7 @@ def measured(argv: list[str], stdout: Path | None = None) -> dict[str, float]:
     """Wall seconds, CPU seconds and peak RSS (VmHWM, MB) of one process; raises
     RuntimeError with its stderr's end when it fails."""
     peak = [0]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     with open(stdout or "/dev/null", "wb") as out:
         proc = subprocess.Popen(
@@ -82,7 +84,9 @@ def measured(argv: list[str], stdout: Path | None = None) -> dict[str, float]:
         watcher.join()
     if proc.returncode != 0:
         raise RuntimeError(f"{argv[:3]} exited {proc.returncode}: {err.decode()[-2000:]}")
-    return {"seconds": time.perf_counter() - started, "rss_mb": peak[0] / 1024}
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return {"seconds": time.perf_counter() - started, "cpu_s": cpu, "rss_mb": peak[0] / 1024}
 
 
 def _env() -> dict[str, str]:
@@ -133,7 +137,7 @@ def bench(scales: list[float]) -> list[Row]:
     for scale in scales:
         m = one_scale(scale)
         for phase in ("generator", "run"):
-            note = f"peak RSS {m[phase]['rss_mb']:.0f} MB"
+            note = f"CPU {m[phase]['cpu_s']:.1f} s, peak RSS {m[phase]['rss_mb']:.0f} MB"
             if phase == "run":
                 rps = ", ".join(
                     f"{k} {v['rows_per_s']:,.0f} rows/s" for k, v in m["sources"].items()
