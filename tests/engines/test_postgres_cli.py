@@ -69,3 +69,13 @@ def test_a_wrong_warehouse_password_is_one_line_without_it(
     assert ran.exit_code == 3
     assert "not-the-pw-42" not in ran.stdout + ran.stderr
     assert "cannot open the warehouse" in ran.stderr and "Traceback" not in ran.stderr
+
+
+def test_a_postgres_engine_without_a_url_fails_at_load_in_one_line(tmp_path: Path) -> None:
+    root = write_project(
+        tmp_path / "p", {"headwater.toml": '[project]\nname = "x"\nengine = "postgres"\n'}
+    )
+    ran = invoke("run", cwd=root)
+    assert ran.exit_code == 2
+    assert 'engine = "postgres" needs warehouse = "postgresql://' in ran.stderr
+    assert "headwater.toml" in ran.stderr and "Traceback" not in ran.stderr

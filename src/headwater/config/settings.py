@@ -371,6 +371,17 @@ class ProjectTable(_Strict):
 
     _executor = field_validator("executor")(lambda value: check_executor(value))
 
+    @model_validator(mode="after")
+    def _warehouse_url(self) -> ProjectTable:
+        """A PostgreSQL warehouse is a database's URL, never a file path."""
+        url = self.warehouse.split("://")[0].split("+")[0].lower()
+        if self.engine == "postgres" and url not in ("postgresql", "postgres"):
+            raise ValueError(
+                'engine = "postgres" needs warehouse = "postgresql://..." (a database URL, '
+                "not a file path)"
+            )
+        return self
+
 
 class ServerTable(_Strict):
     """``[server]``: how ``headwater server`` is reached."""
