@@ -79,3 +79,23 @@ def test_a_postgres_engine_without_a_url_fails_at_load_in_one_line(tmp_path: Pat
     assert ran.exit_code == 2
     assert 'engine = "postgres" needs warehouse = "postgresql://' in ran.stderr
     assert "headwater.toml" in ran.stderr and "Traceback" not in ran.stderr
+
+
+def test_a_construct_postgres_would_answer_differently_fails_the_load_at_its_line(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    model = "select *\nfrom first\nqualify row_number() over (partition by id) = 1\n"
+    root = write_project(
+        tmp_path / "p",
+        {
+            "headwater.toml": (
+                f'[project]\nname = "x"\nengine = "postgres"\nwarehouse = "{postgres_url}"\n'
+            ),
+            "models/first.sql": "select 1 as id",
+            "models/latest.sql": model,
+        },
+    )
+    ran = invoke("run", cwd=root)
+    assert ran.exit_code == 2
+    assert "latest.sql:3" in ran.stderr
+    assert "QUALIFY with * does not translate to postgres" in ran.stderr

@@ -97,7 +97,17 @@ def open_project(path: str | os.PathLike[str], *, discover: bool = False) -> Pro
     from headwater.engines import sql_validator
     from headwater.project import load_project
 
-    return load_project(root, sql_validator=sql_validator("duckdb"))
+    return load_project(root, sql_validator=sql_validator(engine_of(root)))
+
+
+def engine_of(root: Path) -> str:
+    """The ``[project] engine`` of the project at ``root``: its SQL is checked for it (a
+    construct that engine would answer differently fails the load, at its line). Without
+    a ``headwater.toml``, DuckDB's: loading the project then says what is missing."""
+    from headwater.config.settings import load_settings
+
+    toml = root / "headwater.toml"
+    return load_settings(toml).project.engine if toml.is_file() else "duckdb"
 
 
 def _discover_missing(root: Path) -> None:

@@ -151,10 +151,12 @@ def compile(
 
 
 def _load_untouched(path: str | os.PathLike[str]) -> Project:
+    from headwater.api.project import engine_of
     from headwater.engines import sql_validator
     from headwater.project import load_project
 
-    return load_project(Path(path), sql_validator=sql_validator("duckdb"), write_cache=False)
+    root = Path(path)
+    return load_project(root, sql_validator=sql_validator(engine_of(root)), write_cache=False)
 
 
 def _kind(asset: Asset) -> str:
