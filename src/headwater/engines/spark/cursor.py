@@ -9,6 +9,8 @@ already Spark SQL, go to the session directly, never through here.
 
 >>> to_spark("select count(*) from t where a = ? and b = ?", ["x", 2])
 "SELECT COUNT(*) FROM t WHERE a = 'x' AND b = 2"
+>>> to_spark("with d as materialized (select 1 as x) select to_json(list(s)) from (select * from d) as s")
+'WITH d AS (SELECT 1 AS x) SELECT TO_JSON(COLLECT_LIST(STRUCT(s.*))) FROM (SELECT * FROM d) AS s'
 """
 
 from __future__ import annotations
@@ -38,7 +40,27 @@ def to_spark(sql: str, parameters: Sequence[Any] | None = None) -> str:
             return node
 
         tree = tree.transform(bind)
-    return render_tree(tree, "spark")
+    return render_tree(_for_spark(tree), "spark")
+
+
+def _for_spark(tree: Any) -> Any:
+    """What the quality module's DuckDB SQL needs on Spark: ``list(alias)`` of a subquery's
+    rows becomes ``collect_list(struct(alias.*))`` (Spark has no row-valued alias), and a
+    CTE loses ``MATERIALIZED`` (Spark cannot parse it; it plans CTEs itself)."""
+    import sqlglot
+    from sqlglot import exp
+
+    def fix(node: exp.Expr) -> exp.Expr:
+        if isinstance(node, exp.CTE) and node.args.get("materialized") is not None:
+            node.set("materialized", None)
+        if isinstance(node, exp.ArrayAgg) and isinstance(node.this, exp.Column):
+            column = node.this
+            aliases = {s.alias for s in node.root().find_all(exp.Subquery) if s.alias}
+            if not column.table and column.name in aliases:
+                node.set("this", sqlglot.parse_one(f"struct({column.name}.*)", read="spark"))
+        return node
+
+    return tree.transform(fix)
 
 
 def project_name(schema: str, table: str) -> str:
