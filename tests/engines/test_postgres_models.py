@@ -191,3 +191,9 @@ def test_interrupt_cancels_the_statement_of_a_thread(pg: Engine) -> None:
     thread.join(10)
     assert time.monotonic() - started < 10
     assert len(caught) == 1 and isinstance(caught[0], errors.interrupted())
+
+
+def test_a_task_s_query_is_project_sql(pg: Engine) -> None:
+    pg.write_table("raw", "orders", ORDERS, materialized="table")
+    answer = pg.to_arrow(pg.relation_of("select dayofweek(day) as dow from raw.orders order by id"))
+    assert answer.column("dow").to_pylist() == [1, 2, 2, 3, 0]  # 2024-01-01 was a Monday

@@ -301,7 +301,10 @@ class PostgresEngine:
         return self.query_arrow(f"select * from {qualified(schema, table)}")
 
     def relation_of(self, sql: str) -> pa.Table:
-        return self.query_arrow(sql)
+        """A task's query (``ctx.query``: project SQL, rendered here) as Arrow."""
+        from headwater.engines.dialects import render
+
+        return self.query_arrow(render(sql, CAPABILITIES.dialect))
 
     def to_arrow(self, relation: Any) -> pa.Table:
         return relation  # an Arrow table already (relation and relation_of)
