@@ -48,6 +48,8 @@ READ: dict[type[BaseModel], dict[str, tuple[str, str]]] = {
         "pipelines": ("api/project.py", "pipelines"),
         "alerts": ("runtime/run.py", "alerts"),
         "exports": ("project/export_assets.py", "exports"),
+        "syncs": ("api/syncs.py", "syncs"),
+        "server": ("server/process.py", "server"),
     },
     ExportSettings: {
         "model": ("project/export_assets.py", "model"),
@@ -74,6 +76,8 @@ READ: dict[type[BaseModel], dict[str, tuple[str, str]]] = {
         "history_days": ("server/housekeeping.py", "history_days"),
         "heartbeat_timeout": ("server/leader.py", "heartbeat_timeout"),
         "executor": ("runtime/run.py", "executor"),
+        "master": ("runtime/run.py", "master"),
+        "metastore_uri": ("runtime/run.py", "metastore_uri"),
     },
     ConnectionSettings: {
         "url": ("sources/step.py", "url"),
@@ -90,6 +94,7 @@ READ: dict[type[BaseModel], dict[str, tuple[str, str]]] = {
         "exclude": ("api/project.py", "exclude"),
         "schedule": ("scheduling/intervals.py", "schedule"),
         "every": ("scheduling/intervals.py", "every"),
+        "priority": ("server/runs.py", "priority"),
         "timezone": ("scheduling/intervals.py", "timezone"),
         "start": ("scheduling/intervals.py", "start"),
         "end": ("scheduling/intervals.py", "end"),
@@ -116,6 +121,7 @@ READ: dict[type[BaseModel], dict[str, tuple[str, str]]] = {
         "columns": ("sources/step.py", "columns"),
         "query": ("sources/step.py", "query"),
         "initial_value": ("project/asset.py", "initial_value"),
+        "interval_column": ("project/asset.py", "interval_column"),
         "char_padding": ("sources/step.py", "char_padding"),
         "checks": ("project/loader.py", "checks"),
     },
@@ -134,6 +140,7 @@ READ: dict[type[BaseModel], dict[str, tuple[str, str]]] = {
         "cursor": ("project/asset.py", "cursor"),
         "initial_value": ("project/asset.py", "initial_value"),
         "end_value": ("sources/step.py", "end_value"),
+        "interval_column": ("project/asset.py", "interval_column"),
         "lag": ("sources/step.py", "lag"),
         "contract": ("sources/step.py", "contract"),
         "write": ("project/asset.py", "write"),
@@ -283,6 +290,7 @@ VALUES = {
     "cdc": '{ slot = "s" }',
     "rest": _REST,
     "cursor": '"updated_at"',  # not on cdc sources (their order is the LSN)
+    "interval_column": '"updated_at"',
 }
 REFUSALS = [
     (key, kind)
