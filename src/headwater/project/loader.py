@@ -213,9 +213,7 @@ def _source_assets(
     return assets
 
 
-def _rest_assets(
-    name: str, src: SourceSettings, path: Path, text: str, line: int
-) -> list[Asset]:
+def _rest_assets(name: str, src: SourceSettings, path: Path, text: str, line: int) -> list[Asset]:
     """One asset per endpoint of a REST source, its keys as a table's overrides."""
     assert src.rest is not None
     assets = []
@@ -231,8 +229,7 @@ def _rest_assets(
         need = "nested = 'tables'" if src.rest.nested == "tables" else need
         if need and not spec.primary_key:
             raise ConfigError(
-                f"{path}:{line}: source {name!r} endpoint {endpoint!r}: "
-                f"{need} needs a primary_key"
+                f"{path}:{line}: source {name!r} endpoint {endpoint!r}: {need} needs a primary_key"
             )
         named = endpoint if src.table_names == "source" else f"{name}_{endpoint}"
         asset = _source_asset(named, spec, path, line)

@@ -32,7 +32,13 @@ def render(graph: Graph, names: list[str], fmt: str = "text") -> str:
     ids = {name: f"n{i}" for i, name in enumerate(names)}
     if fmt == "dot":
         out = ["digraph headwater {", "  rankdir=LR;"]
-        shape = {"source": "cylinder", "model": "box", "task": "ellipse", "sync": "cds", "export": "folder"}
+        shape = {
+            "source": "cylinder",
+            "model": "box",
+            "task": "ellipse",
+            "sync": "cds",
+            "export": "folder",
+        }
         out += [f'  {ids[n]} [label="{n}", shape={shape[graph[n].kind]}];' for n in names]
         out += [f"  {ids[d]} -> {ids[n]};" for n in names for d in graph[n].deps if d in chosen]
         return "\n".join([*out, "}"])
