@@ -1,0 +1,128 @@
+"""The Spark engine in-process, on the test run's one SparkSession (the JVM starts
+once per process): loads publish their rows and state in one
+switch, a failed audit or a half-written version leaves the published table as it was,
+incremental models merge on their key, and checks run on Spark."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pytest
+
+from headwater.engines import Engine, open_engine
+from headwater.engines.base import LoadRequest
+from headwater.engines.spark.session import SparkOptions, spark_session
+from headwater.errors import EngineError
+from headwater.quality import run_checks
+from headwater.quality.spec import parse_checks
+
+# the JVM's start is in the first test's time: ~10 s idle, minutes on a loaded machine
+pytestmark = pytest.mark.timeout(900)
+
+
+@pytest.fixture(scope="session")
+def spark(tmp_path_factory: pytest.TempPathFactory) -> Engine:
+    """A Spark engine on the process's one SparkSession (started here, or by the golden
+    tests' ``spark_golden`` when they ran first: then its warehouse is theirs)."""
+    root = tmp_path_factory.mktemp("spark")
+    engine = open_engine("spark", root / "spark-warehouse", options={"master": "local[2]"})
+    engine.ensure_schemas({"raw", "marts"})
+    return engine
+
+
+def _load(engine: Engine, rows: list[dict[str, Any]], **kw: Any) -> Any:
+    table = pa.Table.from_pylist(rows)
+    request = LoadRequest(
+        schema="raw", table="people", load_id=engine.new_load_id(), write="merge",
+        primary_key=["id"], cursor="v", batches=pa.RecordBatchReader.from_batches(
+            table.schema, table.to_batches()), **kw,
+    )  # fmt: skip
+    return engine.load("raw.people", request)
+
+
+def _rows(engine: Engine, sql: str) -> list[tuple[Any, ...]]:
+    return sorted(tuple(r.values()) for r in engine.query_arrow(sql).to_pylist())
+
+
+def _versions(engine: Any, table: str) -> list[str]:
+    return [t.name for t in engine.spark.catalog.listTables("_hw_versions") if table in t.name]
+
+
+def test_merge_loads_publish_rows_and_state_together(spark: Engine) -> None:
+    _load(spark, [{"id": 1, "name": "ada", "v": 1}, {"id": 2, "name": "bob", "v": 1}])
+    state = spark.read_state("raw.people")
+    assert state["cursor"] == "1"
+    result = _load(
+        spark, [{"id": 2, "name": "bea", "v": 2}, {"id": 3, "name": "cy", "v": 2}],
+        state=state, boundary=state["cursor"],
+    )  # fmt: skip
+    assert result.rows_written == 2
+    assert _rows(spark, "select id, name from raw.people") == [(1, "ada"), (2, "bea"), (3, "cy")]
+    assert spark.read_state("raw.people")["cursor"] == "2"
+    assert len(_versions(spark, "raw__people__")) == 1  # the old version is gone
+    loads = _rows(
+        spark, "select asset, rows_written from _headwater.loads where asset = 'raw.people'"
+    )
+    assert sorted(w for _, w in loads)[-2:] == [2, 2]  # both loads wrote 2 rows
+
+
+def test_a_failed_audit_keeps_the_published_table(spark: Engine) -> None:
+    spark.materialize_sql("marts", "nums", "select 1 as n", materialized="table")
+
+    def refuse(cursor: Any, target: str) -> None:
+        assert cursor.execute(f"select count(*) from {target}").fetchone() == (2,)
+        raise RuntimeError("audit refused")
+
+    with pytest.raises(RuntimeError, match="audit refused"):
+        spark.materialize_sql(
+            "marts", "nums", "select 1 as n union all select 2", materialized="table",
+            audit=refuse,
+        )  # fmt: skip
+    assert _rows(spark, "select n from marts.nums") == [(1,)]
+    assert len(_versions(spark, "marts__nums__")) == 1
+
+
+def test_a_half_written_version_is_removed_by_the_next_write(spark: Any) -> None:
+    spark.materialize_sql("marts", "half", "select 1 as n", materialized="table")
+    orphan = spark.warehouse / "_hw_versions.db" / "marts__half__1"
+    orphan.mkdir(parents=True)
+    (orphan / "part-0.parquet").write_bytes(b"PAR1 cut short")
+    spark.materialize_sql("marts", "half", "select 2 as n", materialized="table")
+    assert not orphan.exists()
+    assert _rows(spark, "select n from marts.half") == [(2,)]
+
+
+def test_an_incremental_model_merges_on_its_key(spark: Engine) -> None:
+    first = "select 1 as k, 'a' as v union all select 2, 'b'"
+    spark.materialize_sql("marts", "inc", first, materialized="incremental", unique_key=["k"])
+    later = "select 2 as k, 'B' as v union all select 3, 'c'"
+    count = spark.materialize_sql(
+        "marts", "inc", later, materialized="incremental", unique_key=["k"]
+    )
+    assert count == 3
+    assert _rows(spark, "select k, v from marts.inc") == [(1, "a"), (2, "B"), (3, "c")]
+
+
+def test_checks_run_on_spark_through_its_cursor(spark: Engine) -> None:
+    spark.write_table(
+        "marts", "checked", pa.table({"id": [1, 2, 2], "s": ["x", None, "y"]}),
+        materialized="table",
+    )  # fmt: skip
+    items = [{"not_null": "s"}, {"unique": ["id"]}]
+    checks = parse_checks(items, path=Path("checked.yml"), text="", asset="marts.checked")
+    results = run_checks(spark.cursor(), "marts.checked", "marts.checked", checks)
+    assert [(r.type, r.status, r.failing) for r in results] == [
+        ("not_null", "fail", 1),
+        ("unique", "fail", 2),
+    ]
+
+
+def test_without_pyspark_the_engine_says_how_to_install_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(sys.modules, "pyspark.sql", None)  # as if the extra were missing
+    with pytest.raises(EngineError, match=r"pip install \"headwater\[spark\]\""):
+        spark_session(SparkOptions())
