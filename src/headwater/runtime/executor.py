@@ -229,12 +229,7 @@ class Executor:
                 running[name] = self._start(name)
             timeout = self._next_wakeup(running, retry_at)
             if self.cancel is not None:
-                if self.cancel.is_set():
-                    stop = KeyboardInterrupt()
-                    stop.signum = getattr(self.cancel, "signum", 2)  # type: ignore[attr-defined]
-                    # a cancel asked through a server's API, not a signal: recorded as such
-                    stop.by_request = getattr(self.cancel, "by_request", False)  # type: ignore[attr-defined]
-                    raise stop
+                self._stop_if_cancelled()
                 timeout = _CANCEL_POLL if timeout is None else min(timeout, _CANCEL_POLL)
             try:
                 attempt = self._done.get(timeout=timeout)
@@ -252,7 +247,20 @@ class Executor:
                     _cancel(att)
                     message = f"timed out after {limit:g} s (attempt {att.number})"
                     self._settle(att, False, message, TIMED_OUT, ready, waiting, retry_at)
+        # a cancel that came while the last step was finishing still stops the run: the
+        # caller was told the run is cancelled, so it must not be recorded a success
+        self._stop_if_cancelled()
         return self.state
+
+    def _stop_if_cancelled(self) -> None:
+        """Raise ``KeyboardInterrupt`` (as Ctrl-C does) when the cancel event is set."""
+        if self.cancel is None or not self.cancel.is_set():
+            return
+        stop = KeyboardInterrupt()
+        stop.signum = getattr(self.cancel, "signum", 2)  # type: ignore[attr-defined]
+        # a cancel asked through a server's API, not a signal: recorded as such
+        stop.by_request = getattr(self.cancel, "by_request", False)  # type: ignore[attr-defined]
+        raise stop
 
     def _start(self, name: str) -> _Attempt:
         st = self.state[name]
