@@ -70,21 +70,18 @@ def test_sigkill_mid_load_then_rerun_every_change_once(
         conn.execute("insert into events select g, 'snap' from generate_series(1, 500) g")
     root = _project(tmp_path / "p", url)
     assert invoke("run", "-p", str(root)).exit_code == 0  # the snapshots: 500 rows each
-    expected = 0
-    with psycopg.connect(url, autocommit=True) as conn:
-        for t in range(12):  # 12 transactions of 1,000 inserts, 100 updates, 50 deletes
-            with conn.transaction():
-                base = 1000 + t * 1000
-                conn.execute(
-                    f"insert into events select g, 'new' from generate_series({base}, {base + 999}) g"
-                )
-                conn.execute(f"update events set v = 'upd' where id between {base} and {base + 99}")
-                conn.execute(f"delete from events where id between {base + 100} and {base + 149}")
-            expected += 1150
-    delays = [0.1, 3.0, 0.3, 3.0, 0.6, 3.0]
+    expected = sum(_change(url, t) for t in range(12))  # 12 transactions to stream
+    # kills at varied instants; each attempt after the first brings one more transaction, so
+    # that every run has changes to load, until two kills have landed mid-load (how many
+    # attempts that takes depends on the machine's speed)
+    delays = [0.1, 3.0, 0.3, 3.0, 0.6, 3.0, 0.05, 0.2, 0.4, 0.8, 0.05, 0.2, 0.4, 0.8]
     mid_load = 0
     before = _states(root)
-    for delay in delays:
+    for attempt, delay in enumerate(delays):
+        if attempt >= 6 and mid_load >= 2:
+            break
+        if attempt:
+            expected += _change(url, 12 + attempt)
         for log in (root / ".headwater").rglob("*.log"):
             log.unlink()
         proc = subprocess.Popen(
@@ -125,6 +122,18 @@ def test_sigkill_mid_load_then_rerun_every_change_once(
     with psycopg.connect(url) as conn:
         source: list[Any] = conn.execute("select id, v from events order by id").fetchall()
     assert query_warehouse(root, "select id, v from raw.events order by id") == source
+
+
+def _change(url: str, t: int) -> int:
+    """Transaction ``t``: 1,000 inserts, 100 updates, 50 deletes; returns the change count."""
+    base = 1000 + t * 1000
+    with psycopg.connect(url, autocommit=True) as conn, conn.transaction():
+        conn.execute(
+            f"insert into events select g, 'new' from generate_series({base}, {base + 999}) g"
+        )
+        conn.execute(f"update events set v = 'upd' where id between {base} and {base + 99}")
+        conn.execute(f"delete from events where id between {base + 100} and {base + 149}")
+    return 1150
 
 
 def _states_after_noop(root: Path) -> dict[str, int]:
