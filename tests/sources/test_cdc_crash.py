@@ -49,14 +49,6 @@ def _states(root: Path) -> dict[str, int]:
     return {a: lsn_int(json.loads(s)["lsn"]) for a, s in rows if "lsn" in json.loads(s)}
 
 
-def _confirmed(url: str) -> dict[str, int]:
-    with psycopg.connect(url) as conn:
-        rows = conn.execute(
-            "select slot_name, confirmed_flush_lsn::text from pg_replication_slots"
-        ).fetchall()
-    return {name: lsn_int(lsn) for name, lsn in rows}
-
-
 def _logs_say(root: Path, text: str) -> bool:
     return any(text in p.read_text(errors="replace") for p in (root / ".headwater").rglob("*.log"))
 
@@ -104,10 +96,9 @@ def test_sigkill_mid_load_then_rerun_every_change_once(
         after = _states(root)
         mid_load += killed and after == before
         before = after
-        # the slots are never confirmed beyond what the warehouse holds: no change skipped
-        confirmed = _confirmed(url)
-        assert confirmed["crash_append"] <= after["changes.events"]
-        assert confirmed["crash_merge"] <= after["raw.events"]
+        # no change is skipped: the exact counts below prove it. The slot's confirmed position
+        # itself may lie a record past the warehouse's (PostgreSQL moves it over WAL records
+        # that carry no change, e.g. running-xacts: seen 56 bytes ahead on a clean clone)
     assert mid_load >= 2
     for _ in range(20):
         result = invoke("run", "-p", str(root))
