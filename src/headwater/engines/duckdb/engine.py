@@ -26,6 +26,7 @@ if TYPE_CHECKING:  # pyarrow loads with the first load or Arrow query, not with 
     from headwater.engines.duckdb.export import BatchStream
 
 import headwater.engines.duckdb.errors  # noqa: F401  (registers DuckDB's exceptions)
+from headwater.engines import catalog
 from headwater.engines.base import (
     METADATA_PREFIX,
     STATE_SCHEMA,
@@ -194,28 +195,10 @@ class DuckDBEngine:
                 cur.execute(f"alter table {STATE_SCHEMA}.loads add column {column} {kind}")
 
     def exists(self, schema: str, table: str) -> bool:
-        row = (
-            self.cursor()
-            .execute(
-                "select count(*) from information_schema.tables where table_schema = ? "
-                "and table_name = ?",
-                [schema, table],
-            )
-            .fetchone()
-        )
-        return bool(row and row[0])
+        return catalog.table_exists(self.cursor(), schema, table)
 
     def columns(self, schema: str, table: str) -> dict[str, str]:
-        rows = (
-            self.cursor()
-            .execute(
-                "select column_name, data_type from information_schema.columns "
-                "where table_schema = ? and table_name = ? order by ordinal_position",
-                [schema, table],
-            )
-            .fetchall()
-        )
-        return {name: dtype for name, dtype in rows}
+        return catalog.table_columns(self.cursor(), schema, table)
 
     def tables(self) -> list[tuple[str, str, str]]:
         """(schema, name, kind) of every user table and view."""

@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import headwater.engines.postgres.errors  # noqa: F401  (registers psycopg's exceptions)
+from headwater.engines import catalog
 from headwater.engines.base import METADATA_PREFIX, STATE_SCHEMA, LoadRequest, LoadResult
 from headwater.engines.postgres.capabilities import CAPABILITIES
 from headwater.engines.postgres.connection import PgCursor, connect, describe
@@ -148,28 +149,10 @@ class PostgresEngine:
                 cur.execute(f"create schema if not exists {ident(schema)}")
 
     def exists(self, schema: str, table: str) -> bool:
-        row = (
-            self._pg()
-            .execute(
-                "select count(*) from information_schema.tables where table_schema = ? "
-                "and table_name = ?",
-                [schema, table],
-            )
-            .fetchone()
-        )
-        return bool(row and row[0])
+        return catalog.table_exists(self._pg(), schema, table)
 
     def columns(self, schema: str, table: str) -> dict[str, str]:
-        rows = (
-            self._pg()
-            .execute(
-                "select column_name, data_type from information_schema.columns "
-                "where table_schema = ? and table_name = ? order by ordinal_position",
-                [schema, table],
-            )
-            .fetchall()
-        )
-        return {name: dtype for name, dtype in rows}
+        return catalog.table_columns(self._pg(), schema, table)
 
     def tables(self) -> list[tuple[str, str, str]]:
         """(schema, name, kind) of every user table and view."""
