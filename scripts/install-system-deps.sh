@@ -53,6 +53,11 @@ fi
 if ! have_cmd chromium; then
     APT_PACKAGES+=(chromium)
 fi
+# tests/ui/test_firefox.py drive Debian's firefox-esr over WebDriver BiDi (built into
+# Firefox: no geckodriver, no download).
+if ! have_cmd firefox-esr; then
+    APT_PACKAGES+=(firefox-esr)
+fi
 
 # --- Install what is missing ----------------------------------------------------
 apt_install() {
