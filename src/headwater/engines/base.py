@@ -50,6 +50,10 @@ class Capabilities:
     # the engine's own relation type, "module.Class" (what ``Engine.relation`` returns and
     # a Python model may annotate its parameters with); "" when it has none
     relation_type: str = ""
+    # partitioned models (``partition_by`` + ``grain``: one interval replaced alone)
+    partitioned_models: bool = True
+    # ``on_fail = "quarantine"``: failing rows moved to ``quarantine.<table>`` with the load
+    quarantine: bool = True
 
 
 #: The name ``scan_sql`` uses for the table of a :class:`DatabaseScan`.

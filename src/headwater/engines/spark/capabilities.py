@@ -13,4 +13,6 @@ CAPABILITIES = Capabilities(
     interruptible=True,  # SparkContext.cancelAllJobs
     transactions=False,  # a rebuild writes a new version and switches to it (versions.py)
     relation_type="pyspark.sql.DataFrame",
+    partitioned_models=False,  # refused by SparkEngine.materialize_partition
+    quarantine=False,  # refused by loads.py (a load with a screen)
 )
