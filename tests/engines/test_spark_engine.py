@@ -126,3 +126,39 @@ def test_without_pyspark_the_engine_says_how_to_install_it(
     monkeypatch.setitem(sys.modules, "pyspark.sql", None)  # as if the extra were missing
     with pytest.raises(EngineError, match=r"pip install \"headwater\[spark\]\""):
         spark_session(SparkOptions())
+
+
+class _Opened(Exception):
+    """Raised by the stand-in engine: the options a command opened Spark with."""
+
+
+@pytest.mark.parametrize("command", ["query", "loads", "check", "quarantine"])
+def test_commands_open_spark_with_the_project_s_master_and_metastore(
+    command: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """check, query, loads and quarantine start Spark where run does (no JVM here: the
+    engine is stood in for, and says what it was opened with)."""
+    from headwater import api
+    from headwater.engines.spark import engine as spark_engine
+
+    (tmp_path / "headwater.toml").write_text(
+        '[project]\nname = "p"\nengine = "spark"\nmaster = "spark://cluster:7077"\n'
+        'metastore_uri = "thrift://hive:9083"\n'
+    )
+
+    def opened(options: SparkOptions) -> None:
+        raise _Opened(options)
+
+    monkeypatch.setattr(spark_engine, "SparkEngine", opened)
+    project = api.open_project(tmp_path)
+    call = {
+        "query": lambda: api.query(project, "select 1"),
+        "loads": lambda: api.loads(project),
+        "check": lambda: api.check(project),
+        "quarantine": lambda: api.quarantine(project),
+    }[command]
+    with pytest.raises(_Opened) as got:
+        call()
+    options = got.value.args[0]
+    assert (options.master, options.metastore_uri) == ("spark://cluster:7077", "thrift://hive:9083")
+    assert options.warehouse == tmp_path / ".headwater" / "spark-warehouse"

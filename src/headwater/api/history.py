@@ -47,10 +47,11 @@ def query(
     the statement, WarehouseBusy (naming the run) while a run writes the warehouse."""
     proj = as_project(project)
     location = proj.warehouse_location
-    if isinstance(location, str):  # a database's URL: its engine's read-only query path
+    kind = proj.settings.project.engine
+    if isinstance(location, str) or kind != "duckdb":  # a database or Spark: its read path
         from headwater.engines import open_engine
 
-        engine = open_engine(proj.settings.project.engine, location, read_only=True)
+        engine = open_engine(kind, location, read_only=True, options=proj.engine_options)
         try:
             return QueryResult(*engine.read_query(sql, params, limit=limit))
         finally:

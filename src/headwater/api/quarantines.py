@@ -50,6 +50,7 @@ def _engine(project: Project) -> Iterator[Any]:
             project.settings.project.engine,
             project.warehouse_path,
             memory_limit=project.settings.project.memory_limit,
+            options=project.engine_options,
         )
         try:
             yield engine

@@ -77,6 +77,17 @@ class Project:
         return interpolate_url(value, where=f"{self.root / 'headwater.toml'}: project.warehouse")
 
     @property
+    def engine_options(self) -> dict[str, Any]:
+        """What ``open_engine(options=...)`` takes from ``[project]`` besides the location:
+        Spark's ``master`` and ``metastore_uri`` (other engines ignore them). Every command
+        opening the warehouse passes them, so ``check`` or ``query`` on a Spark project runs
+        where ``run`` does."""
+        return {
+            "master": self.settings.project.master,
+            "metastore_uri": self.settings.project.metastore_uri,
+        }
+
+    @property
     def metastore_url(self) -> str:
         where = f"{self.root / 'headwater.toml'}: project.metastore"
         url = interpolate_url(self.settings.project.metastore, where=where)

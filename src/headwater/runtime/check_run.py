@@ -7,6 +7,7 @@ A function the CLI and a future HTTP API both call; printing is the caller's.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from headwater.errors import HeadwaterError
@@ -42,7 +43,8 @@ def run_checks_now(
 
     names = [n for n in select(project.graph, include, exclude) if project.graph[n].checks]
     location = project.warehouse_location  # a file, or a database's URL
-    if not isinstance(location, str) and not location.exists():
+    # a DuckDB file must exist (opening one would create it); a database or Spark says itself
+    if project.settings.project.engine == "duckdb" and not Path(location).exists():
         raise HeadwaterError(
             f"{project.warehouse_path}: no warehouse yet (run `headwater run` first)"
         )
@@ -52,6 +54,7 @@ def run_checks_now(
             project.settings.project.engine,
             location,
             memory_limit=project.settings.project.memory_limit,
+            options=project.engine_options,
         )
     store = Metastore.open(project.metastore_url)
     run = CheckRun(new_run_id())

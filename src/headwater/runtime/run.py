@@ -203,10 +203,7 @@ def _open_warehouse(project: Project) -> Any:
         project.settings.project.engine,
         project.warehouse_location,
         memory_limit=project.settings.project.memory_limit,
-        options={  # read by engines that need them (spark)
-            "master": project.settings.project.master,
-            "metastore_uri": project.settings.project.metastore_uri,
-        },
+        options=project.engine_options,  # read by engines that need them (spark)
     )
 
 
