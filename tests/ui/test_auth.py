@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -97,6 +98,10 @@ def test_api_token_works_until_revoked(ui_server: UIServer) -> None:
         (ours,) = [t for t in __import__("json").loads(listed.stdout) if t["label"] == "ci"]
         assert ours["last_used_at"] is not None
         assert _cli(ui_server, "token", "revoke", ours["id"]).returncode == 0
+        # revoked by another process: refused within ui/auth_cache.TTL (2 s)
+        deadline = time.monotonic() + 3
+        while script.get("/api/runs").status_code == 200 and time.monotonic() < deadline:
+            time.sleep(0.05)
         refused = script.get("/api/runs")
         assert refused.status_code == 401
         assert "token" in refused.json()["error"]

@@ -27,9 +27,19 @@ from headwater.api.records import plain
 from headwater.errors import HeadwaterError, UnknownAssetError, WarehouseBusy
 from headwater.project import Project
 from headwater.scheduling import Interval
+from headwater.server.cache import ResponseCache
+from headwater.server.generation import Generation
 from headwater.server.runs import RunQueue, RunRequest
 from headwater.ui import mount as mount_ui
-from headwater.ui.auth import is_api, refuse_anonymous, require
+from headwater.ui.auth import (
+    SAFE_METHODS,
+    is_api,
+    principal,
+    refuse_anonymous,
+    require,
+    route_path,
+)
+from headwater.ui.auth_cache import forget_all
 from headwater.ui.render import error_page
 
 _log = logging.getLogger("headwater.server")
@@ -92,13 +102,24 @@ def _limit(limit: int) -> int:
 def create_app(project: Project, runs: RunQueue, token: str) -> FastAPI:
     """The HTTP API of a server holding ``project`` and its run queue ``runs``."""
     app = FastAPI(title="Headwater server", version="1")
+    cache = ResponseCache(Generation(project.metastore_url, project.warehouse_path))
+    app.state.response_cache = cache
 
     @app.middleware("http")
     async def require_credentials(request: Request, call_next: Any) -> Any:
         # a safety net under each route's require(role): without valid credentials only
         # health, the login page and static files answer (401, or a redirect to log in)
         refused = refuse_anonymous(request)
-        return refused if refused is not None else await call_next(request)
+        if refused is not None:
+            return refused
+        who = principal(request)  # None on an open path (health, login): never cached
+        # the read endpoints' answers kept as bytes while the data is unchanged (cache.py)
+        role = "" if who is None else who.role
+        try:
+            return await cache.serve(request, role, route_path(request), call_next)
+        finally:
+            if request.method not in SAFE_METHODS:  # it may have revoked or logged out
+                forget_all(app)
 
     @app.exception_handler(HeadwaterError)
     async def headwater_error(request: Request, exc: HeadwaterError) -> Response:
@@ -230,6 +251,13 @@ def create_app(project: Project, runs: RunQueue, token: str) -> FastAPI:
         cols = [c for c in columns.split(",") if c] if columns else None
         stream = read_stream(project, asset, columns=cols, where=where, limit=limit)
         return StreamingResponse(ipc_chunks(stream), media_type=ARROW_STREAM)
+
+    @app.get("/api/streams", dependencies=VIEWER)
+    def streams() -> list[dict[str, Any]]:
+        # continuous Kafka sources: state, lag, last micro-batch (server/streams.py)
+        from headwater.server.streams import streams_status
+
+        return streams_status(project)
 
     @app.get("/api/loads", dependencies=VIEWER)
     def loads(asset: str | None = None, limit: int = 20) -> list[dict[str, Any]]:

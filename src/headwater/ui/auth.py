@@ -34,7 +34,8 @@ from fastapi import Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from headwater.api import users
-from headwater.ui.state import state
+from headwater.ui.auth_cache import remembered
+from headwater.ui.state import UIState, state
 
 SESSION_COOKIE = "headwater_session"
 CSRF_HEADER = "X-CSRF-Token"
@@ -84,14 +85,24 @@ def _lookup(request: Request) -> Principal | None:
         token = given[7:].strip()
         if secrets.compare_digest(token.encode(), ui.server_token.encode()):
             return Principal(SERVER_USER, "admin", "server-token")
-        user = users.token_user(ui.project, token)
-        return None if user is None else Principal(user.name, user.role, "api-token")
+        # remembered for auth_cache.TTL seconds: no metastore query on every request
+        return remembered(request.app, "token", token, lambda: _token_principal(ui, token))
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
-        found = users.session(ui.project, cookie)
-        if found is not None:
-            return Principal(found.user.name, found.user.role, "session", found.csrf_token)
+        return remembered(request.app, "session", cookie, lambda: _session_principal(ui, cookie))
     return None
+
+
+def _token_principal(ui: UIState, token: str) -> Principal | None:
+    user = users.token_user(ui.project, token)
+    return None if user is None else Principal(user.name, user.role, "api-token")
+
+
+def _session_principal(ui: UIState, cookie: str) -> Principal | None:
+    found = users.session(ui.project, cookie)
+    if found is None:
+        return None
+    return Principal(found.user.name, found.user.role, "session", found.csrf_token)
 
 
 def require(role: str) -> Any:

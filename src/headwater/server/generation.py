@@ -1,0 +1,110 @@
+"""The server's *data generation*: a cheap value that changes whenever the metastore or the
+warehouse may have changed, so that the response cache (:mod:`headwater.server.cache`) can
+tell whether an answer it keeps is still the answer.
+
+Contract: :meth:`Generation.current` returns a hashable value; two equal values read at
+instants t1 < t2 mean nothing was committed to the metastore or the warehouse between t1 and
+t2, by this process or any other. It may also change when nothing a reader sees changed (a
+session touched, a SQLite checkpoint): that only costs a recomputation. It is made of:
+
+- the metastore's version as the database tells it, so that writes by other processes (a
+  CLI run, a second server) count as well as this server's own run:
+
+  * SQLite: ``PRAGMA data_version`` on a connection of its own that never writes (SQLite
+    changes it on that connection whenever *any other* connection commits, in this process
+    or another; ~10 us);
+  * PostgreSQL: ``txid_current_snapshot()``: a committed writing transaction either leaves
+    the snapshot's in-progress list or was given an id past its ``xmax``, so the snapshot's
+    text changes (cluster-wide: other databases' writes count too, which is only cautious);
+  * anything else: a value that never repeats (nothing is ever reused);
+
+- the warehouse file and its WAL as ``stat`` sees them (size, mtime, inode): DuckDB appends
+  every commit to the WAL and a checkpoint rewrites the file (only the server writes it
+  while it runs: the file is locked);
+- a counter :meth:`bump` raises, which the server calls after each request that may write.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import sqlite3
+import threading
+from collections.abc import Callable, Hashable
+from pathlib import Path
+from typing import Any
+
+__all__ = ["Generation"]
+
+
+class Generation:
+    """The data generation of one project's metastore (``metastore_url``) and warehouse file
+    (``warehouse``). Thread-safe. :meth:`close` releases its database connection."""
+
+    def __init__(self, metastore_url: str, warehouse: Path) -> None:
+        self._files = (warehouse, warehouse.with_name(warehouse.name + ".wal"))
+        self._own = 0  # bumped by this server after a request that may write
+        self._lock = threading.Lock()
+        self._close: Callable[[], None] = lambda: None
+        self._version = self._metastore_version(metastore_url)
+
+    def current(self) -> Hashable:
+        """The generation now (see the module docstring for what equal values promise)."""
+        return (self._own, self._version(), *(_stat(f) for f in self._files))
+
+    def bump(self) -> None:
+        """Something was (or may have been) written by this process."""
+        with self._lock:
+            self._own += 1
+
+    def close(self) -> None:
+        """Close the connection :meth:`current` reads the metastore's version on."""
+        self._close()
+
+    def _metastore_version(self, url: str) -> Callable[[], Hashable]:
+        from sqlalchemy.engine import make_url
+
+        parsed = make_url(url)
+        backend = parsed.get_backend_name()
+        database = parsed.database or ""
+        if backend == "sqlite" and database not in ("", ":memory:") and "mode" not in parsed.query:
+            return self._sqlite_version(Path(database).expanduser())
+        if backend == "postgresql":
+            return self._postgres_version(url)
+        counter = itertools.count()  # in memory or unknown: never equal twice, never cached
+        return lambda: next(counter)
+
+    def _sqlite_version(self, path: Path) -> Callable[[], Hashable]:
+        # read-only and in autocommit: it never holds a snapshot that would freeze the value
+        conn = sqlite3.connect(
+            f"file:{path}?mode=ro", uri=True, isolation_level=None, check_same_thread=False
+        )
+        self._close = conn.close
+
+        def version() -> Hashable:
+            with self._lock:  # one sqlite3 connection: one thread at a time
+                row = conn.execute("PRAGMA data_version").fetchone()
+            return int(row[0])
+
+        return version
+
+    def _postgres_version(self, url: str) -> Callable[[], Hashable]:
+        import sqlalchemy as sa
+
+        engine = sa.create_engine(url, pool_size=1, max_overflow=4, pool_pre_ping=True)
+        self._close = engine.dispose
+        statement = sa.text("SELECT txid_current_snapshot()::text")
+
+        def version() -> Hashable:
+            with engine.connect() as conn:  # its own transaction: a fresh snapshot each time
+                return str(conn.execute(statement).scalar_one())
+
+        return version
+
+
+def _stat(path: Path) -> Any:
+    try:
+        found = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return (found.st_size, found.st_mtime_ns, found.st_ino)
