@@ -162,3 +162,43 @@ def test_commands_open_spark_with_the_project_s_master_and_metastore(
     options = got.value.args[0]
     assert (options.master, options.metastore_uri) == ("spark://cluster:7077", "thrift://hive:9083")
     assert options.warehouse == tmp_path / ".headwater" / "spark-warehouse"
+
+
+_DAILY = (
+    "select d, v from marts.daily_src where d >= getvariable('interval_start') "
+    "and d < getvariable('interval_end')"
+)
+
+
+def _day(day: int) -> tuple[Any, Any]:
+    """Day ``day`` of January 2024 in New York, as the scheduler hands an interval."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    ny = ZoneInfo("America/New_York")
+    return datetime(2024, 1, day, tzinfo=ny), datetime(2024, 1, day + 1, tzinfo=ny)
+
+
+def test_a_partitioned_model_replaces_only_its_interval(spark: Engine) -> None:
+    from datetime import date
+
+    def source(v1: str, v2: str) -> None:
+        rows = pa.table({"d": [date(2024, 1, 1), date(2024, 1, 2)], "v": [v1, v2]})
+        spark.write_table("marts", "daily_src", rows, materialized="table")
+
+    def build(sql: str, interval: Any) -> int | None:
+        return spark.materialize_partition(
+            "marts", "daily", sql, partition_by="d", interval=interval, tz="America/New_York"
+        )
+
+    source("a", "b")
+    assert build(_DAILY, None) == 2  # a whole build: every row
+    source("A", "B")
+    # New York's Jan 1 starts at 05:00 UTC: the DATE compares as its local midnight
+    assert build(_DAILY, _day(1)) == 1
+    got = "select cast(d as string), v from marts.daily"
+    assert _rows(spark, got) == [("2024-01-01", "A"), ("2024-01-02", "b")]
+    with pytest.raises(EngineError, match=r"1 row\(s\) with d outside the interval"):
+        build("select d, v from marts.daily_src", _day(2))  # returns day 1 too
+    assert _rows(spark, got) == [("2024-01-01", "A"), ("2024-01-02", "b")]
+    assert len(_versions(spark, "marts__daily__")) == 1

@@ -245,12 +245,15 @@ class SparkEngine:
         tz: str = "UTC",
         audit: Any = None,
     ) -> int | None:
-        """Refused: partitioned models (``partition_by`` and ``grain``) are not built on
-        Spark yet."""
-        raise EngineError(
-            f"{schema}.{table}: partitioned models (partition_by, grain) are not supported "
-            "on the spark engine yet; build it as a table or an incremental model"
-        )
+        """A partitioned model: ``interval``'s rows replaced in a new version published in
+        one switch, or the whole table (see :mod:`.partitions`)."""
+        from headwater.engines.spark.partitions import build_partition
+
+        with self._lock:
+            return build_partition(
+                self._spark, self.warehouse, schema, table, sql, partition_by=partition_by,
+                interval=interval, tz=tz, audit=audit,
+            )  # fmt: skip
 
     def write_table(
         self,
@@ -300,6 +303,17 @@ class SparkEngine:
 
     def to_arrow(self, relation: Any) -> pa.Table:
         return relation.toArrow()
+
+    # -- exports and syncs: not on Spark (capabilities files_out, sync_diff are False) ------
+
+    def export_table(self, schema: str, table: str, folder: str, **_: Any) -> tuple[int, list[str]]:
+        raise EngineError("exports need the engine capability files_out; spark has not")
+
+    def record_export(self, load_id: int, asset: str, run_id: str | None, rows: int) -> None:
+        raise EngineError("exports need the engine capability files_out; spark has not")
+
+    def sync_read(self, **_: Any) -> AbstractContextManager[Any]:
+        raise EngineError("syncs need the engine capability sync_diff; spark has not")
 
 
 @contextmanager
