@@ -11,6 +11,11 @@ httpx clients logged in as each role. Helpers (``Session``, ``login``, ``_start`
   (``csrf=False`` to leave it out).
 - ``browser`` (session) and ``page`` (per test: a new context, closed after);
   ``logged_in(role)``: the test's page, logged in through the login form.
+- ``firefox`` (session): ONE headless Firefox (Debian's firefox-esr) driven over WebDriver
+  BiDi (``headwater.testing.firefox``); ``firefox_tab`` (per test): a tab with cookies of
+  its own, closed after.
+- ``daily_run`` (session): the id of a finished run of the ``daily`` pipeline (triggered
+  once), for tests that need a run page, a runs grid and built assets.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -90,6 +96,40 @@ def page(browser: Any) -> Iterator[Any]:
     opened.set_default_timeout(15_000)
     yield opened
     context.close()
+
+
+@pytest.fixture(scope="session")
+def firefox() -> Iterator[Any]:
+    from headwater.testing.firefox import Firefox
+
+    with Firefox() as started:
+        yield started
+
+
+@pytest.fixture
+def firefox_tab(firefox: Any) -> Iterator[Any]:
+    """A new Firefox tab in its own user context (its own cookies), closed after."""
+    tab = firefox.new_tab()
+    yield tab
+    tab.close()
+
+
+@pytest.fixture(scope="session")
+def daily_run(as_role: Callable[[str], Session]) -> str:
+    """The id of a run of ``daily`` triggered by the operator, once it has succeeded."""
+    operator = as_role("operator")
+    queued = operator.post("/api/pipelines/daily/trigger")
+    assert queued.status_code == 202, queued.text
+    run_id: str = queued.json()["run_id"]
+    deadline = time.monotonic() + 60
+    while (status := operator.get(f"/api/runs/{run_id}").json()["run"]["status"]) in (
+        "queued",
+        "running",
+    ):
+        assert time.monotonic() < deadline, f"run {run_id} still {status} after 60 s"
+        time.sleep(0.1)
+    assert status == "success", f"run {run_id} of daily: {status}"
+    return run_id
 
 
 @pytest.fixture
