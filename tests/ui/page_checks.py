@@ -129,11 +129,18 @@ _FOCUSED = """(selector => {
           main: !!e.closest('main'), action: !!selector && e.matches(selector)};
 })"""
 
-# How wide the page is against the window, and the first elements sticking out (to say
-# which, when the page scrolls sideways).
+# How wide the page is against the window, and the first elements sticking out of it (to
+# say which, when the page scrolls sideways): those in a box that scrolls or clips its
+# content sideways do not count (a wide table scrolls in its own box).
 _OVERFLOW = """(() => {
+  const boxed = e => {
+    for (let p = e.parentElement; p && p !== document.body; p = p.parentElement) {
+      if (getComputedStyle(p).overflowX !== 'visible') return true;
+    }
+    return false;
+  };
   const wide = [...document.body.querySelectorAll('*')]
-    .filter(e => e.getBoundingClientRect().right > innerWidth + 0.5)
+    .filter(e => e.getBoundingClientRect().right > innerWidth + 0.5 && !boxed(e))
     .slice(0, 6)
     .map(e => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') +
       (typeof e.className === 'string' && e.className ? '.' + e.className.trim().split(/\\s+/).join('.') : ''));

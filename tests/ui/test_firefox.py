@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from page_checks import (
+    ASSET,
     NARROW,
     SUCCESS_RGB,
     FirefoxDriver,
@@ -92,3 +93,40 @@ def test_no_page_scrolls_sideways_in_a_narrow_window(
     driver = FirefoxDriver(firefox_tab)
     for page in pages(daily_run):
         check_narrow(driver, ui_server.url, page)
+
+
+def test_the_runs_grid_and_the_graph_answer_the_keyboard(
+    firefox_tab: Any, ui_server: UIServer, daily_run: str
+) -> None:
+    """Arrow keys walk the runs grid to the daily run's model cell, Enter opens that run at
+    that step; on the graph "/" focuses the search, Enter there selects the asset, and
+    Enter on the drawing opens the asset's page."""
+    tab = firefox_tab
+    login(tab, ui_server, "viewer")
+    tab.navigate(ui_server.url + "/runs")
+    tab.wait_for("document.querySelector('#grid[data-geometry]')")
+    data = tab.evaluate("JSON.parse(document.getElementById('grid-data').textContent)")
+    column = [r["run_id"] for r in data["runs"]].index(daily_run)
+    row = data["steps"].index(ASSET)
+    tab.evaluate("document.getElementById('grid').focus()")
+    tab.press(*["ArrowRight"] * column, *["ArrowDown"] * row)
+    status = tab.evaluate("document.getElementById('grid-status').textContent")
+    assert f"run {daily_run}" in status and f"{ASSET}: success" in status, status
+    before = tab.loads()
+    tab.press("Enter")
+    tab.wait_load(before)
+    assert tab.evaluate("location.pathname + location.hash") == f"/runs/{daily_run}#step-{ASSET}"
+
+    tab.navigate(ui_server.url + "/graph")
+    tab.wait_for("window.hwGraph && window.hwGraph.timings.firstDraw !== null")
+    tab.press("/")
+    assert tab.evaluate("document.activeElement.id") == "graph-find"
+    tab.type("customer_orders")
+    tab.press("Enter")
+    assert tab.wait_for("document.getElementById('sel-name').textContent") == ASSET
+    tab.evaluate("document.getElementById('graph').focus()")
+    before = tab.loads()
+    tab.press("Enter")
+    tab.wait_load(before)
+    assert tab.evaluate("location.pathname") == f"/assets/{ASSET}"
+    assert tab.errors() == []
