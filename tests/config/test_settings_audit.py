@@ -76,8 +76,8 @@ READ: dict[type[BaseModel], dict[str, tuple[str, str]]] = {
         "history_days": ("server/housekeeping.py", "history_days"),
         "heartbeat_timeout": ("server/leader.py", "heartbeat_timeout"),
         "executor": ("runtime/run.py", "executor"),
-        "master": ("runtime/run.py", "master"),
-        "metastore_uri": ("runtime/run.py", "metastore_uri"),
+        "master": ("project/loader.py", "master"),
+        "metastore_uri": ("project/loader.py", "metastore_uri"),
     },
     ConnectionSettings: {
         "url": ("sources/step.py", "url"),
@@ -197,6 +197,8 @@ READ: dict[type[BaseModel], dict[str, tuple[str, str]]] = {
         "json_schema": ("sources/kafka/load.py", "json_schema"),
         "on_bad_message": ("sources/kafka/load.py", "on_bad_message"),
         "idle_timeout": ("sources/kafka/load.py", "idle_timeout"),
+        "mode": ("server/streams.py", "mode"),
+        "max_latency": ("server/streams.py", "max_latency"),
     },
     CdcSettings: {
         "slot": ("sources/cdc/load.py", "slot"),

@@ -28,7 +28,10 @@ class KafkaSettings(_Strict):
     that is not a JSON object or breaks the schema fails the load (``fail``) or is recorded
     in ``_headwater.rejected_rows`` and skipped (``skip_and_record``).
     ``idle_timeout``: seconds without a message, below the end offsets, after which the
-    batch ends with what it read."""
+    batch ends with what it read. ``mode``: ``batch`` (a bounded batch per run) or
+    ``continuous`` (``headwater server`` also consumes it without a schedule, in
+    micro-batches of at most ``max_messages``, default 10,000, or ``max_latency`` seconds
+    after their first message: :mod:`headwater.server.streams`)."""
 
     topics: list[str] = Field(min_length=1)
     group: str | None = None
@@ -37,6 +40,8 @@ class KafkaSettings(_Strict):
     json_schema: str | None = None
     on_bad_message: Literal["fail", "skip_and_record"] = "fail"
     idle_timeout: float = Field(10.0, gt=0)
+    mode: Literal["batch", "continuous"] = "batch"
+    max_latency: float = Field(1.0, gt=0, le=3600)
 
     @field_validator("topics", mode="before")
     @classmethod

@@ -8,6 +8,11 @@ offsets together; only then does it commit the same offsets to the broker under 
 consumer group, a copy for lag monitoring that is never read back. A crash before the
 warehouse commit leaves rows and offsets as they were (the messages are read again); a
 crash after it leaves them both advanced. No message is lost or loaded twice.
+
+Under ``headwater server`` a continuous source's messages are read by the server's stream
+(:mod:`.stream`) and handed over (:mod:`.handoff`): the load takes them only if they were
+read after exactly the offsets the warehouse holds, and writes them in the same single
+transaction.
 """
 
 from __future__ import annotations
@@ -32,10 +37,12 @@ from headwater.sources.kafka.client import (
     servers,
     topic_partitions,
 )
+from headwater.sources.kafka.handoff import Where, as_state, take
 from headwater.sources.kafka.records import BadMessage, Batch, PayloadSchema, to_table
 
 OFFSETS = "offsets"  # state: {"topic": {"partition": next offset}}
 _CHUNK = 10_000  # messages asked of the client at a time
+_NOTHING = LoadResult(rows_read=0, rows_written=0, rows_rejected=0, cursor_max=None)
 
 
 def load_kafka(
@@ -52,9 +59,18 @@ def load_kafka(
     log: logging.Logger,
 ) -> LoadResult:
     """Read the next batch of ``kafka``'s topics and load it with its offsets."""
+    schema = PayloadSchema(root / kafka.json_schema) if kafka.json_schema else None
+    known = state.get(OFFSETS, {})
+    micro = take(asset, known)  # read by the server's stream (sources/kafka/stream.py)
+    if micro is not None:
+        log.info(
+            "loading %d messages of topics %s read by the server's stream",
+            len(micro.batch), ", ".join(kafka.topics),
+        )  # fmt: skip
+        loaded = _load(asset, base, engine, micro.batch, micro.offsets(), state, kafka, schema, log)
+        return loaded or _NOTHING  # the stream commits the display copy
     url = interpolate_url(settings.connections[connection].url, where=f"connection {connection!r}")
     config = client_config(url, name=connection)
-    schema = PayloadSchema(root / kafka.json_schema) if kafka.json_schema else None
     group = kafka.group or f"headwater.{source}"
     log.info(
         "reading topics %s from %s (group %s)", ", ".join(kafka.topics), servers(config), group
@@ -62,26 +78,40 @@ def load_kafka(
     consumer = open_consumer(config, group, name=connection, log=log)
     try:
         batch, after = _read(consumer, kafka, state, connection, servers(config), log)
-        table = to_table(batch, schema, where=asset)
-        _handle_bad(asset, batch.bad, kafka, log)
-        offsets = {t: {str(p): o for p, o in parts.items()} for t, parts in after.items()}
-        if not len(batch) and not batch.bad and offsets == state.get(OFFSETS):
-            log.info("no new message")
-            return LoadResult(rows_read=0, rows_written=0, rows_rejected=0, cursor_max=None)
-        request = replace(
-            base,
-            batches=pa.RecordBatchReader.from_batches(table.schema, table.to_batches()),
-            state={**state, OFFSETS: offsets},
-            screen=_recording(batch.bad, base) if batch.bad else base.screen,
-        )
-        result = engine.load(asset, request)  # rows and offsets: one transaction
-        _commit_display_copy(consumer, offsets, connection, log)
+        result = _load(asset, base, engine, batch, as_state(after), state, kafka, schema, log)
+        if result is None:
+            return _NOTHING
+        _commit_display_copy(consumer, as_state(after), connection, log)
         return result
     finally:
         consumer.close()
 
 
-Where = dict[str, dict[int, int]]  # topic -> partition -> next offset
+def _load(
+    asset: str,
+    base: LoadRequest,
+    engine: Engine,
+    batch: Batch,
+    offsets: dict[str, dict[str, int]],
+    state: dict[str, Any],
+    kafka: KafkaSettings,
+    schema: PayloadSchema | None,
+    log: logging.Logger,
+) -> LoadResult | None:
+    """Load ``batch`` with ``offsets`` (the partitions' next offsets after it) in one
+    transaction; None (nothing loaded) when there is nothing new."""
+    table = to_table(batch, schema, where=asset)
+    _handle_bad(asset, batch.bad, kafka, log)
+    if not len(batch) and not batch.bad and offsets == state.get(OFFSETS):
+        log.info("no new message")
+        return None
+    request = replace(
+        base,
+        batches=pa.RecordBatchReader.from_batches(table.schema, table.to_batches()),
+        state={**state, OFFSETS: offsets},
+        screen=_recording(batch.bad, base) if batch.bad else base.screen,
+    )
+    return engine.load(asset, request)  # rows and offsets: one transaction
 
 
 def _read(
@@ -97,7 +127,7 @@ def _read(
     from confluent_kafka import KafkaException
 
     try:
-        where = _positions(consumer, kafka, state.get(OFFSETS, {}), connection, servers_, log)
+        where = positions(consumer, kafka, state.get(OFFSETS, {}), connection, servers_, log)
         return _consume(consumer, where, kafka, connection)
     except KafkaException as exc:
         topics = ", ".join(kafka.topics)
@@ -107,21 +137,24 @@ def _read(
         ) from None
 
 
-def _positions(
+def positions(
     consumer: Any,
     kafka: KafkaSettings,
     known: dict[str, dict[str, int]],
     connection: str,
     servers_: str,
     log: logging.Logger,
+    *,
+    timeout: float = 15.0,
 ) -> Where:
     """Each partition's next offset: the warehouse's, else ``start``. A warehouse offset
     below the partition's first one (retention deleted messages never loaded) is said in
-    the log and reading starts at the first one."""
+    the log and reading starts at the first one. ``timeout``: seconds to wait for the
+    brokers' metadata."""
     where: Where = {}
     latest: list[tuple[str, int]] = []
     for topic, partitions in topic_partitions(
-        consumer, kafka.topics, name=connection, servers_=servers_
+        consumer, kafka.topics, name=connection, servers_=servers_, timeout=timeout
     ).items():
         where[topic] = {}
         for p in partitions:
