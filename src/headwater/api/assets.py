@@ -24,7 +24,7 @@ from headwater.api.lineage import (
     warehouse_columns,
 )
 from headwater.api.partitions import PartitionInfo
-from headwater.api.project import ProjectLike, as_project, metastore
+from headwater.api.project import ProjectLike, as_project, has_warehouse, metastore
 from headwater.api.records import LoadInfo, QueryResult, plain, seconds_between
 from headwater.project import Project
 from headwater.project.asset import Asset
@@ -216,7 +216,7 @@ def _location(project: Project, node: Asset) -> str:
 
 
 def _loads(project: Project, node: Asset) -> list[LoadInfo]:
-    if node.kind != "source" or not project.warehouse_path.exists():
+    if node.kind != "source" or not has_warehouse(project):
         return []
     from headwater.api.history import loads
 

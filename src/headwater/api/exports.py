@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from headwater.api.project import ProjectLike, as_project, shared_engine, warehouse_in_use
+from headwater.api.project import ProjectLike, as_project
 from headwater.errors import HeadwaterError
 
 EXPORT_ROW_CAP = 1_000_000
@@ -58,20 +58,12 @@ def export_query(project: ProjectLike, sql: str, fmt: str, limit: int | None = N
     ``limit`` rows (:data:`EXPORT_ROW_CAP` at most). The statement runs now: HeadwaterError
     for an unknown format or no warehouse, EngineError for a refused or failing statement
     (one line), WarehouseBusy (without a server) while a run writes the warehouse."""
-    from headwater.engines.duckdb.export import stream_query, stream_query_on
+    from headwater.api.read import warehouse_stream
 
     if fmt not in FORMATS:
         raise HeadwaterError(f"export format must be csv or parquet, not {fmt!r}")
     cap = EXPORT_ROW_CAP if limit is None else max(0, min(int(limit), EXPORT_ROW_CAP))
-    proj = as_project(project)
-    if not proj.warehouse_path.exists():
-        raise HeadwaterError(f"{proj.warehouse_path}: no warehouse yet (run `headwater run` first)")
-    shared = shared_engine(proj)
-    if shared is not None:
-        stream = stream_query_on(shared.cursor(), sql, limit=cap)
-    else:
-        with warehouse_in_use(proj):
-            stream = stream_query(proj.warehouse_path, sql, limit=cap)
+    stream = warehouse_stream(as_project(project), sql, limit=cap)
     return QueryExport(FORMATS[fmt], f"query.{fmt}", list(stream.schema.names), cap, stream, fmt)
 
 

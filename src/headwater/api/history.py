@@ -16,7 +16,9 @@ from headwater.api.project import (
     warehouse_in_use,
 )
 from headwater.api.records import LoadInfo, QueryResult, RunDetail, RunInfo, StepInfo
+from headwater.engines.base import STATE_SCHEMA
 from headwater.errors import HeadwaterError
+from headwater.project import Project
 
 
 def runs(project: ProjectLike, limit: int = 20) -> list[RunInfo]:
@@ -46,6 +48,9 @@ def query(
     Raises HeadwaterError when there is no warehouse yet, EngineError when DuckDB rejects
     the statement, WarehouseBusy (naming the run) while a run writes the warehouse."""
     proj = as_project(project)
+    shared = shared_engine(proj)
+    if shared is not None:  # a server's warehouse: this thread's cursor, never busy
+        return QueryResult(*shared.read_query(sql, params, limit=limit))
     location = proj.warehouse_location
     kind = proj.settings.project.engine
     if isinstance(location, str) or kind != "duckdb":  # a database or Spark: its read path
@@ -58,11 +63,8 @@ def query(
             engine.close()
     if not proj.warehouse_path.exists():
         raise HeadwaterError(f"{proj.warehouse_path}: no warehouse yet (run `headwater run` first)")
-    from headwater.engines.duckdb.read import read_query, read_query_on
+    from headwater.engines.duckdb.read import read_query
 
-    shared = shared_engine(proj)
-    if shared is not None:  # a server's warehouse: this thread's cursor, never busy
-        return QueryResult(*read_query_on(shared.cursor(), sql, params, limit=limit))
     with warehouse_in_use(proj):
         columns, rows = read_query(proj.warehouse_path, sql, params, limit=limit)
     return QueryResult(columns, rows)
@@ -96,9 +98,27 @@ def loads(project: ProjectLike, asset: str | None = None, limit: int = 20) -> li
     where = ""
     if asset is not None:
         where = f"where asset = {sql_string(source_asset(proj, asset, loaded=True).name)}"
-    sql = f"select {_LOAD_FIELDS} from {_LOADS} {where} order by loaded_at desc limit {int(limit)}"
+    relation, fields = _loads_relation(proj)
+    sql = f"select {fields} from {relation} {where} order by loaded_at desc limit {int(limit)}"
     found = query(proj, sql)
     return [_load(found.columns, row) for row in found.rows]
+
+
+def _loads_relation(project: Project) -> tuple[str, str]:
+    """``_headwater.loads`` and its fields as :func:`loads` reads them: the table itself
+    when it has every column (any engine), else the ``UNION ALL BY NAME`` supplying the
+    missing ones (a DuckDB file made by an older Headwater: DuckDB's SQL only)."""
+    have = query(
+        project,
+        "select column_name from information_schema.columns "
+        "where table_schema = '_headwater' and table_name = 'loads'",
+    )
+    if not {"rows_read", "rows_superseded", "schema_changes"} <= {r[0] for r in have.rows}:
+        return _LOADS, _LOAD_FIELDS
+    fields = _LOAD_FIELDS.replace("coalesce(rows_read, rows_in)", "rows_read")
+    return f"{STATE_SCHEMA}.loads", fields.replace(
+        "schema_changes::varchar", "cast(schema_changes as varchar)"
+    )
 
 
 def _load(columns: list[str], row: tuple[Any, ...]) -> LoadInfo:

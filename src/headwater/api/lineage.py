@@ -19,7 +19,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
-from headwater.api.project import ProjectLike, as_project
+from headwater.api.project import ProjectLike, as_project, has_warehouse
 from headwater.errors import HeadwaterError, UnknownAssetError
 from headwater.project import Project
 from headwater.project.asset import Asset
@@ -97,7 +97,7 @@ def warehouse_columns(
     try:
         found = query(proj, _COLUMNS_SQL.format(only=only))
     except HeadwaterError:
-        if not proj.warehouse_path.exists():
+        if not has_warehouse(proj):
             return {}
         raise
     out: dict[str, list[tuple[str, str]]] = {}

@@ -13,12 +13,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from headwater.api.project import ProjectLike, as_project, metastore, selection
+from headwater.api.project import ProjectLike, as_project, has_warehouse, metastore, selection
 from headwater.api.records import RunInfo
 from headwater.errors import HeadwaterError
 from headwater.metastore import Metastore
 from headwater.metastore.freshness import CheckState
-from headwater.metastore.run_grid import RunFilter
 
 RUNS_SHOWN = 20  # the last runs of a pipeline shown as cells
 
@@ -143,7 +142,7 @@ def _pipeline(
         written = f"{settings.schedule} {settings.timezone}"
     elif settings.every is not None:
         written = f"every {settings.every}"
-    runs, _ = store.grid_runs(RunFilter(pipeline=name), limit=runs_shown)
+    runs = store.latest_runs(name, runs_shown)  # the grid's first page, without its count
     steps = selection(proj, pipeline=name).names
     built = store.last_successes(steps)
     assets = sorted(
@@ -163,7 +162,7 @@ def _quarantined(proj: Any) -> list[QuarantineCount]:
     """Quarantined rows per table; none when there is no warehouse yet."""
     from headwater.api.quarantines import quarantine
 
-    if not proj.warehouse_path.exists():
+    if not has_warehouse(proj):
         return []
     try:
         listing = quarantine(proj)

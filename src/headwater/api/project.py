@@ -14,11 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from headwater.errors import ProjectError, UnknownAssetError, WarehouseBusy
+from headwater.errors import HeadwaterError, ProjectError, UnknownAssetError, WarehouseBusy
 from headwater.project import Project
 from headwater.project.asset import Asset
 
 if TYPE_CHECKING:
+    from headwater.engines.protocol import Engine
     from headwater.metastore import Metastore
 
 #: A project: already opened, or its folder.
@@ -51,6 +52,49 @@ def shared_engine(project: Project) -> Any | None:
     if not _SHARED:
         return None
     return _SHARED.get(project.warehouse_path.resolve())
+
+
+def has_warehouse(project: Project) -> bool:
+    """Whether there is a warehouse to read: a database's URL always (its server answers
+    for it), a file or folder once a run made it."""
+    location = project.warehouse_location
+    return isinstance(location, str) or location.exists()
+
+
+def open_warehouse(project: Project, *, read_only: bool = False) -> Engine:
+    """``project``'s warehouse opened with its ``[project]`` engine and settings (the
+    caller closes it). WarehouseBusy when an exclusive engine's file is held elsewhere."""
+    from headwater.engines import open_engine
+
+    return open_engine(
+        project.settings.project.engine,
+        project.warehouse_location,
+        read_only=read_only,
+        memory_limit=project.settings.project.memory_limit,
+        options=project.engine_options,
+    )
+
+
+@contextlib.contextmanager
+def engine_for(project: Project, *, write: bool = False) -> Iterator[Engine]:
+    """The engine a call uses: a server's (:func:`shared_warehouse`; used, never closed
+    here), else ``project``'s warehouse opened for the body (read-only unless ``write``:
+    then made if missing) and closed after. HeadwaterError when there is no warehouse to
+    read yet; WarehouseBusy naming the run while another process holds an exclusive one."""
+    shared = shared_engine(project)
+    if shared is not None:
+        yield shared
+        return
+    if not write and not has_warehouse(project):
+        raise HeadwaterError(
+            f"{project.warehouse_path}: no warehouse yet (run `headwater run` first)"
+        )
+    with warehouse_in_use(project):
+        engine = open_warehouse(project, read_only=not write)
+    try:
+        yield engine
+    finally:
+        engine.close()
 
 
 @contextlib.contextmanager

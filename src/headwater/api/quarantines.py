@@ -9,15 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from headwater.api.project import (
-    ProjectLike,
-    as_project,
-    shared_engine,
-    source_asset,
-    warehouse_in_use,
-)
+from headwater.api.project import ProjectLike, as_project, engine_for, source_asset
 from headwater.api.records import (
     QuarantineGroupInfo,
     QuarantineListing,
@@ -27,35 +21,24 @@ from headwater.api.records import (
 )
 from headwater.project import Project
 
+if TYPE_CHECKING:
+    from headwater.engines.protocol import Engine
+
 _HAS_REJECTED = (
     "select 1 from information_schema.tables "
     "where table_schema = '_headwater' and table_name = 'rejected_rows'"
 )
 _REJECTED = (
     "select asset, error, count(*) from _headwater.rejected_rows {where}"
-    "group by all order by 3 desc"
+    "group by asset, error order by 3 desc, 1, 2"  # no GROUP BY ALL: PostgreSQL has none
 )
 
 
 @contextmanager
-def _engine(project: Project) -> Iterator[Any]:
-    from headwater.engines import open_engine
-
-    shared = shared_engine(project)
-    if shared is not None:  # a server's warehouse: used, never closed here
-        yield shared
-        return
-    with warehouse_in_use(project):
-        engine = open_engine(
-            project.settings.project.engine,
-            project.warehouse_path,
-            memory_limit=project.settings.project.memory_limit,
-            options=project.engine_options,
-        )
-        try:
-            yield engine
-        finally:
-            engine.close()
+def _engine(project: Project) -> Iterator[Engine]:
+    """The warehouse for writing: a server's (never closed here), else opened and closed."""
+    with engine_for(project, write=True) as engine:
+        yield engine
 
 
 def quarantine(project: ProjectLike, asset: str | None = None) -> QuarantineListing:
@@ -115,11 +98,8 @@ def discard(
 
     proj = as_project(project)
     name = source_asset(proj, asset).name
-    with _engine(proj) as engine:
-        cur = engine.cursor()
-        cur.execute("begin transaction")
+    with _engine(proj) as engine, engine.transaction() as cur:
         n = do_discard(cur, name, check=check, load_id=load_id)
-        cur.execute("commit")
     return int(n)
 
 
@@ -169,6 +149,7 @@ def _release(
         primary_key=spec.primary_key,
         cursor=spec.cursor,
         scan_sql=f"select * from {RELEASED}",
+        scan_in_warehouse=True,  # the temp table prepare() leaves in the warehouse
         before_stage=prepare,
         advance_state=False,
         contract=spec.settings.contract,

@@ -14,7 +14,14 @@ import difflib
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, Literal
 
-from headwater.api.project import ProjectLike, as_project, shared_engine, warehouse_in_use
+from headwater.api.project import (
+    ProjectLike,
+    as_project,
+    has_warehouse,
+    open_warehouse,
+    shared_engine,
+    warehouse_in_use,
+)
 from headwater.errors import HeadwaterError, ProjectError, UnknownAssetError
 from headwater.project import Project
 
@@ -70,19 +77,52 @@ def read_stream(
     limit: int | None = None,
 ) -> Any:
     """``asset``'s rows as a stream of Arrow batches (``.schema``, iterate once; ``close()``):
-    on a server's warehouse through a cursor of its own, else the file opened read-only.
+    on a server's warehouse through a cursor of its own, else the warehouse opened
+    read-only for the stream (with any engine: ``Engine.export_batches``).
     EngineError (one line) for a refused or failing statement."""
-    from headwater.engines.duckdb.export import stream_query, stream_query_on
-
     proj = as_project(project)
-    sql = read_sql(proj, asset, columns=columns, where=where, limit=limit)
-    if not proj.warehouse_path.exists():
-        raise HeadwaterError(f"{proj.warehouse_path}: no warehouse yet (run `headwater run` first)")
-    shared = shared_engine(proj)
+    return warehouse_stream(proj, read_sql(proj, asset, columns=columns, where=where, limit=limit))
+
+
+def warehouse_stream(project: Project, sql: str, *, limit: int | None = None) -> Any:
+    """``sql``'s answer (one guarded SELECT, at most ``limit`` rows) as a stream of Arrow
+    batches (``Engine.export_batches``): on a server's warehouse through a cursor of its
+    own, else the warehouse opened read-only for the stream alone (closed with it).
+    HeadwaterError when there is no warehouse yet, WarehouseBusy naming the run."""
+    shared = shared_engine(project)
     if shared is not None:
-        return stream_query_on(shared.cursor(), sql)
-    with warehouse_in_use(proj):
-        return stream_query(proj.warehouse_path, sql)
+        return shared.export_batches(sql, limit=limit)
+    if not has_warehouse(project):
+        raise HeadwaterError(
+            f"{project.warehouse_path}: no warehouse yet (run `headwater run` first)"
+        )
+    with warehouse_in_use(project):
+        engine = open_warehouse(project, read_only=True)
+    try:
+        return OwnedStream(engine.export_batches(sql, limit=limit), engine)
+    except BaseException:
+        engine.close()
+        raise
+
+
+class OwnedStream:
+    """A stream of batches of an engine opened for it alone: closing one closes both."""
+
+    def __init__(self, stream: Any, engine: Any) -> None:
+        self._stream, self._engine = stream, engine
+
+    @property
+    def schema(self) -> pa.Schema:
+        return self._stream.schema
+
+    def __iter__(self) -> Iterator[pa.RecordBatch]:
+        return iter(self._stream)
+
+    def close(self) -> None:
+        try:
+            self._stream.close()
+        finally:
+            self._engine.close()
 
 
 def read_table(

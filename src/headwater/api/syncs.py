@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from headwater.api.project import ProjectLike, as_project, shared_engine, warehouse_in_use
+from headwater.api.project import ProjectLike, as_project, engine_for
 from headwater.api.records import plain
-from headwater.errors import HeadwaterError, UnknownAssetError
+from headwater.errors import UnknownAssetError
 from headwater.project import Project
 from headwater.project.asset import Asset
 
@@ -82,20 +82,8 @@ def sync_plan(project: ProjectLike, name: str, *, sample: int = 5) -> SyncPrevie
 
     proj = as_project(project)
     asset = sync_asset(proj, name)
-    if not proj.warehouse_path.exists():
-        raise HeadwaterError(f"{proj.warehouse_path}: no warehouse yet (run `headwater run` first)")
-    shared = shared_engine(proj)
-    if shared is not None:  # a server's warehouse: a cursor of this request's own
-        plan = plan_sync(shared.cursor().cursor(), asset, sample=sample)
-    else:
-        from headwater.engines.duckdb.engine import connect
-
-        with warehouse_in_use(proj):
-            con = connect(proj.warehouse_path, read_only=True)
-        try:
-            plan = plan_sync(con, asset, sample=sample)
-        finally:
-            con.close()
+    with engine_for(proj) as engine:  # a server's, or opened read-only here
+        plan = plan_sync(engine, asset, sample=sample)
     c = plan.counts
     return SyncPreview(
         plan.sync, plan.model, plan.connection, plan.table, c.rows, c.inserts, c.updates,

@@ -9,8 +9,17 @@ from headwater.engines.base import (
     Engine,
     LoadRequest,
     LoadResult,
+    capabilities_of,
     open_engine,
     sql_validator,
 )
 
-__all__ = ["Capabilities", "Engine", "LoadRequest", "LoadResult", "open_engine", "sql_validator"]
+__all__ = [
+    "Capabilities",
+    "Engine",
+    "LoadRequest",
+    "LoadResult",
+    "capabilities_of",
+    "open_engine",
+    "sql_validator",
+]

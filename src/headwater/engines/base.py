@@ -54,6 +54,18 @@ class Capabilities:
     partitioned_models: bool = True
     # ``on_fail = "quarantine"``: failing rows moved to ``quarantine.<table>`` with the load
     quarantine: bool = True
+    # a table's rows written to Parquet, CSV or JSON-lines files (``Engine.export_table``:
+    # ``[exports.x]``); an engine without it refuses an export naming this capability
+    files_out: bool = False
+    # reads and writes ``s3://`` locations itself (DuckDB's httpfs): exports to a bucket
+    object_store: bool = False
+    # a sync's per-key changes computed on the warehouse (``Engine.sync_read``: ``[syncs.x]``)
+    sync_diff: bool = False
+    # one process at a time may write the warehouse, and while it does no other process may
+    # read it (DuckDB's file lock): a server holding it sees every write, so its response
+    # cache may keep answers read from the warehouse. False (PostgreSQL, Spark: the cautious
+    # default): other processes read and write it meanwhile, unseen by a server
+    exclusive_process: bool = False
 
 
 #: The name ``scan_sql`` uses for the table of a :class:`DatabaseScan`.
@@ -116,11 +128,30 @@ class LoadRequest:
     # ``before_stage(cursor)`` runs first inside the transaction (e.g. a quarantine release
     # preparing the rows that ``scan_sql`` then reads)
     before_stage: Callable[[Any], Any] | None = None
+    # ``scan_sql`` reads the warehouse's own tables (a quarantine release reads the rows
+    # ``before_stage`` left there), not files: every engine runs it in the warehouse itself
+    scan_in_warehouse: bool = False
     # the source table ``scan_sql`` reads as SOURCE_TABLE (engine capability database_scan)
     database_scan: DatabaseScan | None = None
     # ``run --full-refresh``: the load replaces the table (dropped inside its transaction)
     # and its state, so a crash keeps the old table and state together
     full_refresh: bool = False
+
+
+#: Syncs (reverse ETL): the column of a sync's upserts telling an insert from an update
+SYNC_OP = "_hw_op"
+SYNC_INSERT = "insert"
+SYNC_UPDATE = "update"
+
+
+@dataclass(frozen=True)
+class SyncCounts:
+    """How many rows of the model a sync compared, and what it would change."""
+
+    rows: int
+    inserts: int
+    updates: int
+    deletes: int
 
 
 @dataclass(frozen=True)
@@ -181,6 +212,24 @@ def open_engine(
         from headwater.engines.spark.session import options_for
 
         return SparkEngine(options_for(Path(path), options or {}))
+    raise ValueError(f"unknown engine {kind!r}")
+
+
+def capabilities_of(kind: str) -> Capabilities:
+    """What the engine named ``kind`` can do, without opening a warehouse (nor importing
+    its driver): callers choose a path by these fields, never by the engine's name."""
+    if kind == "duckdb":
+        from headwater.engines.duckdb.capabilities import CAPABILITIES
+
+        return CAPABILITIES
+    if kind == "postgres":
+        from headwater.engines.postgres.capabilities import CAPABILITIES as PG
+
+        return PG
+    if kind == "spark":
+        from headwater.engines.spark.capabilities import CAPABILITIES as SPARK
+
+        return SPARK
     raise ValueError(f"unknown engine {kind!r}")
 
 

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from headwater.engines.base import Capabilities, LoadRequest, LoadResult
+    from headwater.engines.base import Capabilities, LoadRequest, LoadResult, SyncCounts
 
 
 class Cursor(Protocol):
@@ -47,6 +47,32 @@ class BatchStream(Protocol):
     def schema(self) -> pa.Schema: ...
     def __iter__(self) -> Iterator[pa.RecordBatch]: ...
     def close(self) -> None: ...
+
+
+class SyncReader(Protocol):
+    """The changes of one sync (reverse ETL) since its last one, read in one warehouse
+    transaction (one snapshot of the model): rolled back when the ``sync_read`` block
+    ends unless :meth:`commit_state` committed it. Rows are *inserts* (a key not synced
+    yet) or *updates* (a key synced with other values; the upserts' column ``_hw_op`` says
+    which); a synced key gone from the model is a *delete* (with ``deletes`` only)."""
+
+    def counts(self) -> SyncCounts: ...
+    def upserts(self, batch_rows: int) -> pa.RecordBatchReader:
+        """The inserted and updated rows (the sync's columns and ``_hw_op``), streamed."""
+        ...
+
+    def removed(self, batch_rows: int) -> pa.RecordBatchReader:
+        """The keys of the deleted rows (read whole now: keys only)."""
+        ...
+
+    def sample(self, n: int) -> dict[str, list[dict[str, Any]]]:
+        """Up to ``n`` rows of each change: ``inserts``, ``updates``, ``deletes``."""
+        ...
+
+    def commit_state(self, record: dict[str, Any]) -> None:
+        """The model's rows become the synced state, ``record`` a row of
+        ``_headwater.syncs`` and ``_headwater.loads``; all committed together."""
+        ...
 
 
 class Engine(Protocol):
@@ -157,4 +183,34 @@ class Engine(Protocol):
 
     def export_batches(self, sql: str, *, limit: int | None = None) -> BatchStream:
         """As :meth:`read_query`, streamed as Arrow record batches."""
+        ...
+
+    # -- exports and syncs (``capabilities.files_out``, ``capabilities.sync_diff``) ---------
+    def export_table(
+        self,
+        schema: str,
+        table: str,
+        folder: str,
+        *,
+        fmt: str,
+        partition_by: str | None = None,
+        interval: tuple[datetime, datetime] | None = None,
+        interval_column: str | None = None,
+        tz: str = "UTC",
+    ) -> tuple[int, list[str]]:
+        """``schema.table``'s rows (with ``interval``: those whose ``interval_column`` is in
+        ``[start, end)``, compared in zone ``tz``) written as ``fmt`` (parquet, csv, jsonl)
+        under ``folder``, Hive-style ``column=value/`` folders when ``partition_by``;
+        (rows, the files written). Nobody reads ``folder`` yet: the caller publishes it."""
+        ...
+
+    def record_export(self, load_id: int, asset: str, run_id: str | None, rows: int) -> None:
+        """The export's line in ``_headwater.loads`` (rows read = rows written)."""
+        ...
+
+    def sync_read(
+        self, *, sync: str, model: str, key: list[str], columns: list[str], deletes: bool
+    ) -> AbstractContextManager[SyncReader]:
+        """Sync ``sync``'s changes of table ``model`` (schema.table) on its ``key``, its
+        synced ``columns`` compared by a per-row digest against the last sync's state."""
         ...

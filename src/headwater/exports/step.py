@@ -1,7 +1,7 @@
 """Run one export step: write the model's rows to a new folder, then publish it.
 
-1. the rows go to ``w<load id>/`` in the destination (DuckDB's ``COPY``,
-   :mod:`headwater.engines.duckdb.files_out`), a folder no manifest names yet;
+1. the rows go to ``w<load id>/`` in the destination (``Engine.export_table``: DuckDB's
+   ``COPY``, PostgreSQL's rows written by pyarrow), a folder no manifest names yet;
 2. the manifest is replaced whole (:mod:`.manifest`, :mod:`.destination`): readers of the
    manifest switch from the old set to the new one at once;
 3. the export is recorded in ``_headwater.loads`` (``headwater loads export.NAME``);
@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Any
 
 from headwater.config.settings import ProjectSettings
-from headwater.engines.duckdb.files_out import record_export, table_rows
 from headwater.errors import ProjectError
 from headwater.exports import manifest
 from headwater.exports.destination import Destination
@@ -54,7 +53,18 @@ def run_export(
     model = graph[asset.deps[0]]
     if model.schema is None or model.table is None:
         raise ProjectError(f"{asset.location}: {asset.name}: {model.name} has no table to export")
+    caps = engine.capabilities
+    if not caps.files_out:
+        raise ProjectError(
+            f"{asset.location}: {asset.name}: exports need the engine capability files_out "
+            f"(writing files), which the {caps.dialect} engine has not"
+        )
     access = access_for(cfg.to, cfg.connection, settings.connections)
+    if access is not None and not caps.object_store:
+        raise ProjectError(
+            f"{asset.location}: {asset.name}: an export to s3:// needs the engine capability "
+            f"object_store, which the {caps.dialect} engine has not (export to a folder)"
+        )
     if access is not None:
         open_bucket(engine, cfg.to, access)
     base = cfg.to if access is not None or Path(cfg.to).is_absolute() else str(root / cfg.to)
@@ -70,8 +80,8 @@ def run_export(
         span = None  # the published set holds every row in one part: write it whole again
     load_id = int(engine.new_load_id())
     write = f"w{load_id}"
-    rows, files = table_rows(
-        engine.cursor(), model.schema, model.table, dest.url(write), fmt=cfg.format,
+    rows, files = engine.export_table(
+        model.schema, model.table, dest.url(write), fmt=cfg.format,
         partition_by=cfg.partition_by, interval=interval if span else None,
         interval_column=column, tz=tz,
     )  # fmt: skip
@@ -90,7 +100,7 @@ def run_export(
     }
     new = manifest.build(head, manifest.kept_parts(old, span), part)
     dest.write_atomic(manifest.MANIFEST, manifest.dump(new))  # published
-    record_export(engine.cursor(), load_id, asset.name, run_id, rows)
+    engine.record_export(load_id, asset.name, run_id, rows)
     _sweep(dest, keep=manifest.writes(new) | manifest.writes(old), log=log)
     what = f"interval {span[0]} - {span[1]}" if span else "every row"
     log.info("%s: %d rows (%s) in %d files, published at %s", asset.name, rows, what,

@@ -223,7 +223,9 @@ def quarantine_summary(cur: Cursor, asset: str | None = None) -> list[Quarantine
     for table in tables:
         rows = cur.execute(
             "SELECT _hw_check, _hw_reason, count(*), count(DISTINCT _hw_load_id), "
-            "epoch_ms(min(_hw_quarantined_at)), epoch_ms(max(_hw_quarantined_at)) "
+            # epoch(), not epoch_ms(): sqlglot reads epoch_ms as ms -> timestamp (PostgreSQL)
+            "CAST(floor(epoch(min(_hw_quarantined_at)) * 1000) AS BIGINT), "
+            "CAST(floor(epoch(max(_hw_quarantined_at)) * 1000) AS BIGINT) "
             f"FROM {quote(SCHEMA)}.{quote(table)} GROUP BY 1, 2 ORDER BY 3 DESC, 1, 2"
         ).fetchall()
         out += [

@@ -6,7 +6,9 @@ depends only on the metastore, the warehouse and the project the server loaded a
 (runs, a run, the grid, the overview, the graph, an asset and its lineage, the quarantine's
 tables, loads, backfill progress, the store page's answers, users, tokens). Not cached:
 pages (HTML carries the session's CSRF token), steps' logs (files that grow without a
-metastore write), queries, Arrow reads, and the calls that read the project from disk now.
+metastore write), queries, Arrow reads, and the calls that read the project from disk now;
+nor, on a warehouse other processes may write (PostgreSQL, Spark), what reads the warehouse
+(:data:`READS_WAREHOUSE`).
 
 The key is (path, query string, the caller's role): a viewer never gets an answer computed
 for an admin (a route refusing a role is computed, and refused, for that role). An entry is
@@ -14,9 +16,10 @@ served only when the :class:`~headwater.server.generation.Generation` read when 
 arrived equals the one read before the entry's computation began, so a cached answer is
 never older than the data at the time of the request; and for at most :data:`MAX_AGE`
 seconds, for what depends on the clock (the overview's next run, a dead process's run
-shown abandoned). Requests for a key that is being computed on the same generation wait
-for that computation instead of repeating it; one computation per key at a time (a request
-arriving on a newer generation waits for the running one to end, then looks again). The
+shown abandoned). A request for a key being computed waits for that computation when it
+began after the request arrived (or on the same generation) instead of repeating it; else
+it waits for it to end and shares the next one: one computation per key at a time, and a
+request waits for at most two, however often the data changes. The
 cache holds at most :data:`MAX_BYTES` of answers (least recently used dropped first).
 
 Every cached answer carries an ``ETag`` (a hash of its bytes); a request whose
@@ -27,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import itertools
 import re
 import time
 from collections import OrderedDict
@@ -39,11 +43,15 @@ from starlette.responses import Response
 
 from headwater.server.generation import Generation
 
-__all__ = ["CACHED", "MAX_AGE", "MAX_BYTES", "ResponseCache"]
+__all__ = ["CACHED", "MAX_AGE", "MAX_BYTES", "READS_WAREHOUSE", "ResponseCache"]
 
 CACHED = re.compile(
     r"/api/(?:runs|runs/[^/]+|overview|grid|graph|assets/[^/]+|assets/[^/]+/lineage"
     r"|quarantine/assets|loads|pipelines/[^/]+/intervals|store|users|tokens)"
+)
+# of those, the ones that read the warehouse: cached only when the generation sees its writes
+READS_WAREHOUSE = re.compile(
+    r"/api/(?:overview|assets/[^/]+|assets/[^/]+/lineage|quarantine/assets|loads|store)"
 )
 MAX_AGE = 1.0  # seconds an entry may be served on an unchanged generation
 MAX_BYTES = 64 * 1024 * 1024  # all entries' bodies together
@@ -66,9 +74,11 @@ class Entry:
 
 @dataclass
 class _Flight:
-    """A computation under way: the generation read before it began, its outcome."""
+    """A computation under way: the generation read before it began, when it began (the
+    cache's event count), its outcome."""
 
     generation: Hashable
+    began: int
     done: asyncio.Future[Entry | None]
 
 
@@ -82,6 +92,7 @@ class ResponseCache:
         self._entries: OrderedDict[Hashable, Entry] = OrderedDict()
         self._bytes = 0
         self._flights: dict[Hashable, _Flight] = {}
+        self._clock = itertools.count()  # orders arrivals and beginnings (one event loop)
 
     async def serve(self, request: Request, role: str, route: str, call_next: CallNext) -> Any:
         """The answer to ``request`` (made by a caller of ``role``; ``route``: its path
@@ -92,7 +103,7 @@ class ResponseCache:
                 return await call_next(request)
             finally:  # whatever it wrote is visible now: forget what was computed before
                 self.generation.bump()
-        if request.method != "GET" or not CACHED.fullmatch(route):
+        if request.method != "GET" or not self._cacheable(route):
             return await call_next(request)
         key = (route, request.url.query, role)
         entry = await self._answer(key, request, call_next)
@@ -100,30 +111,37 @@ class ResponseCache:
             return _reply(entry, request)
         return entry
 
+    def _cacheable(self, route: str) -> bool:
+        if not CACHED.fullmatch(route):
+            return False
+        return self.generation.sees_warehouse or not READS_WAREHOUSE.fullmatch(route)
+
     async def _answer(self, key: Hashable, request: Request, call_next: CallNext) -> Any:
+        arrived = next(self._clock)
+        now = self.generation.current()
+        entry = self._entries.get(key)
+        if (
+            entry is not None
+            and entry.generation == now
+            and time.monotonic() - entry.made < MAX_AGE
+        ):
+            self._entries.move_to_end(key)
+            return entry
         while True:
-            now = self.generation.current()
-            entry = self._entries.get(key)
-            if (
-                entry is not None
-                and entry.generation == now
-                and time.monotonic() - entry.made < MAX_AGE
-            ):
-                self._entries.move_to_end(key)
-                return entry
             flight = self._flights.get(key)
             if flight is None:
-                return await self._compute(key, now, request, call_next)
-            if flight.generation == now:  # began after our data: its answer is ours
+                return await self._compute(key, request, call_next)
+            # its data is read after our arrival, or on the data we arrived on: ours too
+            if flight.began > arrived or flight.generation == now:
                 shared = await asyncio.shield(flight.done)
                 return shared if shared is not None else await call_next(request)
-            await asyncio.wait([flight.done])  # on older data: let it end, look again
+            # begun on older data: let it end; the next one begins after our arrival
+            await asyncio.wait([flight.done])
 
-    async def _compute(
-        self, key: Hashable, now: Hashable, request: Request, call_next: CallNext
-    ) -> Any:
+    async def _compute(self, key: Hashable, request: Request, call_next: CallNext) -> Any:
         done: asyncio.Future[Entry | None] = asyncio.get_running_loop().create_future()
-        self._flights[key] = _Flight(now, done)
+        now = self.generation.current()  # read before the app reads any data
+        self._flights[key] = _Flight(now, next(self._clock), done)
         entry: Entry | None = None
         try:
             response = await call_next(request)

@@ -18,9 +18,10 @@ session touched, a SQLite checkpoint): that only costs a recomputation. It is ma
     text changes (cluster-wide: other databases' writes count too, which is only cautious);
   * anything else: a value that never repeats (nothing is ever reused);
 
-- the warehouse file and its WAL as ``stat`` sees them (size, mtime, inode): DuckDB appends
-  every commit to the WAL and a checkpoint rewrites the file (only the server writes it
-  while it runs: the file is locked);
+- a DuckDB warehouse's file and its WAL as ``stat`` sees them (size, mtime, inode): DuckDB
+  appends every commit to the WAL and a checkpoint rewrites the file (only the server writes
+  it while it runs: the file is locked). Another warehouse (PostgreSQL, Spark) may be
+  written by other processes unseen: ``sees_warehouse`` is then False;
 - a counter :meth:`bump` raises, which the server calls after each request that may write.
 """
 
@@ -41,8 +42,15 @@ class Generation:
     """The data generation of one project's metastore (``metastore_url``) and warehouse file
     (``warehouse``). Thread-safe. :meth:`close` releases its database connection."""
 
-    def __init__(self, metastore_url: str, warehouse: Path) -> None:
-        self._files = (warehouse, warehouse.with_name(warehouse.name + ".wal"))
+    def __init__(self, metastore_url: str, warehouse: Path | None) -> None:
+        #: whether the warehouse's writes count (a DuckDB file, given as ``warehouse``); a
+        #: warehouse others may write (PostgreSQL, Spark) is not seen: what reads it must
+        #: not be cached
+        self.sees_warehouse = warehouse is not None
+        found = (
+            () if warehouse is None else (warehouse, warehouse.with_name(warehouse.name + ".wal"))
+        )
+        self._files: tuple[Path, ...] = found
         self._own = 0  # bumped by this server after a request that may write
         self._lock = threading.Lock()
         self._close: Callable[[], None] = lambda: None

@@ -24,6 +24,7 @@ from pydantic import BaseModel
 
 from headwater import api
 from headwater.api.records import plain
+from headwater.engines import capabilities_of
 from headwater.errors import HeadwaterError, UnknownAssetError, WarehouseBusy
 from headwater.project import Project
 from headwater.scheduling import Interval
@@ -102,7 +103,11 @@ def _limit(limit: int) -> int:
 def create_app(project: Project, runs: RunQueue, token: str) -> FastAPI:
     """The HTTP API of a server holding ``project`` and its run queue ``runs``."""
     app = FastAPI(title="Headwater server", version="1")
-    cache = ResponseCache(Generation(project.metastore_url, project.warehouse_path))
+    # a warehouse only this server writes (DuckDB's file) is watched; another is not
+    alone = capabilities_of(project.settings.project.engine).exclusive_process
+    cache = ResponseCache(
+        Generation(project.metastore_url, project.warehouse_path if alone else None)
+    )
     app.state.response_cache = cache
 
     @app.middleware("http")

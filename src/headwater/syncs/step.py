@@ -1,5 +1,5 @@
-"""One sync step: the changes of a model since its last sync (engines/duckdb/sync_diff.py)
-merged into its target table, then recorded.
+"""One sync step: the changes of a model since its last sync (``Engine.sync_read``: each
+engine's ``sync_diff.py``) merged into its target table, then recorded.
 
 Order, and why it is safe to retry: the changes are read in one warehouse transaction;
 the target gets them in one transaction of its own (all or nothing); only after the
@@ -21,7 +21,9 @@ import pyarrow as pa
 
 from headwater.config.secrets import interpolate_url
 from headwater.config.settings import ProjectSettings, SyncSettings
-from headwater.engines.duckdb.sync_diff import OP, SyncCounts, SyncRead, model_columns, sync_read
+from headwater.engines.base import SYNC_OP as OP
+from headwater.engines.base import SyncCounts
+from headwater.engines.protocol import Engine, SyncReader
 from headwater.errors import ProjectError, SourceError
 from headwater.project.asset import Asset
 from headwater.sources.pools import connection_slot
@@ -51,11 +53,17 @@ def _settings(asset: Asset) -> SyncSettings:
     return asset.sync
 
 
-def _columns(cur: Any, asset: Asset) -> list[str]:
+def _columns(engine: Engine, asset: Asset) -> list[str]:
     """The synced columns: the sync's ``columns`` or every column of the model; the key
     among them, all of them in the model (ProjectError otherwise, naming the sync)."""
     cfg, model = _settings(asset), asset.deps[0]
-    have = model_columns(cur, model)
+    if not engine.capabilities.sync_diff:
+        raise ProjectError(
+            f"{asset.location}: sync {sync_name(asset)!r}: syncs need the engine capability "
+            f"sync_diff, which the {engine.capabilities.dialect} engine has not"
+        )
+    schema, _, table = model.partition(".")
+    have = list(engine.columns(schema, table))
     if not have:
         raise ProjectError(
             f"{asset.location}: sync {sync_name(asset)!r}: {model} is not in the warehouse "
@@ -71,13 +79,12 @@ def _columns(cur: Any, asset: Asset) -> list[str]:
     return [*cfg.key, *[c for c in wanted if c not in cfg.key]]
 
 
-def plan_sync(cur: Any, asset: Asset, *, sample: int = 5) -> SyncPlan:
-    """What syncing ``asset`` now would change; reads the warehouse only (``cur`` may be
+def plan_sync(engine: Engine, asset: Asset, *, sample: int = 5) -> SyncPlan:
+    """What syncing ``asset`` now would change; reads the warehouse only (``engine`` may be
     read-only) and never connects to the target."""
     cfg = _settings(asset)
-    columns = _columns(cur, asset)
-    with sync_read(
-        cur,
+    columns = _columns(engine, asset)
+    with engine.sync_read(
         sync=sync_name(asset),
         model=asset.deps[0],
         key=cfg.key,
@@ -92,7 +99,7 @@ def plan_sync(cur: Any, asset: Asset, *, sample: int = 5) -> SyncPlan:
 def run_sync(
     asset: Asset,
     *,
-    engine: Any,
+    engine: Engine,
     settings: ProjectSettings,
     run_id: str,
     log: logging.Logger,
@@ -101,11 +108,10 @@ def run_sync(
     model's rows, ``rows_out`` the rows inserted, updated or deleted in the target."""
     cfg = _settings(asset)
     name = sync_name(asset)
-    cur = engine.cursor()
-    columns = _columns(cur, asset)
+    columns = _columns(engine, asset)
     load_id = engine.new_load_id()
-    with sync_read(
-        cur, sync=name, model=asset.deps[0], key=cfg.key, columns=columns, deletes=cfg.deletes
+    with engine.sync_read(
+        sync=name, model=asset.deps[0], key=cfg.key, columns=columns, deletes=cfg.deletes
     ) as read:
         counts = read.counts()
         log.info(
@@ -132,7 +138,7 @@ def run_sync(
 
 
 def _write(
-    read: SyncRead,
+    read: SyncReader,
     cfg: SyncSettings,
     columns: list[str],
     settings: ProjectSettings,

@@ -20,6 +20,10 @@ CAPABILITIES = Capabilities(
     interruptible=True,
     transactions=True,
     relation_type="duckdb.DuckDBPyRelation",
+    files_out=True,  # COPY ... TO (files_out.py)
+    object_store=True,  # httpfs (object_store.py)
+    sync_diff=True,  # sync_diff.py
+    exclusive_process=True,  # the file's lock: one writing process, or readers only
     database_scan=frozenset(
         kind for kind, (wheel, _) in EXTENSION_WHEELS.items() if find_spec(wheel)
     ),

@@ -13,7 +13,7 @@ import re
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,6 +24,7 @@ if TYPE_CHECKING:  # pyarrow loads with the first load or Arrow query, not with 
     import pyarrow as pa
 
     from headwater.engines.duckdb.export import BatchStream
+    from headwater.engines.duckdb.sync_diff import SyncRead
 
 import headwater.engines.duckdb.errors  # noqa: F401  (registers DuckDB's exceptions)
 from headwater.engines import catalog
@@ -355,3 +356,40 @@ class DuckDBEngine:
 
     def to_arrow(self, relation: Any) -> pa.Table:
         return relation.to_arrow_table()
+
+    # -- exports and syncs ------------------------------------------------------------------
+
+    def export_table(
+        self,
+        schema: str,
+        table: str,
+        folder: str,
+        *,
+        fmt: str,
+        partition_by: str | None = None,
+        interval: tuple[datetime, datetime] | None = None,
+        interval_column: str | None = None,
+        tz: str = "UTC",
+    ) -> tuple[int, list[str]]:
+        """The table's rows as files by ``COPY ... TO`` (see :mod:`.files_out`)."""
+        from headwater.engines.duckdb.files_out import table_rows
+
+        return table_rows(
+            self.cursor(), schema, table, folder, fmt=fmt, partition_by=partition_by,
+            interval=interval, interval_column=interval_column, tz=tz,
+        )  # fmt: skip
+
+    def record_export(self, load_id: int, asset: str, run_id: str | None, rows: int) -> None:
+        from headwater.engines.duckdb.files_out import record_export
+
+        record_export(self.cursor(), load_id, asset, run_id, rows)
+
+    def sync_read(
+        self, *, sync: str, model: str, key: list[str], columns: list[str], deletes: bool
+    ) -> AbstractContextManager[SyncRead]:
+        """A sync's changes on this thread's cursor (see :mod:`.sync_diff`)."""
+        from headwater.engines.duckdb.sync_diff import sync_read
+
+        return sync_read(
+            self.cursor(), sync=sync, model=model, key=key, columns=columns, deletes=deletes
+        )

@@ -22,29 +22,18 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from headwater.engines.base import STATE_SCHEMA
+from headwater.engines.base import STATE_SCHEMA, SyncCounts
+from headwater.engines.base import SYNC_INSERT as INSERT
+from headwater.engines.base import SYNC_OP as OP
+from headwater.engines.base import SYNC_UPDATE as UPDATE
 from headwater.engines.duckdb.sql import ident, qualified
 from headwater.errors import EngineError
-
-INSERT = "insert"
-UPDATE = "update"
-OP = "_hw_op"  # the column telling an insert from an update in the upserts' batches
 
 _SYNCS_DDL = f"""
 create table if not exists {STATE_SCHEMA}.syncs (
     load_id bigint, sync varchar, run_id varchar, connection varchar, target varchar,
     rows_read bigint, inserted bigint, updated bigint, deleted bigint, synced_at timestamptz)
 """
-
-
-@dataclass(frozen=True)
-class SyncCounts:
-    """How many rows of the model a sync compared, and what it would change."""
-
-    rows: int
-    inserts: int
-    updates: int
-    deletes: int
 
 
 @dataclass

@@ -13,7 +13,7 @@ import json
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +29,7 @@ from headwater.engines.postgres.sql import column_list, fingerprint_query, ident
 if TYPE_CHECKING:
     import pyarrow as pa
 
+    from headwater.engines.postgres.sync_diff import PgSyncRead
     from headwater.engines.protocol import BatchStream
 
 _STATE_DDL = (
@@ -291,3 +292,40 @@ class PostgresEngine:
 
     def to_arrow(self, relation: Any) -> pa.Table:
         return relation  # an Arrow table already (relation and relation_of)
+
+    # -- exports and syncs ------------------------------------------------------------------
+
+    def export_table(
+        self,
+        schema: str,
+        table: str,
+        folder: str,
+        *,
+        fmt: str,
+        partition_by: str | None = None,
+        interval: tuple[datetime, datetime] | None = None,
+        interval_column: str | None = None,
+        tz: str = "UTC",
+    ) -> tuple[int, list[str]]:
+        """The table's rows streamed out and written by pyarrow (see :mod:`.files_out`)."""
+        from headwater.engines.postgres.files_out import table_rows
+
+        return table_rows(
+            self._pg(), schema, table, folder, fmt=fmt, partition_by=partition_by,
+            interval=interval, interval_column=interval_column, tz=tz,
+        )  # fmt: skip
+
+    def record_export(self, load_id: int, asset: str, run_id: str | None, rows: int) -> None:
+        from headwater.engines.postgres.files_out import record_export
+
+        record_export(self._pg(), load_id, asset, run_id, rows)
+
+    def sync_read(
+        self, *, sync: str, model: str, key: list[str], columns: list[str], deletes: bool
+    ) -> AbstractContextManager[PgSyncRead]:
+        """A sync's changes in one transaction of this thread's connection (:mod:`.sync_diff`)."""
+        from headwater.engines.postgres.sync_diff import sync_read
+
+        return sync_read(
+            self._pg(), sync=sync, model=model, key=key, columns=columns, deletes=deletes
+        )

@@ -107,6 +107,14 @@ def _stage(cur: PgCursor, req: LoadRequest, files: LocalScan) -> int:
         return copy_into(cur, NEW, req.batches, temp=True)
     if req.scan_sql is None:
         raise EngineError("a load needs batches or scan_sql")
+    if req.scan_in_warehouse:  # rows already here (a release): no round trip through Arrow
+        from headwater.engines.dialects import render
+
+        cur.execute(
+            f"create temp table {NEW} as select *, row_number() over () - 1 as {SEQ} "
+            f"from ({render(req.scan_sql, 'postgres')}) as _hw_scan"
+        )
+        return _scalar(cur, f"select count(*) from {NEW}")
     return copy_into(cur, NEW, files.batches(req.scan_sql), temp=True)
 
 

@@ -47,17 +47,25 @@ def read_query_on(
 ) -> tuple[list[str], list[tuple[Any, ...]]]:
     """Columns and rows of ``sql`` (at most ``limit`` rows); EngineError (the server's
     first line) when PostgreSQL rejects it."""
+    description, rows = _answer(cur, sql, params, limit)
+    return [d.name for d in description], rows
+
+
+def _answer(
+    cur: PgCursor, sql: str, params: list[Any] | None, limit: int | None
+) -> tuple[list[Any], list[tuple[Any, ...]]]:
+    """psycopg's description of the answer, and its rows (see :func:`read_query_on`)."""
     text = _rendered(sql)
     try:
         with cur.transaction():
             cur.execute("set transaction read only")
             cur.execute(text, params)
-            columns = cur.columns()
+            description = list(cur.description or [])
             rows = cur.raw.fetchmany(limit) if limit is not None else cur.fetchall()
             raise psycopg.Rollback()  # nothing it did is kept, whatever it called
     except psycopg.Error as exc:
         raise EngineError(f"query: {str(exc).strip().splitlines()[0]}") from None
-    return columns, [tuple(r) for r in rows]
+    return description, [tuple(r) for r in rows]
 
 
 class ArrowStream:
@@ -78,7 +86,10 @@ class ArrowStream:
 
 
 def stream_query_on(cur: PgCursor, sql: str, *, limit: int | None = None) -> ArrowStream:
-    """As :func:`read_query_on`, as Arrow batches."""
-    columns, rows = read_query_on(cur, sql, limit=limit)
-    arrays = [pa.array([r[i] for r in rows]) for i in range(len(columns))]
-    return ArrowStream(pa.table(arrays, names=columns))
+    """As :func:`read_query_on`, as Arrow batches typed by the columns' PostgreSQL types
+    (:mod:`.arrow_out`: a column all NULL keeps its type)."""
+    from headwater.engines.postgres.arrow_out import arrow_schema, to_batch
+
+    description, rows = _answer(cur, sql, None, limit)
+    schema = arrow_schema(description)
+    return ArrowStream(pa.Table.from_batches([to_batch(schema, rows)], schema=schema))
