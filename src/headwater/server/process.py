@@ -1,6 +1,6 @@
 """``headwater server``: one long-lived process per project that owns its warehouse.
 
-It opens the DuckDB warehouse once (:func:`headwater.api.shared_warehouse`: every run,
+It opens the warehouse once (:func:`headwater.api.shared_warehouse`: every run,
 query, check and quarantine call of the process uses that engine), settles what a killed
 predecessor left (runs, intervals), then runs three things until SIGTERM or SIGINT: the run
 queue's worker, the scheduler loop and the HTTP API (uvicorn, on ``host:port``; port 0
@@ -43,6 +43,8 @@ from headwater.server.state import (
     server_file,
     write_info,
 )
+from headwater.server.streams import TRIGGER as STREAM
+from headwater.server.streams import Streams
 from headwater.server.triggers import TRIGGERS
 
 _log = logging.getLogger("headwater.server")
@@ -72,6 +74,8 @@ def serve(project_dir: Path, *, host: str = "127.0.0.1", port: int = 8765) -> No
         runs = RunQueue(project) if cluster is None else SharedRunQueue(project, cluster.server_id)
         scheduler = Scheduler(project, runs)
         housekeeper = Housekeeper(project)  # missed deadlines, history retention
+        # continuous Kafka sources: micro-batches through the run queue (server/streams.py)
+        streams = Streams(project, runs) if cluster is None else None
         if cluster is None:
             _recover(project, runs, scheduler)
         else:
@@ -83,8 +87,12 @@ def serve(project_dir: Path, *, host: str = "127.0.0.1", port: int = 8765) -> No
             runs.start()
             scheduler.start()
             housekeeper.start()
+            if streams is not None:
+                streams.start()
             signum = _serve_http(project, runs, info.token, sock, scheduler)
         finally:
+            if streams is not None:  # first: no micro-batch queued once the queue stops
+                streams.stop()
             housekeeper.stop()
             scheduler.stop()
             runs.stop(signum=_last_signal[0] or int(signal.SIGTERM))
@@ -109,15 +117,15 @@ def open_stores(project: Project) -> Iterator[None]:
 
 @contextlib.contextmanager
 def _warehouse(project: Project) -> Iterator[None]:
-    """The warehouse opened once for the whole process, and closed last."""
-    from headwater.engines import open_engine
+    """The warehouse opened once for the whole process (its ``[project]`` engine at its
+    location: a DuckDB file, a PostgreSQL URL, Spark's folder), and closed last. An engine
+    with ``capabilities.exclusive_process`` (DuckDB) is then held by this process alone:
+    opening it fails naming the run that holds it; PostgreSQL lets other processes read and
+    write it meanwhile."""
+    from headwater.api.project import open_warehouse
 
     with api.warehouse_in_use(project):
-        engine = open_engine(
-            project.settings.project.engine,
-            project.warehouse_path,
-            memory_limit=project.settings.project.memory_limit,
-        )
+        engine = open_warehouse(project)
     try:
         with api.shared_warehouse(project, engine):
             yield
@@ -135,10 +143,12 @@ def _recover(project: Project, runs: RunQueue, scheduler: Scheduler) -> None:
             if record.status != "queued" or pid_alive(record.pid or 0):
                 continue
             asked = record.params.get("request")
-            # a scheduled or triggered run is queued again by its scheduler or trigger
+            # a scheduled or triggered run is queued again by its scheduler or trigger, a
+            # stream's micro-batch read again by its stream from the warehouse's offsets
             if (
                 "interval_start" in record.params
                 or record.trigger in TRIGGERS
+                or record.trigger == STREAM
                 or not isinstance(asked, dict)
             ):
                 store.finish_run(record.run_id, "abandoned")
