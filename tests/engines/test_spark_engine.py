@@ -16,7 +16,7 @@ from headwater.engines import Engine, open_engine
 from headwater.engines.base import LoadRequest
 from headwater.engines.spark.session import SparkOptions, spark_session
 from headwater.errors import EngineError
-from headwater.quality import run_checks
+from headwater.quality import quarantine_summary, run_checks
 from headwater.quality.spec import parse_checks
 
 # the JVM's start is in the first test's time: ~10 s idle, minutes on a loaded machine
@@ -202,3 +202,91 @@ def test_a_partitioned_model_replaces_only_its_interval(spark: Engine) -> None:
         build("select d, v from marts.daily_src", _day(2))  # returns day 1 too
     assert _rows(spark, got) == [("2024-01-01", "A"), ("2024-01-02", "b")]
     assert len(_versions(spark, "marts__daily__")) == 1
+
+
+_QCHECKS = [{"type": "not_null", "column": "name", "on_fail": "quarantine"}]
+
+
+def _screened(engine: Engine, table: str, rows: list[dict[str, Any]], **kw: Any) -> Any:
+    """A merge load of ``raw.<table>`` whose rows with no name are quarantined (what a
+    run's ``screen`` hook does)."""
+    from headwater.quality import split_quarantine
+
+    checks = parse_checks(_QCHECKS, path=Path("h.toml"), text="", quarantine_allowed=True)
+    data = pa.Table.from_pylist(rows)
+    load_id = engine.new_load_id()
+    request = LoadRequest(
+        schema="raw", table=table, load_id=load_id, write="merge", primary_key=["id"],
+        cursor="v", batches=pa.RecordBatchReader.from_batches(data.schema, data.to_batches()),
+        screen=lambda cur, staged: split_quarantine(cur, staged, f"raw.{table}", load_id, checks),
+        **kw,
+    )  # fmt: skip
+    return engine.load(f"raw.{table}", request), load_id
+
+
+def _fail_switch(monkeypatch: pytest.MonkeyPatch, schema: str) -> None:
+    """The switch of a view of ``schema`` dies (as a SIGKILL right before it would)."""
+    from headwater.engines.spark import versions
+
+    real = versions.publish
+
+    def publish(spark: Any, schema_: str, *args: Any, **kw: Any) -> None:
+        if schema_ == schema:
+            raise KeyboardInterrupt("killed")
+        real(spark, schema_, *args, **kw)
+
+    monkeypatch.setattr(versions, "publish", publish)
+
+
+def test_quarantine_moves_failing_rows_aside_and_survives_a_kill(
+    spark: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = [{"id": 1, "name": "ada", "v": 1}, {"id": 2, "name": None, "v": 1}]
+    result, load_id = _screened(spark, "clients", first)
+    assert result.rows_written == 1
+    assert _rows(spark, "select id from raw.clients") == [(1,)]
+    q = "select id, _hw_check, _hw_reason, _hw_load_id from quarantine.clients"
+    assert _rows(spark, q) == [(2, "not_null_name", "not_null_name: name is null", load_id)]
+    listed = quarantine_summary(spark.cursor(), "raw.clients")  # `headwater quarantine`
+    assert [(g.table, g.checks, g.rows, g.loads) for g in listed] == [
+        ("clients", "not_null_name", 1, 1)
+    ]
+    # a kill between the quarantine's switch and the table's: the failing row is in
+    # quarantine, the load is not committed (its good row nowhere, its cursor unmoved)
+    later = [{"id": 3, "name": "cy", "v": 2}, {"id": 4, "name": None, "v": 2}]
+    with monkeypatch.context() as m:
+        _fail_switch(m, "raw")
+        with pytest.raises(KeyboardInterrupt):
+            _screened(spark, "clients", later, boundary="1")
+    assert _rows(spark, "select id from raw.clients") == [(1,)]
+    assert spark.read_state("raw.clients")["cursor"] == "1"
+    assert [r[0] for r in _rows(spark, q)] == [2, 4]
+    # the next load reads the window again: the good row lands, the bad one is not doubled
+    _screened(spark, "clients", later, boundary="1")
+    assert _rows(spark, "select id from raw.clients") == [(1,), (3,)]
+    assert [r[0] for r in _rows(spark, q)] == [2, 4]
+    assert len(_versions(spark, "quarantine__clients__")) == 1
+
+
+def test_a_release_killed_between_its_switches_is_rolled_forward(
+    spark: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from headwater.quality import release
+    from headwater.quality.release import RELEASED
+
+    _screened(spark, "guests", [{"id": 1, "name": None, "v": 1}, {"id": 2, "name": "b", "v": 1}])
+    checks = parse_checks(_QCHECKS, path=Path("h.toml"), text="", quarantine_allowed=True)
+    request = LoadRequest(
+        schema="raw", table="guests", load_id=spark.new_load_id(), write="merge",
+        primary_key=["id"], cursor="v", scan_sql=f"select * from {RELEASED}",
+        before_stage=lambda cur: release(cur, "raw.guests", checks=checks, force=True),
+        advance_state=False,
+    )  # fmt: skip
+    with monkeypatch.context() as m:
+        _fail_switch(m, "quarantine")  # dies after the table's switch, before quarantine's
+        with pytest.raises(KeyboardInterrupt):
+            spark.load("raw.guests", request)
+    assert _rows(spark, "select id from raw.guests") == [(1,), (2,)]  # committed
+    spark.ensure_schemas(set())  # what every run does first: the quarantine catches up
+    assert _rows(spark, "select id from quarantine.guests") == []
+    assert len(_versions(spark, "quarantine__guests__")) >= 1

@@ -13,6 +13,6 @@ CAPABILITIES = Capabilities(
     interruptible=True,  # SparkContext.cancelAllJobs
     transactions=False,  # a rebuild writes a new version and switches to it (versions.py)
     relation_type="pyspark.sql.DataFrame",
-    partitioned_models=False,  # refused by SparkEngine.materialize_partition
-    quarantine=False,  # refused by loads.py (a load with a screen)
+    partitioned_models=True,  # an interval's rows replaced in a new version (partitions.py)
+    quarantine=True,  # in the load's scratch DuckDB, published with its switch (quarantine.py)
 )

@@ -43,14 +43,41 @@ def to_spark(sql: str, parameters: Sequence[Any] | None = None) -> str:
     return render_tree(_for_spark(tree), "spark")
 
 
+#: ``information_schema`` views the quality module reads, as the cursor's temp views
+#: (Spark's Hive catalog has no information_schema): name -> the view's columns
+CATALOG_VIEWS = {
+    "tables": "table_schema string, table_name string, table_type string",
+    "schemata": "schema_name string",
+}
+_CATALOG_PREFIX = "_hw_information_schema_"
+
+
 def _for_spark(tree: Any) -> Any:
     """What the quality module's DuckDB SQL needs on Spark: ``list(alias)`` of a subquery's
-    rows becomes ``collect_list(struct(alias.*))`` (Spark has no row-valued alias), and a
-    CTE loses ``MATERIALIZED`` (Spark cannot parse it; it plans CTEs itself)."""
+    rows becomes ``collect_list(struct(alias.*))`` (Spark has no row-valued alias), a
+    CTE loses ``MATERIALIZED`` (Spark cannot parse it; it plans CTEs itself),
+    ``CAST(floor(x) AS BIGINT)`` is ``floor(x)`` (a BIGINT on Spark: no cast to refuse),
+    and ``information_schema.tables`` / ``.schemata`` are the cursor's temp views of the
+    catalog (:meth:`SparkCursor.execute`)."""
     import sqlglot
     from sqlglot import exp
 
     def fix(node: exp.Expr) -> exp.Expr:
+        if (
+            isinstance(node, exp.Cast)
+            and isinstance(node.this, exp.Floor)
+            and node.to.is_type(exp.DataType.Type.BIGINT)
+        ):
+            return node.this  # Spark's floor is a BIGINT already (no rounding to choose)
+        if (
+            isinstance(node, exp.Table)
+            and node.db.lower() == "information_schema"
+            and node.name.lower() in CATALOG_VIEWS
+        ):
+            view = exp.to_table(_CATALOG_PREFIX + node.name.lower())
+            if node.alias:
+                view.set("alias", node.args["alias"].copy())
+            return view
         if isinstance(node, exp.CTE) and node.args.get("materialized") is not None:
             node.set("materialized", None)
         if isinstance(node, exp.ArrayAgg) and isinstance(node.this, exp.Column):
@@ -80,10 +107,31 @@ class SparkCursor:
 
     def execute(self, sql: str, parameters: object = None, /) -> SparkCursor:
         params = parameters if isinstance(parameters, list | tuple) else None
-        frame = self._spark.sql(to_spark(sql, params))
+        rendered = to_spark(sql, params)
+        if _CATALOG_PREFIX in rendered:
+            self._catalog_views()
+        frame = self._spark.sql(rendered)
         self.description = [(name,) for name in frame.columns]
         self._rows = [tuple(row) for row in frame.collect()]
         return self
+
+    def _catalog_views(self) -> None:
+        """``information_schema.tables`` and ``.schemata`` as temp views of the catalog as
+        it is now (every database's tables and views; Headwater's versions hidden)."""
+        from headwater.engines.spark.versions import VERSIONS
+
+        catalog = self._spark.catalog
+        schemas = [d.name for d in catalog.listDatabases() if d.name != VERSIONS]
+        tables = [
+            (db, t.name, "VIEW" if t.tableType == "VIEW" else "BASE TABLE")
+            for db in schemas
+            for t in catalog.listTables(db)
+            if not t.isTemporary
+        ]
+        rows = {"tables": tables, "schemata": [(db,) for db in schemas]}
+        for name, columns in CATALOG_VIEWS.items():
+            frame = self._spark.createDataFrame(rows[name], columns)
+            frame.createOrReplaceTempView(_CATALOG_PREFIX + name)
 
     def fetchone(self) -> tuple[Any, ...] | None:
         return self._rows.pop(0) if self._rows else None

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import headwater.engines.spark.errors  # noqa: F401  (registers Spark's exceptions)
 from headwater.engines.base import METADATA_PREFIX, STATE_SCHEMA, LoadRequest, LoadResult
-from headwater.engines.spark import versions
+from headwater.engines.spark import quarantine, versions
 from headwater.engines.spark.capabilities import CAPABILITIES
 from headwater.engines.spark.cursor import SparkCursor, to_spark
 from headwater.engines.spark.session import SparkOptions, spark_session
@@ -127,6 +127,8 @@ class SparkEngine:
                 self._spark.sql(f"create database if not exists {versions.ident(schema)}")
             for ddl in _STATE_DDL:
                 self._spark.sql(ddl)
+            # a release killed between its two switches: its quarantine version goes live
+            quarantine.roll_forward_all(self._spark)
 
     def exists(self, schema: str, table: str) -> bool:
         return bool(self._spark.catalog.tableExists(f"{schema}.{table}"))

@@ -16,6 +16,10 @@ Cost: every load rewrites the whole table through one machine (O(table), see ver
 fine for the tables of a source; the models built on them are Spark's own statements.
 A load that writes nothing (``rows_written`` 0) republishes the same version with its new
 state: no rows are copied.
+
+Quarantine (``on_fail = quarantine``) and releases run in the same scratch DuckDB, on a copy
+of the published ``quarantine.<table>``; a changed quarantine is a new version of it,
+switched with the table in the order :mod:`.quarantine` explains.
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ from headwater.engines.duckdb.loads import run_load
 from headwater.engines.duckdb.sql import ident as duck_ident
 from headwater.engines.duckdb.sql import qualified as duck_qualified
 from headwater.engines.duckdb.sql import string
-from headwater.engines.spark import versions
+from headwater.engines.spark import quarantine, versions
 from headwater.engines.spark.cursor import SparkCursor, project_name
 from headwater.errors import EngineError
 
@@ -42,15 +46,16 @@ if TYPE_CHECKING:
 
 
 def spark_load(spark: SparkSession, warehouse: Path, asset: str, req: LoadRequest) -> LoadResult:
-    """Write one load and publish it with its state (see the module's docstring)."""
-    if req.screen is not None or req.before_stage is not None:
-        raise EngineError(
-            f"{asset}: quarantine (on_fail = quarantine) is not supported on the spark "
-            "engine; use severity = error or warn"
-        )
+    """Write one load and publish it with its state (see the module's docstring); the
+    quarantine it moves rows in or out of with it (:mod:`.quarantine`)."""
     current = versions.published(spark, req.schema, req.table)
     if current is not None and current.version is None:
         raise EngineError(f"{req.schema}.{req.table}: a view is in the way of the load")
+    # the quality hooks (quarantine, a release) run in the scratch DuckDB, on its copy
+    hooks = req.screen is not None or req.before_stage is not None
+    qtable = quarantine.table_of(asset)
+    if hooks:
+        quarantine.roll_forward(spark, current, qtable)
     scratch = warehouse / "_hw_scratch"
     scratch.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(config={"temp_directory": str(scratch)})
@@ -63,9 +68,13 @@ def spark_load(spark: SparkSession, warehouse: Path, asset: str, req: LoadReques
                 f"create table {duck_qualified(req.schema, req.table)} as "
                 f"select * from read_parquet({string(str(files))})"
             )
+        staged = quarantine.stage(con, spark, warehouse, qtable) if hooks else None
         result = run_load(con, asset, dataclasses.replace(req, audit=None))
         state = _state(con, asset, req, current)
         rejected = con.execute(f"select * from {STATE_SCHEMA}.rejected_rows").to_arrow_table()
+        moved = None
+        if staged is not None:
+            moved = quarantine.write_changed(con, spark, warehouse, qtable, staged, req.load_id)
         if (
             current is not None
             and current.version
@@ -74,22 +83,55 @@ def spark_load(spark: SparkSession, warehouse: Path, asset: str, req: LoadReques
         ):
             version = current.version  # nothing new: the same rows, the new state
         else:
-            version = _write_version(con, spark, warehouse, req)
+            try:
+                version = _write_version(con, spark, warehouse, req)
+            except BaseException:
+                if moved is not None:
+                    versions.drop_version(spark, warehouse, moved[0])
+                raise
     finally:
         con.close()
+    _publish(spark, warehouse, asset, req, current, version, state, moved)
+    if hooks:
+        quarantine.sweep(spark, warehouse, qtable)
+    _record(spark, asset, req, result, rejected)
+    return result
+
+
+def _publish(
+    spark: SparkSession,
+    warehouse: Path,
+    asset: str,
+    req: LoadRequest,
+    current: versions.Published | None,
+    version: str,
+    state: dict[str, Any],
+    moved: tuple[str, bool] | None,
+) -> None:
+    """Audit the new version, then switch the views: the quarantine's first when rows
+    entered it, the table's first when rows left it (why: :mod:`.quarantine`)."""
+    qversion, released = moved if moved is not None else (None, False)
+    qtable = quarantine.table_of(asset)
+    quarantine_shown = False
     try:
         if req.audit is not None and version != (current.version if current else None):
             req.audit(SparkCursor(spark), project_name(versions.VERSIONS, version))
+        if qversion is not None and not released:
+            quarantine.publish(spark, qtable, qversion, f"{req.schema}.{req.table}")
+            quarantine_shown = True
         versions.publish(
-            spark, req.schema, req.table, version, asset=asset, state=state, load_id=req.load_id
-        )
+            spark, req.schema, req.table, version, asset=asset, state=state,
+            load_id=req.load_id, quarantine=qversion,
+        )  # fmt: skip
     except BaseException:
         if current is None or version != current.version:
             versions.drop_version(spark, warehouse, version)
+        if qversion is not None and not quarantine_shown:
+            versions.drop_version(spark, warehouse, qversion)
         raise
+    if qversion is not None and released:
+        quarantine.publish(spark, qtable, qversion, f"{req.schema}.{req.table}")
     versions.drop_stale_versions(spark, warehouse, req.schema, req.table, keep=version)
-    _record(spark, asset, req, result, rejected)
-    return result
 
 
 def _state(

@@ -67,6 +67,8 @@ class Published:
     asset: str | None
     state: dict[str, Any]
     load_id: int | None
+    quarantine: str | None = None  # the quarantine version committed with it (quarantine.py)
+    owner: str | None = None  # a quarantine view's asset
 
 
 def published(spark: SparkSession, schema: str, table: str) -> Published | None:
@@ -80,6 +82,8 @@ def published(spark: SparkSession, schema: str, table: str) -> Published | None:
         asset=props.get("asset"),
         state=json.loads(props["state"]) if props.get("state") else {},
         load_id=int(props["load_id"]) if props.get("load_id") else None,
+        quarantine=props.get("quarantine"),
+        owner=props.get("owner"),
     )
 
 
@@ -100,8 +104,12 @@ def publish(
     asset: str | None = None,
     state: dict[str, Any] | None = None,
     load_id: int | None = None,
+    quarantine: str | None = None,
+    owner: str | None = None,
 ) -> None:
-    """Switch ``schema.table`` to ``version`` (and its load state): one metastore call."""
+    """Switch ``schema.table`` to ``version`` (and its load state; the ``quarantine``
+    version committed with it, or the asset a quarantine view belongs to): one metastore
+    call."""
     _refuse_foreign(spark, schema, table)
     props = {"version": version}
     if asset is not None:
@@ -109,6 +117,10 @@ def publish(
         props["state"] = json.dumps(state or {}, sort_keys=True)
     if load_id is not None:
         props["load_id"] = str(load_id)
+    if quarantine is not None:
+        props["quarantine"] = quarantine
+    if owner is not None:
+        props["owner"] = owner
     listed = ", ".join(f"{literal(_PROP + k)} = {literal(v)}" for k, v in props.items())
     spark.sql(
         f"create or replace view {qualified(schema, table)} tblproperties ({listed}) "
