@@ -411,13 +411,25 @@ def demo(
             help="embedded (SQLite files) or real (Europe in PostgreSQL, North America in MariaDB)."
         ),
     ] = "embedded",
+    engine: Annotated[
+        str | None,
+        typer.Option(
+            help="The warehouse: duckdb (default) or postgres (a server started for the demo, "
+            "or --warehouse)."
+        ),
+    ] = None,
+    warehouse: Annotated[
+        str | None,
+        typer.Option(help="With --engine postgres: a database URL to use (postgresql://...)."),
+    ] = None,
 ) -> None:
     """Generate the four-region store, run its pipeline, print the four answers."""
     from headwater.demo.runner import run_demo
 
     if not run_demo(
-        _console(), directory, scale=scale, append=append, threads=threads, databases=databases
-    ):
+        _console(), directory, scale=scale, append=append, threads=threads,
+        databases=databases, engine=engine, warehouse=warehouse,
+    ):  # fmt: skip
         raise typer.Exit(5)
 
 

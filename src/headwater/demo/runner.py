@@ -13,6 +13,8 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from headwater.config.secrets import redact_text
+from headwater.demo.warehouses import ENV
 from headwater.errors import HeadwaterError
 
 SEED = 7
@@ -26,22 +28,32 @@ def run_demo(
     append: bool = False,
     threads: int | None = None,
     databases: str = "embedded",
+    engine: str | None = None,
+    warehouse: str | None = None,
 ) -> bool:
-    """Set up (or append to) the demo in ``directory``, run it; True when all went well."""
+    """Set up (or append to) the demo in ``directory``, run it; True when all went well.
+
+    ``engine``: the warehouse's engine (default DuckDB; an appended demo keeps its own);
+    ``warehouse``: a PostgreSQL URL for ``engine="postgres"`` (else a server is started)."""
     from headwater.demo.scaffold import copy_template
     from headwater.demo.stream import write_streamed
     from headwater.demo.truth import answers
+    from headwater.demo.warehouses import check_engine
+    from headwater.demo.warehouses import warehouse as warehouse_for
     from headwater.demo.writer import append_batch, read_state
     from headwater.project import load_project
     from headwater.runtime import run
     from headwater.runtime.display import RunDisplay, summary
 
+    if engine is not None:
+        check_engine(engine)  # before anything is written
     state = read_state(directory) if directory.exists() else None
     if append:
         if state is None:
             raise HeadwaterError(
                 f"{directory}: no demo here yet; run `headwater demo --dir {directory}` first"
             )
+        engine = _appended_engine(directory, engine)
         dataset = append_batch(directory)
         expected = answers(dataset)
         console.print(
@@ -55,6 +67,7 @@ def run_demo(
                 )
             shutil.rmtree(directory)  # a fresh demo: generated content only
         copy_template(directory)
+        engine = engine or "duckdb"
         expected = write_streamed(directory, scale=scale, seed=SEED)  # rows are not kept
         console.print(f"generated the four-region store (scale {scale:g}) in {directory}")
     with contextlib.ExitStack() as stack:
@@ -66,13 +79,16 @@ def run_demo(
             stack.enter_context(real.servers(directory))
         elif databases != "embedded":
             raise HeadwaterError(f"--databases must be embedded or real, not {databases!r}")
+        url = stack.enter_context(warehouse_for(directory, engine, warehouse))
+        if url is not None:
+            console.print(f"the warehouse: {redact_text(url)} (its password: ${{{ENV}}})")
         project = load_project(directory)
         with RunDisplay(console, len(project.graph)) as display:
             result = run(project, threads=threads, on_event=display)
-    summary(console, result)
-    if result.status != "success":
-        return False
-    got = _answers_from_warehouse(project.settings.project.engine, project.warehouse_path)
+        summary(console, result)
+        if result.status != "success":
+            return False
+        got = _answers_from_warehouse(project)
     print_answers(console, got)
     if got == expected:
         console.print("[green]The four answers match the generator's ground truth.[/]")
@@ -81,11 +97,27 @@ def run_demo(
     return False
 
 
-def _answers_from_warehouse(kind: str, path: Path):  # type: ignore[no-untyped-def]
+def _appended_engine(directory: Path, engine: str | None) -> str:
+    """The engine of the demo in ``directory``; ``engine``, when given, must be it."""
+    from headwater.project import load_project
+
+    own = load_project(directory).settings.project.engine
+    if engine is not None and engine != own:
+        raise HeadwaterError(f"{directory}: this demo's warehouse is {own}, not {engine}")
+    return own
+
+
+def _answers_from_warehouse(project):  # type: ignore[no-untyped-def]
+    """The four answers, asked of the project's warehouse in its own engine."""
     from headwater.demo.questions import run_questions
     from headwater.engines import open_engine
 
-    engine = open_engine(kind, path, read_only=True)
+    engine = open_engine(
+        project.settings.project.engine,
+        project.warehouse_location,
+        read_only=True,
+        options=project.engine_options,
+    )
     try:
         return run_questions(engine.cursor())
     finally:

@@ -9,7 +9,7 @@ with focus_sales as (
         and p.name = 'PRO FILT''R Hydrating Longwear Foundation'
         and p.shade in ('#110', '#150', '#160', '#255', '#490')
 )
-select 'hour' as bucket_type, hour(ordered_at) as bucket, sum(quantity) as units
+select 'hour' as bucket_type, extract(hour from ordered_at) as bucket, sum(quantity) as units
 from focus_sales
 group by 1, 2
 union all

@@ -13,7 +13,8 @@ an empty select), ``rowid`` (``ctid``), ``TRY_CAST`` (NULL when the value does n
 read itself), ``INSERT ... BY NAME`` (the select's names as the column list), ``SELECT *
 EXCLUDE (...)`` (the other columns), ``string_split`` (``string_to_array``),
 ``bit_count(bitstring_agg(x, ...))`` (``count(distinct x)``), ``typeof`` (``pg_typeof``,
-upper case), a subquery in FROM without an
+upper case), ``list_distinct(min(x, n))`` (the ``n`` smallest distinct values: a
+relationships check's orphan keys), a subquery in FROM without an
 alias (one given). Inside a transaction each statement runs in a savepoint, so a statement
 the caller expects may fail (and catches) leaves the transaction usable, as on DuckDB.
 """
@@ -226,6 +227,7 @@ def _bind(node: Any, values: Any, params: list[Any]) -> Any:
 
 def _duck_only(node: Any) -> Any:
     """The node in SQL PostgreSQL has (see the module's list)."""
+    import sqlglot
     from sqlglot import exp
 
     if isinstance(node, exp.Column) and not node.table and node.name.lower() == "rowid":
@@ -243,6 +245,16 @@ def _duck_only(node: Any) -> Any:
         )
         return exp.Case(
             ifs=[exp.If(this=fits, true=exp.Cast(this=node.this.copy(), to=node.to.copy()))]
+        )
+    if (
+        isinstance(node, exp.ArrayDistinct)
+        and isinstance(node.this, exp.Min)
+        and node.this.args.get("count") is not None
+    ):
+        # list_distinct(min(x, n)), a relationships check's orphan keys: the n smallest
+        value, n = node.this.this.sql(dialect="postgres"), node.this.args["count"].name
+        return sqlglot.parse_one(
+            f"(array_agg(distinct {value} order by {value}))[1:{n}]", read="postgres"
         )
     if isinstance(node, exp.Split):
         return exp.Anonymous(

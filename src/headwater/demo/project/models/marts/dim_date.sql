@@ -8,20 +8,21 @@ with bounds as (
     from staging.stg_rates
 ),
 days as (
-    select cast(unnest(generate_series(
-        cast(first_day as timestamp), cast(last_day as timestamp), interval 1 day
-    )) as date) as day
+    select cast(t.day_at as date) as day
     from bounds
+    cross join generate_series(
+        cast(bounds.first_day as timestamp), cast(bounds.last_day as timestamp), interval 1 day
+    ) as t (day_at)
 )
 select
     cast(strftime(day, '%Y%m%d') as integer) as date_key,
     day as date,
     year(day) as year,
-    quarter(day) as quarter,
+    extract(quarter from day) as quarter,
     month(day) as month,
     day(day) as day_of_month,
     isodow(day) as iso_weekday,
-    dayname(day) as weekday_name,
-    weekofyear(day) as iso_week,
+    strftime(day, '%A') as weekday_name,
+    extract(week from day) as iso_week,
     isodow(day) >= 6 as is_weekend
 from days

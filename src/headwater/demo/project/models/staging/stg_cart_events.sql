@@ -20,8 +20,8 @@ with unioned as (
         cast(customer_id as bigint),
         sku,
         action,
-        timezone('UTC', timezone('America/New_York', try_strptime("at", '%Y-%m-%d %H:%M:%S'))),
-        timezone('UTC', timezone('America/New_York', try_strptime(updated_at, '%Y-%m-%d %H:%M:%S')))
+        timezone('UTC', timezone('America/New_York', try_cast("at" as timestamp))),
+        timezone('UTC', timezone('America/New_York', try_cast(updated_at as timestamp)))
     from raw.north_america_cart_events
     union all
     -- Asia: add_to_cart / remove_from_cart, epoch seconds
@@ -47,12 +47,13 @@ with unioned as (
     from raw.africa_cart_events
 ),
 latest as (
-    select *
+    select
+        *,
+        row_number() over (
+            partition by region, event_id order by updated_at desc nulls last
+        ) as version_rank
     from unioned
     where event_id is not null
-    qualify row_number() over (
-        partition by region, event_id order by updated_at desc nulls last
-    ) = 1
 )
 select
     region || '-' || event_id as event_key,
@@ -65,4 +66,4 @@ select
     event_at,
     updated_at
 from latest
-where event_at is not null and lower(trim(action)) in ('add', 'remove')
+where version_rank = 1 and event_at is not null and lower(trim(action)) in ('add', 'remove')

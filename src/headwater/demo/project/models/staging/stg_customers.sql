@@ -21,8 +21,8 @@ with unioned as (
         email,
         full_name,
         country,
-        timezone('UTC', timezone('America/New_York', try_strptime(created_at, '%Y-%m-%d %H:%M:%S'))),
-        timezone('UTC', timezone('America/New_York', try_strptime(updated_at, '%Y-%m-%d %H:%M:%S')))
+        timezone('UTC', timezone('America/New_York', try_cast(created_at as timestamp))),
+        timezone('UTC', timezone('America/New_York', try_cast(updated_at as timestamp)))
     from raw.north_america_customers
     union all
     -- Asia: naive UTC text, updated_at in epoch seconds
@@ -32,7 +32,7 @@ with unioned as (
         email,
         name,
         country,
-        try_strptime(created_at, '%Y-%m-%d %H:%M:%S'),
+        try_cast(created_at as timestamp),
         epoch_ms(cast(updated_at as bigint) * 1000)
     from raw.asia_customers
     union all
@@ -48,12 +48,13 @@ with unioned as (
     from raw.africa_customers
 ),
 latest as (
-    select *
+    select
+        *,
+        row_number() over (
+            partition by region, customer_id order by updated_at desc nulls last
+        ) as version_rank
     from unioned
     where customer_id is not null
-    qualify row_number() over (
-        partition by region, customer_id order by updated_at desc nulls last
-    ) = 1
 )
 select
     region || '-' || customer_id as customer_key,
@@ -65,3 +66,4 @@ select
     created_at,
     updated_at
 from latest
+where version_rank = 1

@@ -22,7 +22,7 @@ with unioned as (
         sku,
         cast(qty as bigint),
         cast(unit_price_cents / 100 as decimal(18, 2)),
-        timezone('UTC', timezone('America/New_York', try_strptime(updated_at, '%Y-%m-%d %H:%M:%S')))
+        timezone('UTC', timezone('America/New_York', try_cast(updated_at as timestamp)))
     from raw.north_america_order_items
     union all
     select
@@ -46,12 +46,13 @@ with unioned as (
     from raw.africa_order_items
 ),
 latest as (
-    select *
+    select
+        *,
+        row_number() over (
+            partition by region, order_id, line_no order by updated_at desc nulls last
+        ) as version_rank
     from unioned
     where order_id is not null and line_no is not null
-    qualify row_number() over (
-        partition by region, order_id, line_no order by updated_at desc nulls last
-    ) = 1
 )
 select
     i.region || '-' || i.order_id || '-' || i.line_no as order_item_key,
@@ -71,4 +72,4 @@ join staging.stg_orders as o on o.region = i.region and o.order_id = i.order_id
 join staging.stg_products as p on p.sku = trim(i.sku)
 left join staging.stg_rates as r
     on r.rate_date = cast(o.ordered_at as date) and r.currency = o.currency
-where i.quantity > 0
+where i.version_rank = 1 and i.quantity > 0

@@ -20,8 +20,8 @@ with unioned as (
         cast(id as bigint),
         cast(customer_id as bigint),
         status,
-        timezone('UTC', timezone('America/New_York', try_strptime(ordered_at, '%Y-%m-%d %H:%M:%S'))),
-        timezone('UTC', timezone('America/New_York', try_strptime(updated_at, '%Y-%m-%d %H:%M:%S'))),
+        timezone('UTC', timezone('America/New_York', try_cast(ordered_at as timestamp))),
+        timezone('UTC', timezone('America/New_York', try_cast(updated_at as timestamp))),
         currency
     from raw.north_america_orders
     union all
@@ -30,7 +30,7 @@ with unioned as (
         cast(id as bigint),
         cast(customer_id as bigint),
         status,
-        try_strptime(ordered_at, '%Y-%m-%d %H:%M:%S'),
+        try_cast(ordered_at as timestamp),
         epoch_ms(cast(updated_at as bigint) * 1000),
         currency
     from raw.asia_orders
@@ -47,12 +47,13 @@ with unioned as (
 ),
 latest as (
     -- duplicated orders count once; the newest version of an order wins
-    select *
+    select
+        *,
+        row_number() over (
+            partition by region, order_id order by updated_at desc nulls last
+        ) as version_rank
     from unioned
     where order_id is not null
-    qualify row_number() over (
-        partition by region, order_id order by updated_at desc nulls last
-    ) = 1
 )
 select
     region || '-' || order_id as order_key,
@@ -65,4 +66,4 @@ select
     updated_at,
     upper(trim(currency)) as currency
 from latest
-where ordered_at is not null
+where version_rank = 1 and ordered_at is not null

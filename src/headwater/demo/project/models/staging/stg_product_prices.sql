@@ -11,9 +11,9 @@ with listed as (
     from raw.asia_products
 ),
 latest_rate as (
-    select currency, max(rate_date) as rate_date, arg_max(usd_per_unit, rate_date) as usd_per_unit
+    select currency, rate_date, usd_per_unit
     from staging.stg_rates
-    group by currency
+    qualify row_number() over (partition by currency order by rate_date desc) = 1
 )
 select
     l.region,
