@@ -1,0 +1,77 @@
+"""One suite, three warehouses: every test here that takes ``engine_project`` runs on
+DuckDB, PostgreSQL and Spark.
+
+``engine_project`` is a :class:`~headwater.testing.engines.EngineProject`: a project folder
+written for that engine, run in-process by ``headwater.api.run``. PostgreSQL gets a fresh
+database of the session's server (tests/conftest.py); Spark runs on the process's one
+SparkSession (one JVM and one catalog per test process, whichever project or test opened
+it first: the golden and tests/engines/test_spark_engine.py tests share it too), so the
+projects run on it give their tables names of their own.
+
+What an engine cannot do is capability data (``Capabilities.partitioned_models``,
+``quarantine``): a test or case needing it is marked ``xfail(strict=True)`` on that engine,
+so it fails the day the engine starts doing it, when its capability must be flipped.
+Tests declare what they need with ``@pytest.mark.needs("quarantine")``; data cases with
+their ``needs`` field (:func:`matrix`).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from headwater.testing.engines import ENGINES, EngineProject, missing_capabilities
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "needs(*capabilities): engine capabilities a test needs")
+
+
+def _param(name: str, needs: Iterable[str], *values: Any, ident: str) -> Any:
+    """``pytest.param(*values)`` on engine ``name``: xfail(strict) where its capabilities
+    lack one of ``needs``."""
+    lacking = missing_capabilities(name, needs)
+    reason = f"{name}: {', '.join(lacking)} is False in its Capabilities"
+    marks = [pytest.mark.xfail(strict=True, reason=reason)] if lacking else []
+    return pytest.param(*values, marks=marks, id=ident)
+
+
+def engine_params(needs: Iterable[str] = ()) -> list[Any]:
+    """A ``pytest.param`` per engine (see :func:`_param`)."""
+    return [_param(name, needs, name, ident=name) for name in ENGINES]
+
+
+def matrix(cases: Iterable[Any]) -> list[Any]:
+    """Every case on every engine, engine by engine, for ``@pytest.mark.parametrize("engine,
+    case", matrix(CASES))``; a case's ``needs`` decide its xfails."""
+    cases = list(cases)
+    return [_param(n, c.needs, n, c, ident=f"{n}-{c.name}") for n in ENGINES for c in cases]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """A test taking ``engine_project`` that does not parametrize it runs on each engine."""
+    if "engine_project" not in metafunc.fixturenames:
+        return
+    needs = [n for m in metafunc.definition.iter_markers("needs") for n in m.args]
+    metafunc.parametrize("engine_project", engine_params(needs), indirect=True)
+
+
+def project_for(request: pytest.FixtureRequest, name: str, root: Path) -> EngineProject:
+    """A project folder at ``root`` for engine ``name``; PostgreSQL's warehouse is a fresh
+    database of the session's server (a warehouse of its own per project, as DuckDB's file
+    and Spark's folder are)."""
+    warehouse: str | None = None
+    if name == "postgres":
+        server = request.getfixturevalue("postgres_server")
+        warehouse = server.create_database(f"t_{uuid.uuid4().hex[:12]}")
+    return EngineProject(name, root, warehouse)
+
+
+@pytest.fixture
+def engine_project(request: pytest.FixtureRequest, tmp_path: Path) -> EngineProject:
+    """A project folder for the engine named by the parameter (see module docstring)."""
+    return project_for(request, request.param, tmp_path / request.param)

@@ -1,0 +1,78 @@
+"""Materializations, write dispositions, cursor loads, checks and quarantine: each case of
+cases.py run by ``headwater run`` (in-process) on DuckDB, PostgreSQL and Spark, with the
+same expected rows on each.
+
+The cases an engine can do run together in one project per engine (batch.py), built once
+for the module; a case an engine lacks a capability for runs alone in its own project (the
+batch's runs stay clean), xfail(strict) until the engine declares the capability.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from headwater.testing.engines import EngineProject, missing_capabilities
+
+from .batch import Outcome, run_batch
+from .cases import CASES, Case
+from .conftest import matrix, project_for
+
+Batch = tuple[EngineProject, dict[str, Outcome]]
+
+# the first Spark test runs the batch, after the JVM's start: ~10 s idle, minutes loaded
+pytestmark = pytest.mark.timeout(900)
+
+
+@pytest.fixture(scope="module")
+def batches(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Callable[[str], Batch]:
+    """Engine name -> its project of every case it can do, run on first use (once: a
+    batch that raised raises again for each of its cases, it is not run twice)."""
+    done: dict[str, Batch | BaseException] = {}
+
+    def batch(name: str) -> Batch:
+        if name not in done:
+            project = project_for(request, name, tmp_path_factory.mktemp(f"batch-{name}"))
+            able = [case for case in CASES if not missing_capabilities(name, case.needs)]
+            try:
+                done[name] = (project, run_batch(project, able))
+            except BaseException as exc:
+                done[name] = exc
+                raise
+        found = done[name]
+        if isinstance(found, BaseException):
+            raise RuntimeError(f"the {name} batch failed: {found!r}")
+        return found
+
+    return batch
+
+
+@pytest.mark.parametrize("engine, case", matrix(CASES))
+def test_case(
+    engine: str,
+    case: Case,
+    batches: Callable[[str], Batch],
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+) -> None:
+    if missing_capabilities(engine, case.needs):
+        project = project_for(request, engine, tmp_path / engine)
+        outcome = run_batch(project, [case])[case.name]
+    else:
+        project, outcomes = batches(engine)
+        outcome = outcomes[case.name]
+    *earlier, last = zip(outcome.statuses, outcome.errors, strict=True)
+    for statuses, errors in earlier:
+        assert set(statuses.values()) == {"success"}, errors
+    statuses, errors = last
+    expected = case.last_statuses()
+    if expected:
+        assert {step: statuses.get(step) for step in expected} == expected, errors
+    else:
+        assert set(statuses.values()) == {"success"}, errors
+    for sql, rows in case.queries().items():
+        assert project.rows(sql) == sorted(rows, key=repr), sql
