@@ -30,7 +30,9 @@ def describe(url: str) -> str:
 def connect(url: str) -> psycopg.Connection[Any]:
     """A new autocommit connection; :class:`~headwater.errors.ConnectionError_` (one line, no password)."""
     try:
-        return psycopg.connect(url, autocommit=True)
+        # prepare_threshold=None: psycopg prepares a statement run 5 times on a connection,
+        # and a warehouse replaces tables under it ("cached plan must not change result type")
+        return psycopg.connect(url, autocommit=True, prepare_threshold=None)
     except psycopg.Error as exc:
         why = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
         raise ConnectionError_(
