@@ -38,9 +38,10 @@ if TYPE_CHECKING:  # sqlglot loads with the first SQL rendered, not with every i
 class Untranslatable(ValueError):
     """A construct of the SQL would not answer on the target as on DuckDB."""
 
-    def __init__(self, construct: Construct, target: str) -> None:
+    def __init__(self, construct: Construct, target: str, why: str = "") -> None:
         super().__init__(
             f"{construct.name} does not translate to {target} (it would answer differently)"
+            + (f": {why}" if why else "")
         )
         self.construct = construct
         self.target = target
@@ -63,7 +64,10 @@ def _refuse(tree: Any, target: str) -> Any:
 
 #: Target dialect -> "module:function" rewriting a parsed statement where sqlglot's own
 #: translation is invalid there or answers differently (proven by the golden cases).
-REWRITES: dict[str, str] = {"postgres": "headwater.engines.postgres.rewrite:rewrite"}
+REWRITES: dict[str, str] = {
+    "postgres": "headwater.engines.postgres.rewrite:rewrite",
+    "spark": "headwater.engines.spark.rewrite:rewrite",
+}
 
 
 def _rewrite(tree: Any, target: str) -> Any:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -103,13 +103,17 @@ def _value(value: Any, kind: str) -> Any:
 
 def normalize(value: Any) -> Any:
     """A value as cases compare it: exact decimals and floats to 9 significant places,
-    timestamps without a zone as they are, lists element by element."""
+    timestamps without a zone as they are and with one as their UTC wall time (Spark
+    reads a TIMESTAMP as an instant, PostgreSQL a date_trunc of a DATE), lists element by
+    element."""
     if isinstance(value, list | tuple):
         return [normalize(v) for v in value]
     if isinstance(value, Decimal):
         value = float(value)
     if isinstance(value, float):
         return value if math.isnan(value) else float(f"{value:.9g}")
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        return value.astimezone(UTC).replace(tzinfo=None)
     if isinstance(value, datetime | date | str | int | bool) or value is None:
         return value
     return str(value)
