@@ -83,15 +83,31 @@ class Generation:
         return lambda: next(counter)
 
     def _sqlite_version(self, path: Path) -> Callable[[], Hashable]:
-        # read-only and in autocommit: it never holds a snapshot that would freeze the value
-        conn = sqlite3.connect(
-            f"file:{path}?mode=ro", uri=True, isolation_level=None, check_same_thread=False
-        )
-        self._close = conn.close
+        # read-only and in autocommit: it never holds a snapshot that would freeze the value;
+        # opened at the first read that finds the file (an app made before any run has none)
+        conns: list[sqlite3.Connection] = []
+        missing = itertools.count()
+
+        def close() -> None:
+            for conn in conns:
+                conn.close()
+
+        self._close = close
 
         def version() -> Hashable:
             with self._lock:  # one sqlite3 connection: one thread at a time
-                row = conn.execute("PRAGMA data_version").fetchone()
+                if not conns:
+                    if not path.exists():
+                        return ("missing", next(missing))  # never equal twice: not cached
+                    conns.append(
+                        sqlite3.connect(
+                            f"file:{path}?mode=ro",
+                            uri=True,
+                            isolation_level=None,
+                            check_same_thread=False,
+                        )
+                    )
+                row = conns[0].execute("PRAGMA data_version").fetchone()
             return int(row[0])
 
         return version
