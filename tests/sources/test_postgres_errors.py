@@ -460,7 +460,8 @@ def test_nan_probe_runs_in_one_server_process(project_dir: Any, postgres_url: st
         sessions = (
             "select count(*) filter (where backend_type = 'client backend'), "
             "count(*) filter (where backend_type = 'parallel worker') from pg_stat_activity "
-            f"where datname = '{database}' and query like '%NaN%' and pid <> pg_backend_pid()"
+            f"where datname = '{database}' and query like '%NaN%' "
+            "and coalesce(leader_pid, pid) <> pg_backend_pid()"
         )
         while not done.is_set():
             probes, workers = pg_rows(postgres_url, sessions)[0]
