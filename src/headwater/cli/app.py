@@ -414,8 +414,8 @@ def demo(
     engine: Annotated[
         str | None,
         typer.Option(
-            help="The warehouse: duckdb (default) or postgres (a server started for the demo, "
-            "or --warehouse)."
+            help="The warehouse: duckdb (default), postgres (a server started for the demo, "
+            "or --warehouse) or spark (local[2] in this process, tables under the demo folder)."
         ),
     ] = None,
     warehouse: Annotated[

@@ -9,9 +9,10 @@ test server, stopped when the command ends). Either way ``headwater.toml`` gets 
 with its password replaced by ``${HW_DEMO_WAREHOUSE_PASSWORD}``: no password is written
 to a file (export it to explore the warehouse afterwards).
 
-Spark is not offered: the demo's SQL casts text to integers, numbers weekdays, truncates
-dates and counts day differences, and none of these is proven on Spark yet
-(``headwater.engines.constructs``), so the project would be refused when it loads.
+``headwater demo --engine spark``: the project gets ``engine = "spark"`` and its warehouse
+folder ``.headwater/spark-warehouse`` (Spark ``local[2]`` in the demo's process, its Hive
+metastore in embedded Derby beside it). The demo's SQL renders for Spark through the
+rewrites of ``headwater.engines.spark.rewrite``, each proven by a golden case.
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 
 from headwater.errors import HeadwaterError
 
-ENGINES = ("duckdb", "postgres")
+ENGINES = ("duckdb", "postgres", "spark")
+SPARK_WAREHOUSE = ".headwater/spark-warehouse"
 ENV = "HW_DEMO_WAREHOUSE_PASSWORD"
 DATABASE = "shop"
 _WAREHOUSE_LINE = re.compile(r'^(engine = "[^"]*"\n)?warehouse = "[^"]*"$', re.M)
@@ -34,7 +36,8 @@ _WAREHOUSE_LINE = re.compile(r'^(engine = "[^"]*"\n)?warehouse = "[^"]*"$', re.M
 def check_engine(engine: str) -> None:
     """One line naming the engines the demo runs on, for any other."""
     if engine not in ENGINES:
-        raise HeadwaterError(f"--engine must be {' or '.join(ENGINES)}, not {engine!r}")
+        names = f"{', '.join(ENGINES[:-1])} or {ENGINES[-1]}"
+        raise HeadwaterError(f"--engine must be {names}, not {engine!r}")
 
 
 def point_warehouse(root: Path, engine: str, url: str) -> None:
@@ -50,22 +53,29 @@ def point_warehouse(root: Path, engine: str, url: str) -> None:
         user = f"{parts.username or ''}:${{{ENV}}}@"
         where = parts.netloc.rsplit("@", 1)[1]
         url = urlunsplit(parts._replace(netloc=user + where))
+    _set_warehouse(root, engine, url)
+
+
+def _set_warehouse(root: Path, engine: str, where: str) -> None:
     toml = root / "headwater.toml"
     text = toml.read_text(encoding="utf-8")
     if not _WAREHOUSE_LINE.search(text):
         raise HeadwaterError(f"{toml}: no [project] warehouse line to point at {engine}")
-    line = f'engine = "{engine}"\nwarehouse = "{url}"'
+    line = f'engine = "{engine}"\nwarehouse = "{where}"'
     toml.write_text(_WAREHOUSE_LINE.sub(lambda _: line, text, count=1), encoding="utf-8")
 
 
 @contextlib.contextmanager
 def warehouse(root: Path, engine: str, url: str | None) -> Iterator[str | None]:
     """The warehouse of the demo's run while the block runs, ``root``'s project pointed at
-    it: for PostgreSQL ``url`` or a server started here (its URL); None for DuckDB."""
+    it: for PostgreSQL ``url`` or a server started here (its URL); None for DuckDB and
+    Spark (a folder of the demo)."""
     check_engine(engine)
-    if engine == "duckdb":
+    if engine != "postgres":
         if url is not None:
             raise HeadwaterError("--warehouse is a PostgreSQL URL: give it with --engine postgres")
+        if engine == "spark":
+            _set_warehouse(root, engine, SPARK_WAREHOUSE)
         yield None
         return
     before = os.environ.get(ENV)

@@ -68,6 +68,9 @@ class AssetChecks:
                 load_id=load_id,
             )
 
+        # the other tables its relationships checks read: an engine screening the rows
+        # outside the warehouse (Spark's scratch DuckDB) must show them there
+        screen.reads = tuple(sorted({c.to for c in self.quarantine if c.to}))  # type: ignore[attr-defined]
         return screen
 
     @property

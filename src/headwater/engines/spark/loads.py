@@ -69,6 +69,8 @@ def spark_load(spark: SparkSession, warehouse: Path, asset: str, req: LoadReques
                 f"select * from read_parquet({string(str(files))})"
             )
         staged = quarantine.stage(con, spark, warehouse, qtable) if hooks else None
+        if req.screen is not None:
+            _show_read_tables(con, spark, warehouse, req)
         result = run_load(con, asset, dataclasses.replace(req, audit=None))
         state = _state(con, asset, req, current)
         rejected = con.execute(f"select * from {STATE_SCHEMA}.rejected_rows").to_arrow_table()
@@ -96,6 +98,26 @@ def spark_load(spark: SparkSession, warehouse: Path, asset: str, req: LoadReques
         quarantine.sweep(spark, warehouse, qtable)
     _record(spark, asset, req, result, rejected)
     return result
+
+
+def _show_read_tables(
+    con: duckdb.DuckDBPyConnection, spark: SparkSession, warehouse: Path, req: LoadRequest
+) -> None:
+    """The published tables the screen's checks read (``screen.reads``: a relationships
+    check's other table) as views of their Parquet version in the scratch database."""
+    for name in getattr(req.screen, "reads", ()):
+        schema, table = name.split(".", 1)
+        if (schema, table) == (req.schema, req.table):
+            continue  # the scratch database's own copy
+        shown = versions.published(spark, schema, table)
+        if shown is None or not shown.version:
+            continue  # not there yet, or a model's plain view: the check says so itself
+        files = versions.version_dir(warehouse, shown.version) / "*.parquet"
+        con.execute(f"create schema if not exists {duck_ident(schema)}")
+        con.execute(
+            f"create view {duck_qualified(schema, table)} as "
+            f"select * from read_parquet({string(str(files))})"
+        )
 
 
 def _publish(

@@ -12,6 +12,8 @@ construct; the golden cases (``tests/engines/golden``) prove each on the real Sp
   ``timestampdiff`` of both ends truncated to the unit (year, month, day or hour, the
   units proven; any other is refused).
 - ``date_trunc(unit, d)`` of a DATE is a TIMESTAMP, as DuckDB's (not sqlglot's ``trunc``).
+- ``list_distinct(min(x, n))``, the orphan keys a relationships check samples: the ``n``
+  smallest distinct values (``slice(array_sort(collect_set(x)), 1, n)``).
 - ``strftime(t, format)``: Spark's ``date_format`` with the format's codes spelt as Java
   patterns (``%j`` is ``DDD``, three digits as DuckDB's); a code not in :data:`PATTERNS` or
   a format that is not a literal is refused, and so is ``strptime`` (not proven).
@@ -219,8 +221,30 @@ def _timezone(node: exp.Expr) -> exp.Expr:
     return exp.Cast(this=instant, to=exp.DataType.build("timestamp", dialect="spark"))
 
 
+def _smallest(node: exp.Expr) -> exp.Expr:
+    """``list_distinct(min(x, n))`` (a relationships check's sample of orphan keys): the
+    ``n`` smallest distinct values, as on PostgreSQL; Spark's ``min`` takes one argument."""
+    if not (
+        isinstance(node, exp.ArrayDistinct)
+        and isinstance(node.this, exp.Min)
+        and node.this.args.get("count") is not None
+    ):
+        return node
+    values = _fn("ARRAY_SORT", _fn("COLLECT_SET", node.this.this.copy()))
+    return _fn("SLICE", values, exp.Literal.number(1), node.this.args["count"].copy())
+
+
 # the casts first: the other steps make casts to BIGINT of integers, never to be rounded
-_REWRITES = (_integer, _day_of_week, _date_diff, _date_trunc, _strftime, _series, _timezone)
+_REWRITES = (
+    _integer,
+    _day_of_week,
+    _date_diff,
+    _date_trunc,
+    _strftime,
+    _series,
+    _timezone,
+    _smallest,
+)
 
 
 def rewrite(tree: exp.Expr) -> exp.Expr:
