@@ -20,6 +20,7 @@ import os
 import secrets
 import signal
 import socket
+import sys
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -58,6 +59,7 @@ def serve(project_dir: Path, *, host: str = "127.0.0.1", port: int = 8765) -> No
     """Run the server of the project in ``project_dir`` until SIGTERM or SIGINT. Raises
     ServerRunning (naming its PID and URL) when one already runs; ProjectError for a
     project that does not load; WarehouseBusy when another process holds the warehouse."""
+    _few_malloc_arenas()
     project = api.open_project(project_dir, discover=True)
     path = server_file(project.state_dir)
     running = live_server(project.state_dir)
@@ -100,6 +102,24 @@ def serve(project_dir: Path, *, host: str = "127.0.0.1", port: int = 8765) -> No
                 cluster.stop()
             remove_info(path, info.pid)
     _log.info("server stopped (signal %s)", signum)
+
+
+def _few_malloc_arenas(arenas: int = 2) -> None:
+    """Cap glibc's malloc arenas for this process (``MALLOC_ARENA_MAX``) unless the
+    environment sets it. glibc gives each thread that allocates its own arena (up to 8 per
+    core), and the server's endpoint, queue and scheduler threads each kept freed memory in
+    theirs: under 100 clients its peak RSS went from 200 to 216 MB. Called before any thread
+    starts; a no-op off glibc."""
+    if os.environ.get("MALLOC_ARENA_MAX") or not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:  # musl and others: no arenas to cap
+        return
+    m_arena_max = -8  # malloc.h
+    libc.mallopt(m_arena_max, arenas)
 
 
 @contextlib.contextmanager
