@@ -40,12 +40,15 @@ from headwater.metastore import Metastore
 
 url, go, me = sys.argv[1], Path(sys.argv[2]), sys.argv[3]
 ms = Metastore.open(url)
+Path(f"{go}.{me}").touch()  # opened: ready to claim
 while not go.exists():
     time.sleep(0.005)
 mine = []
 while (record := ms.claim_next_run(me)) is not None:
     mine.append(record.run_id)
     ms.begin_run(record.run_id, {})
+    time.sleep(0.002)  # the run itself: a server never claims in a tight loop, and on
+    # SQLite a process that does can hold the write lock until the queue is empty
     ms.finish_run(record.run_id, "success")
 ms.close()
 print(json.dumps(mine))
@@ -67,7 +70,11 @@ def test_two_processes_claim_each_queued_run_once(url: str, tmp_path: Path) -> N
         )
         for n in range(2)
     ]
-    time.sleep(1.0)  # both opened and waiting
+    deadline = time.monotonic() + 120
+    while not all(Path(f"{go}.server-{n}").exists() for n in range(2)):  # both opened
+        assert time.monotonic() < deadline, "the children never opened the metastore"
+        assert all(child.poll() is None for child in children), "a child exited early"
+        time.sleep(0.01)
     go.touch()
     got = []
     for child in children:
