@@ -13,10 +13,8 @@ run rebuilds it.
 from __future__ import annotations
 
 import contextlib
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 import duckdb
@@ -27,13 +25,8 @@ from headwater.engines.base import SYNC_INSERT as INSERT
 from headwater.engines.base import SYNC_OP as OP
 from headwater.engines.base import SYNC_UPDATE as UPDATE
 from headwater.engines.duckdb.sql import ident, qualified
+from headwater.engines.sync_record import record_sync
 from headwater.errors import EngineError
-
-_SYNCS_DDL = f"""
-create table if not exists {STATE_SCHEMA}.syncs (
-    load_id bigint, sync varchar, run_id varchar, connection varchar, target varchar,
-    rows_read bigint, inserted bigint, updated bigint, deleted bigint, synced_at timestamptz)
-"""
 
 
 @dataclass
@@ -97,29 +90,7 @@ class SyncRead:
             f"create or replace table {table} as select {keys}, {self._digest()} as _hw_digest "
             f"from {self._source()}"
         )
-        self._run(_SYNCS_DDL)
-        at = datetime.now(UTC)
-        names = [*record, "synced_at"]
-        marks = ", ".join("?" for _ in names)
-        self._run(
-            f"insert into {STATE_SCHEMA}.syncs ({', '.join(names)}) values ({marks})",
-            [*record.values(), at],
-        )
-        written = int(record["inserted"]) + int(record["updated"]) + int(record["deleted"])
-        self._run(
-            f"insert into {STATE_SCHEMA}.loads (load_id, asset, run_id, rows_read, rows_written, "
-            "rows_rejected, rows_superseded, loaded_at, schema_changes) "
-            "values (?, ?, ?, ?, ?, 0, 0, ?, ?)",
-            [
-                record["load_id"],
-                f"sync.{record['sync']}",
-                record["run_id"],
-                record["rows_read"],
-                written,
-                at,
-                json.dumps([]),
-            ],
-        )
+        record_sync(self._run, record)
         self._run("commit")
         self._open = False
 

@@ -13,10 +13,8 @@ server-side cursor of that transaction (:mod:`.arrow_out`).
 from __future__ import annotations
 
 import contextlib
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
@@ -26,13 +24,8 @@ from headwater.engines.base import STATE_SCHEMA, SYNC_INSERT, SYNC_OP, SYNC_UPDA
 from headwater.engines.postgres import arrow_out
 from headwater.engines.postgres.connection import PgCursor
 from headwater.engines.postgres.sql import ident, qualified, same_keys
+from headwater.engines.sync_record import record_sync
 from headwater.errors import EngineError
-
-_SYNCS_DDL = f"""
-create table if not exists {STATE_SCHEMA}.syncs (
-    load_id bigint, sync text, run_id text, connection text, target text,
-    rows_read bigint, inserted bigint, updated bigint, deleted bigint, synced_at timestamptz)
-"""
 
 
 @dataclass
@@ -94,22 +87,7 @@ class PgSyncRead:
             f"create table {table} as select {keys}, {self._digest()} as _hw_digest "
             f"from {self._source()}"
         )
-        self._run(_SYNCS_DDL)
-        at = datetime.now(UTC)
-        names = [*record, "synced_at"]
-        marks = ", ".join("?" for _ in names)
-        self._run(
-            f"insert into {STATE_SCHEMA}.syncs ({', '.join(names)}) values ({marks})",
-            [*record.values(), at],
-        )
-        written = int(record["inserted"]) + int(record["updated"]) + int(record["deleted"])
-        self._run(
-            f"insert into {STATE_SCHEMA}.loads (load_id, asset, run_id, rows_read, rows_written, "
-            "rows_rejected, rows_superseded, loaded_at, schema_changes) "
-            "values (?, ?, ?, ?, ?, 0, 0, ?, ?)",
-            [record["load_id"], f"sync.{record['sync']}", record["run_id"],
-             record["rows_read"], written, at, json.dumps([])],
-        )  # fmt: skip
+        record_sync(self._run, record)
         self._run("commit")
         self._open = False
 
