@@ -17,6 +17,7 @@ import subprocess
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 from benchmarks._common import HEADWATER, subprocess_env
 from headwater.metastore import Metastore
@@ -71,6 +72,23 @@ class ServerProc:
             return self.proc.wait(60)
         finally:
             self._err.close()
+
+
+def stop_group(proc: subprocess.Popen[Any], poll: float = 0.3) -> None:
+    """SIGTERM to the process group led by ``proc`` (started with ``start_new_session``),
+    SIGKILL to what is left of it after 30 s; ``proc`` reaped."""
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            proc.poll()  # reap the leader: a zombie still counts as the group
+            os.killpg(proc.pid, 0)  # ProcessLookupError: the group is gone
+            time.sleep(poll)
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    finally:
+        proc.wait(30)
 
 
 def cpu_seconds(pid: int) -> float:

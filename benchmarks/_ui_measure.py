@@ -12,8 +12,6 @@ the figure is when the view's first element was in the document, to a frame.
 
 from __future__ import annotations
 
-import os
-import signal
 import socket
 import statistics
 import subprocess
@@ -25,7 +23,7 @@ from typing import Any
 
 import httpx
 
-from benchmarks._server_proc import cpu_seconds
+from benchmarks._server_proc import cpu_seconds, stop_group
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -95,17 +93,8 @@ class Background:
     def stop(self) -> None:
         """SIGTERM to the group, SIGKILL to what is left after 30 s."""
         try:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            deadline = time.monotonic() + 30
-            while time.monotonic() < deadline:
-                self.proc.poll()  # reap the leader: a zombie still counts as the group
-                os.killpg(self.proc.pid, 0)
-                time.sleep(0.3)
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+            stop_group(self.proc)
         finally:
-            self.proc.wait(30)
             self._out.close()
 
 

@@ -30,7 +30,6 @@ import itertools
 import json
 import os
 import shutil
-import signal
 import socket
 import sqlite3
 import subprocess
@@ -43,7 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks._common import Row, log, median, ratio, work_dir
-from benchmarks._server_proc import percentile
+from benchmarks._server_proc import percentile, stop_group
 from benchmarks.server import gap_case
 
 NAME = "airflow"
@@ -163,19 +162,10 @@ class Standalone:
         return total / 1024
 
     def stop(self) -> None:
-        """SIGTERM to the group; SIGKILL to what is left of it after 30 s."""
+        """SIGTERM to the group, SIGKILL to what is left after 30 s."""
         try:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            deadline = time.monotonic() + 30
-            while time.monotonic() < deadline:
-                self.proc.poll()  # reap the leader: a zombie still counts as the group
-                os.killpg(self.proc.pid, 0)  # ProcessLookupError: the group is gone
-                time.sleep(0.5)
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+            stop_group(self.proc, poll=0.5)
         finally:
-            self.proc.wait(30)
             self._log.close()
 
 
