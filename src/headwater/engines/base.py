@@ -34,12 +34,15 @@ STATE_SCHEMA = "_headwater"
 @dataclass(frozen=True)
 class Capabilities:
     """What an engine can do, as data (dlt-style): callers read these fields, never the
-    engine's name."""
+    engine's name. A feature a project uses (a partitioned model, a quarantine check, a
+    merge or scd2 write, an export, a sync) is refused before a run starts when its field
+    is False (:mod:`headwater.runtime.engine_support`); the other fields choose how a
+    caller or the engine itself does a thing."""
 
     dialect: str  # sqlglot's name of the SQL it runs; projects are written in DuckDB's
     transactional_ddl: bool  # CREATE/DROP inside a transaction, invisible until COMMIT
     native_file_scan: frozenset[str]  # file formats it reads itself ("csv", "jsonl", "parquet")
-    merge: bool
+    merge: bool  # rows updated by key: sources written with write = "merge" or "scd2"
     concurrent_writers: bool  # several threads may write different tables at once
     interruptible: bool  # a running statement can be cancelled from another thread
     # source databases it reads itself, faster than through Arrow ("postgres")

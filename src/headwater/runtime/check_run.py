@@ -33,15 +33,20 @@ def run_checks_now(
 ) -> CheckRun:
     """Run the checks of the selected assets (those that have checks; quarantine checks are
     left out: they judge rows as they load) and record them as a check run, its status
-    ``failed`` when a check blocks. Raises HeadwaterError when there is no warehouse yet.
+    ``failed`` when a check blocks. Raises HeadwaterError when there is no warehouse yet,
+    ProjectError (nothing opened or recorded) when a selected asset uses a feature the
+    engine lacks (:mod:`headwater.runtime.engine_support`).
     ``engine``: an open warehouse to use (a server's; not closed here)."""
     from headwater.engines import open_engine
     from headwater.metastore import Metastore
     from headwater.quality import blocking, run_checks, validate_columns
     from headwater.quality.history import row_count_history, to_rows
+    from headwater.runtime.engine_support import refuse_unsupported
     from headwater.runtime.run import new_run_id
 
-    names = [n for n in select(project.graph, include, exclude) if project.graph[n].checks]
+    selected = select(project.graph, include, exclude)
+    refuse_unsupported(project, selected)  # before anything is opened or recorded
+    names = [n for n in selected if project.graph[n].checks]
     location = project.warehouse_location  # a file, or a database's URL
     # a DuckDB file must exist (opening one would create it); a database or Spark says itself
     if project.settings.project.engine == "duckdb" and not Path(location).exists():

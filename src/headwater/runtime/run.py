@@ -20,6 +20,7 @@ from headwater.metastore import Metastore
 from headwater.models import CompiledCache
 from headwater.project import Project, select
 from headwater.runtime.checks import preflight
+from headwater.runtime.engine_support import refuse_unsupported
 from headwater.runtime.executor import SUCCESS, Event, Executor, Step, StepState
 from headwater.runtime.executors import Remote, open_remote
 from headwater.runtime.executors import resolve as resolve_executor
@@ -95,12 +96,17 @@ def run(
     ``run_group``: the outside run this run is one step of (an Airflow DAG run's
     ``DAG_ID/RUN_ID``: ``headwater export airflow``), recorded in its params as ``run_group``.
 
+    A chosen asset that uses a feature the project's engine lacks (a partitioned model, a
+    quarantine check, an export, ...: :mod:`headwater.runtime.engine_support`) is refused
+    first, as ProjectError (exit 2, one line): no run recorded, no warehouse opened.
+
     Ctrl-C (or a KeyboardInterrupt carrying ``signum``, SIGTERM's as the CLI raises it)
     cancels the running steps, waits for them, records the run as ``interrupted`` and raises
     :class:`~headwater.errors.RunInterrupted` (a KeyboardInterrupt) with the run's id; a
     ``cancel`` event with ``by_request`` set (a cancel through the server's API) records its
     stopped steps ``cancelled (by request)`` rather than ``interrupted (Ctrl-C)``."""
     chosen = names if names is not None else select(project.graph, include, exclude)
+    refuse_unsupported(project, chosen)  # a feature the engine lacks: one line, exit 2
     tz = _zone_name(project, pipeline)
     if interval is not None:  # refused before anything runs: one line, exit 2
         _check_interval(project, chosen, interval, tz)
