@@ -181,3 +181,32 @@ def test_run_detail_has_the_whole_error_and_the_log(project_dir) -> None:  # typ
     with pytest.raises(HeadwaterError, match="no run"):
         step_log(root, result.run_id, "staging.nope")
     assert retry_steps(root, result.run_id) == [failed]
+
+
+def test_grid_reads_again_only_the_steps_of_runs_not_finished(history: Path) -> None:
+    """While a pipeline runs, a server recomputes the grid after every step it records: the
+    steps of finished runs are read once, and the running run's are read each time, so its
+    end shows."""
+    project = api.open_project(history)
+    grid(project)  # r1-r3 finished: their cells are kept from here on
+    asked: list[object] = []
+
+    def record(conn, cursor, statement, parameters, *args) -> None:  # type: ignore[no-untyped-def]
+        if "step_runs" in statement:
+            asked.extend(parameters)
+
+    sa.event.listen(sa.engine.Engine, "before_cursor_execute", record)
+    try:
+        again = grid(project)
+        assert asked == ["r4"]  # only the running run's steps were read
+        with Metastore.open(project.metastore_url) as store:
+            store.upsert_step("r4", "staging.a", kind="model", status="success", finished_at=DAY)
+            store.finish_run("r4", "success")
+        asked.clear()
+        ended = grid(project)
+    finally:
+        sa.event.remove(sa.engine.Engine, "before_cursor_execute", record)
+    assert asked == ["r4"]  # read once more: its row changed to final
+    assert ended.cells["r4"]["staging.a"][0] == "success"
+    assert [r.status for r in ended.runs][0] == "success"
+    assert ended.cells["r2"]["staging.a"] == ("failed", 2, 2.5)  # kept, unchanged

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
+from headwater.api.grid_memo import FinishedCells
 from headwater.api.project import ProjectLike, as_project, metastore
 from headwater.api.records import RunInfo
 from headwater.errors import HeadwaterError
@@ -17,6 +18,9 @@ from headwater.metastore import RUN_STATUSES
 
 DEFAULT_PAGE = 100
 MAX_PAGE = 1000
+
+# the steps of finished runs, read once per process (why it is safe: grid_memo's docstring)
+_FINISHED = FinishedCells()
 
 
 GridCell = tuple[str, int, float | None]
@@ -83,13 +87,18 @@ def grid(
         raise HeadwaterError(f"limit must be 1 to {MAX_PAGE} and offset at least 0")
     where = RunFilter(pipeline, status, _day_start(since), _day_start(until, after=True))
     proj = as_project(project)
+    where_kept = proj.metastore_url
     with metastore(proj) as store:
         store.mark_abandoned()
         records, total = store.grid_runs(where, limit=limit, offset=offset)
-        rows = store.grid_cells([r.run_id for r in records])
-    cells: dict[str, dict[str, GridCell]] = {r.run_id: {} for r in records}
+        kept = _FINISHED.take(where_kept, records)
+        rows = store.grid_cells([r.run_id for r in records if r.run_id not in kept])
+    cells: dict[str, dict[str, GridCell]] = {r.run_id: kept.get(r.run_id, {}) for r in records}
     for run_id, step, step_status, attempts, seconds in rows:
         cells[run_id][step] = (step_status, attempts, seconds)
+    for record in records:
+        if record.run_id not in kept:
+            _FINISHED.keep(where_kept, record, cells[record.run_id])
     plans = [r.params.get("steps") for r in records]
     steps = _step_order([p if isinstance(p, list) else [] for p in plans], cells)
     runs = [RunInfo.from_record(r) for r in records]
