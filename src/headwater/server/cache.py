@@ -14,7 +14,9 @@ The key is (path, query string, the caller's role): a viewer never gets an answe
 for an admin (a route refusing a role is computed, and refused, for that role). An entry is
 served only when the :class:`~headwater.server.generation.Generation` read when the request
 arrived equals the one read before the entry's computation began, so a cached answer is
-never older than the data at the time of the request; and for at most :data:`MAX_AGE`
+never older than the data at the time of the request (for an answer that reads only the
+metastore, everything but :data:`READS_WAREHOUSE`, the metastore's generation alone: a
+model a run builds does not recompute the runs grid); and for at most :data:`MAX_AGE`
 seconds, for what depends on the clock (the overview's next run, a dead process's run
 shown abandoned). A request for a key being computed waits for that computation when it
 began after the request arrived (or on the same generation) instead of repeating it; else
@@ -49,7 +51,8 @@ CACHED = re.compile(
     r"/api/(?:runs|runs/[^/]+|overview|grid|graph|assets/[^/]+|assets/[^/]+/lineage"
     r"|quarantine/assets|loads|pipelines/[^/]+/intervals|store|users|tokens)"
 )
-# of those, the ones that read the warehouse: cached only when the generation sees its writes
+# of those, the ones that read the warehouse: cached only when the generation sees its
+# writes, and recomputed after each of them (the others only after a metastore write)
 READS_WAREHOUSE = re.compile(
     r"/api/(?:overview|assets/[^/]+|assets/[^/]+/lineage|quarantine/assets|loads|store)"
 )
@@ -106,7 +109,9 @@ class ResponseCache:
         if request.method != "GET" or not self._cacheable(route):
             return await call_next(request)
         key = (route, request.url.query, role)
-        entry = await self._answer(key, request, call_next)
+        # an answer that reads only the metastore is kept while the warehouse changes
+        wide = bool(READS_WAREHOUSE.fullmatch(route))
+        entry = await self._answer(key, wide, request, call_next)
         if isinstance(entry, Entry):
             return _reply(entry, request)
         return entry
@@ -116,9 +121,11 @@ class ResponseCache:
             return False
         return self.generation.sees_warehouse or not READS_WAREHOUSE.fullmatch(route)
 
-    async def _answer(self, key: Hashable, request: Request, call_next: CallNext) -> Any:
+    async def _answer(
+        self, key: Hashable, wide: bool, request: Request, call_next: CallNext
+    ) -> Any:
         arrived = next(self._clock)
-        now = self.generation.current()
+        now = self.generation.current(warehouse=wide)
         entry = self._entries.get(key)
         if (
             entry is not None
@@ -130,7 +137,7 @@ class ResponseCache:
         while True:
             flight = self._flights.get(key)
             if flight is None:
-                return await self._compute(key, request, call_next)
+                return await self._compute(key, wide, request, call_next)
             # its data is read after our arrival, or on the data we arrived on: ours too
             if flight.began > arrived or flight.generation == now:
                 shared = await asyncio.shield(flight.done)
@@ -138,9 +145,11 @@ class ResponseCache:
             # begun on older data: let it end; the next one begins after our arrival
             await asyncio.wait([flight.done])
 
-    async def _compute(self, key: Hashable, request: Request, call_next: CallNext) -> Any:
+    async def _compute(
+        self, key: Hashable, wide: bool, request: Request, call_next: CallNext
+    ) -> Any:
         done: asyncio.Future[Entry | None] = asyncio.get_running_loop().create_future()
-        now = self.generation.current()  # read before the app reads any data
+        now = self.generation.current(warehouse=wide)  # read before the app reads any data
         self._flights[key] = _Flight(now, next(self._clock), done)
         entry: Entry | None = None
         try:

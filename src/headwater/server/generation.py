@@ -23,6 +23,9 @@ session touched, a SQLite checkpoint): that only costs a recomputation. It is ma
   it while it runs: the file is locked). Another warehouse (PostgreSQL, Spark) may be
   written by other processes unseen: ``sees_warehouse`` is then False;
 - a counter :meth:`bump` raises, which the server calls after each request that may write.
+
+An answer that reads only the metastore asks for the generation without the warehouse's part
+(``current(warehouse=False)``): equal values then promise nothing about the warehouse.
 """
 
 from __future__ import annotations
@@ -56,9 +59,14 @@ class Generation:
         self._close: Callable[[], None] = lambda: None
         self._version = self._metastore_version(metastore_url)
 
-    def current(self) -> Hashable:
-        """The generation now (see the module docstring for what equal values promise)."""
-        return (self._own, self._version(), *(_stat(f) for f in self._files))
+    def current(self, *, warehouse: bool = True) -> Hashable:
+        """The generation now (see the module docstring for what equal values promise);
+        ``warehouse=False``: of the metastore only, for an answer that reads nothing from
+        the warehouse (while a pipeline runs, each model it builds commits to the warehouse,
+        many times a second; the metastore changes when the run records its steps, in
+        batches)."""
+        made = (self._own, self._version())
+        return (*made, *(_stat(f) for f in self._files)) if warehouse else made
 
     def bump(self) -> None:
         """Something was (or may have been) written by this process."""
