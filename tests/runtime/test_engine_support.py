@@ -119,3 +119,36 @@ def test_spark_refuses_an_export_before_starting(tmp_path: Path) -> None:
         "export.daily_files: exports are not supported by the spark engine (capability files_out)"
     ), line
     _assert_nothing_written(root)
+
+
+def test_a_server_refuses_the_run_when_it_is_asked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Through a server (its HTTP API in-process): the same line, as a 400 with exit code 2,
+    for a queued run and a triggered pipeline; no run is queued."""
+    from fastapi.testclient import TestClient
+
+    from headwater import api
+    from headwater.server.http import create_app
+    from headwater.server.process import open_stores
+
+    toml = '[sources.orders]\nfiles = "drops/*.csv"\n\n[pipelines.daily]\nselect = ["daily"]\n'
+    root = _project(tmp_path, toml=toml)
+    _without(monkeypatch, "partitioned_models")
+    project = api.open_project(root)
+    line = (
+        "models/daily.sql:1: main.daily: partitioned models are not supported by the duckdb "
+        "engine (capability partitioned_models)"
+    )
+    with open_stores(project):
+        # no run queue: a request that got past the refusal would fail with a 500
+        app = create_app(project, None, "t")  # type: ignore[arg-type]
+        client = TestClient(app, headers={"Authorization": "Bearer t"})
+        for path, body in (
+            ("/api/runs", {"select": ["daily"]}),
+            ("/api/pipelines/daily/trigger", {}),
+        ):
+            answer = client.post(path, json=body)
+            assert answer.status_code == 400, answer.text
+            assert answer.json() == {"error": line, "exit_code": 2}
+    assert api.runs(project) == []

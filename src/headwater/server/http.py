@@ -27,6 +27,7 @@ from headwater.api.records import plain
 from headwater.engines import capabilities_of
 from headwater.errors import HeadwaterError, UnknownAssetError, WarehouseBusy
 from headwater.project import Project
+from headwater.runtime.engine_support import refuse_unsupported
 from headwater.scheduling import Interval
 from headwater.server.cache import ResponseCache
 from headwater.server.generation import Generation
@@ -149,8 +150,10 @@ def create_app(project: Project, runs: RunQueue, token: str) -> FastAPI:
 
     @app.post("/api/runs", status_code=202, dependencies=OPERATOR)
     def enqueue(body: RunBody) -> dict[str, Any]:
-        # a bad selector or pipeline is refused now, not by a run failing later
-        api.selection(project, body.select, body.exclude, body.pipeline)
+        # a bad selector or pipeline, or a feature the engine lacks, is refused now, not by a
+        # run failing later
+        chosen = api.selection(project, body.select, body.exclude, body.pipeline)
+        refuse_unsupported(project, chosen.names)
         request = RunRequest(body.select, body.exclude, body.pipeline, body.full_refresh)
         request.run_group = body.run_group
         if body.interval_start is not None and body.interval_end is not None:
@@ -163,6 +166,7 @@ def create_app(project: Project, runs: RunQueue, token: str) -> FastAPI:
         from headwater.api.triggers import MANUAL, pipeline_of
 
         pipeline_of(project, name)
+        refuse_unsupported(project, api.selection(project, pipeline=name).names)
         run_id = runs.submit(RunRequest(pipeline=name, trigger=MANUAL))
         return {"run_id": run_id, "status": "queued"}
 

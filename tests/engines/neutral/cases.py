@@ -1,7 +1,7 @@
 """The engine-neutral cases as data: a source's settings, what its SQLite table holds before
 each run, the models built on it, and the rows (and step statuses) expected after its last
-run, the same on every engine. ``needs`` names the Capabilities fields a case needs (its
-test is xfail(strict) on an engine where one is False).
+run, the same on every engine. ``needs`` names the Capabilities fields a case needs (on an
+engine where one is False, its test expects the run refused before it starts).
 
 Names: ``$t`` in a case's text is the case's own name, so that many cases share one project
 (batch.py): its SQLite table and source are ``$t``, loaded to ``raw.$t`` (``table_names =

@@ -9,10 +9,10 @@ it first: the golden and tests/engines/test_spark_engine.py tests share it too),
 projects run on it give their tables names of their own.
 
 What an engine cannot do is capability data (``Capabilities.partitioned_models``,
-``quarantine``): a test or case needing it is marked ``xfail(strict=True)`` on that engine,
-so it fails the day the engine starts doing it, when its capability must be flipped.
-Tests declare what they need with ``@pytest.mark.needs("quarantine")``; data cases with
-their ``needs`` field (:func:`matrix`).
+``quarantine``). A data case needing it (its ``needs`` field) is refused up front on that
+engine, which test_cases.py asserts. A test declaring what it needs with
+``@pytest.mark.needs("quarantine")`` is marked ``xfail(strict=True)`` on that engine, so it
+fails the day it passes there, when the engine's capability must be flipped.
 """
 
 from __future__ import annotations
@@ -47,9 +47,9 @@ def engine_params(needs: Iterable[str] = ()) -> list[Any]:
 
 def matrix(cases: Iterable[Any]) -> list[Any]:
     """Every case on every engine, engine by engine, for ``@pytest.mark.parametrize("engine,
-    case", matrix(CASES))``; a case's ``needs`` decide its xfails."""
+    case", matrix(CASES))`` (the test tells a refused case by its ``needs``)."""
     cases = list(cases)
-    return [_param(n, c.needs, n, c, ident=f"{n}-{c.name}") for n in ENGINES for c in cases]
+    return [pytest.param(n, c, id=f"{n}-{c.name}") for n in ENGINES for c in cases]
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

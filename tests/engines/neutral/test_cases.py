@@ -3,8 +3,9 @@ cases.py run by ``headwater run`` (in-process) on DuckDB, PostgreSQL and Spark, 
 same expected rows on each.
 
 The cases an engine can do run together in one project per engine (batch.py), built once
-for the module; a case an engine lacks a capability for runs alone in its own project (the
-batch's runs stay clean), xfail(strict) until the engine declares the capability.
+for the module. A case an engine lacks a capability for is refused before anything runs, in
+one line naming the capability (runtime/engine_support.py): the test asserts that refusal
+until the engine declares the capability, and the case's rows from then on.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from headwater import api
+from headwater.errors import ProjectError
 from headwater.testing.engines import EngineProject, missing_capabilities
 
 from .batch import Outcome, run_batch
@@ -59,12 +62,15 @@ def test_case(
     request: pytest.FixtureRequest,
     tmp_path: Path,
 ) -> None:
-    if missing_capabilities(engine, case.needs):
+    lacking = missing_capabilities(engine, case.needs)
+    if lacking:  # refused up front, not by the engine midway through a run
         project = project_for(request, engine, tmp_path / engine)
-        outcome = run_batch(project, [case])[case.name]
-    else:
-        project, outcomes = batches(engine)
-        outcome = outcomes[case.name]
+        with pytest.raises(ProjectError, match=rf"\(capability ({'|'.join(lacking)})\)$"):
+            run_batch(project, [case])
+        assert api.runs(project.root) == []  # no run was recorded
+        return
+    project, outcomes = batches(engine)
+    outcome = outcomes[case.name]
     *earlier, last = zip(outcome.statuses, outcome.errors, strict=True)
     for statuses, errors in earlier:
         assert set(statuses.values()) == {"success"}, errors
