@@ -268,17 +268,7 @@ def access_for(
 
 def open_bucket(engine: Any, url: str, access: S3Access) -> None:
     """Let ``engine`` read and write the bucket of ``url`` with ``access``'s credentials
-    (DuckDB: its httpfs extension and a secret scoped to the bucket)."""
-    from headwater.engines.duckdb.object_store import use_s3
-
-    use_s3(
-        engine.cursor(),
-        split_s3(url)[0],
-        key_id=access.key_id,
-        secret=access.secret,
-        endpoint=access.endpoint,
-        region=access.region,
-        use_ssl=access.use_ssl,
-        url_style=access.url_style,
-        session_token=access.session_token,
-    )
+    (``open_bucket`` of an engine with the ``object_store`` capability: DuckDB puts a
+    secret scoped to the bucket in its httpfs extension, PostgreSQL's exports upload
+    with this connection's client)."""
+    engine.open_bucket(url, access)

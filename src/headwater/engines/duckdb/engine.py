@@ -36,6 +36,7 @@ from headwater.engines.base import (
 )
 from headwater.engines.duckdb.capabilities import CAPABILITIES
 from headwater.engines.duckdb.sql import column_list, fingerprint_query, ident, qualified
+from headwater.engines.export_record import record_export
 from headwater.errors import EngineError, WarehouseBusy
 
 _STATE_DDL = f"""
@@ -379,9 +380,21 @@ class DuckDBEngine:
             interval=interval, interval_column=interval_column, tz=tz,
         )  # fmt: skip
 
-    def record_export(self, load_id: int, asset: str, run_id: str | None, rows: int) -> None:
-        from headwater.engines.duckdb.files_out import record_export
+    def open_bucket(self, url: str, access: Any) -> None:
+        """Let this warehouse read and write under ``url`` (``s3://bucket/...``) with
+        ``access``, an ``s3://`` connection (``sources.storage.S3Access``): a secret
+        scoped to the bucket in httpfs (see :mod:`.object_store`)."""
+        from headwater.engines.duckdb.object_store import use_s3
 
+        use_s3(
+            self.cursor(), url.removeprefix("s3://").partition("/")[0],
+            key_id=access.key_id, secret=access.secret, endpoint=access.endpoint,
+            region=access.region, use_ssl=access.use_ssl, url_style=access.url_style,
+            session_token=access.session_token,
+        )  # fmt: skip
+
+    def record_export(self, load_id: int, asset: str, run_id: str | None, rows: int) -> None:
+        """The export's line in ``_headwater.loads`` (:mod:`headwater.engines.export_record`)."""
         record_export(self.cursor(), load_id, asset, run_id, rows)
 
     def sync_read(

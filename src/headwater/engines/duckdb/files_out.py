@@ -5,25 +5,23 @@ Contract: :func:`copy_out` writes every file under ``folder`` (which nobody read
 caller publishes it afterwards) and returns the rows and the files written. Partitioned
 output is ``column=value/`` folders (Hive style): DuckDB's ``PARTITION_BY`` for Parquet and
 CSV; for JSON lines, which DuckDB does not partition, one ``COPY`` per value, each file
-named the same way. :func:`record_export` adds the export's line to ``_headwater.loads``,
-so ``headwater loads export.NAME`` lists it beside the sources' loads.
+named the same way. The export's line in ``_headwater.loads`` is written as on every
+engine (:mod:`headwater.engines.export_record`).
 """
 
 from __future__ import annotations
 
-import json
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
-from headwater.engines.base import STATE_SCHEMA
 from headwater.engines.duckdb.partitions import interval_variables
 from headwater.engines.duckdb.sql import ident, qualified, string
+from headwater.engines.export_record import EXTENSIONS
 from headwater.errors import EngineError
 
-EXTENSIONS = {"parquet": "parquet", "csv": "csv", "jsonl": "jsonl"}
 _OPTIONS = {"parquet": "format parquet", "csv": "format csv, header true", "jsonl": "format json"}
 
 
@@ -116,16 +114,3 @@ def _literal(value: Any) -> str:
     if isinstance(value, int | float):
         return repr(value)
     return string(str(value))
-
-
-def record_export(
-    cur: duckdb.DuckDBPyConnection, load_id: int, asset: str, run_id: str | None, rows: int
-) -> None:
-    """The export's line in ``_headwater.loads``: ``rows`` read from the model and
-    written to files (rows_read = rows_written), no row rejected."""
-    cur.execute(
-        f"insert into {STATE_SCHEMA}.loads (load_id, asset, run_id, rows_read, rows_written, "
-        "rows_rejected, rows_superseded, loaded_at, schema_changes) "
-        "values (?, ?, ?, ?, ?, 0, 0, ?, ?)",
-        [load_id, asset, run_id, rows, rows, datetime.now(UTC), json.dumps([])],
-    )

@@ -75,6 +75,18 @@ def fetch_table(cur: psycopg.Cursor[Any], sql: str, params: list[Any] | None = N
     return pa.Table.from_batches([to_batch(schema, cur.fetchall())], schema=schema)
 
 
+def declare(
+    conn: psycopg.Connection[Any], sql: str, params: list[Any] | None = None
+) -> tuple[psycopg.ServerCursor[Any], pa.Schema]:
+    """A server-side cursor on ``conn`` over ``sql``'s answer, and that answer's Arrow
+    schema (from the columns' types). ``conn`` must stay inside a transaction until the
+    cursor is closed: the cursor lives in it. Nothing is fetched yet."""
+    cur = conn.cursor(name=f"_hw_out_{next(_names)}")
+    _text_json(cur)
+    cur.execute(placeholders(sql) if params else sql, params)
+    return cur, arrow_schema(cur.description or [])
+
+
 def stream(
     conn: psycopg.Connection[Any],
     sql: str,
@@ -82,12 +94,9 @@ def stream(
     *,
     batch_rows: int = BATCH_ROWS,
 ) -> pa.RecordBatchReader:
-    """``sql``'s answer through a server-side cursor on ``conn``, which must be inside a
-    transaction until the stream is read (the cursor lives in it); closed when read."""
-    cur = conn.cursor(name=f"_hw_out_{next(_names)}")
-    _text_json(cur)
-    cur.execute(placeholders(sql) if params else sql, params)
-    schema = arrow_schema(cur.description or [])
+    """``sql``'s answer through a server-side cursor on ``conn`` (:func:`declare`), at most
+    ``batch_rows`` rows a batch; the cursor is closed when read."""
+    cur, schema = declare(conn, sql, params)
 
     def batches() -> Iterator[pa.RecordBatch]:
         try:

@@ -15,6 +15,7 @@ CAPABILITIES = Capabilities(
     relation_type="",  # no lazy relation of its own: Python models receive Arrow
     database_scan=frozenset(),  # sources reach it through Arrow (no postgres_fdw set up)
     files_out=True,  # rows streamed by a server-side cursor, written by pyarrow (files_out.py)
+    object_store=True,  # the same files as multipart uploads to s3:// (object_store.py)
     sync_diff=True,  # sync_diff.py
     exclusive_process=False,  # a server: many processes read and write at once (MVCC)
 )

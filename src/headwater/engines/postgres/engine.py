@@ -20,13 +20,16 @@ from typing import TYPE_CHECKING, Any
 import headwater.engines.postgres.errors  # noqa: F401  (registers psycopg's exceptions)
 from headwater.engines import catalog
 from headwater.engines.base import METADATA_PREFIX, STATE_SCHEMA, LoadRequest, LoadResult
+from headwater.engines.export_record import record_export
 from headwater.engines.postgres.capabilities import CAPABILITIES
 from headwater.engines.postgres.connection import PgCursor, connect, describe
 from headwater.engines.postgres.contract import FITS_DDL
+from headwater.engines.postgres.object_store import BucketAccess
 from headwater.engines.postgres.project_sql import ProjectCursor
 from headwater.engines.postgres.sql import column_list, fingerprint_query, ident, qualified
 
 if TYPE_CHECKING:
+    import psycopg
     import pyarrow as pa
 
     from headwater.engines.postgres.sync_diff import PgSyncRead
@@ -64,6 +67,7 @@ class PostgresEngine:
         self._cursors: dict[int, PgCursor] = {}
         self._lock = threading.Lock()
         self._last_load_id: int | None = None
+        self._buckets: dict[str, BucketAccess] = {}  # bucket -> its s3:// connection
         self._pg()  # a wrong URL fails here, in one line
 
     def __repr__(self) -> str:
@@ -79,16 +83,21 @@ class PostgresEngine:
         """This thread's cursor for PostgreSQL's own SQL (its own connection)."""
         cur: PgCursor | None = getattr(self._local, "cursor", None)
         if cur is None or cur.connection.closed:
-            cur = PgCursor(connect(self._url))
-            # project SQL calls getvariable('interval_start') as DuckDB does: ours is found
-            # after the user's schemas, never before them
-            cur.execute(f'set search_path = "$user", public, {STATE_SCHEMA}')
-            if self.read_only:
-                cur.execute("set default_transaction_read_only = on")
+            cur = PgCursor(self._connect())
             self._local.cursor = cur
             with self._lock:
                 self._cursors[threading.get_ident()] = cur
         return cur
+
+    def _connect(self) -> psycopg.Connection[Any]:
+        """A new autocommit connection set up as every warehouse connection is."""
+        conn = connect(self._url)
+        # project SQL calls getvariable('interval_start') as DuckDB does: ours is found
+        # after the user's schemas, never before them
+        conn.execute(f'set search_path = "$user", public, {STATE_SCHEMA}')
+        if self.read_only:
+            conn.execute("set default_transaction_read_only = on")
+        return conn
 
     def interrupt(self, thread_id: int | None = None) -> None:
         """Cancel the statement running on ``thread_id``'s connection (all if None):
@@ -132,10 +141,11 @@ class PostgresEngine:
         return read_query_on(self._pg(), sql, list(params) if params else None, limit=limit)
 
     def export_batches(self, sql: str, *, limit: int | None = None) -> BatchStream:
-        """As :meth:`read_query`, its answer as Arrow batches."""
-        from headwater.engines.postgres.read import stream_query_on
+        """As :meth:`read_query`, its answer as Arrow batches from a server-side cursor on a
+        connection of the stream's own (:class:`.read.PgBatchStream`)."""
+        from headwater.engines.postgres.read import stream_query
 
-        return stream_query_on(self._pg(), sql, limit=limit)
+        return stream_query(self._connect(), sql, limit=limit)
 
     # -- catalog ----------------------------------------------------------------------------
 
@@ -307,17 +317,25 @@ class PostgresEngine:
         interval_column: str | None = None,
         tz: str = "UTC",
     ) -> tuple[int, list[str]]:
-        """The table's rows streamed out and written by pyarrow (see :mod:`.files_out`)."""
+        """The table's rows streamed out and written by pyarrow, locally or to a bucket
+        given to :meth:`open_bucket` (see :mod:`.files_out`)."""
         from headwater.engines.postgres.files_out import table_rows
 
+        bucket = folder.removeprefix("s3://").partition("/")[0]
+        access = self._buckets.get(bucket) if folder.startswith("s3://") else None
         return table_rows(
             self._pg(), schema, table, folder, fmt=fmt, partition_by=partition_by,
             interval=interval, interval_column=interval_column, tz=tz,
+            access=access,
         )  # fmt: skip
 
-    def record_export(self, load_id: int, asset: str, run_id: str | None, rows: int) -> None:
-        from headwater.engines.postgres.files_out import record_export
+    def open_bucket(self, url: str, access: BucketAccess) -> None:
+        """Let exports write under ``url`` (``s3://bucket/...``) with ``access``, the
+        project's ``s3://`` connection (its client and its secret-free error lines)."""
+        self._buckets[url.removeprefix("s3://").partition("/")[0]] = access
 
+    def record_export(self, load_id: int, asset: str, run_id: str | None, rows: int) -> None:
+        """The export's line in ``_headwater.loads`` (:mod:`headwater.engines.export_record`)."""
         record_export(self._pg(), load_id, asset, run_id, rows)
 
     def sync_read(

@@ -2,16 +2,20 @@
 
 The server cannot write this machine's files, so the rows stream out through a server-side
 cursor as Arrow batches (:mod:`.arrow_out`) and pyarrow writes them here, one batch at a
-time. The layout is DuckDB's (:mod:`headwater.engines.duckdb.files_out`): ``data_0.<ext>``
-under the folder, or with ``partition_by`` one ``column=value/data_0.<ext>`` per value (Hive
-style, the column left out of the files), so an export's manifest reads the same whichever
-engine wrote it. Only local folders: an ``s3://`` destination is refused in one line.
+time, into a local folder or an ``s3://`` prefix (each object one multipart upload,
+published whole when its last batch is written: :mod:`.object_store`). The layout is
+DuckDB's (:mod:`headwater.engines.duckdb.files_out`): ``data_0.<ext>`` under the folder,
+or with ``partition_by`` one ``column=value/data_0.<ext>`` per value (Hive style, the
+column left out of the files), so an export's manifest reads the same whichever engine
+wrote it.
 """
 
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime, time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, datetime, time
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -19,13 +23,12 @@ from typing import Any
 import psycopg
 import pyarrow as pa
 
-from headwater.engines.base import STATE_SCHEMA
+from headwater.engines.export_record import EXTENSIONS
 from headwater.engines.postgres import arrow_out
 from headwater.engines.postgres.connection import PgCursor
+from headwater.engines.postgres.object_store import BucketAccess, s3_object
 from headwater.engines.postgres.sql import ident, qualified
 from headwater.errors import EngineError
-
-EXTENSIONS = {"parquet": "parquet", "csv": "csv", "jsonl": "jsonl"}
 
 
 def table_rows(
@@ -39,35 +42,34 @@ def table_rows(
     interval: tuple[datetime, datetime] | None = None,
     interval_column: str | None = None,
     tz: str = "UTC",
+    access: BucketAccess | None = None,
 ) -> tuple[int, list[str]]:
     """``schema.table``'s rows (with ``interval``: those whose ``interval_column`` is in
     ``[start, end)``, compared in zone ``tz`` as the model's build compares them) under
-    ``folder`` as ``fmt``; (rows, files). One read transaction: one snapshot of the table."""
-    if folder.startswith("s3://"):
-        raise EngineError(
-            f"writing {folder}: exports to object stores need the duckdb engine "
-            "(this engine writes local folders only)"
-        )
+    ``folder`` as ``fmt``; (rows, files). One read transaction: one snapshot of the table.
+    An ``s3://`` folder needs ``access``, its bucket's connection."""
+    if folder.startswith("s3://") and access is None:
+        raise EngineError(f"writing {folder}: no s3:// connection was opened for its bucket")
     where, params = "", []
     if interval is not None and interval_column is not None:
         col = ident(interval_column)
         where = f" where {col} >= ? and {col} < ?"
         params = [interval[0], interval[1]]
-    Path(folder).mkdir(parents=True, exist_ok=True)
+    out = _Output(folder, fmt, access if folder.startswith("s3://") else None)
     source = f"select * from {qualified(schema, table)}{where}"
     try:
         with cur.transaction():
             cur.execute("select set_config('TimeZone', ?, true)", [tz])
             if partition_by is None:
-                target = f"{folder}/data_0.{EXTENSIONS[fmt]}"
-                return _write(cur, source, params, target, fmt), [target]
-            return _each_value(cur, source, params, folder, partition_by, fmt)
+                target = out.file("")
+                return out.write(cur, source, params, target), [target]
+            return _each_value(cur, source, params, out, partition_by)
     except psycopg.Error as exc:
         raise EngineError(f"writing {folder}: {str(exc).strip().splitlines()[0]}") from None
 
 
 def _each_value(
-    cur: PgCursor, source: str, params: list[Any], folder: str, column: str, fmt: str
+    cur: PgCursor, source: str, params: list[Any], out: _Output, column: str
 ) -> tuple[int, list[str]]:
     """One ``column=value/`` folder per distinct value, the column left out of its files."""
     col = ident(column)
@@ -83,23 +85,55 @@ def _each_value(
     keep = ", ".join(ident(n) for n in names)
     rows, files = 0, []
     for value in values:
-        sub = Path(folder) / f"{column}={'NULL' if value is None else value}"
-        sub.mkdir(parents=True, exist_ok=True)
         cond = f"{col} is null" if value is None else f"{col} = ?"
         sql = f"select {keep} from ({source}) s where {cond}"
-        target = str(sub / f"data_0.{EXTENSIONS[fmt]}")
-        rows += _write(cur, sql, [*params, *([] if value is None else [value])], target, fmt)
+        target = out.file(f"{column}={'NULL' if value is None else value}/")
+        rows += out.write(cur, sql, [*params, *([] if value is None else [value])], target)
         files.append(target)
     return rows, files
 
 
-def _write(cur: PgCursor, sql: str, params: list[Any], target: str, fmt: str) -> int:
-    """``sql``'s rows into the file ``target``; the row count."""
-    reader = arrow_out.stream(cur.connection, sql, params or None)
-    if fmt == "jsonl":
-        return _jsonl(reader, target)
-    writer = _writer(fmt, target, reader.schema)
+class _Output:
+    """Where one export's files go: a local ``folder`` or, with ``access``, an ``s3://``
+    prefix; each file written from a query's stream of batches."""
+
+    def __init__(self, folder: str, fmt: str, access: BucketAccess | None) -> None:
+        self.folder, self.fmt, self.access = folder, fmt, access
+
+    def file(self, sub: str) -> str:
+        """The location of the data file in ``sub`` (``""`` or ``column=value/``), its
+        local folder made."""
+        if self.access is None:
+            Path(self.folder, sub).mkdir(parents=True, exist_ok=True)
+        return f"{self.folder}/{sub}data_0.{EXTENSIONS[self.fmt]}"
+
+    def write(self, cur: PgCursor, sql: str, params: list[Any], target: str) -> int:
+        """``sql``'s rows into the file ``target``; the row count."""
+        reader = arrow_out.stream(cur.connection, sql, params or None)
+        with self._opened(target) as sink:
+            return _write_batches(reader, sink, self.fmt)
+
+    @contextmanager
+    def _opened(self, target: str) -> Iterator[pa.NativeFile]:
+        if self.access is None:
+            with pa.OSFile(target, "wb") as local:
+                yield local
+            return
+        with s3_object(self.access, target) as obj:  # published whole when the block ends
+            yield pa.PythonFile(obj, mode="w")
+
+
+def _write_batches(reader: pa.RecordBatchReader, sink: pa.NativeFile, fmt: str) -> int:
+    """Every batch of ``reader`` into ``sink`` as ``fmt``; the row count. JSON lines are
+    one object a line (pyarrow writes no JSON): instants and dates in ISO 8601."""
     rows = 0
+    if fmt == "jsonl":
+        for batch in reader:
+            lines = (json.dumps(row, default=_json_value) + "\n" for row in batch.to_pylist())
+            sink.write("".join(lines).encode("utf-8"))
+            rows += batch.num_rows
+        return rows
+    writer = _writer(fmt, sink, reader.schema)
     try:
         for batch in reader:
             writer.write_batch(batch)
@@ -109,25 +143,14 @@ def _write(cur: PgCursor, sql: str, params: list[Any], target: str, fmt: str) ->
     return rows
 
 
-def _writer(fmt: str, target: str, schema: pa.Schema) -> Any:
+def _writer(fmt: str, sink: pa.NativeFile, schema: pa.Schema) -> Any:
     if fmt == "csv":
         import pyarrow.csv as pacsv
 
-        return pacsv.CSVWriter(target, schema)
+        return pacsv.CSVWriter(sink, schema)
     import pyarrow.parquet as pq
 
-    return pq.ParquetWriter(target, schema)
-
-
-def _jsonl(reader: pa.RecordBatchReader, target: str) -> int:
-    """One JSON object a line (pyarrow writes no JSON): instants and dates in ISO 8601."""
-    rows = 0
-    with open(target, "w", encoding="utf-8") as out:
-        for batch in reader:
-            for row in batch.to_pylist():
-                out.write(json.dumps(row, default=_json_value) + "\n")
-            rows += batch.num_rows
-    return rows
+    return pq.ParquetWriter(sink, schema)
 
 
 def _json_value(value: Any) -> Any:
@@ -138,13 +161,3 @@ def _json_value(value: Any) -> Any:
     if isinstance(value, bytes):
         return value.hex()
     return str(value)
-
-
-def record_export(cur: PgCursor, load_id: int, asset: str, run_id: str | None, rows: int) -> None:
-    """The export's line in ``_headwater.loads`` (rows read = rows written, none rejected)."""
-    cur.execute(
-        f"insert into {STATE_SCHEMA}.loads (load_id, asset, run_id, rows_read, rows_written, "
-        "rows_rejected, rows_superseded, loaded_at, schema_changes) "
-        "values (?, ?, ?, ?, ?, 0, 0, ?, ?)",
-        [load_id, asset, run_id, rows, rows, datetime.now(UTC), json.dumps([])],
-    )

@@ -5,16 +5,22 @@ One statement, in the project's dialect (DuckDB's) rendered for PostgreSQL, run 
 whatever it calls. It reads the last committed version of each table (MVCC), so it answers
 at once while a run writes. Several statements, or anything but a query, are refused in
 one line.
+
+Answers read whole by a program (``headwater.read``, the server's Arrow reads and
+downloads) are streamed instead (:class:`PgBatchStream`): a server-side cursor fetched a
+batch at a time, so a table of any size passes through a bounded amount of memory.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from typing import Any
 
 import psycopg
 import pyarrow as pa
 
+from headwater.engines.postgres.arrow_out import BATCH_ROWS, declare, to_batch
 from headwater.engines.postgres.connection import PgCursor
 from headwater.errors import EngineError
 
@@ -68,28 +74,72 @@ def _answer(
     return description, [tuple(r) for r in rows]
 
 
-class ArrowStream:
-    """An answer as Arrow record batches (the ``BatchStream`` protocol)."""
+class PgBatchStream:
+    """An answer's ``schema`` and its record batches (iterate once; the ``BatchStream``
+    protocol), fetched from a server-side cursor ``BATCH_ROWS`` rows at a time: memory
+    holds one batch, whatever the answer's size. The stream owns its connection (a
+    download is read over many calls, perhaps from several threads, and must not hold the
+    per-thread connection other statements use): one READ ONLY transaction, rolled back
+    and closed by ``close()`` or the end of the iteration. The first batch is fetched
+    when the stream is made, so a refused or failing statement raises EngineError then;
+    a row failing later (a division by zero in row 100,000) raises it where it is met."""
 
-    def __init__(self, table: pa.Table) -> None:
-        self._table = table
+    def __init__(
+        self,
+        conn: psycopg.Connection[Any],
+        sql: str,
+        limit: int | None,
+        *,
+        batch_rows: int = BATCH_ROWS,
+    ) -> None:
+        self._conn: psycopg.Connection[Any] | None = conn
+        self._left, self._batch_rows = limit, batch_rows
+        try:
+            text = _rendered(sql)
+            conn.execute("begin transaction read only")  # the cursor lives in it
+            self._cur, self.schema = declare(conn, text)
+            self._first = self._next()
+        except psycopg.Error as exc:
+            self.close()
+            raise EngineError(f"query: {str(exc).strip().splitlines()[0]}") from None
+        except BaseException:
+            self.close()
+            raise
 
-    @property
-    def schema(self) -> pa.Schema:
-        return self._table.schema
+    def _next(self) -> pa.RecordBatch | None:
+        want = self._batch_rows if self._left is None else min(self._left, self._batch_rows)
+        rows = self._cur.fetchmany(want) if want > 0 else []
+        if not rows:
+            return None
+        if self._left is not None:
+            self._left -= len(rows)
+        return to_batch(self.schema, rows)
 
     def __iter__(self) -> Iterator[pa.RecordBatch]:
-        return iter(self._table.to_batches(max_chunksize=65536))
+        try:
+            batch = self._first
+            while batch is not None:
+                yield batch
+                batch = self._next()
+        except psycopg.Error as exc:
+            raise EngineError(f"query: {str(exc).strip().splitlines()[0]}") from None
+        finally:
+            self.close()
 
     def close(self) -> None:
-        self._table = self._table.schema.empty_table()
+        """Roll back and close the stream's connection (twice is harmless)."""
+        conn, self._conn = self._conn, None
+        if conn is None:
+            return
+        with contextlib.suppress(psycopg.Error):  # a broken connection has nothing to undo
+            conn.execute("rollback")
+        conn.close()
 
 
-def stream_query_on(cur: PgCursor, sql: str, *, limit: int | None = None) -> ArrowStream:
-    """As :func:`read_query_on`, as Arrow batches typed by the columns' PostgreSQL types
-    (:mod:`.arrow_out`: a column all NULL keeps its type)."""
-    from headwater.engines.postgres.arrow_out import arrow_schema, to_batch
-
-    description, rows = _answer(cur, sql, None, limit)
-    schema = arrow_schema(description)
-    return ArrowStream(pa.Table.from_batches([to_batch(schema, rows)], schema=schema))
+def stream_query(
+    conn: psycopg.Connection[Any], sql: str, *, limit: int | None = None
+) -> PgBatchStream:
+    """As :func:`read_query_on`, on a connection of its own (``conn``, closed with the
+    stream), as Arrow batches typed by the columns' PostgreSQL types (:mod:`.arrow_out`:
+    a column all NULL keeps its type)."""
+    return PgBatchStream(conn, sql, limit)
