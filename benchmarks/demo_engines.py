@@ -1,7 +1,8 @@
 """The store demo at ``--scale`` on DuckDB, PostgreSQL and Spark local[2] (issue 16).
 
 1. **Data**: the demo's generator (what ``headwater demo`` runs) writes the four regions
-   once under ``benchmarks/.work/demo_engines/s<SCALE>/template``, with its ground truth.
+   once under ``benchmarks/.work/demo_engines/s<SCALE>/template``, with its ground truth;
+   the project's files there are refreshed from the demo on every run.
 2. **Projects**: a copy of that folder per engine, the demo's own ``headwater.toml`` with
    only ``[project]``'s engine lines changed (``engine``, ``warehouse``: a PostgreSQL
    database on loopback, a Spark warehouse folder with ``master = "local[2]"``) and a
@@ -41,9 +42,14 @@ _WAREHOUSE_LINE = re.compile(r'^warehouse = ".*"$', re.MULTILINE)
 
 
 def template(scale: float) -> tuple[Path, float | None]:
-    """The generated demo at ``scale`` (made once) and the generator's seconds (None: kept)."""
+    """The generated demo at ``scale`` (its data made once) and the generator's seconds
+    (None: kept). A kept folder gets the demo's current project files (SQL, TOML): the
+    data does not depend on them, and a run on old SQL would measure old SQL."""
+    from headwater.demo.scaffold import copy_template
+
     folder = work_dir("demo_engines", f"s{scale:g}", "template")
     if (folder / "truth.pickle").exists():
+        copy_template(folder, overwrite=True)
         return folder, None
     shutil.rmtree(folder)
     log(f"generating the store demo at scale {scale:g}")

@@ -9,7 +9,9 @@ inserts the new ones (skipped when identical, by row count and a sum of row hash
 newer one (by cursor); ``scd2`` closes the current version of a new or changed key and adds
 one. The rows, the state (``_headwater.state``) and the load's line (``_headwater.loads``)
 commit together; anything raised, or the process killed mid-COPY, rolls all of it back,
-the staging temp tables included.
+the staging temp tables included. The load plans without nested loops, and the table's
+statistics are refreshed once its rows are written, before ``audit`` and the commit
+(:mod:`.planning`).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from headwater.engines.postgres import boundary, contract
 from headwater.engines.postgres.connection import PgCursor
 from headwater.engines.postgres.files import LocalScan, local_scan
 from headwater.engines.postgres.materialize import _typed, kind_of
+from headwater.engines.postgres.planning import analyze, plan_writes
 from headwater.engines.postgres.project_sql import ProjectCursor
 from headwater.engines.postgres.sql import (
     column_list,
@@ -54,6 +57,7 @@ def run_load(cur: PgCursor, asset: str, req: LoadRequest) -> LoadResult:
     target = qualified(req.schema, req.table)
     meta = f"{int(req.load_id)}::bigint as {LOAD_ID}, now() as {LOADED_AT}"
     with local_scan(f"{req.schema}.{req.table}") as files, cur.transaction():
+        plan_writes(cur)
         result = _load_rows(cur, asset, req, target, meta, files)
         cur.execute(f"drop table if exists {NEW}")
         cur.execute(f"drop table if exists {DELTA}")
@@ -84,6 +88,8 @@ def _load_rows(
     if req.screen is not None:
         req.screen(ProjectCursor(cur), NEW)
     written, stale, changes = _write_staged(cur, asset, req, target, cols, meta)
+    if written or changes or req.write == "scd2":  # scd2 may only close versions
+        analyze(cur, target)
     if req.audit is not None:  # may raise: nothing of this load commits
         req.audit(ProjectCursor(cur), target)
     rejected = _scalar(cur, f"select count(*) from {STATE_SCHEMA}.rejected_rows") - rejected_before

@@ -9,6 +9,9 @@
 - ``incremental``: the first build creates the table; later builds delete the increment's
   keys (``unique_key``) or the window newer than ``max(time_column) - lookback`` and insert
   the increment.
+
+Each build plans without nested loops, and a table's statistics are refreshed before its
+checks and its commit (:mod:`.planning`).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from headwater.engines.postgres.connection import PgCursor
+from headwater.engines.postgres.planning import analyze, plan_writes
 from headwater.engines.postgres.project_sql import ProjectCursor
 from headwater.engines.postgres.sql import column_list, ident, qualified, same_keys
 from headwater.errors import EngineError
@@ -41,6 +45,7 @@ def materialize(
     and may raise to keep the previous version."""
     target = qualified(schema, table)
     with cur.transaction():
+        plan_writes(cur)
         kind = kind_of(cur, schema, table)
         if materialized == "view":
             _view(cur, target, sql, kind)
@@ -53,6 +58,7 @@ def materialize(
             else:
                 count = _replace(cur, schema, table, kind)
             cur.execute(f"drop table {_STAGE}")
+            analyze(cur, target)
         if audit is not None:
             audit(ProjectCursor(cur), target)
     return count

@@ -10,7 +10,9 @@ midnight.
 In ONE transaction: the table is created (empty, the model's columns) on the first build;
 the model's rows are staged; a row outside ``[start, end)`` (or NULL) fails the build with
 one line; the interval's rows are DELETEd and the staged rows INSERTed; ``audit`` runs;
-commit. Any failure rolls back: the interval's old rows stay.
+commit. Any failure rolls back: the interval's old rows stay. As every build, it plans
+without nested loops and refreshes the table's statistics before ``audit``
+(:mod:`.planning`).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from datetime import datetime
 
 from headwater.engines.postgres.connection import PgCursor
 from headwater.engines.postgres.materialize import Audit, kind_of, materialize, temp_columns
+from headwater.engines.postgres.planning import analyze, plan_writes
 from headwater.engines.postgres.project_sql import ProjectCursor
 from headwater.engines.postgres.sql import column_list, ident, qualified
 from headwater.errors import EngineError
@@ -49,6 +52,7 @@ def build_partition(
 ) -> int | None:
     """``interval``'s rows replaced (or, None, the whole table rebuilt); the rows built."""
     with cur.transaction():
+        plan_writes(cur)
         if interval is None:
             _set_interval(cur, None, None, tz)
             return materialize(
@@ -94,6 +98,7 @@ def _replace_interval(
     cur.execute(f"delete from {target} where {inside}")
     names = column_list(temp_columns(cur, _STAGE))
     count = cur.execute(f"insert into {target} ({names}) select {names} from {_STAGE}").rowcount
+    analyze(cur, target)
     if audit is not None:
         audit(ProjectCursor(cur), target)
     cur.execute(f"drop table {_STAGE}")
