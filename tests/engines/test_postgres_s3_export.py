@@ -1,5 +1,5 @@
 """Exports to ``s3://`` from a PostgreSQL warehouse, against a local S3 (moto's server):
-the files equal the model, typed by its columns, published through the manifest as
+the files (Parquet, CSV, JSON lines by partition) equal the model, typed by its columns, published through the manifest as
 DuckDB's are; each object appears whole or not at all (a multipart upload completed only
 at the end: a failed or killed write leaves nothing under the key); the connection's
 secret appears in no error and no log."""
@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
+import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
 
@@ -39,6 +40,12 @@ model = "marts.sales"
 to = "s3://{bucket}/exports/sales"
 connection = "lake"
 format = "parquet"
+
+[exports.csv]
+model = "marts.sales"
+to = "s3://{bucket}/exports/csv"
+connection = "lake"
+format = "csv"
 
 [exports.by_region]
 model = "marts.sales"
@@ -103,6 +110,12 @@ def test_exports_to_s3_equal_the_model_and_never_show_the_secret(
     assert str(table.schema.field("amount").type) == "decimal128(12, 2)"  # the column's type
     assert sorted(table.to_pylist(), key=lambda r: r["id"]) == expected
     assert part["rows"] == manifest["rows"] == 300
+
+    [name] = json.loads(_get(s3, bucket, "exports/csv/_manifest.json"))["parts"][0]["files"]
+    csv = pacsv.read_csv(io.BytesIO(_get(s3, bucket, f"exports/csv/{name}")))
+    assert sorted(csv.to_pylist(), key=lambda r: r["id"]) == [
+        {**r, "amount": float(r["amount"])} for r in expected
+    ]
 
     manifest = json.loads(_get(s3, bucket, "exports/by_region/_manifest.json"))
     files = sorted(manifest["parts"][0]["files"])
