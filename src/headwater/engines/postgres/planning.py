@@ -5,9 +5,10 @@ loops while they build and check.
 autovacuum's ``ANALYZE`` comes later (after 10% of a table's rows changed, seconds to
 minutes after the commit), so the checks that run before the commit and the models built
 next in the run would be planned on a table PostgreSQL believes empty or as it was. Each
-write therefore runs :func:`analyze` on its table inside its own transaction (PostgreSQL's
-``ANALYZE`` is transactional: readers see the new statistics with the new rows). It reads a
-sample of at most 30,000 rows, whatever the table's size.
+write therefore runs :func:`analyze` on its table inside its own transaction: its column
+statistics commit, or roll back, with the rows (the row count in ``pg_class`` is written
+at once, and the planner scales it to the table's actual size). It reads a sample of at
+most 30,000 rows, whatever the table's size.
 
 **Nested loops.** :func:`plan_writes` turns them off for the rest of the write's
 transaction (``SET LOCAL``). A model's SQL and the checks on it read staging views whose
