@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from headwater.config.secrets import redact_text
 from headwater.metastore import Metastore
 from headwater.project.asset import Asset
+from headwater.project.checks import Check
 
 if TYPE_CHECKING:  # the quality modules load only for assets that have checks
     from headwater.quality import CheckResult
@@ -43,35 +44,11 @@ class AssetChecks:
         self.quarantined_rows = 0  # distinct rows (one row may fail several checks)
 
     @property
-    def screen(self) -> Callable[[Any, str], None] | None:
-        load_id = self.load_id
-        if not self.quarantine or load_id is None:
+    def screen(self) -> QuarantineScreen | None:
+        """The load's ``screen`` hook: None when no check quarantines or for a model."""
+        if not self.quarantine or self.load_id is None:
             return None
-
-        def screen(cur: Any, staged: str) -> None:
-            from headwater.quality import quarantine_results, split_quarantine, validate_columns
-
-            validate_columns(self.quarantine, _columns(cur, staged))
-            row = cur.execute(f"select count(*) from {staged}").fetchone()
-            self.staged_rows = int(row[0]) if row else 0
-            self.quarantined = split_quarantine(
-                cur, staged, self.asset.name, load_id, self.quarantine
-            )
-            left = cur.execute(f"select count(*) from {staged}").fetchone()
-            self.quarantined_rows = self.staged_rows - (int(left[0]) if left else 0)
-            self.results += quarantine_results(
-                self.quarantined,
-                self.quarantine,
-                self.asset.name,
-                self.staged_rows,
-                cur=cur,
-                load_id=load_id,
-            )
-
-        # the other tables its relationships checks read: an engine screening the rows
-        # outside the warehouse (Spark's scratch DuckDB) must show them there
-        screen.reads = tuple(sorted({c.to for c in self.quarantine if c.to}))  # type: ignore[attr-defined]
-        return screen
+        return QuarantineScreen(self, self.load_id)
 
     @property
     def audit(self) -> Callable[[Any, str], None] | None:
@@ -105,6 +82,45 @@ class AssetChecks:
         for r in self.results:
             counts[r.status] = counts.get(r.status, 0) + 1
         return {"checks": counts, "quarantined": self.quarantined_rows}
+
+
+class QuarantineScreen:
+    """The quarantine split of one source load: ``screen(cursor, staged)`` moves the staged
+    rows failing the asset's ``on_fail = quarantine`` checks to ``quarantine.<table>`` and
+    records the counts and results on its :class:`AssetChecks`.
+
+    ``reads`` are its relationships checks: each reads another table (``to``). An engine
+    screening the rows outside the warehouse (Spark, in the load's scratch DuckDB) must
+    show that table there, holding at least the rows whose ``field`` equals a staged
+    ``column`` value, with the warehouse's column types (the contract in
+    :mod:`headwater.engines.screen`); an engine screening inside the warehouse ignores it.
+    """
+
+    def __init__(self, checks: AssetChecks, load_id: int) -> None:
+        self.checks = checks
+        self.load_id = load_id
+        self.reads: tuple[Check, ...] = tuple(c for c in checks.quarantine if c.to)
+
+    def __call__(self, cur: Any, staged: str) -> None:
+        from headwater.quality import quarantine_results, split_quarantine, validate_columns
+
+        owner, load_id = self.checks, self.load_id
+        validate_columns(owner.quarantine, _columns(cur, staged))
+        row = cur.execute(f"select count(*) from {staged}").fetchone()
+        owner.staged_rows = int(row[0]) if row else 0
+        owner.quarantined = split_quarantine(
+            cur, staged, owner.asset.name, load_id, owner.quarantine
+        )
+        left = cur.execute(f"select count(*) from {staged}").fetchone()
+        owner.quarantined_rows = owner.staged_rows - (int(left[0]) if left else 0)
+        owner.results += quarantine_results(
+            owner.quarantined,
+            owner.quarantine,
+            owner.asset.name,
+            owner.staged_rows,
+            cur=cur,
+            load_id=load_id,
+        )
 
 
 def _columns(cur: Any, relation: str) -> dict[str, str]:

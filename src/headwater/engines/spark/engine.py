@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import headwater.engines.spark.errors  # noqa: F401  (registers Spark's exceptions)
 from headwater.engines.base import METADATA_PREFIX, STATE_SCHEMA, LoadRequest, LoadResult
@@ -33,6 +33,8 @@ if TYPE_CHECKING:
     from pyspark.sql import DataFrame
 
     from headwater.engines.protocol import BatchStream
+
+T = TypeVar("T")
 
 _STATE_DDL = (
     f"create table if not exists {STATE_SCHEMA}.loads (load_id bigint, asset string, "
@@ -203,6 +205,14 @@ class SparkEngine:
                 self._last_load_id = int(row[0]) if row and row[0] is not None else 0
             self._last_load_id = max(time.time_ns() // 1000, self._last_load_id + 1)
             return self._last_load_id
+
+    def change_quarantine(self, asset: str, edit: Callable[[Any], T]) -> T:
+        """``edit`` (DuckDB statements on a cursor, e.g. the quality module's discard) run
+        on a copy of ``quarantine.<table>``, published as its new version in one switch when
+        rows changed; what ``edit`` returns. Stands in for a transaction, which Spark has
+        not (see :func:`.quarantine.change`)."""
+        with self._lock:
+            return quarantine.change(self._spark, self.warehouse, asset, edit, self.new_load_id())
 
     # -- loads and materializations ---------------------------------------------------------
 

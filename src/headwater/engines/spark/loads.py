@@ -19,13 +19,18 @@ state: no rows are copied.
 
 Quarantine (``on_fail = quarantine``) and releases run in the same scratch DuckDB, on a copy
 of the published ``quarantine.<table>``; a changed quarantine is a new version of it,
-switched with the table in the order :mod:`.quarantine` explains.
+switched with the table in the order :mod:`.quarantine` explains. The split stays here
+because the rows it screens are the load's, already on this machine; what scales with the
+warehouse is pushed down: a relationships check's other table is read on Spark, which
+returns only the staged keys' matches, and the scratch database sees just those
+(:mod:`.lookups`), never the whole other table.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -37,7 +42,8 @@ from headwater.engines.duckdb.loads import run_load
 from headwater.engines.duckdb.sql import ident as duck_ident
 from headwater.engines.duckdb.sql import qualified as duck_qualified
 from headwater.engines.duckdb.sql import string
-from headwater.engines.spark import quarantine, versions
+from headwater.engines.screen import reads_of
+from headwater.engines.spark import lookups, quarantine, versions
 from headwater.engines.spark.cursor import SparkCursor, project_name
 from headwater.errors import EngineError
 
@@ -56,9 +62,7 @@ def spark_load(spark: SparkSession, warehouse: Path, asset: str, req: LoadReques
     qtable = quarantine.table_of(asset)
     if hooks:
         quarantine.roll_forward(spark, current, qtable)
-    scratch = warehouse / "_hw_scratch"
-    scratch.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(config={"temp_directory": str(scratch)})
+    con = quarantine.scratch(warehouse)
     try:
         con.execute(_STATE_DDL)
         con.execute(f"create schema if not exists {duck_ident(req.schema)}")
@@ -69,9 +73,8 @@ def spark_load(spark: SparkSession, warehouse: Path, asset: str, req: LoadReques
                 f"select * from read_parquet({string(str(files))})"
             )
         staged = quarantine.stage(con, spark, warehouse, qtable) if hooks else None
-        if req.screen is not None:
-            _show_read_tables(con, spark, warehouse, req)
-        result = run_load(con, asset, dataclasses.replace(req, audit=None))
+        screen = _with_lookups(spark, warehouse, req) if req.screen is not None else None
+        result = run_load(con, asset, dataclasses.replace(req, audit=None, screen=screen))
         state = _state(con, asset, req, current)
         rejected = con.execute(f"select * from {STATE_SCHEMA}.rejected_rows").to_arrow_table()
         moved = None
@@ -100,24 +103,21 @@ def spark_load(spark: SparkSession, warehouse: Path, asset: str, req: LoadReques
     return result
 
 
-def _show_read_tables(
-    con: duckdb.DuckDBPyConnection, spark: SparkSession, warehouse: Path, req: LoadRequest
-) -> None:
-    """The published tables the screen's checks read (``screen.reads``: a relationships
-    check's other table) as views of their Parquet version in the scratch database."""
-    for name in getattr(req.screen, "reads", ()):
-        schema, table = name.split(".", 1)
-        if (schema, table) == (req.schema, req.table):
-            continue  # the scratch database's own copy
-        shown = versions.published(spark, schema, table)
-        if shown is None or not shown.version:
-            continue  # not there yet, or a model's plain view: the check says so itself
-        files = versions.version_dir(warehouse, shown.version) / "*.parquet"
-        con.execute(f"create schema if not exists {duck_ident(schema)}")
-        con.execute(
-            f"create view {duck_qualified(schema, table)} as "
-            f"select * from read_parquet({string(str(files))})"
-        )
+def _with_lookups(
+    spark: SparkSession, warehouse: Path, req: LoadRequest
+) -> Callable[[Any, str], Any]:
+    """The load's screen, preceded by what its relationships checks read (``reads``, see
+    :mod:`headwater.engines.screen`): each other table shown in the scratch database with
+    only the staged keys' matches, found on Spark (:mod:`.lookups`)."""
+    screen, reads = req.screen, reads_of(req.screen)
+    assert screen is not None
+
+    def screened(cur: Any, staged: str) -> Any:
+        # on the screen's own cursor: the staged rows are its temp table
+        lookups.show_found(cur, spark, warehouse, staged, reads, f"{req.schema}.{req.table}")
+        return screen(cur, staged)
+
+    return screened
 
 
 def _publish(

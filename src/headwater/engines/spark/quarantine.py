@@ -23,23 +23,36 @@ process killed between the two switches never leaves a row in both or in neither
   prepares a run, publishes it (a version named by a committed table is never dropped
   before that). Until then a reader of ``quarantine.<table>`` sees the released rows
   still there (the table's view is the truth).
+- rows *discarded* (``headwater quarantine discard``, :func:`change`): only the quarantine
+  changes, so one switch publishes it and no order is needed. The discard first rolls a
+  killed release forward (it starts from the quarantine the committed table names), and
+  its version's id is a new load id, above every version before it, so :func:`roll_forward`
+  never brings an older one back; the version the table names is then older than the
+  published one, and :func:`sweep` may drop it. Killed before the switch, nothing is
+  discarded and the next :func:`sweep` drops the unpublished version.
+
+The relationships checks of a load's screen read their other table on Spark
+(:mod:`.lookups`): the split itself stays in the scratch DuckDB, with the load's rows.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import duckdb
 
 from headwater.engines.duckdb.sql import qualified as duck_qualified
 from headwater.engines.duckdb.sql import string
 from headwater.engines.spark import versions
 
 if TYPE_CHECKING:
-    import duckdb
     from pyspark.sql import SparkSession
 
 SCHEMA = "quarantine"
+T = TypeVar("T")
 
 
 def table_of(asset: str) -> str:
@@ -89,6 +102,45 @@ def _owner(shown: versions.Published | None) -> tuple[str, str] | None:
         return None
     schema, table = shown.owner.split(".", 1)
     return schema, table
+
+
+def scratch(warehouse: Path) -> duckdb.DuckDBPyConnection:
+    """A load's scratch DuckDB: in memory, spilling under the warehouse's ``_hw_scratch``."""
+    where = warehouse / "_hw_scratch"
+    where.mkdir(parents=True, exist_ok=True)
+    return duckdb.connect(config={"temp_directory": str(where)})
+
+
+def change(
+    spark: SparkSession,
+    warehouse: Path,
+    asset: str,
+    edit: Callable[[Any], T],
+    version_id: int,
+) -> T:
+    """Apply ``edit`` (the quality module's statements on a DuckDB cursor: a discard) to a
+    copy of the published ``quarantine.<table>`` and, when rows changed, publish the
+    result as version ``version_id`` in one switch (the asset's table is unchanged: see
+    the module's docstring). Returns what ``edit`` returns."""
+    table = table_of(asset)
+    owner = _owner(versions.published(spark, SCHEMA, table))
+    if owner is not None:  # a release killed between its switches goes live first
+        roll_forward(spark, versions.published(spark, *owner), table)
+    con = scratch(warehouse)
+    try:
+        staged = stage(con, spark, warehouse, table)
+        out = edit(con)
+        moved = write_changed(con, spark, warehouse, table, staged, version_id)
+    finally:
+        con.close()
+    if moved is not None:
+        try:
+            publish(spark, table, moved[0])
+        except BaseException:
+            versions.drop_version(spark, warehouse, moved[0])
+            raise
+        sweep(spark, warehouse, table)
+    return out
 
 
 def stage(
