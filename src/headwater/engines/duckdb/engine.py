@@ -384,14 +384,9 @@ class DuckDBEngine:
         """Let this warehouse read and write under ``url`` (``s3://bucket/...``) with
         ``access``, an ``s3://`` connection (``sources.storage.S3Access``): a secret
         scoped to the bucket in httpfs (see :mod:`.object_store`)."""
-        from headwater.engines.duckdb.object_store import use_s3
+        from headwater.engines.duckdb.object_store import use_bucket
 
-        use_s3(
-            self.cursor(), url.removeprefix("s3://").partition("/")[0],
-            key_id=access.key_id, secret=access.secret, endpoint=access.endpoint,
-            region=access.region, use_ssl=access.use_ssl, url_style=access.url_style,
-            session_token=access.session_token,
-        )  # fmt: skip
+        use_bucket(self.cursor(), url, access)
 
     def record_export(self, load_id: int, asset: str, run_id: str | None, rows: int) -> None:
         """The export's line in ``_headwater.loads`` (:mod:`headwater.engines.export_record`)."""

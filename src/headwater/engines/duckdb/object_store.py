@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from importlib import import_module
+from typing import Protocol
 
 import duckdb
 
@@ -42,6 +43,35 @@ def load_httpfs(cur: duckdb.DuckDBPyConnection) -> None:
         if found is None:
             raise EngineError(f"{WHEEL} holds no httpfs for DuckDB {duckdb.__version__}")
         cur.execute(f"load '{found.as_posix()}'")
+
+
+class S3Credentials(Protocol):
+    """What DuckDB is given of an ``s3://`` connection (``sources.storage.S3Access``)."""
+
+    @property
+    def key_id(self) -> str: ...
+    @property
+    def secret(self) -> str: ...
+    @property
+    def endpoint(self) -> str: ...
+    @property
+    def region(self) -> str: ...
+    @property
+    def use_ssl(self) -> bool: ...
+    @property
+    def url_style(self) -> str: ...
+    @property
+    def session_token(self) -> str: ...
+
+
+def use_bucket(cur: duckdb.DuckDBPyConnection, url: str, access: S3Credentials) -> None:
+    """:func:`use_s3` for the bucket of ``url`` (``s3://bucket/...``) with ``access``."""
+    use_s3(
+        cur, url.removeprefix("s3://").partition("/")[0],
+        key_id=access.key_id, secret=access.secret, endpoint=access.endpoint,
+        region=access.region, use_ssl=access.use_ssl, url_style=access.url_style,
+        session_token=access.session_token,
+    )  # fmt: skip
 
 
 def use_s3(
@@ -74,7 +104,8 @@ def use_s3(
         options["SESSION_TOKEN"] = string(session_token)
     body = ", ".join(f"{k} {v}" for k, v in options.items())
     try:
-        cur.execute(f"create or replace temporary secret {name} ({body})")
+        with _lock:  # two threads replacing one secret at once conflict in DuckDB's catalog
+            cur.execute(f"create or replace temporary secret {name} ({body})")
     except duckdb.Error:
         # DuckDB's message may quote the statement, secret included: none of it is shown
         raise EngineError(

@@ -215,10 +215,11 @@ class PostgresEngine:
     # -- loads and materializations ---------------------------------------------------------
 
     def load(self, asset: str, request: LoadRequest) -> LoadResult:
-        """Write one load and its state atomically (see :mod:`.loads`)."""
+        """Write one load and its state atomically (see :mod:`.loads`); a file scan reads
+        the S3 buckets given to :meth:`open_bucket`."""
         from headwater.engines.postgres.loads import run_load
 
-        return run_load(self._pg(), asset, request)
+        return run_load(self._pg(), asset, request, self._buckets)
 
     def materialize_sql(
         self,
@@ -330,8 +331,9 @@ class PostgresEngine:
         )  # fmt: skip
 
     def open_bucket(self, url: str, access: BucketAccess) -> None:
-        """Let exports write under ``url`` (``s3://bucket/...``) with ``access``, the
-        project's ``s3://`` connection (its client and its secret-free error lines)."""
+        """Let exports write and file sources read under ``url`` (``s3://bucket/...``) with
+        ``access``, the project's ``s3://`` connection: exports upload with its client,
+        each load's scan gives its DuckDB the bucket's secret (:mod:`.files`)."""
         self._buckets[url.removeprefix("s3://").partition("/")[0]] = access
 
     def record_export(self, load_id: int, asset: str, run_id: str | None, rows: int) -> None:

@@ -33,7 +33,7 @@ from headwater.engines.base import (
 )
 from headwater.engines.postgres import boundary, contract
 from headwater.engines.postgres.connection import PgCursor
-from headwater.engines.postgres.files import LocalScan, local_scan
+from headwater.engines.postgres.files import Buckets, LocalScan, local_scan
 from headwater.engines.postgres.materialize import _typed, kind_of
 from headwater.engines.postgres.planning import analyze, plan_writes
 from headwater.engines.postgres.project_sql import ProjectCursor
@@ -52,11 +52,11 @@ NEW = "_hw_new"
 DELTA = "_hw_delta"
 
 
-def run_load(cur: PgCursor, asset: str, req: LoadRequest) -> LoadResult:
+def run_load(cur: PgCursor, asset: str, req: LoadRequest, buckets: Buckets) -> LoadResult:
     """The load in one transaction: all of it commits, or nothing."""
     target = qualified(req.schema, req.table)
     meta = f"{int(req.load_id)}::bigint as {LOAD_ID}, now() as {LOADED_AT}"
-    with local_scan(f"{req.schema}.{req.table}") as files, cur.transaction():
+    with local_scan(f"{req.schema}.{req.table}", buckets) as files, cur.transaction():
         plan_writes(cur)
         result = _load_rows(cur, asset, req, target, meta, files)
         cur.execute(f"drop table if exists {NEW}")

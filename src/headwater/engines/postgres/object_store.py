@@ -22,11 +22,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, Protocol
 
+from headwater.engines.duckdb.object_store import S3Credentials
+
 PART_BYTES = 8 * 1024 * 1024  # S3's smallest part is 5 MiB (the last excepted)
 
 
-class BucketAccess(Protocol):
-    """What the exports need of an ``s3://`` connection (``sources.storage.S3Access``)."""
+class BucketAccess(S3Credentials, Protocol):
+    """What PostgreSQL's exports (the client) and file sources (the credentials, for the
+    load's own DuckDB, :mod:`.files`) need of an ``s3://`` connection
+    (``sources.storage.S3Access``)."""
 
     def client(self) -> Any: ...
     def problem(self, exc: BaseException, what: str) -> Exception: ...
