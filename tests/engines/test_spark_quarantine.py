@@ -51,7 +51,7 @@ class _Screen:
         self.shown: list[tuple[Any, ...]] = []
 
     def __call__(self, cur: Any, staged: str) -> None:
-        if self.reads:
+        if any(c.to == "raw.products" for c in self.reads):
             sql = "select sku, category from raw.products order by sku nulls last, category"
             self.shown = cur.execute(sql).fetchall()
         split_quarantine(cur, staged, self.asset, self.load_id, self.checks)
@@ -178,3 +178,31 @@ def test_discard_publishes_the_quarantine_without_the_rows_in_one_switch(
     assert spark.query_arrow(quarantined).column("id").to_pylist() == [5]
     stale = [t.name for t in spark.spark.catalog.listTables(versions.VERSIONS)]
     assert [n for n in stale if n.startswith("quarantine__pets__")] == [shown.version]
+
+
+def test_a_release_revalidates_a_relationships_check_on_spark(spark: Any, tmp_path: Path) -> None:
+    from headwater import api
+
+    check = {"type": "relationships", "column": "sku", "to": "raw.catalog", "on_fail": "quarantine"}
+    checks = parse_checks([check], path=Path("h.toml"), text="", quarantine_allowed=True)
+    _load(spark, "catalog", pa.table({"sku": [1, 2, 3]}))
+    screen = _Screen("raw.lines", spark.new_load_id(), list(checks))
+    _load(spark, "lines", pa.table({"id": [1, 2], "sku": [1, 9]}), screen)
+    root = tmp_path / "proj"
+    (root / "data").mkdir(parents=True)
+    for name in ("catalog", "lines"):
+        (root / "data" / f"{name}.csv").write_text("id,sku\n")
+    (root / "headwater.toml").write_text(
+        '[project]\nname = "p"\nengine = "spark"\n\n'
+        '[sources.catalog]\nfiles = "data/catalog.csv"\nformat = "csv"\n\n'
+        '[sources.lines]\nfiles = "data/lines.csv"\nformat = "csv"\n'
+        '[[sources.lines.checks]]\ntype = "relationships"\ncolumn = "sku"\nto = "catalog"\n'
+        'on_fail = "quarantine"\n'
+    )
+    project = api.open_project(root)
+    # sku 9 is still no catalog's: re-validated on Spark, the row stays
+    assert api.release(project, "raw.lines").released == 0
+    _load(spark, "catalog", pa.table({"sku": [9]}))  # the fix upstream
+    assert api.release(project, "raw.lines").released == 1
+    assert sorted(spark.query_arrow("select id from raw.lines").column("id").to_pylist()) == [1, 2]
+    assert spark.query_arrow("select id from quarantine.lines").num_rows == 0

@@ -140,6 +140,7 @@ def _release(
     """The released rows loaded through the engine's load (staging, contract, recording):
     ``prepare`` runs inside the load's transaction, so a failed load releases nothing."""
     from headwater.engines.base import LoadRequest
+    from headwater.engines.screen import WithReads
     from headwater.quality import release as do_release
     from headwater.quality.release import RELEASED
 
@@ -163,7 +164,9 @@ def _release(
         cursor=spec.cursor,
         scan_sql=f"select * from {RELEASED}",
         scan_in_warehouse=True,  # the temp table prepare() leaves in the warehouse
-        before_stage=prepare,
+        # the checks it re-validates: an engine running it outside the warehouse reads
+        # their other tables for it (headwater.engines.screen)
+        before_stage=WithReads(prepare, [c for c in asset.checks if c.quarantines and not force]),
         advance_state=False,
         contract=spec.settings.contract,
     )

@@ -73,8 +73,12 @@ def spark_load(spark: SparkSession, warehouse: Path, asset: str, req: LoadReques
                 f"select * from read_parquet({string(str(files))})"
             )
         staged = quarantine.stage(con, spark, warehouse, qtable) if hooks else None
-        screen = _with_lookups(spark, warehouse, req) if req.screen is not None else None
-        result = run_load(con, asset, dataclasses.replace(req, audit=None, screen=screen))
+        quarantined = quarantine.relation(qtable) if staged and staged.version else None
+        here = dataclasses.replace(
+            req, audit=None, screen=_screen(spark, warehouse, req),
+            before_stage=_before(spark, warehouse, req, quarantined),
+        )  # fmt: skip
+        result = run_load(con, asset, here)
         state = _state(con, asset, req, current)
         rejected = con.execute(f"select * from {STATE_SCHEMA}.rejected_rows").to_arrow_table()
         moved = None
@@ -103,14 +107,15 @@ def spark_load(spark: SparkSession, warehouse: Path, asset: str, req: LoadReques
     return result
 
 
-def _with_lookups(
+def _screen(
     spark: SparkSession, warehouse: Path, req: LoadRequest
-) -> Callable[[Any, str], Any]:
+) -> Callable[[Any, str], Any] | None:
     """The load's screen, preceded by what its relationships checks read (``reads``, see
     :mod:`headwater.engines.screen`): each other table shown in the scratch database with
     only the staged keys' matches, found on Spark (:mod:`.lookups`)."""
     screen, reads = req.screen, reads_of(req.screen)
-    assert screen is not None
+    if screen is None or not reads:
+        return screen
 
     def screened(cur: Any, staged: str) -> Any:
         # on the screen's own cursor: the staged rows are its temp table
@@ -118,6 +123,23 @@ def _with_lookups(
         return screen(cur, staged)
 
     return screened
+
+
+def _before(
+    spark: SparkSession, warehouse: Path, req: LoadRequest, quarantined: str | None
+) -> Callable[[Any], Any] | None:
+    """A release's ``before_stage``, preceded by what its relationships checks read, for
+    the keys of the ``quarantined`` rows it re-validates (as :func:`_screen` does)."""
+    hook, reads = req.before_stage, reads_of(req.before_stage)
+    if hook is None or not reads or quarantined is None:
+        return hook
+
+    def prepared(cur: Any) -> Any:
+        own = f"{req.schema}.{req.table}"
+        lookups.show_found(cur, spark, warehouse, quarantined, reads, own)
+        return hook(cur)
+
+    return prepared
 
 
 def _publish(

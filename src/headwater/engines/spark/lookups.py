@@ -5,7 +5,8 @@ A quarantine split screens the load's staged rows, which are on this machine in 
 scratch DuckDB (:mod:`.loads`); a relationships check (``column`` must exist in ``to``'s
 ``field``) also reads another table, which may be as large as the warehouse. Showing that
 whole table to the scratch database would make every load read O(warehouse) through one
-process. Instead, before the split, for each such check:
+process. Instead, before the split (and before a release re-validates quarantined rows),
+for each such check:
 
 1. the staged rows' distinct non-NULL ``column`` values go to Spark as a small DataFrame
    (from Arrow), cast there to ``field``'s type (``try_cast``: a key that is no value of
@@ -69,9 +70,10 @@ def show_found(
     own: str,
 ) -> None:
     """Show the scratch database, for each relationships check in ``checks``, its ``to``
-    table holding only the values :func:`found_keys` finds for the ``staged`` relation's
-    keys (see the module's docstring). ``own`` is the load's ``schema.table``: the scratch
-    database's own copy, never replaced."""
+    table holding only the values :func:`found_keys` finds for the keys of ``staged`` (the
+    load's staged rows, or the quarantined rows a release re-validates; see the module's
+    docstring). ``own`` is the load's ``schema.table``: the scratch database's own copy,
+    never replaced."""
     by_table: dict[str, list[Check]] = defaultdict(list)
     for check in checks:
         if check.to and "." in check.to and check.to.lower() != own.lower():
@@ -115,7 +117,9 @@ def _empty_copy(
     target = duck_qualified(schema, table)
     con.execute(f"create schema if not exists {duck_ident(schema)}")
     con.execute(
-        f"create table {target} as select * from read_parquet({string(str(files))}) limit 0"
+        # if not exists: a load's release and screen may both show it (keys add up)
+        f"create table if not exists {target} as "
+        f"select * from read_parquet({string(str(files))}) limit 0"
     )
     return target
 

@@ -217,6 +217,11 @@ def publish(spark: SparkSession, table: str, version: str, owner: str | None = N
     versions.publish(spark, SCHEMA, table, version, owner=owner)
 
 
+def relation(table: str) -> str:
+    """``quarantine.<table>`` as the scratch database names it."""
+    return duck_qualified(SCHEMA, table)
+
+
 def _rows(con: duckdb.DuckDBPyConnection, table: str) -> int:
     row = con.execute(f"select count(*) from {duck_qualified(SCHEMA, table)}").fetchone()
     return int(row[0]) if row else 0
