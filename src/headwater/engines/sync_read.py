@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from headwater.engines.base import STATE_SCHEMA, SYNC_INSERT, SYNC_OP, SYNC_UPDATE, SyncCounts
+from headwater.engines.quoting import ident, qualified
 from headwater.engines.sync_record import record_sync
 from headwater.errors import EngineError
 
@@ -29,15 +30,6 @@ if TYPE_CHECKING:  # pyarrow is imported by the engines' readers, which make the
     import pyarrow as pa
 
 __all__ = ["SyncReadBase", "first_line", "has_state", "ident", "qualified", "state_table"]
-
-
-def ident(name: str) -> str:
-    """Quote an identifier (as DuckDB and PostgreSQL both read it)."""
-    return '"' + name.replace('"', '""') + '"'
-
-
-def qualified(schema: str, table: str) -> str:
-    return f"{ident(schema)}.{ident(table)}"
 
 
 def state_table(sync: str) -> str:

@@ -14,23 +14,10 @@
 
 from __future__ import annotations
 
-
-def ident(name: str) -> str:
-    """Quote an identifier."""
-    return '"' + name.replace('"', '""') + '"'
-
-
-def string(value: str) -> str:
-    """A string literal."""
-    return "'" + value.replace("'", "''") + "'"
-
-
-def qualified(schema: str, table: str) -> str:
-    return f"{ident(schema)}.{ident(table)}"
-
-
-def column_list(columns: list[str], prefix: str = "") -> str:
-    return ", ".join(f"{prefix}{ident(c)}" for c in columns)
+from headwater.engines.quoting import column_list as column_list
+from headwater.engines.quoting import ident as ident
+from headwater.engines.quoting import qualified as qualified
+from headwater.engines.quoting import string as string
 
 
 def same_keys(keys: list[str], left: str, right: str) -> str:
