@@ -188,7 +188,7 @@ def test_grid_reads_again_only_the_steps_of_runs_not_finished(history: Path) -> 
     steps of finished runs are read once, and the running run's are read each time, so its
     end shows."""
     project = api.open_project(history)
-    grid(project)  # r1-r3 finished: their cells are kept from here on
+    first = grid(project)  # r1-r3 finished: their cells are kept from here on
     asked: list[object] = []
 
     def record(conn, cursor, statement, parameters, *args) -> None:  # type: ignore[no-untyped-def]
@@ -199,6 +199,7 @@ def test_grid_reads_again_only_the_steps_of_runs_not_finished(history: Path) -> 
     try:
         again = grid(project)
         assert asked == ["r4"]  # only the running run's steps were read
+        assert again.cells == first.cells
         with Metastore.open(project.metastore_url) as store:
             store.upsert_step("r4", "staging.a", kind="model", status="success", finished_at=DAY)
             store.finish_run("r4", "success")
@@ -208,5 +209,5 @@ def test_grid_reads_again_only_the_steps_of_runs_not_finished(history: Path) -> 
         sa.event.remove(sa.engine.Engine, "before_cursor_execute", record)
     assert asked == ["r4"]  # read once more: its row changed to final
     assert ended.cells["r4"]["staging.a"][0] == "success"
-    assert [r.status for r in ended.runs][0] == "success"
+    assert ended.runs[0].status == "success"
     assert ended.cells["r2"]["staging.a"] == ("failed", 2, 2.5)  # kept, unchanged

@@ -21,6 +21,7 @@ import headwater.engines.postgres.errors  # noqa: F401  (registers psycopg's exc
 from headwater.engines import catalog
 from headwater.engines.base import METADATA_PREFIX, STATE_SCHEMA, LoadRequest, LoadResult
 from headwater.engines.export_record import record_export
+from headwater.engines.postgres import planning
 from headwater.engines.postgres.capabilities import CAPABILITIES
 from headwater.engines.postgres.connection import PgCursor, connect, describe
 from headwater.engines.postgres.contract import FITS_DDL
@@ -95,6 +96,7 @@ class PostgresEngine:
         # project SQL calls getvariable('interval_start') as DuckDB does: ours is found
         # after the user's schemas, never before them
         conn.execute(f'set search_path = "$user", public, {STATE_SCHEMA}')
+        conn.execute(planning.SESSION)  # no nested loops on tables without indexes
         if self.read_only:
             conn.execute("set default_transaction_read_only = on")
         return conn
@@ -220,6 +222,13 @@ class PostgresEngine:
         from headwater.engines.postgres.loads import run_load
 
         return run_load(self._pg(), asset, request, self._buckets)
+
+    def scan_columns(self, probe_sql: str) -> list[str]:
+        """A file scan's columns, read where loads scan files: a local DuckDB (:mod:`.files`)."""
+        from headwater.engines.postgres.files import local_scan
+
+        with local_scan("file source", self._buckets) as scan:
+            return scan.columns(probe_sql)
 
     def materialize_sql(
         self,

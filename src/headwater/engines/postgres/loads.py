@@ -35,7 +35,7 @@ from headwater.engines.postgres import boundary, contract
 from headwater.engines.postgres.connection import PgCursor
 from headwater.engines.postgres.files import Buckets, LocalScan, local_scan
 from headwater.engines.postgres.materialize import _typed, kind_of
-from headwater.engines.postgres.planning import analyze, plan_writes
+from headwater.engines.postgres.planning import analyze
 from headwater.engines.postgres.project_sql import ProjectCursor
 from headwater.engines.postgres.sql import (
     column_list,
@@ -57,7 +57,6 @@ def run_load(cur: PgCursor, asset: str, req: LoadRequest, buckets: Buckets) -> L
     target = qualified(req.schema, req.table)
     meta = f"{int(req.load_id)}::bigint as {LOAD_ID}, now() as {LOADED_AT}"
     with local_scan(f"{req.schema}.{req.table}", buckets) as files, cur.transaction():
-        plan_writes(cur)
         result = _load_rows(cur, asset, req, target, meta, files)
         cur.execute(f"drop table if exists {NEW}")
         cur.execute(f"drop table if exists {DELTA}")

@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from headwater.engines.postgres.connection import PgCursor
-from headwater.engines.postgres.planning import analyze, plan_writes
+from headwater.engines.postgres.planning import analyze
 from headwater.engines.postgres.project_sql import ProjectCursor
 from headwater.engines.postgres.sql import column_list, ident, qualified, same_keys
 from headwater.errors import EngineError
@@ -45,7 +45,6 @@ def materialize(
     and may raise to keep the previous version."""
     target = qualified(schema, table)
     with cur.transaction():
-        plan_writes(cur)
         kind = kind_of(cur, schema, table)
         if materialized == "view":
             _view(cur, target, sql, kind)

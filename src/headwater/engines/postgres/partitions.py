@@ -21,7 +21,7 @@ from datetime import datetime
 
 from headwater.engines.postgres.connection import PgCursor
 from headwater.engines.postgres.materialize import Audit, kind_of, materialize, temp_columns
-from headwater.engines.postgres.planning import analyze, plan_writes
+from headwater.engines.postgres.planning import analyze
 from headwater.engines.postgres.project_sql import ProjectCursor
 from headwater.engines.postgres.sql import column_list, ident, qualified
 from headwater.errors import EngineError
@@ -52,7 +52,6 @@ def build_partition(
 ) -> int | None:
     """``interval``'s rows replaced (or, None, the whole table rebuilt); the rows built."""
     with cur.transaction():
-        plan_writes(cur)
         if interval is None:
             _set_interval(cur, None, None, tz)
             return materialize(
