@@ -116,6 +116,12 @@ class Engine(Protocol):
         hooks (``screen``, ``audit``: quarantine writes) and its state, atomically."""
         ...
 
+    def scan_columns(self, probe_sql: str) -> list[str]:
+        """The column names of ``probe_sql``, a file scan in DuckDB's dialect (``limit 0``:
+        no rows), read where this engine's loads read files, with the buckets given to
+        ``open_bucket``; a SourceError in one line when the files cannot be read."""
+        ...
+
     # -- models -----------------------------------------------------------------------------
     def materialize_sql(
         self,

@@ -6,8 +6,9 @@ load, and name the file and line of what the warehouse's reader could not read.
   the table with its declared columns (CSV ``column_types``) if it does not exist yet, so
   downstream models run. A glob that matches files already loaded is no error (nothing new);
 - an empty CSV file is skipped with a warning naming it;
-- a folder key (``month=01/``) that is also a column of the files is refused: DuckDB would
-  replace the file's own values with the folder's;
+- a folder key (``month=01/``) that is also a column of the files is refused, on every
+  engine: DuckDB's readers, which every engine's file loads use, would replace the file's
+  own values with the folder's;
 - a CSV line longer than ``max_line_size`` is named by file and line (DuckDB says line 1
   and no file), with the setting to raise;
 - malformed JSON lines are refused or set aside (:mod:`.json_lines`).
@@ -116,12 +117,14 @@ def _no_files(
 
 def _refuse_folder_keys_that_are_columns(engine: Engine, scan: FileScan) -> None:
     """DuckDB replaces a file's column with a folder key of the same name (``month=01/``
-    turns the file's ``1`` into ``01``): refuse the load instead, naming the key."""
+    turns the file's ``1`` into ``01``): refuse the load instead, naming the key. The
+    files' columns are read where the engine scans files (a PostgreSQL server cannot read
+    them); only a SourceError, files that cannot be read, lets the load go on to name it."""
     if scan.probe_sql is None:
         return
     try:
-        columns = set(engine.query_arrow(scan.probe_sql).column_names)
-    except Exception:  # unreadable files: the load names the problem
+        columns = set(engine.scan_columns(scan.probe_sql))
+    except SourceError:  # unreadable files: the load names the file and line
         return
     clash = [key for key in scan.folder_keys if key in columns]
     if clash:

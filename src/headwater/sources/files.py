@@ -28,6 +28,9 @@ from headwater.sources import json_lines, storage
 
 # DuckDB's default max_line_size (its error says "Maximum line size of 2000000 bytes")
 MAX_LINE_SIZE = 2_000_000
+# the probe of the files' own columns: no folder keys, and bad lines (which the load
+# records or refuses) skipped, lest they hide the columns and with them a clash
+_PROBE = "hive_partitioning = false, ignore_errors = true"
 
 
 @dataclass(frozen=True)
@@ -106,13 +109,11 @@ def plan_scan(
             f"using (scan_id, file_id) group by all order by file, line"
         )
         reader = f"read_csv({listing}, {', '.join(opts)}, {hive})"
-        probe = (
-            f"read_csv({listing}, {', '.join(_csv_options(settings))}, hive_partitioning = false)"
-        )
+        probe = f"read_csv({listing}, {', '.join(_csv_options(settings))}, {_PROBE})"
     elif fmt == "jsonl":
         # strict: a malformed line fails the scan, and json_lines.py takes over
         scan = _json_scan(root, todo, {}, hive=bool(keys))
-        probe = f"read_json({listing}, format = 'newline_delimited', hive_partitioning = false)"
+        probe = f"read_json({listing}, format = 'newline_delimited', {_PROBE})"
         return replace(nothing, files=todo, scan_sql=scan, **_probe(keys, probe))
     else:
         reader = f"read_parquet({listing}, filename = true, {hive})"

@@ -262,6 +262,12 @@ class DuckDBEngine:
 
         return run_load(self.cursor(), asset, request)
 
+    def scan_columns(self, probe_sql: str) -> list[str]:
+        """A file scan's columns, read here, with the buckets given to :meth:`open_bucket`."""
+        from headwater.engines.duckdb.scan_columns import scan_columns
+
+        return scan_columns(probe_sql, self.cursor())
+
     def materialize_sql(
         self,
         schema: str,

@@ -4,6 +4,8 @@ in DuckDB's dialect by :mod:`headwater.sources.files`) runs here, in an embedded
 DuckDB, and its rows stream to the warehouse as Arrow batches through binary COPY. The
 files are parsed by the same reader as on a DuckDB warehouse, so they give the same rows,
 and the same rejected lines (``rejects_sql`` reads the scan's reject tables in that DuckDB).
+A source's check of its folder keys reads the files' columns the same way
+(:meth:`LocalScan.columns`), never on the server, which cannot run DuckDB's readers.
 
 Files in S3 are read by that DuckDB too, through httpfs, with the buckets the engine was
 given by ``open_bucket``: a scan that reads ``s3://bucket/...`` gets the bucket's secret,
@@ -56,6 +58,16 @@ class LocalScan:
             yield from reader
         except duckdb.Error as exc:  # a bad line found past the first batch
             raise self.error(exc) from None
+
+    def columns(self, probe_sql: str) -> list[str]:
+        """The column names of ``probe_sql`` (a ``limit 0`` file scan), read as
+        :meth:`batches` reads the rows (SourceError when the files cannot be read)."""
+        self._open_buckets(probe_sql)
+        try:
+            description = self._con.execute(probe_sql).description
+        except duckdb.Error as exc:
+            raise self.error(exc) from None
+        return [column[0] for column in description or []]
 
     def rejects(self, rejects_sql: str) -> list[tuple[Any, ...]]:
         """(file, line, column, error, raw) of each rejected line, in file and line order."""

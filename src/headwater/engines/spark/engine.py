@@ -224,6 +224,12 @@ class SparkEngine:
             self._assets[asset] = (request.schema, request.table)
             return spark_load(self._spark, self.warehouse, asset, request)
 
+    def scan_columns(self, probe_sql: str) -> list[str]:
+        """A file scan's columns, read in a throwaway DuckDB: loads scan files in one too."""
+        from headwater.engines.duckdb.scan_columns import scan_columns
+
+        return scan_columns(probe_sql)
+
     def materialize_sql(
         self,
         schema: str,
