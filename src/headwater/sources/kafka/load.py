@@ -29,6 +29,7 @@ from headwater.config.secrets import interpolate_url
 from headwater.config.settings import ProjectSettings
 from headwater.config.streams import KafkaSettings
 from headwater.engines.base import Engine, LoadRequest, LoadResult
+from headwater.engines.screen import WithReads, reads_of
 from headwater.errors import SourceError
 from headwater.sources.kafka.client import (
     client_config,
@@ -300,7 +301,9 @@ def _recording(bad: list[BadMessage], base: LoadRequest) -> Any:
             return base.screen(cur, staged)
         return None
 
-    return screen
+    # the asset's screen says which other tables its relationships checks read (an engine
+    # screening outside the warehouse shows them): the wrapper must say it too
+    return WithReads(screen, reads_of(base.screen))
 
 
 def _commit_display_copy(
