@@ -7,9 +7,9 @@ shares the path), so each raises WarehouseBusy, naming the run, while a run writ
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any
 
 from headwater.api.project import ProjectLike, as_project, engine_for, source_asset
 from headwater.api.records import (
@@ -98,22 +98,11 @@ def discard(
 
     proj = as_project(project)
     name = source_asset(proj, asset).name
-    with _engine(proj) as engine:
-        if isinstance(engine, _VersionedQuarantine):  # no transaction: a new version
-            return engine.change_quarantine(
-                name, lambda cur: do_discard(cur, name, check=check, load_id=load_id)
-            )
-        with engine.transaction() as cur:
-            n = do_discard(cur, name, check=check, load_id=load_id)
+    with _engine(proj) as engine:  # all or nothing, on every engine (Engine protocol)
+        n = engine.change_quarantine(
+            name, lambda cur: do_discard(cur, name, check=check, load_id=load_id)
+        )
     return int(n)
-
-
-@runtime_checkable
-class _VersionedQuarantine(Protocol):
-    """An engine without transactions (Spark) whose ``quarantine.<table>`` is a versioned
-    table: a change runs on a copy and is published in one switch."""
-
-    def change_quarantine(self, asset: str, edit: Callable[[Any], int]) -> int: ...
 
 
 def release(

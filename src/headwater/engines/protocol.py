@@ -19,15 +19,18 @@ engine tests check them):
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
     from headwater.engines.base import Capabilities, LoadRequest, LoadResult, SyncCounts
+
+
+T = TypeVar("T")
 
 
 class Cursor(Protocol):
@@ -95,6 +98,13 @@ class Engine(Protocol):
     def transaction(self) -> AbstractContextManager[Cursor]:
         """This thread's cursor inside one transaction: committed when the block ends,
         rolled back when it raises."""
+        ...
+
+    def change_quarantine(self, asset: str, edit: Callable[[Any], T]) -> T:
+        """``edit`` (statements on a cursor, e.g. the quality module's discard) applied to
+        ``quarantine.<table>`` of ``asset`` all or not at all: in one transaction, or,
+        on an engine without transactions (Spark), on a copy published in one switch.
+        What ``edit`` returns."""
         ...
 
     def interrupt(self, thread_id: int | None = None) -> None:

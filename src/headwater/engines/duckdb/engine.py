@@ -12,11 +12,11 @@ import json
 import re
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import duckdb
 
@@ -85,6 +85,9 @@ def connect(
         raise EngineError(f"{path}: cannot open the warehouse: {exc}") from None
 
 
+T = TypeVar("T")
+
+
 class DuckDBEngine:
     """The embedded warehouse at ``path`` (created on first use)."""
 
@@ -151,6 +154,11 @@ class DuckDBEngine:
             cur.execute("rollback")
             raise
         cur.execute("commit")
+
+    def change_quarantine(self, asset: str, edit: Callable[[Any], T]) -> T:
+        """``edit`` in one transaction (see the Engine protocol)."""
+        with self.transaction() as cur:
+            return edit(cur)
 
     def read_query(
         self, sql: str, params: Sequence[Any] | None = None, *, limit: int | None = None

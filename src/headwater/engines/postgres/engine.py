@@ -12,10 +12,10 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import headwater.engines.postgres.errors  # noqa: F401  (registers psycopg's exceptions)
 from headwater.engines import catalog
@@ -53,6 +53,9 @@ create or replace function {STATE_SCHEMA}.getvariable(name text) returns timesta
 """
     + FITS_DDL
 )
+
+
+T = TypeVar("T")
 
 
 class PostgresEngine:
@@ -133,6 +136,11 @@ class PostgresEngine:
         the block raises."""
         with self._pg().transaction() as cur:
             yield ProjectCursor(cur)
+
+    def change_quarantine(self, asset: str, edit: Callable[[Any], T]) -> T:
+        """``edit`` in one transaction (see the Engine protocol)."""
+        with self.transaction() as cur:
+            return edit(cur)
 
     def read_query(
         self, sql: str, params: Sequence[Any] | None = None, *, limit: int | None = None
