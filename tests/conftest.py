@@ -11,6 +11,7 @@ import pytest
 from headwater.engines.duckdb.engine import DuckDBEngine
 from headwater.testing.cli import write_project
 from headwater.testing.servers import MariaDBServer, PostgresServer
+from headwater.testing.servers.s3 import KEY_ID, SECRET, S3Server
 
 
 @pytest.fixture
@@ -69,3 +70,20 @@ def postgres_logical_url(postgres_logical_server: PostgresServer) -> str:
 def mariadb_url(mariadb_server: MariaDBServer) -> str:
     """URL of a fresh, empty database for this test alone."""
     return mariadb_server.create_database(f"t_{uuid.uuid4().hex[:12]}")
+
+
+@pytest.fixture(scope="session")
+def s3() -> Iterator[S3Server]:
+    """One local S3 (moto's server on 127.0.0.1) for the session."""
+    with S3Server() as server:
+        yield server
+
+
+@pytest.fixture
+def bucket(s3: S3Server, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A new bucket of :func:`s3`; its credentials in HW_S3_KEY / HW_S3_SECRET."""
+    monkeypatch.setenv("HW_S3_KEY", KEY_ID)
+    monkeypatch.setenv("HW_S3_SECRET", SECRET)
+    name = f"b-{uuid.uuid4().hex[:12]}"
+    s3.client().create_bucket(Bucket=name)
+    return name

@@ -11,8 +11,6 @@ import json
 import signal
 import subprocess
 import sys
-import uuid
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
@@ -24,7 +22,7 @@ from headwater.engines.postgres.object_store import PART_BYTES, s3_object
 from headwater.errors import ConnectionError_
 from headwater.sources.storage import S3Access
 from headwater.testing.cli import invoke, write_project
-from headwater.testing.servers.s3 import KEY_ID, SECRET, S3Server
+from headwater.testing.servers.s3 import SECRET, S3Server
 
 TOML = """
 [project]
@@ -59,22 +57,6 @@ SALES = (
     "select i as id, 'c' || (i % 3) as region, cast(i * 1.5 as decimal(12, 2)) as amount\n"
     "from generate_series(1, 300) as g(i)\n"
 )
-
-
-@pytest.fixture(scope="module")
-def s3() -> Iterator[S3Server]:
-    with S3Server() as server:
-        yield server
-
-
-@pytest.fixture
-def bucket(s3: S3Server, monkeypatch: pytest.MonkeyPatch) -> str:
-    """A new bucket; the connection's credentials in HW_S3_KEY / HW_S3_SECRET."""
-    monkeypatch.setenv("HW_S3_KEY", KEY_ID)
-    monkeypatch.setenv("HW_S3_SECRET", SECRET)
-    name = f"pg-{uuid.uuid4().hex[:10]}"
-    s3.client().create_bucket(Bucket=name)
-    return name
 
 
 def _get(s3: S3Server, bucket: str, key: str) -> bytes:

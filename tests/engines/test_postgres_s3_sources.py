@@ -10,8 +10,6 @@ import io
 import json
 import threading
 import urllib.request
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -47,22 +45,6 @@ files = "s3://{bucket}/items/**/*.parquet"
 """
 POSTGRES = '[project]\nname = "lake"\nengine = "postgres"\nwarehouse = "{warehouse}"\n'
 TABLES = ("raw.orders", "raw.events", "raw.items")
-
-
-@pytest.fixture(scope="module")
-def s3() -> Iterator[S3Server]:
-    with S3Server() as server:
-        yield server
-
-
-@pytest.fixture
-def bucket(s3: S3Server, monkeypatch: pytest.MonkeyPatch) -> str:
-    """A new bucket; the connection's credentials in HW_S3_KEY / HW_S3_SECRET."""
-    monkeypatch.setenv("HW_S3_KEY", KEY_ID)
-    monkeypatch.setenv("HW_S3_SECRET", SECRET)
-    name = f"pgsrc-{uuid.uuid4().hex[:10]}"
-    s3.client().create_bucket(Bucket=name)
-    return name
 
 
 def _put(s3: S3Server, bucket: str, key: str, body: bytes) -> None:

@@ -4,8 +4,6 @@ new or changed object, credentials from ${ENV} never shown."""
 from __future__ import annotations
 
 import io
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,19 +16,6 @@ from headwater.runtime import run
 from headwater.testing.cli import invoke
 from headwater.testing.cli import query_warehouse as table
 from headwater.testing.servers.s3 import KEY_ID, SECRET, S3Server
-
-
-@pytest.fixture(scope="session")
-def s3() -> Iterator[S3Server]:
-    with S3Server() as server:
-        yield server
-
-
-@pytest.fixture
-def bucket(s3: S3Server) -> str:
-    name = f"lake-{uuid.uuid4().hex[:10]}"
-    s3.client().create_bucket(Bucket=name)
-    return name
 
 
 @pytest.fixture
