@@ -127,6 +127,9 @@ def test_errors_are_headwater_errors(shop: Path) -> None:
     project = api.open_project(shop)
     with pytest.raises(HeadwaterError, match="no warehouse yet"):
         api.query(project, "select 1")
+    with pytest.raises(HeadwaterError, match="no warehouse yet"):
+        api.check(project)
+    assert not project.warehouse_path.exists()  # neither made an empty warehouse file
     with pytest.raises(ProjectError, match=r"no pipeline 'nightly'.*have: daily"):
         api.run(project, pipeline="nightly")
     with pytest.raises(HeadwaterError, match="no run 'nope'"):

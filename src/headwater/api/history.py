@@ -53,9 +53,9 @@ def query(
         return QueryResult(*shared.read_query(sql, params, limit=limit))
     location = proj.warehouse_location
     kind = proj.settings.project.engine
-    if isinstance(location, str) or kind != "duckdb":  # a database or Spark: its read path
-        from headwater.engines import open_engine
+    from headwater.engines import capabilities_of, open_engine
 
+    if isinstance(location, str) or not capabilities_of(kind).local_file:  # its read path
         engine = open_engine(kind, location, read_only=True, options=proj.engine_options)
         try:
             return QueryResult(*engine.read_query(sql, params, limit=limit))

@@ -69,6 +69,9 @@ class Capabilities:
     # cache may keep answers read from the warehouse. False (PostgreSQL, Spark: the cautious
     # default): other processes read and write it meanwhile, unseen by a server
     exclusive_process: bool = False
+    # the warehouse is a file on this machine (``Project.warehouse_path``): opening a missing
+    # one would create it, so a read or a check before the first run is refused instead
+    local_file: bool = False
 
 
 #: The name ``scan_sql`` uses for the table of a :class:`DatabaseScan`.

@@ -37,7 +37,7 @@ def run_checks_now(
     ProjectError (nothing opened or recorded) when a selected asset uses a feature the
     engine lacks (:mod:`headwater.runtime.engine_support`).
     ``engine``: an open warehouse to use (a server's; not closed here)."""
-    from headwater.engines import open_engine
+    from headwater.engines import capabilities_of, open_engine
     from headwater.metastore import Metastore
     from headwater.quality import blocking, run_checks, validate_columns
     from headwater.quality.history import row_count_history, to_rows
@@ -48,8 +48,8 @@ def run_checks_now(
     refuse_unsupported(project, selected)  # before anything is opened or recorded
     names = [n for n in selected if project.graph[n].checks]
     location = project.warehouse_location  # a file, or a database's URL
-    # a DuckDB file must exist (opening one would create it); a database or Spark says itself
-    if project.settings.project.engine == "duckdb" and not Path(location).exists():
+    # a warehouse file must exist (opening one would create it); a database or Spark says itself
+    if capabilities_of(project.settings.project.engine).local_file and not Path(location).exists():
         raise HeadwaterError(
             f"{project.warehouse_path}: no warehouse yet (run `headwater run` first)"
         )

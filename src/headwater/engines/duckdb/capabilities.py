@@ -24,6 +24,7 @@ CAPABILITIES = Capabilities(
     object_store=True,  # httpfs (object_store.py)
     sync_diff=True,  # sync_diff.py
     exclusive_process=True,  # the file's lock: one writing process, or readers only
+    local_file=True,
     database_scan=frozenset(
         kind for kind, (wheel, _) in EXTENSION_WHEELS.items() if find_spec(wheel)
     ),
