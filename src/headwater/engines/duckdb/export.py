@@ -44,7 +44,7 @@ class BatchStream:
             require_warehouse_reads(sql)
             con.execute("begin transaction")
             con.execute("set TimeZone = 'UTC'")  # instants as the warehouse keeps them
-            self._reader = con.execute(sql).fetch_record_batch(BATCH_ROWS)
+            self._reader = con.execute(sql).to_arrow_reader(BATCH_ROWS)
             self.schema: pa.Schema = self._reader.schema
             self._first = self._next()
         except duckdb.Error as exc:
