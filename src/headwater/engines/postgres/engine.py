@@ -127,8 +127,12 @@ class PostgresEngine:
         return self.cursor().execute(sql, params)
 
     def query_arrow(self, sql: str) -> pa.Table:
-        """The answer of ``sql``, already in PostgreSQL's dialect, as Arrow."""
-        return self._pg().execute(sql).fetch_arrow()
+        """The answer of ``sql``, already in PostgreSQL's dialect, as Arrow (a correlated
+        subquery run as a join: :mod:`.decorrelate`)."""
+        from headwater.engines.postgres.decorrelate import decorrelated
+
+        cur = self._pg()
+        return cur.execute(decorrelated(cur, sql)).fetch_arrow()
 
     @contextmanager
     def transaction(self) -> Iterator[ProjectCursor]:

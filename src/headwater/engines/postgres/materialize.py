@@ -10,6 +10,7 @@
   keys (``unique_key``) or the window newer than ``max(time_column) - lookback`` and insert
   the increment.
 
+A SELECT with a correlated subquery is built with it as a join (:mod:`.decorrelate`).
 Each build plans without nested loops, and a table's statistics are refreshed before its
 checks and its commit (:mod:`.planning`).
 """
@@ -19,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from headwater.engines.postgres.connection import PgCursor
+from headwater.engines.postgres.decorrelate import decorrelated
 from headwater.engines.postgres.planning import analyze
 from headwater.engines.postgres.project_sql import ProjectCursor
 from headwater.engines.postgres.sql import column_list, ident, qualified, same_keys
@@ -44,6 +46,7 @@ def materialize(
     """Build ``schema.table`` from ``sql``; ``audit(cursor, target)`` runs before the commit
     and may raise to keep the previous version."""
     target = qualified(schema, table)
+    sql = decorrelated(cur, sql)  # PostgreSQL would run a correlated subquery per row
     with cur.transaction():
         kind = kind_of(cur, schema, table)
         if materialized == "view":
