@@ -20,6 +20,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from headwater.engines.postgres.connection import PgCursor
+from headwater.engines.postgres.decorrelate import decorrelated
 from headwater.engines.postgres.materialize import Audit, kind_of, materialize, temp_columns
 from headwater.engines.postgres.planning import analyze
 from headwater.engines.postgres.project_sql import ProjectCursor
@@ -60,6 +61,7 @@ def build_partition(
             )  # fmt: skip
         start, end = interval
         _set_interval(cur, start, end, tz)
+        sql = decorrelated(cur, sql)  # as a whole build's (materialize.py)
         return _replace_interval(cur, schema, table, sql, partition_by, start, end, audit)
 
 
