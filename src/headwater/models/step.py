@@ -87,7 +87,8 @@ TABLE_RESULTS = (
 )
 #: The libraries whose objects go to the engine as they are: it takes their tables (and
 #: names any of their objects it cannot read); anything else is a mistake said here.
-_TABLE_LIBRARIES = frozenset({"pyarrow", "pandas", "polars", "duckdb", "_duckdb"})
+#: pyspark: a Spark DataFrame (local or Spark Connect), the spark engine's own relation.
+_TABLE_LIBRARIES = frozenset({"pyarrow", "pandas", "polars", "duckdb", "_duckdb", "pyspark"})
 
 
 def _check_result(asset: Asset, result: Any) -> None:

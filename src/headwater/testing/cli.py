@@ -69,15 +69,16 @@ def write_project(root: Path, files: dict[str, str], *, name: str = "test") -> P
 
 
 def query_warehouse(root: Path, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
-    """Rows of ``sql`` on the project's warehouse at ``root`` (its ``[project] engine``),
-    opened read-only and closed."""
+    """Rows of ``sql`` on the project's warehouse at ``root`` (its ``[project] engine``, and
+    Spark's ``master`` and ``metastore_uri``), opened read-only and closed."""
     from headwater.config.settings import load_settings
     from headwater.engines import open_engine
 
     settings = load_settings(root / "headwater.toml").project
     url = "://" in settings.warehouse  # a database's URL (postgres), else a path
     where = settings.warehouse if url else root / Path(settings.warehouse)
-    engine = open_engine(settings.engine, where, read_only=True)
+    options = {"master": settings.master, "metastore_uri": settings.metastore_uri}
+    engine = open_engine(settings.engine, where, read_only=True, options=options)
     try:
         return list(engine.execute(sql, params or []).fetchall())
     finally:

@@ -53,18 +53,22 @@ def missing_capabilities(engine: str, needs: Any) -> list[str]:
 class EngineProject:
     """A project folder at ``root`` whose warehouse is ``engine``: ``warehouse`` is the
     PostgreSQL database's URL (None for DuckDB's file and Spark's folder, their defaults
-    under ``.headwater/``)."""
+    under ``.headwater/``); ``master`` is Spark's (None: its default, ``local[2]``), e.g. a
+    Spark Connect server's ``sc://host:port``."""
 
     engine: str
     root: Path
     warehouse: str | None = None
+    master: str | None = None
 
     def write(self, files: dict[str, str]) -> Path:
         """Write (or overwrite) the project's files; ``headwater.toml`` gets the
-        ``[project]`` table naming the engine (Spark's master: its default, ``local[2]``)."""
+        ``[project]`` table naming the engine (and its warehouse and master when set)."""
         head = f'[project]\nname = "neutral"\nengine = "{self.engine}"\n'
         if self.warehouse:
             head += f'warehouse = "{self.warehouse}"\n'
+        if self.master:
+            head += f'master = "{self.master}"\n'
         toml = head + "\n" + files.get("headwater.toml", "")
         return write_project(self.root, {**files, "headwater.toml": toml})
 

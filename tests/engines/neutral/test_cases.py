@@ -1,6 +1,6 @@
 """Materializations, write dispositions, cursor loads, checks and quarantine: each case of
-cases.py run by ``headwater run`` (in-process) on DuckDB, PostgreSQL and Spark, with the
-same expected rows on each.
+cases.py run by ``headwater run`` (in-process) on DuckDB, PostgreSQL and Spark (local, and through
+a Spark Connect server), with the same expected rows on each.
 
 The cases an engine can do run together in one project per engine (batch.py), built once
 for the module. A case an engine lacks a capability for is refused before anything runs, in
@@ -17,11 +17,11 @@ import pytest
 
 from headwater import api
 from headwater.errors import ProjectError
-from headwater.testing.engines import EngineProject, missing_capabilities
+from headwater.testing.engines import EngineProject
 
 from .batch import Outcome, run_batch
 from .cases import CASES, Case
-from .conftest import matrix, project_for
+from .conftest import lacking, matrix, project_for
 
 Batch = tuple[EngineProject, dict[str, Outcome]]
 
@@ -40,7 +40,7 @@ def batches(
     def batch(name: str) -> Batch:
         if name not in done:
             project = project_for(request, name, tmp_path_factory.mktemp(f"batch-{name}"))
-            able = [case for case in CASES if not missing_capabilities(name, case.needs)]
+            able = [case for case in CASES if not lacking(name, case.needs)]
             try:
                 done[name] = (project, run_batch(project, able))
             except BaseException as exc:
@@ -62,10 +62,10 @@ def test_case(
     request: pytest.FixtureRequest,
     tmp_path: Path,
 ) -> None:
-    lacking = missing_capabilities(engine, case.needs)
-    if lacking:  # refused up front, not by the engine midway through a run
+    missing = lacking(engine, case.needs)
+    if missing:  # refused up front, not by the engine midway through a run
         project = project_for(request, engine, tmp_path / engine)
-        with pytest.raises(ProjectError, match=rf"\(capability ({'|'.join(lacking)})\)$"):
+        with pytest.raises(ProjectError, match=rf"\(capability ({'|'.join(missing)})\)$"):
             run_batch(project, [case])
         assert api.runs(project.root) == []  # no run was recorded
         return

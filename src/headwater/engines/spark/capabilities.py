@@ -10,7 +10,7 @@ CAPABILITIES = Capabilities(
     merge=True,  # by rewriting the table to a new version (loads.py)
     # one SparkSession per process: steps queue on it (Spark parallelises each statement)
     concurrent_writers=False,
-    interruptible=True,  # SparkContext.cancelAllJobs
+    interruptible=True,  # SparkContext.cancelAllJobs; on Spark Connect, interruptAll
     transactions=False,  # a rebuild writes a new version and switches to it (versions.py)
     relation_type="pyspark.sql.DataFrame",
     partitioned_models=True,  # an interval's rows replaced in a new version (partitions.py)

@@ -25,7 +25,7 @@ from headwater.engines.base import METADATA_PREFIX, STATE_SCHEMA, LoadRequest, L
 from headwater.engines.spark import quarantine, versions
 from headwater.engines.spark.capabilities import CAPABILITIES
 from headwater.engines.spark.cursor import SparkCursor, to_spark
-from headwater.engines.spark.session import SparkOptions, spark_session
+from headwater.engines.spark.session import SparkOptions, is_connect, spark_session
 from headwater.errors import EngineError
 
 if TYPE_CHECKING:
@@ -53,9 +53,10 @@ class SparkEngine:
     def __init__(self, options: SparkOptions) -> None:
         self.options = options
         self._spark = spark_session(options)
-        # the session's warehouse, which an earlier engine of this process may have set
+        # the session's warehouse, which an earlier engine of this process (or the Spark
+        # Connect server) set: loads write their versions' Parquet files there from here
         where = str(self._spark.conf.get("spark.sql.warehouse.dir") or options.warehouse)
-        self.warehouse = Path(where.removeprefix("file:")).resolve()
+        self.warehouse = _local_folder(where, options.master)
         self._lock = threading.RLock()
         self._last_load_id: int | None = None
         self._assets: dict[str, tuple[str, str]] = {}  # asset -> its table, once loaded
@@ -90,7 +91,10 @@ class SparkEngine:
 
     def interrupt(self, thread_id: int | None = None) -> None:
         """Cancel Spark's running jobs (one session: every thread's statement)."""
-        self._spark.sparkContext.cancelAllJobs()
+        if is_connect(self._spark):  # a Connect client has no SparkContext
+            self._spark.interruptAll()
+        else:
+            self._spark.sparkContext.cancelAllJobs()
 
     def read_query(
         self, sql: str, params: Sequence[Any] | None = None, *, limit: int | None = None
@@ -332,6 +336,21 @@ class SparkEngine:
 
     def sync_read(self, **_: Any) -> AbstractContextManager[Any]:
         raise EngineError("syncs need the engine capability sync_diff; spark has not")
+
+
+def _local_folder(where: str, master: str) -> Path:
+    """The warehouse directory ``spark.sql.warehouse.dir`` names, as a local path; one line
+    naming the master when it is elsewhere (``hdfs://``, ``s3a://``): the loads' Parquet
+    files are written by this process, so it must see the folder."""
+    from urllib.parse import unquote, urlparse
+
+    url = urlparse(where)
+    if url.scheme not in ("", "file"):
+        raise EngineError(
+            f"spark ({master}): the warehouse {where} is not a local folder; loads write "
+            "their Parquet files from this machine, which must see it at the same path"
+        )
+    return Path(unquote(url.path) if url.scheme else where).resolve()
 
 
 @contextmanager

@@ -39,6 +39,7 @@ from headwater.engines.duckdb.sql import ident as duck_ident
 from headwater.engines.duckdb.sql import qualified as duck_qualified
 from headwater.engines.duckdb.sql import string
 from headwater.engines.spark import versions
+from headwater.engines.spark.session import functions
 from headwater.project.checks import Check
 
 if TYPE_CHECKING:
@@ -53,8 +54,7 @@ def found_keys(spark: SparkSession, relation: str, field: str, keys: pa.Table) -
     """The distinct values of ``relation``'s ``field`` (a Spark table name, quoted) equal to
     a value of ``keys``' first column, computed on Spark; one column ``k`` in ``field``'s
     type. ``keys`` should hold distinct non-NULL values (the staged rows' keys)."""
-    from pyspark.sql import functions as F
-
+    F = functions(spark)
     other = spark.table(relation).select(F.col(versions.ident(field)).alias("k"))
     kind = other.schema["k"].dataType
     sent = spark.createDataFrame(keys).select(F.col(keys.column_names[0]).try_cast(kind).alias("k"))

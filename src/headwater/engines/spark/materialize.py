@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from headwater.engines.spark import versions
 from headwater.engines.spark.cursor import SparkCursor, project_name
+from headwater.engines.spark.session import functions
 from headwater.errors import EngineError
 
 if TYPE_CHECKING:
@@ -92,8 +93,7 @@ def _increment(
     lookback: str | None,
 ) -> DataFrame:
     """The current version's kept rows and the increment, as one frame (by column name)."""
-    from pyspark.sql import functions as F
-
+    F = functions(spark)
     old = spark.table(versions.qualified(versions.VERSIONS, version))
     new = spark.sql(sql)
     if time_column:
