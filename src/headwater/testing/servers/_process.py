@@ -10,6 +10,7 @@ import functools
 import os
 import pwd
 import shutil
+import signal
 import socket
 import subprocess
 from collections.abc import Callable
@@ -209,3 +210,16 @@ def _tail(path: Path, lines: int = 40, *, offset: int = 0) -> str:
     except OSError as exc:
         return f"(no log at {path}: {exc})"
     return "\n".join(text.splitlines()[-lines:])
+
+
+def stop_group(proc: subprocess.Popen[bytes] | None, grace_s: float) -> None:
+    """Stop ``proc``'s process group (started with ``start_new_session``): SIGTERM, then
+    SIGKILL after ``grace_s`` seconds. Nothing when it is None or has exited."""
+    if proc is None or proc.poll() is not None:
+        return
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(grace_s)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()

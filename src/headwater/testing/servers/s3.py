@@ -10,8 +10,6 @@ context ends. Needs ``moto[server]`` (the dev extra).
 
 from __future__ import annotations
 
-import os
-import signal
 import socket
 import subprocess
 import sys
@@ -20,7 +18,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from headwater.testing.servers._process import LOOPBACK, free_port
+from headwater.testing.servers._process import LOOPBACK, free_port, stop_group
 
 KEY_ID = "hwtestkey"
 SECRET = "hw/test+secret"  # a / and a + : the URL must carry them percent-encoded
@@ -81,14 +79,7 @@ class S3Server:
 
     def stop(self) -> None:
         proc, self._proc = self._proc, None
-        if proc is None or proc.poll() is not None:
-            return
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        stop_group(proc, 10)
 
     def __enter__(self) -> S3Server:
         return self.start()

@@ -24,7 +24,7 @@ from pathlib import Path
 from types import TracebackType
 
 from headwater.engines.spark.session import SparkOptions, spark_session
-from headwater.testing.servers._process import LOOPBACK, _pdeathsig, _tail, free_port
+from headwater.testing.servers._process import LOOPBACK, _pdeathsig, _tail, free_port, stop_group
 
 SERVER_CLASS = "org.apache.spark.sql.connect.service.SparkConnectServer"
 
@@ -124,14 +124,7 @@ class SparkConnectServer:
     def stop(self) -> None:
         """Stop the server's process group: SIGTERM, SIGKILL after 20 s."""
         proc, self._proc = self._proc, None
-        if proc is None or proc.poll() is not None:
-            return
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        stop_group(proc, 20)
 
     def __enter__(self) -> SparkConnectServer:
         return self.start()
