@@ -6,15 +6,12 @@ and endpoint, never the secret."""
 
 from __future__ import annotations
 
-import io
 import json
 import threading
 import urllib.request
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
 
 from headwater.engines import open_engine
@@ -45,16 +42,6 @@ files = "s3://{bucket}/items/**/*.parquet"
 """
 POSTGRES = '[project]\nname = "lake"\nengine = "postgres"\nwarehouse = "{warehouse}"\n'
 TABLES = ("raw.orders", "raw.events", "raw.items")
-
-
-def _put(s3: S3Server, bucket: str, key: str, body: bytes) -> None:
-    s3.client().put_object(Bucket=bucket, Key=key, Body=body)
-
-
-def _parquet(rows: dict[str, list[Any]]) -> bytes:
-    out = io.BytesIO()
-    pq.write_table(pa.table(rows), out)
-    return out.getvalue()
 
 
 def _projects(tmp_path: Path, s3: S3Server, bucket: str, postgres_url: str) -> list[Path]:
@@ -89,11 +76,11 @@ def _rows(root: Path, name: str) -> list[tuple[Any, ...]]:
 def test_csv_json_lines_and_parquet_in_s3_load_the_rows_duckdb_loads(
     tmp_path: Path, postgres_url: str, s3: S3Server, bucket: str
 ) -> None:
-    _put(s3, bucket, "orders/day=2026-11-01/a.csv", b"id,amount,note\n1,10.5,x\n2,20,\n")
-    _put(s3, bucket, "orders/day=2026-11-02/b.csv", b"id,amount,note\n3,30.25,z\n")
+    s3.put(bucket, "orders/day=2026-11-01/a.csv", b"id,amount,note\n1,10.5,x\n2,20,\n")
+    s3.put(bucket, "orders/day=2026-11-02/b.csv", b"id,amount,note\n3,30.25,z\n")
     events = [{"id": 1, "kind": "view", "at": "2026-11-01T10:00:00"}, {"id": 2, "kind": "buy"}]
-    _put(s3, bucket, "events/e.jsonl", "".join(json.dumps(e) + "\n" for e in events).encode())
-    _put(s3, bucket, "items/x/1.parquet", _parquet({"sku": ["a", "b"], "qty": [1, 2]}))
+    s3.put(bucket, "events/e.jsonl", "".join(json.dumps(e) + "\n" for e in events).encode())
+    s3.put_parquet(bucket, "items/x/1.parquet", {"sku": ["a", "b"], "qty": [1, 2]})
     duck, pg = _projects(tmp_path, s3, bucket, postgres_url)
     for root in (duck, pg):
         steps = run(load_project(root)).steps
@@ -111,11 +98,11 @@ def test_csv_json_lines_and_parquet_in_s3_load_the_rows_duckdb_loads(
 def test_a_second_run_loads_only_the_new_object(
     tmp_path: Path, postgres_url: str, s3: S3Server, bucket: str
 ) -> None:
-    _put(s3, bucket, "items/day=1/a.parquet", _parquet({"sku": ["a", "b"], "qty": [1, 2]}))
+    s3.put_parquet(bucket, "items/day=1/a.parquet", {"sku": ["a", "b"], "qty": [1, 2]})
     _, pg = _projects(tmp_path, s3, bucket, postgres_url)
     first = run(load_project(pg), include=["raw.items"]).steps["raw.items"]
     assert first.status == "success", first.error
-    _put(s3, bucket, "items/day=2/b.parquet", _parquet({"sku": ["c"], "qty": [3]}))
+    s3.put_parquet(bucket, "items/day=2/b.parquet", {"sku": ["c"], "qty": [3]})
     second = run(load_project(pg), include=["raw.items"]).steps["raw.items"]
     assert second.status == "success", second.error
     assert second.result.get("rows_out") == 1  # only b.parquet was read
@@ -129,7 +116,7 @@ def test_a_second_run_loads_only_the_new_object(
 def test_a_bad_line_is_rejected_with_its_object_and_line_as_on_duckdb(
     tmp_path: Path, postgres_url: str, s3: S3Server, bucket: str
 ) -> None:
-    _put(s3, bucket, "orders/day=1/a.csv", b"id,amount,note\n1,10,x\n2,20,y,extra\n3,30,z\n")
+    s3.put(bucket, "orders/day=1/a.csv", b"id,amount,note\n1,10,x\n2,20,y,extra\n3,30,z\n")
     loaded, rejected = [], []
     for root in _projects(tmp_path, s3, bucket, postgres_url):
         step = run(load_project(root), include=["raw.orders"]).steps["raw.orders"]
@@ -155,7 +142,7 @@ def _require_signatures(s3: S3Server, allowed: int | float) -> None:
 def test_wrong_credentials_are_one_line_naming_bucket_and_endpoint_never_the_secret(
     tmp_path: Path, postgres_url: str, s3: S3Server, bucket: str
 ) -> None:
-    _put(s3, bucket, "orders/day=1/a.csv", b"id\n1\n")
+    s3.put(bucket, "orders/day=1/a.csv", b"id\n1\n")
     _, pg = _projects(tmp_path, s3, bucket, postgres_url)
     wrong = S3Access.parse(s3.connection_url().replace(KEY_ID, "nosuchkey"), "lake")
     scan = LocalScan("raw.orders", {bucket: wrong})

@@ -3,12 +3,9 @@ new or changed object, credentials from ${ENV} never shown."""
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
 
 from headwater.project import load_project
@@ -30,20 +27,10 @@ def _project(project_dir: Any, s3: S3Server, source: str) -> Path:
     return project_dir({"headwater.toml": toml + source})  # type: ignore[no-any-return]
 
 
-def _put(s3: S3Server, bucket: str, key: str, body: bytes) -> None:
-    s3.client().put_object(Bucket=bucket, Key=key, Body=body)
-
-
-def _parquet(rows: dict[str, list[Any]]) -> bytes:
-    out = io.BytesIO()
-    pq.write_table(pa.table(rows), out)
-    return out.getvalue()
-
-
 def test_csv_glob_with_day_partitions_loads_every_object(project_dir, s3, bucket, lake_env):
-    _put(s3, bucket, "landing/orders/day=2026-11-01/a.csv", b"id,amount\n1,10\n2,20\n")
-    _put(s3, bucket, "landing/orders/day=2026-11-02/b.csv", b"id,amount\n3,30\n")
-    _put(s3, bucket, "landing/other/c.csv", b"id,amount\n9,90\n")  # outside the glob
+    s3.put(bucket, "landing/orders/day=2026-11-01/a.csv", b"id,amount\n1,10\n2,20\n")
+    s3.put(bucket, "landing/orders/day=2026-11-02/b.csv", b"id,amount\n3,30\n")
+    s3.put(bucket, "landing/other/c.csv", b"id,amount\n9,90\n")  # outside the glob
     files = f"s3://{bucket}/landing/orders/*/*.csv"
     root = _project(project_dir, s3, f'files = "{files}"\n')
     step = run(load_project(root)).steps["raw.orders"]
@@ -61,10 +48,10 @@ def test_csv_glob_with_day_partitions_loads_every_object(project_dir, s3, bucket
 
 
 def test_a_second_run_loads_only_new_objects(project_dir, s3, bucket, lake_env):
-    _put(s3, bucket, "in/day=1/a.parquet", _parquet({"id": [1, 2]}))
+    s3.put_parquet(bucket, "in/day=1/a.parquet", {"id": [1, 2]})
     root = _project(project_dir, s3, f'files = "s3://{bucket}/in/**/*.parquet"\n')
     assert run(load_project(root)).steps["raw.orders"].status == "success"
-    _put(s3, bucket, "in/day=2/b.parquet", _parquet({"id": [3]}))
+    s3.put_parquet(bucket, "in/day=2/b.parquet", {"id": [3]})
     second = run(load_project(root)).steps["raw.orders"]
     assert second.status == "success", second.error
     assert second.result.get("rows_out") == 1  # only b.parquet was read
@@ -74,14 +61,14 @@ def test_a_second_run_loads_only_new_objects(project_dir, s3, bucket, lake_env):
 
 
 def test_a_changed_object_is_reloaded_and_the_same_bytes_are_not(project_dir, s3, bucket, lake_env):
-    _put(s3, bucket, "in/a.csv", b"id\n1\n")
+    s3.put(bucket, "in/a.csv", b"id\n1\n")
     extra = 'primary_key = "id"\nwrite = "merge"\n[sources.orders.column_types]\nid = "BIGINT"\n'
     files = f"s3://{bucket}/in/*.csv"
     root = _project(project_dir, s3, f'files = "{files}"\n{extra}')
     assert run(load_project(root)).steps["raw.orders"].status == "success"
-    _put(s3, bucket, "in/a.csv", b"id\n1\n")  # uploaded again, same bytes: same ETag
+    s3.put(bucket, "in/a.csv", b"id\n1\n")  # uploaded again, same bytes: same ETag
     assert run(load_project(root)).steps["raw.orders"].result.get("rows_out") in (0, None)
-    _put(s3, bucket, "in/a.csv", b"id\n1\n2\n")  # new content: new ETag and size
+    s3.put(bucket, "in/a.csv", b"id\n1\n2\n")  # new content: new ETag and size
     step = run(load_project(root)).steps["raw.orders"]
     assert step.status == "success", step.error
     assert step.result.get("rows_in") == 2  # the changed object was read again, whole

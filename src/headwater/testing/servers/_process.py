@@ -15,7 +15,8 @@ import socket
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
-from typing import NamedTuple
+from types import TracebackType
+from typing import NamedTuple, Self
 
 LOOPBACK = "127.0.0.1"
 DB_OS_USER = os.environ.get("HEADWATER_DB_OS_USER", "headwater-db")
@@ -223,3 +224,31 @@ def stop_group(proc: subprocess.Popen[bytes] | None, grace_s: float) -> None:
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
+
+
+class GroupServer:
+    """A test server run as its own process group: ``start()`` (the subclass's) keeps the
+    process in ``_proc``; :meth:`stop` ends the group (:func:`stop_group`, SIGKILL after
+    ``grace_s``); used as a context manager, it is started and stopped around the block."""
+
+    grace_s: float = 10.0
+    _proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> Self:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        """Stop the server's process group (nothing when it is not running)."""
+        proc, self._proc = self._proc, None
+        stop_group(proc, self.grace_s)
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()

@@ -15,22 +15,20 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
-from headwater.testing.servers._process import LOOPBACK, free_port, stop_group
+from headwater.testing.servers._process import LOOPBACK, GroupServer, free_port
 
 KEY_ID = "hwtestkey"
 SECRET = "hw/test+secret"  # a / and a + : the URL must carry them percent-encoded
 REGION = "us-east-1"
 
 
-class S3Server:
+class S3Server(GroupServer):
     """moto's S3 on 127.0.0.1:``port`` (a free one by default)."""
 
     def __init__(self, port: int | None = None) -> None:
         self.port = port or free_port()
-        self._proc: subprocess.Popen[bytes] | None = None
 
     @property
     def endpoint_url(self) -> str:
@@ -56,6 +54,19 @@ class S3Server:
             aws_secret_access_key=SECRET,
         )
 
+    def put(self, bucket: str, key: str, body: bytes) -> None:
+        """Upload ``body`` to ``s3://bucket/key``."""
+        self.client().put_object(Bucket=bucket, Key=key, Body=body)
+
+    def put_parquet(self, bucket: str, key: str, columns: dict[str, list[Any]]) -> None:
+        """Upload ``columns`` (name -> values) as one Parquet file to ``s3://bucket/key``."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        out = pa.BufferOutputStream()
+        pq.write_table(pa.table(columns), out)
+        self.put(bucket, key, out.getvalue().to_pybytes())
+
     def start(self) -> S3Server:
         binary = Path(sys.executable).parent / "moto_server"
         command = [str(binary), "-H", LOOPBACK, "-p", str(self.port)]
@@ -76,18 +87,3 @@ class S3Server:
                 time.sleep(0.1)
         self.stop()
         raise RuntimeError(f"moto_server did not listen on {LOOPBACK}:{self.port} in 30 s")
-
-    def stop(self) -> None:
-        proc, self._proc = self._proc, None
-        stop_group(proc, 10)
-
-    def __enter__(self) -> S3Server:
-        return self.start()
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()

@@ -21,10 +21,9 @@ import socket
 import subprocess
 import time
 from pathlib import Path
-from types import TracebackType
 
 from headwater.engines.spark.session import SparkOptions, spark_session
-from headwater.testing.servers._process import LOOPBACK, _pdeathsig, _tail, free_port, stop_group
+from headwater.testing.servers._process import LOOPBACK, GroupServer, _pdeathsig, _tail, free_port
 
 SERVER_CLASS = "org.apache.spark.sql.connect.service.SparkConnectServer"
 
@@ -37,8 +36,10 @@ def _spark_home() -> Path:
     return Path(spec.submodule_search_locations[0])
 
 
-class SparkConnectServer:
+class SparkConnectServer(GroupServer):
     """Spark Connect on 127.0.0.1:``port`` (a free one by default), its files under ``base``."""
+
+    grace_s = 20.0  # a JVM writing its catalog on SIGTERM
 
     def __init__(
         self, base: Path, *, port: int | None = None, master: str = "local[2]", memory: str = "1g"
@@ -49,7 +50,6 @@ class SparkConnectServer:
         self.memory = memory
         self.warehouse = base / "warehouse"
         self.log = base / "server.log"
-        self._proc: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
@@ -120,19 +120,3 @@ class SparkConnectServer:
         # the process's session to the server, as the engine opens it (and reuses it)
         session = spark_session(SparkOptions(master=self.url))
         assert session.sql("select 1").collect()[0][0] == 1
-
-    def stop(self) -> None:
-        """Stop the server's process group: SIGTERM, SIGKILL after 20 s."""
-        proc, self._proc = self._proc, None
-        stop_group(proc, 20)
-
-    def __enter__(self) -> SparkConnectServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
